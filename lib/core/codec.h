@@ -1,0 +1,44 @@
+/*
+ * codec.h: base64 (RFC 4648, standard alphabet, with padding, as the HTTP API
+ * uses) and lower-case hex, over libsodium's constant-time codecs.
+ *
+ * Decoders are strict: no whitespace, no missing padding, no trailing bytes,
+ * and the decoded length must be what the caller expects (or fit the buffer).
+ */
+#ifndef CDS_CORE_CODEC_H
+#define CDS_CORE_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+/* Bytes needed to hold the base64 text of n bytes, with its terminator. */
+#define CDS_B64_LEN(n) ((((n) + 2) / 3) * 4 + 1)
+
+/* Encode bin[0..n) into out (CDS_B64_LEN(n) bytes, NUL-terminated). */
+void cds_b64_encode(char *out, const uint8_t *bin, size_t n);
+
+/*
+ * Decode a NUL-free string s[0..slen) into out (cap bytes).  *outlen gets the
+ * decoded length.  CDS_ERR_INVALID if s is not canonical padded base64 or
+ * decodes to more than cap bytes.
+ */
+enum cds_err cds_b64_decode(uint8_t *out, size_t cap, size_t *outlen,
+			    const char *s, size_t slen,
+			    struct cds_error *err) CDS_MUST_CHECK;
+
+/* Decode exactly n bytes or fail with CDS_ERR_INVALID naming `what`. */
+enum cds_err cds_b64_decode_exact(uint8_t *out, size_t n, const char *s,
+				  size_t slen, const char *what,
+				  struct cds_error *err) CDS_MUST_CHECK;
+
+/* out must hold 2n+1 bytes. */
+void cds_hex_encode(char *out, const uint8_t *bin, size_t n);
+
+/* Decode exactly n bytes from 2n hex digits (either case). */
+enum cds_err cds_hex_decode_exact(uint8_t *out, size_t n, const char *s,
+				  size_t slen, const char *what,
+				  struct cds_error *err) CDS_MUST_CHECK;
+
+#endif

@@ -1,0 +1,98 @@
+/*
+ * mirror.h: the server's in-memory view of the directory.
+ *
+ * A mirror holds, built from the store at start-up and then kept current by
+ * polling the store's change log (cds_mirror_poll, at least once a second):
+ *   - the account cache (id -> identity key, token hash) for authentication;
+ *   - the plain-lookup map (handle -> account), only when plain lookup is on;
+ *   - one discovery index per served key epoch (index.h): every registered
+ *     handle's 104-byte entry, grouped by bucket, sorted by fingerprint.
+ * Key epochs are read from DIR/keys; a new epoch found by a poll gets its
+ * index built (in the background) and becomes current; the previous epoch
+ * is served for the grace period, then dropped and its key wiped.
+ *
+ * Thread safety: every function may be called from any thread at any time;
+ * readers take read locks and copy what they return, so nothing returned
+ * points into the mirror.  Writes the server makes itself (accounts API) are
+ * visible to the same server as soon as it calls cds_mirror_poll after the
+ * store transaction.
+ */
+#ifndef CDS_INDEX_MIRROR_H
+#define CDS_INDEX_MIRROR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "crypto/keys.h"
+#include "store/store.h"
+
+struct cds_mirror;
+
+struct cds_mirror_config {
+	const char *datadir;
+	unsigned threads;          /* for index builds; 0 = number of cores */
+	bool plain_lookup;         /* keep the handle -> account map */
+	int64_t epoch_grace_us;    /* serve the previous epoch this long */
+	bool snapshot;             /* save/load index snapshots in DIR/index */
+	bool quiet;                /* no progress on stderr */
+};
+
+struct cds_mirror_params {
+	uint32_t epoch;                       /* current */
+	uint8_t public_key[CDS_OPRF_ELEMENT_BYTES];
+	unsigned prefix_bits;
+	uint32_t epochs[2];                   /* served epochs, current first */
+	size_t n_epochs;
+	uint64_t handles;                     /* registered handles */
+	uint64_t accounts;
+	uint64_t seq;                         /* last change applied */
+};
+
+/* Build everything (with progress on stderr unless quiet). */
+enum cds_err cds_mirror_open(struct cds_mirror **out,
+			     const struct cds_mirror_config *cfg,
+			     struct cds_error *err) CDS_MUST_CHECK;
+void cds_mirror_close(struct cds_mirror *m);
+
+/* Apply store changes and key rotations since the last poll. */
+enum cds_err cds_mirror_poll(struct cds_mirror *m,
+			     struct cds_error *err) CDS_MUST_CHECK;
+
+void cds_mirror_params(struct cds_mirror *m, struct cds_mirror_params *out);
+
+/*
+ * Authenticate "<hex id>.<secret>": CDS_OK and *acct filled, or
+ * CDS_ERR_AUTH.  Constant-time comparison of the token hash.
+ */
+enum cds_err cds_mirror_auth(struct cds_mirror *m, const char *token,
+			     struct cds_account *acct,
+			     struct cds_error *err) CDS_MUST_CHECK;
+
+/* Plain lookup of one canonical handle: true and *acct if registered. */
+bool cds_mirror_lookup(struct cds_mirror *m, const char *handle, size_t len,
+		       struct cds_account *acct);
+
+/*
+ * VOPRF BlindEvaluate of n blinded elements under `epoch`, with the batched
+ * proof.  CDS_ERR_EPOCH if that epoch is not served; CDS_ERR_INVALID (with
+ * err->index) for a bad element.
+ */
+enum cds_err cds_mirror_evaluate(struct cds_mirror *m, uint32_t epoch,
+				 const uint8_t *blinded, size_t n,
+				 uint8_t *evaluated, uint8_t *proof,
+				 struct cds_error *err) CDS_MUST_CHECK;
+
+/*
+ * Append bucket `prefix` of `epoch` (raw concatenated entries) to out and
+ * give its version (changes whenever the bucket's bytes change; for ETag).
+ * CDS_ERR_EPOCH if not served, CDS_ERR_INVALID if prefix >= 2^prefix_bits.
+ */
+enum cds_err cds_mirror_bucket(struct cds_mirror *m, uint32_t epoch,
+			       uint32_t prefix, struct cds_buf *out,
+			       uint64_t *version,
+			       struct cds_error *err) CDS_MUST_CHECK;
+
+#endif

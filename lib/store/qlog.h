@@ -1,0 +1,120 @@
+/*
+ * qlog.h: the query log (DESIGN.md "Query log").
+ *
+ * One record per API request.  The request path builds a record and submits
+ * it to a bounded queue; one writer thread commits records in groups to one
+ * SQLite file per UTC day, DIR/querylog/YYYY-MM-DD.sqlite3, by the record's
+ * own timestamp.  Durability `batch`: a group is committed at least every
+ * 100 ms; `sync`: cds_qlog_submit returns only after the record's group has
+ * committed.  When the queue is full, submit waits briefly, then fails with
+ * CDS_ERR_BUSY (the server answers 503), so no record is dropped silently.
+ *
+ * What a record can hold is fixed by this type: there is no field for a
+ * bucket, an OPRF element or a handle, except the handle list that only the
+ * plain-lookup submit function fills.  A private discovery therefore cannot
+ * log its targets: there is nowhere to put them.
+ *
+ * The client address is reduced under the IP policy inside
+ * cds_qlog_submit*, before the record enters the queue: a full address under
+ * `truncated` or `none` never reaches memory the writer sees, nor disk.
+ */
+#ifndef CDS_STORE_QLOG_H
+#define CDS_STORE_QLOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "core/err.h"
+#include "crypto/entry.h"
+
+enum cds_qlog_durability { CDS_QLOG_BATCH = 0, CDS_QLOG_SYNC = 1 };
+enum cds_qlog_ip_policy {
+	CDS_QLOG_IP_FULL = 0,
+	CDS_QLOG_IP_TRUNCATED = 1, /* IPv4 /24, IPv6 /48 */
+	CDS_QLOG_IP_NONE = 2,
+};
+
+/* Endpoints, as stored (text) in the log. */
+enum cds_endpoint {
+	CDS_EP_OTHER = 0,
+	CDS_EP_HEALTH,
+	CDS_EP_PARAMS,
+	CDS_EP_DISCOVER,
+	CDS_EP_BUCKET_GET,
+	CDS_EP_BUCKETS_POST,
+	CDS_EP_LOOKUP,
+	CDS_EP_ACCOUNT_CREATE,
+	CDS_EP_HANDLES_UPDATE,
+	CDS_EP_IDENTITY_KEY,
+	CDS_EP_ACCOUNT_DELETE,
+	CDS_EP_METRICS,
+	CDS_EP__COUNT
+};
+const char *cds_endpoint_name(enum cds_endpoint ep);
+
+struct cds_qlog_config {
+	const char *datadir;
+	int retention_days;            /* 0 = keep no log, write nothing */
+	enum cds_qlog_durability durability;
+	enum cds_qlog_ip_policy ip_policy;
+	size_t queue_capacity;         /* records; 0 = default (65536) */
+	bool plain_lookup;             /* recorded as the mode in force */
+};
+
+/* What the request path knows about one request. */
+struct cds_qlog_request {
+	const struct sockaddr *peer;   /* may be NULL */
+	const uint8_t *account;        /* CDS_ACCOUNT_ID_BYTES or NULL */
+	enum cds_endpoint endpoint;
+	uint32_t items;                /* elements, handles, prefixes... */
+	uint16_t status;               /* HTTP status sent */
+};
+
+struct cds_qlog_stats {
+	uint64_t written;       /* records committed */
+	uint64_t groups;        /* commits */
+	uint64_t queue_depth;   /* now */
+	uint64_t refused;       /* submits that failed with CDS_ERR_BUSY */
+	uint64_t write_errors;  /* records lost to I/O errors (disk full) */
+	uint64_t swept_files;   /* day files deleted by the sweeper */
+};
+
+struct cds_qlog;
+
+/*
+ * Start the writer (and, when retention > 0, the sweeper: at start-up and
+ * hourly).  Records the configuration in force (plain lookup on/off, IP
+ * policy) so that legal exports can say which modes a window had.
+ */
+enum cds_err cds_qlog_open(struct cds_qlog **out,
+			   const struct cds_qlog_config *cfg,
+			   struct cds_error *err) CDS_MUST_CHECK;
+
+/* Drain the queue, commit, stop the threads. Accepts NULL. */
+void cds_qlog_close(struct cds_qlog *q);
+
+/* Log a request that targets nobody in particular (everything but lookup). */
+enum cds_err cds_qlog_submit(struct cds_qlog *q,
+			     const struct cds_qlog_request *req,
+			     struct cds_error *err) CDS_MUST_CHECK;
+
+/* Log a plain lookup with every handle asked for (copied). */
+enum cds_err cds_qlog_submit_lookup(struct cds_qlog *q,
+				    const struct cds_qlog_request *req,
+				    const char *const *handles, size_t n,
+				    struct cds_error *err) CDS_MUST_CHECK;
+
+void cds_qlog_get_stats(struct cds_qlog *q, struct cds_qlog_stats *out);
+
+/*
+ * Delete whole day files older than the retention period as of now_us, with
+ * their -wal/-shm/-journal files.  Logs each deletion (day, records) to
+ * stderr.  Used by the sweeper thread and by `cdsctl log sweep`.
+ */
+enum cds_err cds_qlog_sweep(const char *datadir, int retention_days,
+			    int64_t now_us, uint64_t *files_deleted,
+			    struct cds_error *err) CDS_MUST_CHECK;
+
+#endif
