@@ -9,7 +9,10 @@
  *  1. A handle belongs to at most one account (unique), and is canonical.
  *  2. Every change to which account a handle reaches, or to that account's
  *     identity key, appends rows to the change log with a strictly growing
- *     sequence number, in the same transaction as the change.  A server
+ *     sequence number, in the same transaction as the change: one
+ *     account-level row (handle NULL) when an account is created, re-keyed
+ *     or deleted, and one row per handle whose entry changes (added,
+ *     removed, or belonging to a re-keyed or deleted account).  A server
  *     polls cds_store_changes() to learn what other processes did.
  *  3. Only a hash of each token is stored.  A token is
  *     "<32 hex account id>.<secret>"; the admin token is "admin.<secret>".
