@@ -1,8 +1,93 @@
-/* TEMPORARY placeholder until the owner of this program writes it. */
+/*
+ * cds.c: the client program.  Parses the global options (server, token,
+ * cache), then runs one subcommand from the table.  Exit 0 on success,
+ * 1 on a runtime failure, 2 on a usage error.
+ */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-int main(void)
+#include "cds.h"
+#include "cli.h"
+
+struct cds_globals cds_opts;
+
+static const struct cli_cmd commands[] = {
+	{"discover", cds_cmd_discover, "which contacts are registered (private by default)"},
+	{"sync", cds_cmd_sync, "re-check contacts with the local cache; report changes"},
+	{NULL, NULL, NULL},
+};
+
+static const char usage_head[] =
+	"usage: cds --server URL (--token TOKEN | --token-file FILE) [--cache FILE]\n"
+	"           COMMAND [ARGS...]\n"
+	"\n"
+	"The cds client: finds which of your contacts have an account without\n"
+	"showing the server who they are.  $CDS_SERVER and $CDS_TOKEN stand in\n"
+	"for --server and --token (a token on the command line is visible to\n"
+	"other users of this machine; prefer --token-file or $CDS_TOKEN).";
+
+static char token_buf[1024];
+
+/* Read the first line of FILE as the token. */
+static int read_token_file(const char *path)
 {
-	fputs("cds: not built yet\n", stderr);
+	FILE *f = strcmp(path, "-") ? fopen(path, "r") : NULL;
+	size_t n;
+
+	if (!f)
+		return cli_fail("cannot read token file '%s': %s", path,
+				strcmp(path, "-") ? strerror(errno)
+						  : "stdin holds the address book");
+	if (!fgets(token_buf, sizeof(token_buf), f)) {
+		fclose(f);
+		return cli_fail("token file '%s' is empty", path);
+	}
+	fclose(f);
+	n = strcspn(token_buf, "\r\n");
+	token_buf[n] = '\0';
+	cds_opts.token = token_buf;
+	return 0;
+}
+
+/* One global option at argv[*i]: 1 consumed, 0 not a global option, or
+ * minus the exit code after printing an error. */
+static int parse_global(int argc, char **argv, int *i)
+{
+	const char *a = argv[*i];
+	const char **slot = !strcmp(a, "--server") ? &cds_opts.server
+			  : !strcmp(a, "--token") ? &cds_opts.token
+			  : !strcmp(a, "--cache") ? &cds_opts.cache : NULL;
+
+	if (!slot && strcmp(a, "--token-file"))
+		return 0;
+	if (*i + 1 >= argc)
+		return -cli_usage("%s needs a value", a);
+	*i += 2;
+	if (!slot)
+		return read_token_file(argv[*i - 1]) ? -CLI_FAIL : 1;
+	*slot = argv[*i - 1];
 	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	int i = 1, r;
+
+	cli_prog = "cds";
+	cds_opts.server = getenv("CDS_SERVER");
+	cds_opts.token = getenv("CDS_TOKEN");
+	while (i < argc && argv[i][0] == '-') {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+			return cli_dispatch(commands, 1, &argv[i], usage_head);
+		r = parse_global(argc, argv, &i);
+		if (r < 0)
+			return -r;
+		if (r == 0)
+			return cli_usage("unknown option '%s' (try --help)", argv[i]);
+	}
+	if (i >= argc)
+		return cli_dispatch(commands, 0, NULL, usage_head);
+	return cli_dispatch(commands, argc - i, argv + i, usage_head);
 }

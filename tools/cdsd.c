@@ -1,8 +1,329 @@
-/* TEMPORARY placeholder until the owner of this program writes it. */
+/*
+ * cdsd.c: the cds server.  Parses options into a struct cds_server_config,
+ * starts the server (lib/server), waits for SIGTERM or SIGINT, then drains
+ * and stops it.  Everything else lives in the library.
+ *
+ * Signals are blocked in every thread (the mask is set before any thread
+ * starts) and taken synchronously with sigwait, so no handler ever runs in
+ * the middle of a request.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-int main(void)
+#include "cli.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "server/server.h"
+
+static const char usage_text[] =
+	"usage: cdsd --data DIR [OPTIONS]\n"
+	"\n"
+	"The cds directory server: HTTP/JSON API v1 (docs/api.md).\n"
+	"\n"
+	"  --data DIR               data directory made by 'cdsctl init' (required)\n"
+	"  --listen HOST:PORT       address to serve (default 127.0.0.1:8080; [::1]:8080)\n"
+	"  --plain-lookup on|off    serve POST /v1/lookup (default off)\n"
+	"  --log-ip full|truncated|none\n"
+	"                           client address in the query log (default truncated)\n"
+	"  --retention-days N       keep the query log N days, 0 = no log (default 30)\n"
+	"  --durability batch|sync  query-log commit mode (default batch)\n"
+	"  --threads N              HTTP worker threads (default 2)\n"
+	"  --epoch-grace SECONDS    serve the previous key epoch this long (default 86400)\n"
+	"  --max-batch N            elements or handles per request (default 1024)\n"
+	"  --max-prefixes N         prefixes per POST /v1/buckets (default 256)\n"
+	"  --max-body BYTES         request body limit (default 1048576)\n"
+	"  --max-conns N            concurrent connections (default 4096)\n"
+	"  --max-conns-per-ip N     concurrent connections per address (default 1024)\n"
+	"  --timeout SECONDS        idle and request-body timeout (default 10)\n"
+	"  --rate-allowance N       OPRF elements/lookup handles a new account may use (default 50000)\n"
+	"  --rate-refill N          tokens refilled per day (default 5000)\n"
+	"  --bucket-rate-per-ip N   bucket fetches per second per address, 0 = no limit (default 2000)\n"
+	"  --bucket-burst N         burst of that limit (default 4000)\n"
+	"  --bucket-max-age SECONDS Cache-Control max-age of buckets (default 5)\n"
+	"  --metrics-allow-any      serve /metrics to any address, not only loopback\n"
+	"  --no-snapshot            neither load nor save index snapshots\n"
+	"  --index-threads N        threads for index builds (default: all cores)\n"
+	"  --drain SECONDS          on SIGTERM, wait this long for requests in flight (default 10)\n"
+	"  --quiet                  no index-build progress\n"
+	"  --verbose                debug messages\n"
+	"  -h, --help               this text\n";
+
+struct opts {
+	struct cds_server_config cfg;
+	long drain_s;
+};
+
+typedef int (*opt_fn)(struct opts *o, const char *name, const char *v);
+
+static int parse_choice(int *out, const char *v, const char *name,
+			const char *const *choices)
 {
-	fputs("cdsd: not built yet\n", stderr);
-	return 1;
+	for (int i = 0; choices[i]; i++)
+		if (!strcmp(v, choices[i])) {
+			*out = i;
+			return 0;
+		}
+	cli_usage("%s: '%s' is not one of the allowed values (try --help)",
+		  name, v);
+	return -1;
+}
+
+static int parse_double(double *out, const char *v, const char *name)
+{
+	char *end;
+	double d = strtod(v, &end);
+
+	if (end == v || *end || !isfinite(d) || d < 0 || d > 1e15) {
+		cli_usage("%s: '%s' is not a number from 0 to 1e15", name, v);
+		return -1;
+	}
+	*out = d;
+	return 0;
+}
+
+static int opt_onoff(struct opts *o, const char *name, const char *v)
+{
+	static const char *const c[] = {"off", "on", NULL};
+	int i;
+
+	if (parse_choice(&i, v, name, c))
+		return -1;
+	o->cfg.plain_lookup = i == 1;
+	return 0;
+}
+
+static int opt_log_ip(struct opts *o, const char *name, const char *v)
+{
+	static const char *const c[] = {"full", "truncated", "none", NULL};
+	int i;
+
+	if (parse_choice(&i, v, name, c))
+		return -1;
+	o->cfg.log_ip = (enum cds_qlog_ip_policy)i;
+	return 0;
+}
+
+static int opt_durability(struct opts *o, const char *name, const char *v)
+{
+	static const char *const c[] = {"batch", "sync", NULL};
+	int i;
+
+	if (parse_choice(&i, v, name, c))
+		return -1;
+	o->cfg.durability = (enum cds_qlog_durability)i;
+	return 0;
+}
+
+/* Whole-number options: the table says where each one goes. */
+static int opt_long(struct opts *o, const char *name, const char *v)
+{
+	struct cds_server_config *c = &o->cfg;
+	long x;
+
+	if (!strcmp(name, "--retention-days")) {
+		if (cli_parse_long(&x, v, 0, 36500, name))
+			return -1;
+		c->retention_days = (int)x;
+	} else if (!strcmp(name, "--threads")) {
+		if (cli_parse_long(&x, v, 1, 256, name))
+			return -1;
+		c->threads = (unsigned)x;
+	} else if (!strcmp(name, "--index-threads")) {
+		if (cli_parse_long(&x, v, 0, 256, name))
+			return -1;
+		c->index_threads = (unsigned)x;
+	} else if (!strcmp(name, "--epoch-grace")) {
+		if (cli_parse_long(&x, v, 0, 365L * 86400, name))
+			return -1;
+		c->epoch_grace_us = x * CDS_USEC_PER_SEC;
+	} else if (!strcmp(name, "--max-batch")) {
+		if (cli_parse_long(&x, v, 1, 65536, name))
+			return -1;
+		c->max_batch = (size_t)x;
+	} else if (!strcmp(name, "--max-prefixes")) {
+		if (cli_parse_long(&x, v, 1, 65536, name))
+			return -1;
+		c->max_prefixes = (size_t)x;
+	} else if (!strcmp(name, "--max-body")) {
+		if (cli_parse_long(&x, v, 64, 64L << 20, name))
+			return -1;
+		c->max_body = (size_t)x;
+	} else if (!strcmp(name, "--max-conns")) {
+		if (cli_parse_long(&x, v, 1, 1000000, name))
+			return -1;
+		c->max_conns = (unsigned)x;
+	} else if (!strcmp(name, "--max-conns-per-ip")) {
+		if (cli_parse_long(&x, v, 1, 1000000, name))
+			return -1;
+		c->max_conns_per_ip = (unsigned)x;
+	} else if (!strcmp(name, "--timeout")) {
+		if (cli_parse_long(&x, v, 1, 3600, name))
+			return -1;
+		c->timeout_s = (unsigned)x;
+	} else if (!strcmp(name, "--bucket-max-age")) {
+		if (cli_parse_long(&x, v, 0, 86400, name))
+			return -1;
+		c->bucket_max_age = (unsigned)x;
+	} else if (!strcmp(name, "--drain")) {
+		if (cli_parse_long(&x, v, 0, 3600, name))
+			return -1;
+		o->drain_s = x;
+	}
+	return 0;
+}
+
+static int opt_double(struct opts *o, const char *name, const char *v)
+{
+	struct cds_server_config *c = &o->cfg;
+
+	if (!strcmp(name, "--rate-allowance"))
+		return parse_double(&c->rate_allowance, v, name);
+	if (!strcmp(name, "--rate-refill"))
+		return parse_double(&c->rate_refill, v, name);
+	if (!strcmp(name, "--bucket-rate-per-ip"))
+		return parse_double(&c->bucket_rate_per_ip, v, name);
+	return parse_double(&c->bucket_burst_per_ip, v, name);
+}
+
+static int opt_string(struct opts *o, const char *name, const char *v)
+{
+	if (!strcmp(name, "--data"))
+		o->cfg.datadir = v;
+	else
+		o->cfg.listen = v;
+	return 0;
+}
+
+static int opt_flag(struct opts *o, const char *name, const char *v)
+{
+	(void)v;
+	if (!strcmp(name, "--metrics-allow-any"))
+		o->cfg.metrics_allow_any = true;
+	else if (!strcmp(name, "--no-snapshot"))
+		o->cfg.snapshot = false;
+	else if (!strcmp(name, "--quiet"))
+		o->cfg.quiet = true;
+	else if (!strcmp(name, "--verbose"))
+		cds_log_set_level(2);
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	bool has_arg;
+	opt_fn fn;
+} options[] = {
+	{"--data", true, opt_string},
+	{"--listen", true, opt_string},
+	{"--plain-lookup", true, opt_onoff},
+	{"--log-ip", true, opt_log_ip},
+	{"--retention-days", true, opt_long},
+	{"--durability", true, opt_durability},
+	{"--threads", true, opt_long},
+	{"--index-threads", true, opt_long},
+	{"--epoch-grace", true, opt_long},
+	{"--max-batch", true, opt_long},
+	{"--max-prefixes", true, opt_long},
+	{"--max-body", true, opt_long},
+	{"--max-conns", true, opt_long},
+	{"--max-conns-per-ip", true, opt_long},
+	{"--timeout", true, opt_long},
+	{"--bucket-max-age", true, opt_long},
+	{"--drain", true, opt_long},
+	{"--rate-allowance", true, opt_double},
+	{"--rate-refill", true, opt_double},
+	{"--bucket-rate-per-ip", true, opt_double},
+	{"--bucket-burst", true, opt_double},
+	{"--metrics-allow-any", false, opt_flag},
+	{"--no-snapshot", false, opt_flag},
+	{"--quiet", false, opt_flag},
+	{"--verbose", false, opt_flag},
+};
+
+/* One option at argv[*i] ("--name value" or "--name=value"). */
+static int parse_one(struct opts *o, int argc, char **argv, int *i)
+{
+	const char *a = argv[*i], *eq = strchr(a, '=');
+	size_t n = eq ? (size_t)(eq - a) : strlen(a);
+
+	for (size_t k = 0; k < sizeof(options) / sizeof(options[0]); k++) {
+		const char *name = options[k].name;
+		const char *v = NULL;
+
+		if (strlen(name) != n || strncmp(a, name, n))
+			continue;
+		if (options[k].has_arg) {
+			if (eq)
+				v = eq + 1;
+			else if (*i + 1 < argc)
+				v = argv[++*i];
+			else
+				return cli_usage("%s needs a value", name), -1;
+		} else if (eq) {
+			return cli_usage("%s takes no value", name), -1;
+		}
+		return options[k].fn(o, name, v);
+	}
+	return cli_usage("unknown option '%s' (try --help)", a), -1;
+}
+
+/* 0 = run, 1 = help printed, -1 = usage error (already reported). */
+static int parse_args(struct opts *o, int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			fputs(usage_text, stdout);
+			return 1;
+		}
+		if (parse_one(o, argc, argv, &i))
+			return -1;
+	}
+	if (!o->cfg.datadir) {
+		cli_usage("--data DIR is required (try --help)");
+		return -1;
+	}
+	return 0;
+}
+
+/* Block the stop signals in this and every later thread; ignore SIGPIPE. */
+static void setup_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = {.drain_s = 10};
+	struct cds_server *srv = NULL;
+	struct cds_error err = {0};
+	sigset_t set;
+	int r, sig = 0;
+
+	cli_prog = "cdsd";
+	cds_log_set_program("cdsd");
+	cds_server_config_init(&o.cfg);
+	r = parse_args(&o, argc, argv);
+	if (r)
+		return r > 0 ? CLI_OK : CLI_USAGE;
+	setup_signals(&set);
+	if (cds_server_start(&srv, &o.cfg, &err))
+		return cli_error(&err);
+	sigwait(&set, &sig);
+	cds_log_info("%s received: draining and stopping",
+		     sig == SIGINT ? "SIGINT" : "SIGTERM");
+	if (cds_server_stop(srv, (unsigned)o.drain_s * 1000)) {
+		cds_log_warn("stopped with errors");
+		return CLI_FAIL;
+	}
+	cds_log_info("stopped");
+	return CLI_OK;
 }

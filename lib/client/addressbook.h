@@ -22,7 +22,8 @@ struct cds_contact {
 	char *name;          /* UTF-8, "" if the card has none */
 	char **handles;      /* canonical, deduplicated, NUL-terminated */
 	size_t n_handles;
-	char **problems;     /* "'(555) 12': not a valid phone number (US)" */
+	char **problems;     /* "'(555) 12': not a valid phone number for
+			      * region US"; UTF-8, one line each */
 	size_t n_problems;
 };
 
@@ -51,16 +52,35 @@ enum cds_err cds_addressbook_load(struct cds_addressbook **out,
 
 void cds_addressbook_free(struct cds_addressbook *ab);
 
-/* Normalise one raw phone number to "tel:+<E.164>" (out: cap bytes). */
+/*
+ * Normalise one raw phone number to "tel:+<E.164>" into out (cap bytes, at
+ * least 21; CDS_HANDLE_MAX_BYTES + 1 always fits).  National forms use
+ * region (NULL = cds_default_region()); "+", the region's international
+ * prefix and a leading "00" are understood, vanity letters become digits.
+ * CDS_ERR_INVALID with a message that starts by quoting raw and gives the
+ * reason ("... not a valid phone number for region US"); out is then "".
+ */
 enum cds_err cds_phone_normalize(char *out, size_t cap, const char *raw,
 				 const char *region,
 				 struct cds_error *err) CDS_MUST_CHECK;
 
-/* Normalise one raw e-mail address to "mailto:<lower-case>". */
+/*
+ * Normalise one raw e-mail address to "mailto:<lower-case>" into out (cap at
+ * least CDS_HANDLE_MAX_BYTES + 1): white space and a "mailto:" prefix go,
+ * ASCII letters are lower-cased, the result must pass cds_handle_check.
+ * CDS_ERR_INVALID quoting raw ("non-ASCII e-mail address not supported");
+ * out is then "".
+ */
 enum cds_err cds_email_normalize(char *out, size_t cap, const char *raw,
 				 struct cds_error *err) CDS_MUST_CHECK;
 
-/* Region from LC_ALL/LC_CTYPE/LANG ("en_GB.UTF-8" -> "GB"), else "US". */
+/* Region from LC_ALL/LC_CTYPE/LANG ("en_GB.UTF-8" -> "GB"), else "US".
+ * The string is thread-local, valid until the thread's next call. */
 const char *cds_default_region(void);
+
+/* CDS_OK if region is two upper-case letters naming a region with phone
+ * numbers ("US", "GB"); else CDS_ERR_INVALID saying which rule it breaks. */
+enum cds_err cds_region_check(const char *region,
+			      struct cds_error *err) CDS_MUST_CHECK;
 
 #endif

@@ -26,6 +26,9 @@
 #define CDS_OPRF_OUTPUT_BYTES 64
 #define CDS_OPRF_PROOF_BYTES 64 /* c || s, little-endian scalars */
 #define CDS_OPRF_SEED_BYTES 32
+/* Longest input, info and batch: the RFC frames them with I2OSP(x, 2). */
+#define CDS_OPRF_INPUT_MAX 65535
+#define CDS_OPRF_BATCH_MAX 65535
 
 enum cds_oprf_mode {
 	CDS_OPRF_MODE_OPRF = 0,
@@ -78,6 +81,21 @@ enum cds_err cds_oprf_blind_evaluate(uint8_t *evaluated, uint8_t *proof,
 				     struct cds_error *err) CDS_MUST_CHECK;
 
 /*
+ * Server: the batched proof alone, for callers that spread a large batch
+ * over threads.  For VOPRF, evaluate slices with cds_oprf_blind_evaluate
+ * in mode OPRF (the same multiplication by sk, no proof), then prove the
+ * whole batch here.  Blinded elements are validated as in
+ * cds_oprf_blind_evaluate; evaluated is taken as given (a wrong one only
+ * yields a proof the client rejects).  Modes VOPRF and POPRF.
+ */
+enum cds_err cds_oprf_prove(uint8_t proof[static CDS_OPRF_PROOF_BYTES],
+			    enum cds_oprf_mode mode,
+			    const uint8_t sk[static CDS_OPRF_SCALAR_BYTES],
+			    const uint8_t *blinded, const uint8_t *evaluated,
+			    size_t n, const uint8_t *info, size_t info_len,
+			    const uint8_t *r, struct cds_error *err) CDS_MUST_CHECK;
+
+/*
  * Client: verify the batched proof (VOPRF, POPRF; CDS_ERR_CRYPTO if it does
  * not hold) and Finalize each item into 64 bytes.  inputs[i]/input_lens[i]
  * are the original inputs; blinds, blinded, evaluated are n items each.
@@ -91,6 +109,28 @@ enum cds_err cds_oprf_finalize(uint8_t *outputs, enum cds_oprf_mode mode,
 			       const uint8_t *proof,
 			       const uint8_t *info, size_t info_len,
 			       struct cds_error *err) CDS_MUST_CHECK;
+
+/*
+ * Client, the two halves of cds_oprf_finalize, for callers that spread a
+ * large batch over threads: cds_oprf_verify checks the batched proof of
+ * the whole batch (VOPRF, POPRF; CDS_ERR_CRYPTO if it does not hold,
+ * CDS_ERR_INVALID with err->index for a bad element or key);
+ * cds_oprf_unblind then Finalizes any slice of it WITHOUT checking the
+ * proof (err->index is relative to the slice).  Never unblind a batch whose
+ * proof has not been verified.
+ */
+enum cds_err cds_oprf_verify(enum cds_oprf_mode mode,
+			     const uint8_t pk[static CDS_OPRF_ELEMENT_BYTES],
+			     const uint8_t *blinded, const uint8_t *evaluated,
+			     size_t n, const uint8_t *proof,
+			     const uint8_t *info, size_t info_len,
+			     struct cds_error *err) CDS_MUST_CHECK;
+enum cds_err cds_oprf_unblind(uint8_t *outputs, enum cds_oprf_mode mode,
+			      const uint8_t *const *inputs,
+			      const size_t *input_lens, const uint8_t *blinds,
+			      const uint8_t *evaluated, size_t n,
+			      const uint8_t *info, size_t info_len,
+			      struct cds_error *err) CDS_MUST_CHECK;
 
 /*
  * Server-side unblinded evaluation, RFC 9497 Evaluate(skS, input): the same

@@ -63,6 +63,15 @@ enum cds_err cds_mirror_poll(struct cds_mirror *m,
 
 void cds_mirror_params(struct cds_mirror *m, struct cds_mirror_params *out);
 
+/* Figures for metrics, tests and benchmarks. */
+struct cds_mirror_stats {
+	uint64_t evaluations;  /* OPRF evaluations for index entries so far */
+	size_t index_bytes;    /* held by the served epochs' indexes */
+	size_t dir_bytes;      /* account cache and plain-lookup map */
+	bool building;         /* an index build runs in the background */
+};
+void cds_mirror_stats(struct cds_mirror *m, struct cds_mirror_stats *out);
+
 /*
  * Authenticate "<hex id>.<secret>": CDS_OK and *acct filled, or
  * CDS_ERR_AUTH.  Constant-time comparison of the token hash.

@@ -70,6 +70,7 @@ struct cds_qlog_request {
 	enum cds_endpoint endpoint;
 	uint32_t items;                /* elements, handles, prefixes... */
 	uint16_t status;               /* HTTP status sent */
+	int64_t time_us;               /* 0 = now (tests pass their own) */
 };
 
 struct cds_qlog_stats {
@@ -84,9 +85,15 @@ struct cds_qlog_stats {
 struct cds_qlog;
 
 /*
- * Start the writer (and, when retention > 0, the sweeper: at start-up and
- * hourly).  Records the configuration in force (plain lookup on/off, IP
- * policy) so that legal exports can say which modes a window had.
+ * Start the writer and the sweeper (at start-up and hourly).  Records the
+ * configuration in force (plain lookup on/off, IP policy, retention) in the
+ * current day file, so that legal exports can say which modes a window had.
+ * With retention_days == 0 no thread writes anything and no file or
+ * directory is created; the sweeper still removes day files left by an
+ * earlier run, since the policy is then to keep none.  An unwritable data
+ * directory does not make this fail: the writer counts write_errors and
+ * logs to stderr, and the service keeps running.  CDS_ERR_INVALID for a
+ * NULL datadir or a negative retention.
  */
 enum cds_err cds_qlog_open(struct cds_qlog **out,
 			   const struct cds_qlog_config *cfg,
@@ -100,7 +107,19 @@ enum cds_err cds_qlog_submit(struct cds_qlog *q,
 			     const struct cds_qlog_request *req,
 			     struct cds_error *err) CDS_MUST_CHECK;
 
-/* Log a plain lookup with every handle asked for (copied). */
+/*
+ * Submit returns CDS_OK once the record is queued (batch) or committed
+ * (sync); CDS_ERR_BUSY if the queue stayed full for ~50 ms or the log is
+ * closing; in sync mode CDS_ERR_IO / CDS_ERR_FULL if the record's group
+ * could not be committed (it is then counted in write_errors).
+ */
+
+/*
+ * Log a plain lookup with every handle asked for (copied).  The handles
+ * must be canonical (the server checks them before answering): a
+ * non-canonical one fails with CDS_ERR_INVALID and err->index, and nothing
+ * is queued, so log a rejected request with cds_qlog_submit instead.
+ */
 enum cds_err cds_qlog_submit_lookup(struct cds_qlog *q,
 				    const struct cds_qlog_request *req,
 				    const char *const *handles, size_t n,
@@ -110,11 +129,26 @@ void cds_qlog_get_stats(struct cds_qlog *q, struct cds_qlog_stats *out);
 
 /*
  * Delete whole day files older than the retention period as of now_us, with
- * their -wal/-shm/-journal files.  Logs each deletion (day, records) to
- * stderr.  Used by the sweeper thread and by `cdsctl log sweep`.
+ * their -wal/-shm/-journal files: day D goes once now_us - (D + 1 day) >
+ * retention_days, so no record older than retention + 1 day survives a
+ * sweep; retention 0 deletes every day file.  Logs each deletion (day,
+ * records) to stderr.  Creates nothing; a missing directory is no error.
+ * CDS_ERR_INVALID for a negative retention, CDS_ERR_IO if a file cannot
+ * be deleted (the others still are).  Used by the sweeper thread and by
+ * `cdsctl log sweep`.
  */
 enum cds_err cds_qlog_sweep(const char *datadir, int retention_days,
 			    int64_t now_us, uint64_t *files_deleted,
 			    struct cds_error *err) CDS_MUST_CHECK;
+
+/*
+ * The same, calling fn (if not NULL) for each day removed, so that a tool
+ * can print it.  records is -1 when the file could not be counted.
+ */
+typedef void (*cds_qlog_swept_fn)(void *ctx, const char *day, int64_t records);
+enum cds_err cds_qlog_sweep_each(const char *datadir, int retention_days,
+				 int64_t now_us, cds_qlog_swept_fn fn,
+				 void *ctx, uint64_t *files_deleted,
+				 struct cds_error *err) CDS_MUST_CHECK;
 
 #endif

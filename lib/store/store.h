@@ -96,6 +96,15 @@ enum cds_err cds_token_account(uint8_t id[static CDS_ACCOUNT_ID_BYTES],
 			       struct cds_error *err) CDS_MUST_CHECK;
 
 /*
+ * Check an account token against the store: CDS_OK and *out filled (out may
+ * be NULL), or CDS_ERR_AUTH for a malformed token, an unknown account or a
+ * wrong secret (one message for all three).  For callers without a mirror.
+ */
+enum cds_err cds_store_check_token(struct cds_store *s, const char *token,
+				   struct cds_account *out,
+				   struct cds_error *err) CDS_MUST_CHECK;
+
+/*
  * Create accounts with their handles in one transaction; fills each item's
  * id and token.  All or nothing: CDS_ERR_EXISTS with err->index = the
  * account's position if one of its handles is taken (or repeated),

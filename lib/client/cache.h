@@ -1,0 +1,142 @@
+/*
+ * cache.h: the client's local cache, one SQLite file (lib/client internal).
+ *
+ * What it holds (schema version 1, application_id 'cdsc'):
+ *   meta           server URL, key epoch, public key, prefix_bits, next
+ *                  contact id, time of the last completed sync
+ *   contacts       the user's contacts, names, canonical handles, problems
+ *   handles        per handle: OPRF output and the epoch it was evaluated
+ *                  in; the last result (registered, account, identity key)
+ *                  and when it was checked
+ *   buckets        per (epoch, prefix): ETag and the entries last served
+ *
+ * Invariants:
+ *   1. The file is created mode 0600 and tightened to 0600 if it was looser
+ *      (it holds the address book and per-contact OPRF outputs);
+ *      secure_delete is on, so deleted rows are overwritten.
+ *   2. Data derived from a server (handles, buckets) is only ever used with
+ *      the server URL and public key in meta: cds_cache_reconcile() wipes it
+ *      when they no longer match.
+ *   3. Writers group their changes between cds_cache_begin() and
+ *      cds_cache_commit(), so a crash leaves the last committed state.
+ * Not thread-safe: one thread at a time.
+ */
+#ifndef CDS_CLIENT_CACHE_H
+#define CDS_CLIENT_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "client/contacts.h"
+#include "core/err.h"
+#include "crypto/entry.h"
+#include "crypto/oprf.h"
+
+#define CDS_CACHE_SCHEMA_VERSION 1
+
+struct cds_cache;
+
+/* What the cache remembers of one handle. */
+struct cds_cache_handle {
+	bool evaluated;                    /* out holds an OPRF output */
+	uint32_t epoch;                    /* ... of this epoch */
+	uint8_t out[CDS_OPRF_OUTPUT_BYTES];
+	bool checked;                      /* a result is known */
+	bool registered;
+	uint8_t account[CDS_ACCOUNT_ID_BYTES];
+	uint8_t identity_key[CDS_IDENTITY_KEY_BYTES];
+	int64_t checked_us;
+};
+
+/* A cached bucket: entries (n * CDS_ENTRY_BYTES) malloc'd, caller frees. */
+struct cds_cache_bucket {
+	char *etag;
+	uint8_t *entries;
+	size_t n;
+};
+
+/*
+ * Open or create the cache at path.  CDS_ERR_IO if the file cannot be
+ * created or is not a regular file, CDS_ERR_STORE if it is not a cds cache
+ * (another SQLite database, a newer schema, not SQLite at all).
+ */
+enum cds_err cds_cache_open(struct cds_cache **out, const char *path,
+			    struct cds_error *err) CDS_MUST_CHECK;
+void cds_cache_close(struct cds_cache *c); /* accepts NULL */
+
+enum cds_err cds_cache_begin(struct cds_cache *c,
+			     struct cds_error *err) CDS_MUST_CHECK;
+enum cds_err cds_cache_commit(struct cds_cache *c,
+			      struct cds_error *err) CDS_MUST_CHECK;
+void cds_cache_rollback(struct cds_cache *c); /* no-op outside a transaction */
+
+/*
+ * Bring meta in line with what the server at url now presents.  Wipes the
+ * handles and buckets (and sets *reset) if the cache was filled from another
+ * URL, if the server's epoch is older than the cached one, or if it presents
+ * the cached epoch with another public key.  A change of prefix_bits drops
+ * the buckets only.  A newer epoch keeps everything: handles evaluated in
+ * older epochs are simply re-evaluated by the caller.
+ */
+enum cds_err cds_cache_reconcile(struct cds_cache *c, const char *url,
+				 uint32_t epoch,
+				 const uint8_t pk[static CDS_OPRF_ELEMENT_BYTES],
+				 unsigned prefix_bits, bool *reset,
+				 struct cds_error *err) CDS_MUST_CHECK;
+
+/* Replace the saved contacts by l (ids, order, handles, problems). */
+enum cds_err cds_cache_contacts_save(struct cds_cache *c,
+				     const struct cds_contact_list *l,
+				     struct cds_error *err) CDS_MUST_CHECK;
+/* Append the saved contacts to l (normally empty) and restore next_id. */
+enum cds_err cds_cache_contacts_load(struct cds_cache *c,
+				     struct cds_contact_list *l,
+				     struct cds_error *err) CDS_MUST_CHECK;
+
+/* *found = false (row zeroed) if the handle is not in the cache. */
+enum cds_err cds_cache_handle_get(struct cds_cache *c, const char *handle,
+				  struct cds_cache_handle *row, bool *found,
+				  struct cds_error *err) CDS_MUST_CHECK;
+enum cds_err cds_cache_handle_put_output(struct cds_cache *c,
+					 const char *handle, uint32_t epoch,
+					 const uint8_t out[static CDS_OPRF_OUTPUT_BYTES],
+					 int64_t now_us,
+					 struct cds_error *err) CDS_MUST_CHECK;
+/* account and identity_key are ignored (stored empty) if !registered. */
+enum cds_err cds_cache_handle_put_result(struct cds_cache *c,
+					 const char *handle, bool registered,
+					 const uint8_t *account,
+					 const uint8_t *identity_key,
+					 int64_t now_us,
+					 struct cds_error *err) CDS_MUST_CHECK;
+/* Forget every handle not in keep[0..n) (sorted by strcmp). */
+enum cds_err cds_cache_handles_keep(struct cds_cache *c,
+				    const char *const *keep, size_t n,
+				    struct cds_error *err) CDS_MUST_CHECK;
+/* Number of handles in the cache (tests, stats). */
+enum cds_err cds_cache_handle_count(struct cds_cache *c, size_t *n,
+				    struct cds_error *err) CDS_MUST_CHECK;
+
+/* *found = false if (epoch, prefix) is not cached.  Free b with
+ * cds_cache_bucket_fini. */
+enum cds_err cds_cache_bucket_get(struct cds_cache *c, uint32_t epoch,
+				  uint32_t prefix, struct cds_cache_bucket *b,
+				  bool *found,
+				  struct cds_error *err) CDS_MUST_CHECK;
+void cds_cache_bucket_fini(struct cds_cache_bucket *b);
+enum cds_err cds_cache_bucket_put(struct cds_cache *c, uint32_t epoch,
+				  uint32_t prefix, const char *etag,
+				  const uint8_t *entries, size_t n,
+				  int64_t now_us,
+				  struct cds_error *err) CDS_MUST_CHECK;
+/* Drop every bucket not of epoch or not in keep[0..n) (sorted). */
+enum cds_err cds_cache_buckets_keep(struct cds_cache *c, uint32_t epoch,
+				    const uint32_t *keep, size_t n,
+				    struct cds_error *err) CDS_MUST_CHECK;
+
+/* Record the end of a completed sync. */
+enum cds_err cds_cache_mark_synced(struct cds_cache *c, int64_t now_us,
+				   struct cds_error *err) CDS_MUST_CHECK;
+
+#endif

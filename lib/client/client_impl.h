@@ -1,0 +1,164 @@
+/*
+ * client_impl.h: the client object and the working set of one operation,
+ * shared by client.c, discover.c, buckets.c, plain.c and sync.c
+ * (lib/client internal).
+ *
+ * An operation (discover or sync) turns the contact list into a sorted
+ * array of distinct handles (struct cds_op), fills each record's result,
+ * then expands them back into per-contact results (struct cds_result).
+ */
+#ifndef CDS_CLIENT_IMPL_H
+#define CDS_CLIENT_IMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cds/client.h"
+#include "client/cache.h"
+#include "client/contacts.h"
+#include "client/http.h"
+#include "client/protocol.h"
+#include "client/workers.h"
+#include "core/err.h"
+
+/* Below this many handles one thread does the OPRF work: starting a second
+ * one costs more than it saves. */
+#define CDS_CLIENT_PARALLEL_MIN 256
+
+struct cds_client {
+	char *url;
+	char *region;
+	unsigned decoys;
+	unsigned threads;
+	struct cds_http *http[CDS_WORKERS_MAX]; /* one per worker thread */
+	struct cds_cache *cache;                /* NULL without a cache */
+	struct cds_contact_list contacts;
+	struct cds_result *results;             /* strings owned */
+	size_t n_results;
+	struct cds_client_stats stats;
+};
+
+/* One distinct handle of an operation. */
+struct cds_hrec {
+	const char *handle; /* borrowed from a contact */
+	size_t len;
+	uint32_t bucket;
+	bool need_eval;
+	bool have_out;
+	bool fresh_out;     /* evaluated in this operation */
+	uint8_t out[CDS_OPRF_OUTPUT_BYTES]; /* secret: wiped by cds_op_fini */
+	bool registered;
+	uint8_t account[CDS_ACCOUNT_ID_BYTES];
+	uint8_t identity_key[CDS_IDENTITY_KEY_BYTES];
+	/* sync: the previous result, if the cache had one */
+	bool prev_known;
+	bool prev_registered;
+	uint8_t prev_account[CDS_ACCOUNT_ID_BYTES];
+	uint8_t prev_identity_key[CDS_IDENTITY_KEY_BYTES];
+	enum cds_change change;
+};
+
+struct cds_op {
+	struct cds_hrec *recs; /* sorted by handle (strcmp), distinct */
+	size_t n;
+};
+
+/* One bucket an operation needs (or a decoy). */
+struct cds_bucket {
+	uint32_t prefix;
+	bool decoy;
+	bool have;          /* entries hold the bucket's current content */
+	bool fresh;         /* received with a 200 in this operation */
+	bool not_modified;  /* the server said 304 to our cached copy */
+	uint8_t *entries;   /* n * CDS_ENTRY_BYTES, malloc'd */
+	size_t n;
+	char etag[CDS_HTTP_ETAG_BYTES]; /* cached or fresh ETag, "" if none */
+};
+
+struct cds_bucket_set {
+	struct cds_bucket *v; /* sorted by prefix, distinct */
+	size_t n;
+};
+
+/* ---- client.c / op.c ---- */
+
+/* Upper-cased two-letter region into out: region, else fallback, else the
+ * locale's.  CDS_ERR_INVALID quoting anything else. */
+enum cds_err cds_client_region(char out[3], const char *region,
+			       const char *fallback,
+			       struct cds_error *err) CDS_MUST_CHECK;
+
+/* Build the distinct-handle working set of the current contacts. */
+enum cds_err cds_op_build(struct cds_op *op, const struct cds_contact_list *l,
+			  struct cds_error *err) CDS_MUST_CHECK;
+void cds_op_fini(struct cds_op *op); /* wipes OPRF outputs */
+/* The record of handle h, or NULL. */
+struct cds_hrec *cds_op_find(const struct cds_op *op, const char *h);
+/* Replace the client's results by the op's, per (contact, handle). */
+enum cds_err cds_op_publish(struct cds_client *c, const struct cds_op *op,
+			    struct cds_error *err) CDS_MUST_CHECK;
+void cds_client_results_clear(struct cds_client *c);
+
+/* ---- discover.c ---- */
+
+/* GET /v1/params with worker 0's handle. */
+enum cds_err cds_disc_params(struct cds_client *c, struct cds_params *p,
+			     struct cds_error *err) CDS_MUST_CHECK;
+/* Set every record's bucket for p->prefix_bits. */
+void cds_disc_assign_buckets(struct cds_op *op, const struct cds_params *p);
+/*
+ * Evaluate the OPRF for every record with need_eval: blind, POST
+ * /v1/discover in batches (on up to c->threads threads), verify each batch's
+ * proof against p->public_key, finalise into rec->out (have_out).
+ * CDS_ERR_EPOCH on 409 (the caller refetches params once and retries).
+ */
+enum cds_err cds_disc_oprf(struct cds_client *c, const struct cds_params *p,
+			   struct cds_op *op,
+			   struct cds_error *err) CDS_MUST_CHECK;
+/* The whole private discovery of discover (no cache). */
+enum cds_err cds_disc_private(struct cds_client *c, struct cds_op *op,
+			      struct cds_error *err) CDS_MUST_CHECK;
+
+/* ---- plain.c ---- */
+
+/* Plain lookup of every record (caller checked p->plain_lookup). */
+enum cds_err cds_disc_plain(struct cds_client *c, const struct cds_params *p,
+			    struct cds_op *op,
+			    struct cds_error *err) CDS_MUST_CHECK;
+
+/* ---- buckets.c ---- */
+
+/* The distinct buckets of the records plus `decoys` random others. */
+enum cds_err cds_buckets_plan(struct cds_bucket_set *s, const struct cds_op *op,
+			      unsigned prefix_bits, unsigned decoys,
+			      struct cds_error *err) CDS_MUST_CHECK;
+void cds_bucket_set_fini(struct cds_bucket_set *s);
+struct cds_bucket *cds_bucket_set_find(const struct cds_bucket_set *s,
+				       uint32_t prefix);
+/* Fetch every bucket of s with POST /v1/buckets, in groups. */
+enum cds_err cds_buckets_fetch_post(struct cds_client *c,
+				    const struct cds_params *p,
+				    struct cds_bucket_set *s,
+				    struct cds_error *err) CDS_MUST_CHECK;
+/* Fetch every bucket of s with GET, sending If-None-Match for those that
+ * already have entries and an ETag; a 304 keeps the cached entries. */
+enum cds_err cds_buckets_fetch_get(struct cds_client *c,
+				   const struct cds_params *p,
+				   struct cds_bucket_set *s,
+				   struct cds_error *err) CDS_MUST_CHECK;
+/* Look every record with an OPRF output up in its bucket and open its
+ * entry: registered, account, identity_key.  CDS_ERR_CRYPTO naming the
+ * handle if a matching entry does not decrypt. */
+enum cds_err cds_buckets_match(struct cds_op *op, const struct cds_bucket_set *s,
+			       uint32_t epoch,
+			       struct cds_error *err) CDS_MUST_CHECK;
+/* Add the set's fetched / 304 / decoy counts to the client's stats. */
+void cds_buckets_count(struct cds_client *c, const struct cds_bucket_set *s);
+
+/* ---- sync.c ---- */
+
+enum cds_err cds_sync_run(struct cds_client *c, struct cds_op *op,
+			  struct cds_error *err) CDS_MUST_CHECK;
+
+#endif

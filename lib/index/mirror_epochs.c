@@ -1,0 +1,432 @@
+/*
+ * mirror_epochs.c: the key epochs a mirror serves (mirror_int.h).
+ *
+ * Life of an epoch: its key file appears in DIR/keys (cdsctl key rotate);
+ * a poll notices it and starts a background thread that maps its snapshot
+ * or builds its index over a store connection of its own; a later poll
+ * catches the new index up with the changes made meanwhile and makes it
+ * current; the old current epoch is served for the grace period; then its
+ * index is freed, its key wiped, its key file destroyed and its snapshot
+ * removed.
+ *
+ * Invariants:
+ *  1. At most two epochs are served (ep[0] current, ep[1] in grace) and at
+ *     most one build runs.  ep/n_ep change only under ep_lock held for
+ *     writing, by the thread holding poll_mu.
+ *  2. The newest key file is never destroyed, nor any key newer than the
+ *     current epoch: it may still become current.
+ *  3. A key that leaves the mirror is wiped (sodium_memzero) on every path.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "index/build.h"
+#include "index/mirror_int.h"
+#include "index/snapshot.h"
+
+/* Reload keys at least this often even if DIR/keys looks unchanged. */
+#define KEYS_RECHECK_US (10 * CDS_USEC_PER_SEC)
+#define PATH_BYTES 4096
+
+static enum cds_err save_snapshot(struct cds_mirror *m, struct cds_index *ix,
+				  const struct cds_epoch_key *key)
+{
+	char path[PATH_BYTES];
+	struct cds_error e;
+	enum cds_err rc;
+
+	cds_error_clear(&e);
+	if (snprintf(path, sizeof(path), "%s/index", m->datadir) >=
+	    (int)sizeof(path))
+		return CDS_ERR_TOO_LARGE;
+	if (mkdir(path, 0700) && errno != EEXIST) {
+		cds_log_warn("cannot create '%s': %s", path, strerror(errno));
+		return CDS_ERR_IO;
+	}
+	rc = cds_snapshot_path(path, sizeof(path), m->datadir, key->epoch, &e);
+	if (!rc)
+		rc = cds_snapshot_save(ix, path, key->pk, &e);
+	if (rc)
+		cds_log_warn("index snapshot of epoch %" PRIu32 " not saved: %s",
+			     key->epoch, e.msg);
+	else if (!m->cfg.quiet)
+		cds_log_info("index snapshot of epoch %" PRIu32 " saved",
+			     key->epoch);
+	return rc;
+}
+
+/* The snapshot of key, if there is a valid one; NULL otherwise. */
+static struct cds_index *try_snapshot(struct cds_mirror *m,
+				      const struct cds_epoch_key *key)
+{
+	char path[PATH_BYTES];
+	struct cds_index *ix = NULL;
+	struct cds_error e;
+	uint64_t bound = atomic_load(&m->seq);
+	enum cds_err rc;
+
+	cds_error_clear(&e);
+	if (bound < m->open_seq)
+		bound = m->open_seq;
+	rc = cds_snapshot_path(path, sizeof(path), m->datadir, key->epoch, &e);
+	if (!rc)
+		rc = cds_snapshot_load(&ix, path, key->epoch, key->pk,
+				       m->prefix_bits, &e);
+	if (rc == CDS_ERR_NOT_FOUND)
+		return NULL;
+	if (rc) {
+		cds_log_warn("ignoring index snapshot: %s; rebuilding", e.msg);
+		return NULL;
+	}
+	if (cds_index_seq(ix) > bound) {
+		/* The store went back in time (restored backup?). */
+		cds_log_warn("ignoring index snapshot '%s': it reflects change %"
+			     PRIu64 ", the store only %" PRIu64 "; rebuilding",
+			     path, cds_index_seq(ix), bound);
+		cds_index_free(ix);
+		return NULL;
+	}
+	if (!m->cfg.quiet)
+		cds_log_info("index epoch %" PRIu32 ": %" PRIu64
+			     " handles from snapshot at change %" PRIu64,
+			     key->epoch, cds_index_count(ix), cds_index_seq(ix));
+	return ix;
+}
+
+enum cds_err cds_mirror_index_get(struct cds_mirror *m, struct cds_store *s,
+				  const struct cds_epoch_key *key,
+				  const atomic_bool *cancel,
+				  struct cds_index **out, uint64_t *evals,
+				  struct cds_error *err)
+{
+	struct cds_index_build_opts o = { .threads = m->threads,
+					  .quiet = m->cfg.quiet,
+					  .cancel = cancel };
+	enum cds_err rc;
+
+	*evals = 0;
+	*out = m->cfg.snapshot ? try_snapshot(m, key) : NULL;
+	if (*out)
+		return CDS_OK;
+	rc = cds_index_build(out, s, key, m->prefix_bits, &o, evals, err);
+	if (rc)
+		return rc;
+	if (m->cfg.snapshot)
+		(void)save_snapshot(m, *out, key);
+	return CDS_OK;
+}
+
+/* ---- dropping epochs ---- */
+
+static void remove_epoch_files(struct cds_mirror *m, uint32_t epoch)
+{
+	char path[PATH_BYTES];
+	struct cds_error e;
+	enum cds_err rc;
+
+	cds_error_clear(&e);
+	rc = cds_keys_destroy(m->datadir, epoch, &e);
+	if (rc && rc != CDS_ERR_NOT_FOUND)
+		cds_log_warn("key of epoch %" PRIu32 " not destroyed: %s",
+			     epoch, e.msg);
+	if (cds_snapshot_path(path, sizeof(path), m->datadir, epoch, &e) ==
+		    CDS_OK &&
+	    unlink(path) && errno != ENOENT)
+		cds_log_warn("cannot remove '%s': %s", path, strerror(errno));
+	if (!m->cfg.quiet)
+		cds_log_info("key epoch %" PRIu32 " retired", epoch);
+}
+
+/* Free an epoch that no reader can reach any more. */
+static void retire(struct cds_mirror *m, struct cds_mirror_epoch *ep,
+		   bool destroy)
+{
+	if (!ep->ix)
+		return;
+	cds_index_free(ep->ix);
+	if (destroy)
+		remove_epoch_files(m, ep->key.epoch);
+	sodium_memzero(ep, sizeof(*ep));
+}
+
+/* ---- background builds ---- */
+
+static void *build_main(void *arg)
+{
+	struct cds_mirror_pending *p = arg;
+	struct cds_store *s = NULL;
+	enum cds_err rc;
+
+	cds_error_clear(&p->err);
+	rc = cds_store_open(&s, p->m->datadir, &p->err);
+	if (!rc)
+		rc = cds_mirror_index_get(p->m, s, &p->key, &p->cancel, &p->ix,
+					  &p->evaluations, &p->err);
+	cds_store_close(s);
+	p->rc = rc;
+	atomic_store(&p->done, true);
+	return NULL;
+}
+
+static enum cds_err start_build(struct cds_mirror *m,
+				const struct cds_epoch_key *key, bool previous,
+				int64_t expires_us, struct cds_error *err)
+{
+	struct cds_mirror_pending *p = &m->pend;
+
+	memset(p, 0, sizeof(*p));
+	p->m = m;
+	p->key = *key;
+	p->previous = previous;
+	p->expires_us = expires_us;
+	atomic_init(&p->done, false);
+	atomic_init(&p->cancel, false);
+	if (pthread_create(&p->th, NULL, build_main, p)) {
+		sodium_memzero(&p->key, sizeof(p->key));
+		return cds_fail(err, CDS_ERR_NOMEM,
+				"cannot start the index build of epoch %" PRIu32,
+				key->epoch);
+	}
+	p->running = true;
+	atomic_store(&m->building, true);
+	if (!m->cfg.quiet)
+		cds_log_info("building the index of key epoch %" PRIu32
+			     " in the background", key->epoch);
+	return CDS_OK;
+}
+
+static void drop_pending(struct cds_mirror *m)
+{
+	struct cds_mirror_pending *p = &m->pend;
+
+	if (!p->running)
+		return;
+	atomic_store(&p->cancel, true);
+	pthread_join(p->th, NULL);
+	atomic_store(&m->building, false);
+	cds_index_free(p->ix);
+	sodium_memzero(p, sizeof(*p));
+}
+
+/* Make the caught-up index `ne` served (ep_lock held for writing). */
+static void serve(struct cds_mirror *m, struct cds_mirror_epoch *ne,
+		  bool previous, int64_t expires_us,
+		  struct cds_mirror_epoch *dropped)
+{
+	int64_t now = cds_now_us();
+
+	memset(dropped, 0, sizeof(*dropped));
+	if (previous) {
+		/* The start-up build of the epoch before the current one. */
+		if (m->n_ep == 1 && ne->key.epoch < m->ep[0].key.epoch &&
+		    now < expires_us) {
+			ne->expires_us = expires_us;
+			m->ep[1] = *ne;
+			m->n_ep = 2;
+		} else {
+			*dropped = *ne;
+		}
+		return;
+	}
+	if (m->n_ep == 2)
+		*dropped = m->ep[1];
+	m->ep[1] = m->ep[0];
+	m->ep[1].expires_us = now + m->cfg.epoch_grace_us;
+	m->ep[0] = *ne;
+	m->ep[0].expires_us = 0;
+	m->n_ep = 2;
+}
+
+enum cds_err cds_mirror_epochs_install(struct cds_mirror *m,
+				       struct cds_error *err)
+{
+	struct cds_mirror_pending *p = &m->pend;
+	struct cds_mirror_epoch ne = { 0 }, dropped;
+	struct cds_mirror_target t;
+	uint64_t last;
+	enum cds_err rc;
+
+	if (!p->running || !atomic_load(&p->done))
+		return CDS_OK;
+	pthread_join(p->th, NULL);
+	p->running = false;
+	atomic_store(&m->building, false);
+	m->keys_checked_us = 0; /* look at the keys again on this poll */
+	if (p->rc) {
+		rc = cds_fail(err, p->rc, "index of key epoch %" PRIu32
+			      " not built: %s", p->key.epoch, p->err.msg);
+		goto out;
+	}
+	ne.key = p->key;
+	ne.ix = p->ix;
+	p->ix = NULL;
+	t = (struct cds_mirror_target){ &ne.key, &ne, ne.ix };
+	rc = cds_mirror_sync(m, &t, 1, false, cds_index_seq(ne.ix),
+			     atomic_load(&m->seq), &last, err);
+	if (rc)
+		goto out;
+	atomic_fetch_add(&m->evaluations, p->evaluations);
+	pthread_rwlock_wrlock(&m->ep_lock);
+	serve(m, &ne, p->previous, p->expires_us, &dropped);
+	pthread_rwlock_unlock(&m->ep_lock);
+	if (!m->cfg.quiet)
+		cds_log_info("serving key epoch %" PRIu32 "%s", ne.key.epoch,
+			     p->previous ? " (previous)" : " (current)");
+	/* An epoch displaced before its grace ended goes all the same. */
+	retire(m, &dropped, !p->previous);
+	memset(&ne, 0, sizeof(ne));
+out:
+	cds_index_free(ne.ix);
+	sodium_memzero(&ne, sizeof(ne));
+	cds_index_free(p->ix);
+	sodium_memzero(p, sizeof(*p));
+	return rc;
+}
+
+/* ---- keys on disk ---- */
+
+static bool served_or_pending(const struct cds_mirror *m, uint32_t epoch)
+{
+	for (size_t i = 0; i < m->n_ep; i++)
+		if (m->ep[i].key.epoch == epoch)
+			return true;
+	return m->pend.running && m->pend.key.epoch == epoch;
+}
+
+/*
+ * Destroy key files (keys[], newest first) of epochs nobody serves whose
+ * grace, counted from the creation of the next epoch, is over.
+ */
+static void sweep_keys(struct cds_mirror *m, const struct cds_epoch_key *keys,
+		       size_t n)
+{
+	int64_t now = cds_now_us();
+
+	for (size_t i = 1; i < n; i++) {
+		uint32_t e = keys[i].epoch;
+
+		if (served_or_pending(m, e) || e > m->ep[0].key.epoch)
+			continue;
+		if (now >= keys[i - 1].created_us + m->cfg.epoch_grace_us)
+			remove_epoch_files(m, e);
+	}
+}
+
+static bool keys_dir_changed(struct cds_mirror *m)
+{
+	char path[PATH_BYTES];
+	struct stat st;
+	int64_t now = cds_monotonic_us();
+	bool changed;
+
+	snprintf(path, sizeof(path), "%s/keys", m->datadir);
+	if (stat(path, &st))
+		memset(&st, 0, sizeof(st));
+	changed = st.st_mtim.tv_sec != m->keys_mtime.tv_sec ||
+		  st.st_mtim.tv_nsec != m->keys_mtime.tv_nsec ||
+		  m->keys_checked_us == 0 ||
+		  now - m->keys_checked_us >= KEYS_RECHECK_US;
+	m->keys_mtime = st.st_mtim;
+	if (changed)
+		m->keys_checked_us = now;
+	return changed;
+}
+
+static enum cds_err check_keys(struct cds_mirror *m, struct cds_error *err)
+{
+	struct cds_epoch_key *keys = NULL;
+	size_t n = 0;
+	enum cds_err rc;
+
+	if (!keys_dir_changed(m))
+		return CDS_OK;
+	rc = cds_keys_load(m->datadir, &keys, &n, err);
+	if (rc)
+		return rc;
+	if (keys[0].epoch > m->ep[0].key.epoch &&
+	    !(m->pend.running && m->pend.key.epoch == keys[0].epoch)) {
+		drop_pending(m); /* an older build is not worth finishing */
+		rc = start_build(m, &keys[0], false, 0, err);
+	}
+	sweep_keys(m, keys, n);
+	cds_keys_free(keys, n);
+	return rc;
+}
+
+static void expire_previous(struct cds_mirror *m)
+{
+	struct cds_mirror_epoch old;
+
+	if (m->n_ep < 2 || cds_now_us() < m->ep[1].expires_us)
+		return;
+	pthread_rwlock_wrlock(&m->ep_lock);
+	old = m->ep[1];
+	memset(&m->ep[1], 0, sizeof(m->ep[1]));
+	m->n_ep = 1;
+	pthread_rwlock_unlock(&m->ep_lock);
+	retire(m, &old, true);
+	sodium_memzero(&old, sizeof(old));
+}
+
+enum cds_err cds_mirror_epochs_poll(struct cds_mirror *m,
+				    struct cds_error *err)
+{
+	enum cds_err rc = check_keys(m, err);
+
+	expire_previous(m);
+	return rc;
+}
+
+enum cds_err cds_mirror_epochs_open(struct cds_mirror *m,
+				    struct cds_error *err)
+{
+	struct cds_epoch_key *keys = NULL;
+	size_t n = 0;
+	uint64_t evals = 0;
+	int64_t grace_end;
+	enum cds_err rc;
+
+	rc = cds_keys_load(m->datadir, &keys, &n, err);
+	if (rc == CDS_ERR_NOT_FOUND)
+		rc = cds_fail(err, rc, "no OPRF key in '%s/keys' (run cdsctl "
+			      "init)", m->datadir);
+	if (rc)
+		return rc;
+	(void)keys_dir_changed(m);
+	rc = cds_mirror_index_get(m, m->store, &keys[0], NULL, &m->ep[0].ix,
+				  &evals, err);
+	if (rc)
+		goto out;
+	m->ep[0].key = keys[0];
+	m->n_ep = 1;
+	atomic_fetch_add(&m->evaluations, evals);
+	grace_end = keys[0].created_us + m->cfg.epoch_grace_us;
+	if (n > 1 && cds_now_us() < grace_end)
+		rc = start_build(m, &keys[1], true, grace_end, err);
+	if (!rc)
+		sweep_keys(m, keys, n);
+out:
+	cds_keys_free(keys, n);
+	return rc;
+}
+
+void cds_mirror_epochs_close(struct cds_mirror *m)
+{
+	drop_pending(m);
+	for (size_t i = 0; i < m->n_ep; i++) {
+		struct cds_mirror_epoch *ep = &m->ep[i];
+
+		if (m->cfg.snapshot && ep->unsaved)
+			(void)save_snapshot(m, ep->ix, &ep->key);
+		retire(m, ep, false);
+	}
+	m->n_ep = 0;
+}

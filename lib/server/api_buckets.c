@@ -1,0 +1,272 @@
+/*
+ * api_buckets.c: step 2 of private discovery, public and cacheable:
+ * GET /v1/buckets/{prefix}?epoch=E and POST /v1/buckets.
+ *
+ * Buckets are the same bytes for every client, so these endpoints need no
+ * account and are not charged; a per-IP guard bounds floods instead.  GET
+ * answers carry an ETag derived from (epoch, prefix, bucket version,
+ * representation) and honour If-None-Match with 304; Accept:
+ * application/octet-stream returns the raw concatenated entries.
+ *
+ * Bodies are written by hand: they hold only numbers and base64, so no
+ * escaping is needed, and this is the hottest path of the server.
+ */
+#include "server/server_int.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/codec.h"
+
+#define BUCKET_PATH "/v1/buckets/"
+
+/* Append `"entries":"<base64 of bucket>"` to out. */
+static enum cds_err append_entries(struct cds_buf *out, const uint8_t *raw,
+				   size_t n)
+{
+	enum cds_err rc;
+	size_t need = CDS_B64_LEN(n);
+
+	if ((rc = cds_buf_appendf(out, "\"entries\":\"")) ||
+	    (rc = cds_buf_reserve(out, need + 2)))
+		return rc;
+	cds_b64_encode((char *)out->data + out->len, raw, n);
+	out->len += need - 1;
+	return cds_buf_append(out, "\"", 1);
+}
+
+static bool wants_raw(struct MHD_Connection *c)
+{
+	const char *a = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						    "Accept");
+
+	return a && strcasestr(a, "application/octet-stream") != NULL;
+}
+
+/*
+ * True if If-None-Match lists etag (weak comparison, RFC 9110 13.1.2) or
+ * is "*".
+ */
+static bool etag_matches(struct MHD_Connection *c, const char *etag)
+{
+	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						    "If-None-Match");
+	size_t elen = strlen(etag);
+
+	while (h && *h) {
+		size_t n;
+
+		while (*h == ' ' || *h == '\t' || *h == ',')
+			h++;
+		if (*h == '*')
+			return true;
+		if (!strncmp(h, "W/", 2))
+			h += 2;
+		n = strcspn(h, ",");
+		while (n > 0 && (h[n - 1] == ' ' || h[n - 1] == '\t'))
+			n--;
+		if (n == elen && !memcmp(h, etag, n))
+			return true;
+		h += strcspn(h, ",");
+	}
+	return false;
+}
+
+/* Prefix and epoch from the path and query; false after a 400. */
+static bool bucket_args(struct cds_req *rq, struct cds_reply *rp,
+			uint32_t *prefix, uint32_t *epoch)
+{
+	const char *ps = rq->url + strlen(BUCKET_PATH);
+	const char *es = MHD_lookup_connection_value(rq->conn,
+						     MHD_GET_ARGUMENT_KIND,
+						     "epoch");
+	struct cds_error err = {0};
+
+	if (cds_decode_u32(prefix, ps, strlen(ps), 0, UINT32_MAX,
+			   "bucket prefix", &err)) {
+		cds_reply_from_err(rp, &err);
+		return false;
+	}
+	if (!es) {
+		cds_reply_error(rp, 400, "invalid", -1,
+				"missing query parameter 'epoch' (GET /v1/buckets/PREFIX?epoch=E)");
+		return false;
+	}
+	if (cds_decode_u32(epoch, es, strlen(es), 1, UINT32_MAX, "epoch",
+			   &err)) {
+		cds_reply_from_err(rp, &err);
+		return false;
+	}
+	return true;
+}
+
+/* Check epoch and prefix against the index; false after a 400 or 409. */
+static bool bucket_check(struct cds_req *rq, struct cds_reply *rp,
+			 uint32_t epoch, uint32_t prefix)
+{
+	struct cds_mirror_params p;
+	uint64_t limit;
+
+	cds_mirror_params(rq->srv->mirror, &p);
+	limit = UINT64_C(1) << p.prefix_bits;
+	if (prefix >= limit) {
+		cds_reply_error(rp, 400, "invalid", -1,
+				"bucket prefix %u is out of range 0..%llu",
+				prefix, (unsigned long long)(limit - 1));
+		return false;
+	}
+	if (!cds_api_epoch_served(&p, epoch)) {
+		cds_reply_epoch(rp, epoch, p.epoch);
+		return false;
+	}
+	return true;
+}
+
+/* Fetch one bucket into raw; false after an error reply. */
+static bool fetch(struct cds_req *rq, struct cds_reply *rp, uint32_t epoch,
+		  uint32_t prefix, struct cds_buf *raw, uint64_t *version,
+		  long index)
+{
+	struct cds_error err = {0};
+	struct cds_mirror_params p;
+
+	if (!cds_mirror_bucket(rq->srv->mirror, epoch, prefix, raw, version,
+			       &err)) {
+		cds_metrics_add(rq->srv->metrics, CDS_M_BUCKET_FETCHES, 1);
+		return true;
+	}
+	if (err.code == CDS_ERR_EPOCH) {
+		cds_mirror_params(rq->srv->mirror, &p);
+		cds_reply_epoch(rp, epoch, p.epoch);
+	} else {
+		if (index >= 0)
+			err.index = index;
+		cds_reply_from_err(rp, &err);
+	}
+	return false;
+}
+
+/* The 200 body of a GET, JSON or raw. */
+static void bucket_body(struct cds_reply *rp, struct cds_buf *raw, bool octets,
+			uint32_t epoch, uint32_t prefix)
+{
+	struct cds_buf out;
+	uint8_t *body;
+	size_t len;
+
+	if (octets) {
+		body = cds_buf_steal(raw, &len);
+		cds_reply_raw(rp, 200, "application/octet-stream", body, len);
+		return;
+	}
+	cds_buf_init(&out);
+	if (cds_buf_appendf(&out, "{\"epoch\":%u,\"prefix\":%u,", epoch,
+			    prefix) ||
+	    append_entries(&out, raw->data, raw->len) ||
+	    cds_buf_append(&out, "}", 1)) {
+		cds_buf_fini(&out);
+		cds_reply_error(rp, 503, "busy", -1, "out of memory");
+		return;
+	}
+	body = cds_buf_steal(&out, &len);
+	cds_reply_raw(rp, 200, "application/json", body, len);
+}
+
+void cds_api_bucket_get(struct cds_req *rq, struct cds_reply *rp)
+{
+	uint32_t prefix, epoch;
+	uint64_t version = 0;
+	struct cds_buf raw;
+	char etag[80];
+	bool octets = wants_raw(rq->conn);
+
+	rq->items = 1;
+	if (!bucket_args(rq, rp, &prefix, &epoch) ||
+	    !cds_api_ip_guard(rq, rp, 1) || !bucket_check(rq, rp, epoch, prefix))
+		return;
+	cds_buf_init(&raw);
+	if (!fetch(rq, rp, epoch, prefix, &raw, &version, -1))
+		goto out;
+	snprintf(etag, sizeof(etag), "\"%u.%u.%llx.%c\"", epoch, prefix,
+		 (unsigned long long)version, octets ? 'b' : 'j');
+	if (etag_matches(rq->conn, etag)) {
+		cds_metrics_add(rq->srv->metrics, CDS_M_BUCKET_NOT_MODIFIED, 1);
+		cds_reply_raw(rp, 304, octets ? "application/octet-stream"
+					      : "application/json", NULL, 0);
+	} else {
+		bucket_body(rp, &raw, octets, epoch, prefix);
+	}
+	cds_reply_header(rp, "ETag", "%s", etag);
+	cds_reply_header(rp, "Cache-Control", "public, max-age=%u",
+			 rq->srv->cfg.bucket_max_age);
+	cds_reply_header(rp, "Vary", "Accept");
+out:
+	cds_buf_fini(&raw);
+}
+
+/* {"epoch":E,"buckets":[{"prefix":P,"entries":B64}...]} */
+static bool buckets_doc(struct cds_req *rq, struct cds_reply *rp,
+			const struct cds_buckets_req *b, struct cds_buf *out)
+{
+	struct cds_buf raw;
+	uint64_t version;
+	bool ok = false;
+
+	cds_buf_init(&raw);
+	if (cds_buf_appendf(out, "{\"epoch\":%u,\"buckets\":[", b->epoch))
+		goto nomem;
+	for (size_t i = 0; i < b->n; i++) {
+		cds_buf_reset(&raw);
+		if (!fetch(rq, rp, b->epoch, b->prefixes[i], &raw, &version,
+			   (long)i))
+			goto out;
+		if (cds_buf_appendf(out, "%s{\"prefix\":%u,", i ? "," : "",
+				    b->prefixes[i]) ||
+		    append_entries(out, raw.data, raw.len) ||
+		    cds_buf_append(out, "}", 1))
+			goto nomem;
+	}
+	if (cds_buf_append(out, "]}", 2))
+		goto nomem;
+	ok = true;
+	goto out;
+nomem:
+	cds_reply_error(rp, 503, "busy", -1, "out of memory");
+out:
+	cds_buf_fini(&raw);
+	return ok;
+}
+
+void cds_api_buckets_post(struct cds_req *rq, struct cds_reply *rp)
+{
+	struct cds_buckets_req b = {0};
+	struct cds_mirror_params p;
+	struct cds_error err = {0};
+	struct cds_buf out;
+	uint8_t *body;
+	size_t len;
+
+	cds_buf_init(&out);
+	cds_mirror_params(rq->srv->mirror, &p);
+	if (cds_decode_buckets(&b, (const char *)rq->body.data, rq->body.len,
+			       rq->srv->cfg.max_prefixes, p.prefix_bits,
+			       &err)) {
+		cds_reply_from_err(rp, &err);
+		goto out;
+	}
+	rq->items = (uint32_t)b.n;
+	if (!cds_api_ip_guard(rq, rp, b.n))
+		goto out;
+	if (!cds_api_epoch_served(&p, b.epoch)) {
+		cds_reply_epoch(rp, b.epoch, p.epoch);
+		goto out;
+	}
+	if (!buckets_doc(rq, rp, &b, &out))
+		goto out;
+	body = cds_buf_steal(&out, &len);
+	cds_reply_raw(rp, 200, "application/json", body, len);
+out:
+	cds_buf_fini(&out);
+	cds_buckets_req_fini(&b);
+}

@@ -1,0 +1,377 @@
+/*
+ * daemon.c: libmicrohttpd glue: the access handler that turns MHD's
+ * callbacks into one struct cds_req per request, body accumulation with
+ * its limits, query logging, counting, and sending the reply.
+ *
+ * MHD calls the access handler once when the headers are in, once per body
+ * chunk, and once more at the end of the body (also when there is none); we
+ * answer at the last call, or at the first when the request is refused
+ * before its body (unknown route, wrong content type, declared length over
+ * the limit: MHD then closes the connection, so the body is never read).
+ * Invariants:
+ *  1. Every request that got a struct cds_req is answered exactly once,
+ *     logged once (or answered 503 if the log refuses it) and counted once.
+ *  2. At most max_body bytes of a body are kept; past that the rest is
+ *     discarded (up to a bound, then the connection is closed) and the
+ *     answer is 413.
+ *  3. A body that takes longer than the request timeout closes the
+ *     connection: slow uploads cannot hold a worker's buffers forever.
+ */
+#include "server/server_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/timeutil.h"
+
+/* Keep discarding an oversized body up to this multiple of max_body. */
+#define DRAIN_FACTOR 4
+
+static struct cds_req *req_new(struct cds_server *s,
+			       struct MHD_Connection *conn, const char *url)
+{
+	struct cds_req *rq = calloc(1, sizeof(*rq));
+	const union MHD_ConnectionInfo *ci;
+
+	if (!rq)
+		return NULL;
+	rq->srv = s;
+	rq->conn = conn;
+	rq->url = url;
+	rq->start_us = cds_monotonic_us();
+	rq->ep = CDS_EP_OTHER;
+	cds_buf_init(&rq->body);
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	rq->peer = ci ? ci->client_addr : NULL;
+	return rq;
+}
+
+static void req_free(struct cds_req *rq)
+{
+	if (!rq)
+		return;
+	cds_buf_fini(&rq->body);
+	cds_lookup_req_fini(&rq->lookup);
+	free(rq);
+}
+
+/* Hand the reply to MHD.  The reply's body is given away. */
+static enum MHD_Result send_reply(struct cds_req *rq, struct cds_reply *rp)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	bool cache_set = false;
+	size_t len;
+	char *body = cds_reply_take_body(rp, &len);
+
+	resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", rp->content_type);
+	for (size_t i = 0; i < rp->n_hdr; i++) {
+		MHD_add_response_header(resp, rp->hdr[i].name, rp->hdr[i].value);
+		cache_set |= !strcasecmp(rp->hdr[i].name, "Cache-Control");
+	}
+	/* Tokens and account data must never sit in a shared cache. */
+	if (!cache_set)
+		MHD_add_response_header(resp, "Cache-Control", "no-store");
+	ret = MHD_queue_response(rq->conn, rp->status, resp);
+	MHD_destroy_response(resp);
+	rq->replied = true;
+	return ret;
+}
+
+/*
+ * Submit the query-log record of this request.  If the log refuses it
+ * (queue full, write failure in sync mode) the reply becomes a 503, except
+ * for a write that already happened: its true outcome is sent and the
+ * missing record is reported on stderr.
+ */
+static void log_request(struct cds_req *rq, struct cds_reply *rp)
+{
+	struct cds_qlog_request qr = {
+		.peer = rq->peer,
+		.account = rq->has_account ? rq->account : NULL,
+		.endpoint = rq->ep,
+		.items = rq->items,
+		.status = (uint16_t)rp->status,
+	};
+	struct cds_error err = {0};
+	enum cds_err rc;
+
+	if (rq->log_handles)
+		rc = cds_qlog_submit_lookup(rq->srv->qlog, &qr,
+					    rq->lookup.handles.v,
+					    rq->lookup.handles.n, &err);
+	else
+		rc = cds_qlog_submit(rq->srv->qlog, &qr, &err);
+	if (!rc)
+		return;
+	cds_metrics_add(rq->srv->metrics, CDS_M_LOG_REFUSED, 1);
+	if (rq->route && rq->route->mutating && rp->status < 300) {
+		cds_log_warn("%s answered %u but not logged: %s",
+			     cds_endpoint_name(rq->ep), rp->status, err.msg);
+		return;
+	}
+	cds_reply_error(rp, 503, "busy", -1,
+			"the server is overloaded (query log full); retry shortly");
+	cds_reply_header(rp, "Retry-After", "1");
+}
+
+/* Log, count and send a finished reply. */
+static enum MHD_Result complete(struct cds_req *rq, struct cds_reply *rp)
+{
+	enum MHD_Result ret;
+
+	log_request(rq, rp);
+	cds_metrics_request(rq->srv->metrics, rq->ep, rp->status,
+			    cds_monotonic_us() - rq->start_us);
+	ret = send_reply(rq, rp);
+	cds_reply_fini(rp);
+	return ret;
+}
+
+/* Before a write: refuse at once if the log could not take its record. */
+static bool log_has_room(struct cds_server *s)
+{
+	struct cds_qlog_stats st;
+
+	if (s->cfg.retention_days <= 0)
+		return true;
+	cds_qlog_get_stats(s->qlog, &st);
+	return st.queue_depth < s->cfg.log_queue;
+}
+
+/* Media type of a JSON body: absent, or application/json[; params]. */
+static bool json_content_type(struct MHD_Connection *c)
+{
+	const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						    "Content-Type");
+	static const char want[] = "application/json";
+
+	if (!ct)
+		return true;
+	if (strncasecmp(ct, want, sizeof(want) - 1))
+		return false;
+	ct += sizeof(want) - 1;
+	return *ct == '\0' || *ct == ';' || *ct == ' ' || *ct == '\t';
+}
+
+/* Content-Length over the limit: refuse before reading the body. */
+static bool declared_too_large(struct cds_req *rq)
+{
+	const char *cl = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
+						    "Content-Length");
+	char *end;
+	unsigned long long v;
+
+	if (!cl)
+		return false;
+	errno = 0;
+	v = strtoull(cl, &end, 10);
+	return errno == ERANGE || (end != cl && v > rq->srv->cfg.max_body);
+}
+
+/*
+ * First call: route the request and apply the limits known from the
+ * headers.  Returns true if rp holds an answer to send now.
+ */
+static bool begin(struct cds_req *rq, const char *method,
+		  struct cds_reply *rp)
+{
+	char allow[64];
+
+	rq->route = cds_route_find(method, rq->url, allow);
+	if (!rq->route && allow[0]) {
+		cds_reply_error(rp, 405, "method_not_allowed", -1,
+				"%.16s is not allowed on %.80s (allowed: %s)",
+				method, rq->url, allow);
+		cds_reply_header(rp, "Allow", "%s", allow);
+		return true;
+	}
+	if (!rq->route) {
+		cds_reply_error(rp, 404, "not_found", -1, "no such endpoint %.80s",
+				rq->url);
+		return true;
+	}
+	rq->ep = rq->route->ep;
+	if (rq->route->mutating && !log_has_room(rq->srv)) {
+		cds_metrics_add(rq->srv->metrics, CDS_M_LOG_REFUSED, 1);
+		cds_reply_error(rp, 503, "busy", -1,
+				"the server is overloaded (query log full); retry shortly");
+		cds_reply_header(rp, "Retry-After", "1");
+		return true;
+	}
+	if (!rq->route->has_body)
+		return false;
+	if (!json_content_type(rq->conn)) {
+		cds_reply_error(rp, 415, "unsupported_media_type", -1,
+				"the request body must be application/json");
+		return true;
+	}
+	if (declared_too_large(rq)) {
+		cds_reply_error(rp, 413, "too_large", -1,
+				"request body over the limit of %zu bytes",
+				rq->srv->cfg.max_body);
+		return true;
+	}
+	return false;
+}
+
+/* A body chunk: keep it if it fits.  MHD_NO closes the connection. */
+static enum MHD_Result absorb(struct cds_req *rq, const char *data, size_t n)
+{
+	const struct cds_server_config *c = &rq->srv->cfg;
+
+	rq->body_seen += n;
+	if (cds_monotonic_us() - rq->start_us >
+	    (int64_t)c->timeout_s * CDS_USEC_PER_SEC) {
+		cds_log_debug("request body too slow: connection closed");
+		return MHD_NO;
+	}
+	if (rq->body_seen > c->max_body) {
+		rq->body_too_large = true;
+		cds_buf_fini(&rq->body);
+		return rq->body_seen > DRAIN_FACTOR * c->max_body ? MHD_NO
+								  : MHD_YES;
+	}
+	if (cds_buf_append(&rq->body, data, n))
+		return MHD_NO;
+	return MHD_YES;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
+				  const char *url, const char *method,
+				  const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
+{
+	struct cds_server *s = cls;
+	struct cds_req *rq = *con_cls;
+	struct cds_reply rp;
+
+	(void)version;
+	if (!rq) {
+		rq = req_new(s, conn, url);
+		if (!rq)
+			return MHD_NO;
+		*con_cls = rq;
+		atomic_fetch_add(&s->inflight, 1);
+		cds_reply_init(&rp);
+		if (begin(rq, method, &rp))
+			return complete(rq, &rp);
+		/*
+		 * Answer at the next call, even without a body: a reply
+		 * queued while MHD may still expect a body makes it close
+		 * the connection, which would cost keep-alive.
+		 */
+		cds_reply_fini(&rp);
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		size_t n = *upload_data_size;
+
+		*upload_data_size = 0;
+		return rq->replied ? MHD_YES : absorb(rq, upload_data, n);
+	}
+	if (rq->replied)
+		return MHD_YES;
+	cds_reply_init(&rp);
+	if (rq->body_too_large)
+		cds_reply_error(&rp, 413, "too_large", -1,
+				"request body over the limit of %zu bytes",
+				s->cfg.max_body);
+	else
+		rq->route->fn(rq, &rp);
+	return complete(rq, &rp);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn,
+			 void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct cds_server *s = cls;
+
+	(void)conn;
+	(void)toe;
+	if (!*con_cls)
+		return;
+	req_free(*con_cls);
+	*con_cls = NULL;
+	atomic_fetch_sub(&s->inflight, 1);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	cds_log_info("libmicrohttpd: %s", line);
+}
+
+enum cds_err cds_daemon_start(struct cds_server *s, const struct sockaddr *sa,
+			      struct cds_error *err)
+{
+	const struct cds_server_config *c = &s->cfg;
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC |
+			 MHD_USE_ERROR_LOG;
+	const union MHD_DaemonInfo *di;
+
+	if (sa->sa_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	s->quiesced = MHD_INVALID_SOCKET;
+	s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,  /* first, as MHD asks */
+		MHD_OPTION_SOCK_ADDR, sa,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)c->threads,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->max_conns,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)c->max_conns_per_ip,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)c->timeout_s,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)c->conn_memory,
+		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+		MHD_OPTION_END);
+	if (!s->daemon)
+		return cds_fail(err, CDS_ERR_IO,
+				"cannot listen on '%s' (address in use, or not allowed?)",
+				c->listen);
+	di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	s->port = di ? di->port : 0;
+	return CDS_OK;
+}
+
+void cds_daemon_stop(struct cds_server *s, unsigned drain_ms)
+{
+	int64_t deadline = cds_monotonic_us() + (int64_t)drain_ms * 1000;
+
+	if (!s->daemon)
+		return;
+	s->quiesced = MHD_quiesce_daemon(s->daemon);
+	/*
+	 * MHD no longer accepts; shut the socket down (without closing the
+	 * fd, which MHD's threads may still name) so that new clients are
+	 * refused at once instead of waiting in the backlog.
+	 */
+	if (s->quiesced != MHD_INVALID_SOCKET)
+		shutdown(s->quiesced, SHUT_RDWR);
+	while (atomic_load(&s->inflight) > 0 && cds_monotonic_us() < deadline)
+		usleep(10000);
+	if (atomic_load(&s->inflight) > 0)
+		cds_log_warn("%ld requests still in flight after %u ms; closing",
+			     (long)atomic_load(&s->inflight), drain_ms);
+	MHD_stop_daemon(s->daemon);
+	s->daemon = NULL;
+	if (s->quiesced != MHD_INVALID_SOCKET)
+		close(s->quiesced);
+}

@@ -1,0 +1,166 @@
+/*
+ * iplimit.c: per-address token buckets in a fixed table (iplimit.h).
+ *
+ * The table has SHARDS x SLOTS entries; an address hashes (keyed SipHash)
+ * to a shard and a start slot, and is looked for in a window of WINDOW
+ * slots.  Invariant: an address occupies at most one slot of its window.
+ */
+#include "server/iplimit.h"
+
+#include <math.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "core/timeutil.h"
+
+#define SHARDS 16
+#define SLOTS 4096
+#define WINDOW 8
+#define KEY_BYTES 9 /* family tag + up to 8 address bytes */
+
+struct slot {
+	uint8_t key[KEY_BYTES];
+	double tokens;
+	int64_t updated_us;
+	bool used;
+};
+
+struct shard {
+	pthread_mutex_t mu;
+	struct slot t[SLOTS];
+};
+
+struct cds_iplimit {
+	double per_us;
+	double burst;
+	uint8_t hkey[crypto_shorthash_KEYBYTES];
+	struct shard *sh; /* SHARDS, NULL when unlimited */
+};
+
+enum cds_err cds_iplimit_new(struct cds_iplimit **out, double rate,
+			     double burst, struct cds_error *err)
+{
+	struct cds_iplimit *il = calloc(1, sizeof(*il));
+
+	*out = NULL;
+	if (!il)
+		return cds_fail(err, CDS_ERR_NOMEM, "out of memory");
+	if (rate > 0) {
+		il->per_us = rate / (double)CDS_USEC_PER_SEC;
+		il->burst = burst >= 1 ? burst : rate;
+		il->sh = calloc(SHARDS, sizeof(*il->sh));
+		if (!il->sh) {
+			free(il);
+			return cds_fail(err, CDS_ERR_NOMEM, "out of memory");
+		}
+		for (size_t i = 0; i < SHARDS; i++)
+			pthread_mutex_init(&il->sh[i].mu, NULL);
+		crypto_shorthash_keygen(il->hkey);
+	}
+	*out = il;
+	return CDS_OK;
+}
+
+void cds_iplimit_free(struct cds_iplimit *il)
+{
+	if (!il)
+		return;
+	if (il->sh)
+		for (size_t i = 0; i < SHARDS; i++)
+			pthread_mutex_destroy(&il->sh[i].mu);
+	free(il->sh);
+	free(il);
+}
+
+/* The key of an address: IPv4 whole, IPv6 its /64 (v4-mapped as IPv4). */
+static bool addr_key(uint8_t key[KEY_BYTES], const struct sockaddr *sa)
+{
+	memset(key, 0, KEY_BYTES);
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const void *)sa;
+
+		key[0] = 4;
+		memcpy(key + 1, &s4->sin_addr, 4);
+		return true;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)sa;
+
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+			key[0] = 4;
+			memcpy(key + 1, s6->sin6_addr.s6_addr + 12, 4);
+		} else {
+			key[0] = 6;
+			memcpy(key + 1, s6->sin6_addr.s6_addr, 8);
+		}
+		return true;
+	}
+	return false;
+}
+
+/* The slot for key in its window: its own, a free one, or the most idle. */
+static struct slot *find_slot(struct shard *s, size_t start,
+			      const uint8_t *key, double burst,
+			      int64_t now_us)
+{
+	struct slot *free_slot = NULL, *oldest = NULL, *victim;
+
+	for (size_t k = 0; k < WINDOW; k++) {
+		struct slot *e = &s->t[(start + k) % SLOTS];
+
+		if (!e->used) {
+			if (!free_slot)
+				free_slot = e;
+		} else if (!memcmp(e->key, key, KEY_BYTES)) {
+			return e;
+		} else if (!oldest || e->updated_us < oldest->updated_us) {
+			oldest = e;
+		}
+	}
+	victim = free_slot ? free_slot : oldest;
+	memcpy(victim->key, key, KEY_BYTES);
+	victim->tokens = burst;
+	victim->updated_us = now_us;
+	victim->used = true;
+	return victim;
+}
+
+bool cds_iplimit_take(struct cds_iplimit *il, const struct sockaddr *peer,
+		      double n, int64_t now_us, uint32_t *retry_after_s)
+{
+	uint8_t key[KEY_BYTES], h[crypto_shorthash_BYTES];
+	uint64_t hv;
+	struct shard *s;
+	struct slot *e;
+	bool ok;
+
+	*retry_after_s = 0;
+	if (!il->sh || !peer || !addr_key(key, peer))
+		return true;
+	crypto_shorthash(h, key, KEY_BYTES, il->hkey);
+	memcpy(&hv, h, sizeof(hv));
+	s = &il->sh[hv % SHARDS];
+	pthread_mutex_lock(&s->mu);
+	e = find_slot(s, (size_t)(hv / SHARDS) % SLOTS, key, il->burst,
+		      now_us);
+	if (now_us > e->updated_us) {
+		e->tokens += (double)(now_us - e->updated_us) * il->per_us;
+		if (e->tokens > il->burst)
+			e->tokens = il->burst;
+		e->updated_us = now_us;
+	}
+	ok = e->tokens >= n;
+	if (ok)
+		e->tokens -= n;
+	else
+		*retry_after_s = (uint32_t)ceil((n - e->tokens) /
+						(il->per_us * 1e6));
+	pthread_mutex_unlock(&s->mu);
+	if (!ok && *retry_after_s == 0)
+		*retry_after_s = 1;
+	return ok;
+}

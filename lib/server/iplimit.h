@@ -1,0 +1,37 @@
+/*
+ * iplimit.h: a flood guard for the free endpoints (bucket fetches).
+ *
+ * Bucket fetches are not charged to accounts (DESIGN.md), but one address
+ * must not be able to saturate the server with them: each client address
+ * (an IPv4 address, or an IPv6 /64, since one host usually owns a whole
+ * /64) gets a token bucket of `rate` requests per second with a `burst`.
+ *
+ * Memory is bounded: a fixed table; when a probe window is full, the
+ * longest-idle entry is replaced (so a flood from very many addresses can
+ * reset others' buckets, which only ever makes the guard more lenient).
+ */
+#ifndef CDS_SERVER_IPLIMIT_H
+#define CDS_SERVER_IPLIMIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "core/err.h"
+
+struct cds_iplimit;
+
+/* rate <= 0 makes a guard that lets everything through. */
+enum cds_err cds_iplimit_new(struct cds_iplimit **out, double rate,
+			     double burst,
+			     struct cds_error *err) CDS_MUST_CHECK;
+void cds_iplimit_free(struct cds_iplimit *il);
+
+/*
+ * Take n tokens for peer at now_us: true if allowed; false with
+ * *retry_after_s set if not.  A NULL or non-IP peer is always allowed.
+ */
+bool cds_iplimit_take(struct cds_iplimit *il, const struct sockaddr *peer,
+		      double n, int64_t now_us, uint32_t *retry_after_s);
+
+#endif

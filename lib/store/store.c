@@ -1,0 +1,304 @@
+/*
+ * store.c: the public face of the directory store (store.h).
+ *
+ * Everything here is independent of the backend: it checks arguments
+ * (canonical handles, prefix bits), draws account ids and tokens, writes the
+ * admin token file, and hands checked input to the backend's ops table
+ * (store_impl.h).  So a backend may assume that every handle it gets is
+ * canonical and that every new account already has its id and token.
+ *
+ * The admin token file DIR/admin.token (0600) is written to a temporary name
+ * before the store is created and renamed after, so that a store never exists
+ * without its admin token, and a failed create leaves neither behind.
+ */
+#include "store/store_impl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "core/handle.h"
+
+/* Check one handle; on failure the error names it and its batch position. */
+static enum cds_err check_handle(const char *h, long index,
+				 struct cds_error *err)
+{
+	enum cds_err rc;
+
+	if (!h)
+		return cds_fail_at(err, CDS_ERR_INVALID, index,
+				   "handle %ld is missing (NULL)", index);
+	rc = cds_handle_check(h, strlen(h), NULL, err);
+	if (rc && err)
+		err->index = index;
+	return rc;
+}
+
+static enum cds_err check_handles(const char *const *h, size_t n,
+				  struct cds_error *err)
+{
+	enum cds_err rc = CDS_OK;
+
+	if (n && !h)
+		return cds_fail(err, CDS_ERR_INVALID, "handle list is missing");
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = check_handle(h[i], (long)i, err);
+	return rc;
+}
+
+static enum cds_err write_all_sync(int fd, const char *path, const void *p,
+				   size_t n, struct cds_error *err)
+{
+	const char *c = p;
+
+	while (n) {
+		ssize_t w = write(fd, c, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return cds_fail(err, errno == ENOSPC ? CDS_ERR_FULL : CDS_ERR_IO,
+					"cannot write '%s': %s", path, strerror(errno));
+		c += w;
+		n -= (size_t)w;
+	}
+	if (fsync(fd) != 0)
+		return cds_fail(err, CDS_ERR_IO, "cannot sync '%s': %s", path,
+				strerror(errno));
+	return CDS_OK;
+}
+
+/* Write token + "\n" to path (mode 0600), replacing any old file there. */
+static enum cds_err write_token_file(const char *path, const char *token,
+				     struct cds_error *err)
+{
+	char line[CDS_TOKEN_MAX_BYTES + 1];
+	size_t n = strlen(token);
+	enum cds_err rc;
+	int fd;
+
+	memcpy(line, token, n);
+	line[n++] = '\n';
+	unlink(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		rc = cds_fail(err, CDS_ERR_IO, "cannot create '%s': %s", path,
+			      strerror(errno));
+		goto out;
+	}
+	rc = write_all_sync(fd, path, line, n, err);
+	close(fd);
+out:
+	sodium_memzero(line, sizeof(line));
+	return rc;
+}
+
+static enum cds_err datadir_check(const char *datadir, struct cds_error *err)
+{
+	struct stat st;
+
+	if (stat(datadir, &st) != 0)
+		return cds_fail(err, CDS_ERR_NOT_FOUND,
+				"data directory '%s' does not exist", datadir);
+	if (!S_ISDIR(st.st_mode))
+		return cds_fail(err, CDS_ERR_INVALID,
+				"data directory '%s' is not a directory", datadir);
+	return CDS_OK;
+}
+
+static void sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		(void)fsync(fd);
+		close(fd);
+	}
+}
+
+enum cds_err cds_store_create(const char *datadir, unsigned prefix_bits,
+			      struct cds_error *err)
+{
+	char token[CDS_TOKEN_MAX_BYTES], tmp[PATH_MAX], final[PATH_MAX];
+	uint8_t hash[CDS_TOKEN_HASH_BYTES];
+	enum cds_err rc;
+
+	if (prefix_bits > CDS_PREFIX_BITS_MAX)
+		return cds_fail(err, CDS_ERR_INVALID,
+				"prefix bits %u out of range 0..%d", prefix_bits,
+				CDS_PREFIX_BITS_MAX);
+	rc = datadir_check(datadir, err);
+	if (rc)
+		return rc;
+	if (snprintf(tmp, sizeof(tmp), "%s/.admin.token.tmp", datadir) >=
+		    (int)sizeof(tmp) ||
+	    snprintf(final, sizeof(final), "%s/admin.token", datadir) >=
+		    (int)sizeof(final))
+		return cds_fail(err, CDS_ERR_INVALID, "data directory path too long");
+	cds_token_new_admin(token);
+	cds_token_hash(hash, token);
+	rc = write_token_file(tmp, token, err);
+	if (rc)
+		goto out;
+	rc = cds_sqlite_create(datadir, prefix_bits, hash, err);
+	if (rc) {
+		unlink(tmp);
+		goto out;
+	}
+	if (rename(tmp, final) != 0) {
+		rc = cds_fail(err, CDS_ERR_IO, "cannot rename '%s' to '%s': %s", tmp,
+			      final, strerror(errno));
+		cds_sqlite_remove(datadir);
+		unlink(tmp);
+		goto out;
+	}
+	sync_dir(datadir);
+out:
+	sodium_memzero(token, sizeof(token));
+	sodium_memzero(hash, sizeof(hash));
+	return rc;
+}
+
+/*
+ * Only SQLite exists so far.  A PostgreSQL backend would be chosen here,
+ * e.g. by a connection string in DIR/store.conf.
+ */
+enum cds_err cds_store_open(struct cds_store **out, const char *datadir,
+			    struct cds_error *err)
+{
+	enum cds_err rc;
+
+	*out = NULL;
+	rc = datadir_check(datadir, err);
+	if (rc)
+		return rc;
+	return cds_sqlite_open(out, datadir, err);
+}
+
+void cds_store_close(struct cds_store *s)
+{
+	if (s)
+		s->ops->close(s);
+}
+
+enum cds_err cds_store_prefix_bits(struct cds_store *s, unsigned *bits,
+				   struct cds_error *err)
+{
+	return s->ops->prefix_bits(s, bits, err);
+}
+
+enum cds_err cds_store_accounts_create(struct cds_store *s,
+				       struct cds_new_account *accts, size_t n,
+				       struct cds_error *err)
+{
+	enum cds_err rc;
+
+	for (size_t i = 0; i < n; i++) {
+		rc = check_handles(accts[i].handles, accts[i].n_handles, err);
+		if (rc) {
+			if (err)
+				err->index = (long)i;
+			return rc;
+		}
+	}
+	cds_token_new_accounts(accts, n);
+	rc = n ? s->ops->accounts_create(s, accts, n, err) : CDS_OK;
+	if (rc)
+		for (size_t i = 0; i < n; i++)
+			sodium_memzero(accts[i].token, sizeof(accts[i].token));
+	return rc;
+}
+
+enum cds_err cds_store_account_get(struct cds_store *s,
+				   const uint8_t id[static CDS_ACCOUNT_ID_BYTES],
+				   struct cds_account *out,
+				   struct cds_error *err)
+{
+	return s->ops->account_get(s, id, out, err);
+}
+
+enum cds_err cds_store_account_delete(struct cds_store *s,
+				      const uint8_t id[static CDS_ACCOUNT_ID_BYTES],
+				      struct cds_error *err)
+{
+	return s->ops->account_delete(s, id, err);
+}
+
+enum cds_err cds_store_account_set_key(struct cds_store *s,
+				       const uint8_t id[static CDS_ACCOUNT_ID_BYTES],
+				       const uint8_t key[static CDS_IDENTITY_KEY_BYTES],
+				       struct cds_error *err)
+{
+	return s->ops->account_set_key(s, id, key, err);
+}
+
+enum cds_err cds_store_handles_update(struct cds_store *s,
+				      const uint8_t id[static CDS_ACCOUNT_ID_BYTES],
+				      const char *const *add, size_t n_add,
+				      const char *const *remove, size_t n_remove,
+				      struct cds_error *err)
+{
+	enum cds_err rc;
+
+	rc = check_handles(add, n_add, err);
+	if (!rc)
+		rc = check_handles(remove, n_remove, err);
+	if (rc)
+		return rc;
+	return s->ops->handles_update(s, id, add, n_add, remove, n_remove, err);
+}
+
+enum cds_err cds_store_handle_get(struct cds_store *s, const char *handle,
+				  struct cds_account *out,
+				  struct cds_error *err)
+{
+	enum cds_err rc = check_handle(handle, -1, err);
+
+	if (rc)
+		return rc;
+	return s->ops->handle_get(s, handle, out, err);
+}
+
+enum cds_err cds_store_scan(struct cds_store *s, cds_store_handle_fn fn,
+			    void *ctx, uint64_t *seq, struct cds_error *err)
+{
+	return s->ops->scan(s, fn, ctx, seq, err);
+}
+
+enum cds_err cds_store_scan_accounts(struct cds_store *s,
+				     cds_store_account_fn fn, void *ctx,
+				     uint64_t *seq, struct cds_error *err)
+{
+	return s->ops->scan_accounts(s, fn, ctx, seq, err);
+}
+
+enum cds_err cds_store_changes(struct cds_store *s, uint64_t since,
+			       size_t limit, cds_store_change_fn fn, void *ctx,
+			       uint64_t *last, struct cds_error *err)
+{
+	return s->ops->changes(s, since, limit, fn, ctx, last, err);
+}
+
+enum cds_err cds_store_rate_load(struct cds_store *s, cds_store_rate_fn fn,
+				 void *ctx, struct cds_error *err)
+{
+	return s->ops->rate_load(s, fn, ctx, err);
+}
+
+enum cds_err cds_store_rate_save(struct cds_store *s,
+				 const struct cds_rate_state *st, size_t n,
+				 struct cds_error *err)
+{
+	return n ? s->ops->rate_save(s, st, n, err) : CDS_OK;
+}
+
+enum cds_err cds_store_count(struct cds_store *s, uint64_t *accounts,
+			     uint64_t *handles, struct cds_error *err)
+{
+	return s->ops->count(s, accounts, handles, err);
+}

@@ -1,0 +1,85 @@
+/*
+ * store_impl.h: what a store backend implements (internal to lib/store).
+ *
+ * store.c owns everything that does not depend on the database: argument
+ * checks (canonical handles, sizes), account ids and tokens, the admin token
+ * file.  A backend gets only checked input and does the storage, keeping the
+ * invariants of store.h (unique handles, change log in the same
+ * transaction, token hashes only).  Adding PostgreSQL means one more ops
+ * table and one more branch in cds_store_open; no caller changes.
+ *
+ * Every backend object starts with a struct cds_store, so that a pointer to
+ * it is a pointer to the backend's own struct.
+ */
+#ifndef CDS_STORE_STORE_IMPL_H
+#define CDS_STORE_STORE_IMPL_H
+
+#include "store/store.h"
+
+struct cds_store_ops {
+	const char *name;
+	void (*close)(struct cds_store *s);
+	enum cds_err (*prefix_bits)(struct cds_store *s, unsigned *bits,
+				    struct cds_error *err);
+	enum cds_err (*admin_hash)(struct cds_store *s,
+				   uint8_t hash[static CDS_TOKEN_HASH_BYTES],
+				   struct cds_error *err);
+	/* ids and tokens are filled in already; the backend stores hashes. */
+	enum cds_err (*accounts_create)(struct cds_store *s,
+					const struct cds_new_account *accts,
+					size_t n, struct cds_error *err);
+	enum cds_err (*account_get)(struct cds_store *s, const uint8_t *id,
+				    struct cds_account *out,
+				    struct cds_error *err);
+	enum cds_err (*account_delete)(struct cds_store *s, const uint8_t *id,
+				       struct cds_error *err);
+	enum cds_err (*account_set_key)(struct cds_store *s, const uint8_t *id,
+					const uint8_t *key,
+					struct cds_error *err);
+	enum cds_err (*handles_update)(struct cds_store *s, const uint8_t *id,
+				       const char *const *add, size_t n_add,
+				       const char *const *remove,
+				       size_t n_remove, struct cds_error *err);
+	enum cds_err (*handle_get)(struct cds_store *s, const char *handle,
+				   struct cds_account *out,
+				   struct cds_error *err);
+	enum cds_err (*scan)(struct cds_store *s, cds_store_handle_fn fn,
+			     void *ctx, uint64_t *seq, struct cds_error *err);
+	enum cds_err (*scan_accounts)(struct cds_store *s,
+				      cds_store_account_fn fn, void *ctx,
+				      uint64_t *seq, struct cds_error *err);
+	enum cds_err (*changes)(struct cds_store *s, uint64_t since,
+				size_t limit, cds_store_change_fn fn, void *ctx,
+				uint64_t *last, struct cds_error *err);
+	enum cds_err (*rate_load)(struct cds_store *s, cds_store_rate_fn fn,
+				  void *ctx, struct cds_error *err);
+	enum cds_err (*rate_save)(struct cds_store *s,
+				  const struct cds_rate_state *st, size_t n,
+				  struct cds_error *err);
+	enum cds_err (*count)(struct cds_store *s, uint64_t *accounts,
+			      uint64_t *handles, struct cds_error *err);
+};
+
+struct cds_store {
+	const struct cds_store_ops *ops;
+};
+
+/*
+ * store_token.c: a fresh random id and its token "<hex id>.<secret>" for
+ * each account of a batch.
+ */
+void cds_token_new_accounts(struct cds_new_account *accts, size_t n);
+
+/* store_token.c: a fresh admin token "admin.<secret>". */
+void cds_token_new_admin(char token[static CDS_TOKEN_MAX_BYTES]);
+
+/* store_sqlite.c: the SQLite backend's entry points. */
+enum cds_err cds_sqlite_create(const char *datadir, unsigned prefix_bits,
+			       const uint8_t admin_hash[static CDS_TOKEN_HASH_BYTES],
+			       struct cds_error *err) CDS_MUST_CHECK;
+enum cds_err cds_sqlite_open(struct cds_store **out, const char *datadir,
+			     struct cds_error *err) CDS_MUST_CHECK;
+/* Remove the database files of datadir (undo of a failed create). */
+void cds_sqlite_remove(const char *datadir);
+
+#endif

@@ -1,0 +1,121 @@
+/*
+ * fuzz_client_reply.c: libFuzzer harness for the client's parsers of server
+ * replies (lib/client/protocol.c): params, discover, one bucket, a group of
+ * buckets, plain lookup, and error bodies.
+ *
+ * Input: byte 0 picks the parser, byte 1 a count (elements, prefixes,
+ * handles; 1..8), the rest is the reply body.  Beyond "no crash, no leak":
+ * a parser that fails says CDS_ERR_PROTO (or NOMEM) with a message and
+ * leaves nothing allocated; one that succeeds returns what was asked for
+ * (entries whole and strictly sorted, prefixes as requested).
+ */
+#include <assert.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/protocol.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const char *const handles[8] = {
+	"tel:+15551234567", "mailto:a@b.org", "tel:+442079460958",
+	"mailto:bob@example.org", "tel:+12015550123", "mailto:x@y",
+	"tel:+4930123456", "mailto:carol@example.com",
+};
+
+static void check_failed(enum cds_err rc, const struct cds_error *err)
+{
+	assert(rc == CDS_ERR_PROTO || rc == CDS_ERR_NOMEM);
+	assert(err->msg[0] != '\0');
+}
+
+static void check_entries(const struct cds_proto_bucket *b)
+{
+	for (size_t i = 1; i < b->n; i++)
+		assert(memcmp(b->entries + (i - 1) * CDS_ENTRY_BYTES,
+			      b->entries + i * CDS_ENTRY_BYTES, CDS_FP_BYTES) < 0);
+}
+
+static void one_bucket(const char *body, size_t len, struct cds_error *err)
+{
+	struct cds_proto_bucket b;
+	enum cds_err rc = cds_proto_parse_bucket(&b, 1, 0, body, len, err);
+
+	if (rc) {
+		check_failed(rc, err);
+		assert(b.entries == NULL);
+		return;
+	}
+	assert(b.prefix == 0);
+	check_entries(&b);
+	free(b.entries);
+}
+
+static void many_buckets(const char *body, size_t len, size_t n,
+			 struct cds_error *err)
+{
+	static const uint32_t prefixes[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+	struct cds_proto_bucket out[8];
+	enum cds_err rc = cds_proto_parse_buckets(out, 1, prefixes, n, body, len,
+						  err);
+
+	for (size_t i = 0; i < n; i++) {
+		if (rc) {
+			assert(out[i].entries == NULL);
+			continue;
+		}
+		assert(out[i].prefix == prefixes[i]);
+		check_entries(&out[i]);
+		free(out[i].entries);
+	}
+	if (rc)
+		check_failed(rc, err);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	uint8_t ev[8 * CDS_OPRF_ELEMENT_BYTES], proof[CDS_OPRF_PROOF_BYTES];
+	struct cds_proto_lookup res[8];
+	struct cds_params p;
+	struct cds_error err;
+	const char *body;
+	size_t len, n;
+	enum cds_err rc = CDS_OK;
+
+	if (size < 2)
+		return 0;
+	n = 1 + data[1] % 8;
+	body = (const char *)data + 2;
+	len = size - 2;
+	cds_error_clear(&err);
+	switch (data[0] % 6) {
+	case 0:
+		rc = cds_proto_parse_params(&p, body, len, &err);
+		if (!rc)
+			assert(p.epoch >= 1 && p.prefix_bits <= 24 && p.max_batch >= 1);
+		break;
+	case 1:
+		rc = cds_proto_parse_discover(ev, proof, 1, n, body, len, &err);
+		break;
+	case 2:
+		one_bucket(body, len, &err);
+		return 0;
+	case 3:
+		many_buckets(body, len, n, &err);
+		return 0;
+	case 4:
+		rc = cds_proto_parse_lookup(res, handles, n, body, len, &err);
+		break;
+	case 5:
+		rc = cds_proto_status_error(400 + data[1], -1, body, len, "fuzz", &err);
+		assert(rc != CDS_OK && err.msg[0]);
+		for (const char *s = err.msg; *s; s++)
+			assert((unsigned char)*s >= 0x20 && *s != 0x7f);
+		return 0;
+	}
+	if (rc)
+		check_failed(rc, &err);
+	return 0;
+}

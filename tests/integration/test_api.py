@@ -1,0 +1,287 @@
+"""test_api: the HTTP API v1 of cdsd, driven over loopback: health, params,
+accounts (create, handles, identity key, delete), plain lookup on and off,
+metrics, and rate-limit state surviving a restart."""
+import base64
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+import cdstest  # noqa: E402
+from apiutil import (create_account, expect_error, lookup, metric_value,  # noqa: E402
+                     metrics, new_key, phone, registered)
+from cdstest import eq  # noqa: E402
+
+
+def test_health_and_params():
+    dd = cdstest.DataDir(prefix_bits=8)
+    try:
+        with cdstest.Server(dd) as srv:
+            st, hdrs, body = srv.request("GET", "/v1/health")
+            eq(st, 200, "health")
+            eq(body, {"status": "ok"}, "health body")
+            eq(hdrs.get("content-type"), "application/json", "content type")
+            st, _, body = srv.request("HEAD", "/v1/health", raw=True)
+            eq((st, body), (200, b""), "HEAD health")
+            st, _, p = srv.request("GET", "/v1/params")
+            eq(st, 200, "params")
+            eq(sorted(p), sorted(["version", "suite", "mode", "epoch",
+                                  "public_key", "prefix_bits", "max_batch",
+                                  "plain_lookup"]), "params fields")
+            eq((p["version"], p["suite"], p["mode"]),
+               (1, "ristretto255-SHA512", "voprf"), "params suite")
+            eq(p["epoch"], 1, "first epoch")
+            eq(len(base64.b64decode(p["public_key"], validate=True)), 32,
+               "public key bytes")
+            eq(p["prefix_bits"], 8, "prefix bits from cdsctl init")
+            eq(p["max_batch"], 1024, "default max batch")
+            eq(p["plain_lookup"], False, "plain lookup off by default")
+        with cdstest.Server(dd, "--plain-lookup", "on", "--max-batch",
+                            "10") as srv:
+            _, _, p = srv.request("GET", "/v1/params")
+            eq((p["plain_lookup"], p["max_batch"]), (True, 10),
+               "params follow flags")
+    finally:
+        dd.cleanup()
+
+
+def test_register_and_lookup():
+    dd = cdstest.DataDir()
+    try:
+        with cdstest.Server(dd, "--plain-lookup", "on") as srv:
+            key = new_key()
+            acct, token = create_account(
+                srv, dd, [phone(1), "mailto:alice@example.org"], key)
+            eq(len(acct), 32, "account is 32 hex digits")
+            int(acct, 16)
+            if not token.startswith(acct + "."):
+                raise AssertionError("token shape %r" % token)
+            st, hdrs, body = lookup(srv, token, [
+                phone(1), phone(2), "mailto:alice@example.org"])
+            eq(st, 200, "lookup")
+            eq(hdrs.get("cache-control"), "no-store", "no caching")
+            r = body["results"]
+            eq(len(r), 3, "one result per handle")
+            eq(r[0], {"handle": phone(1), "registered": True,
+                      "account": acct, "identity_key": key}, "registered")
+            eq(r[1], {"handle": phone(2), "registered": False},
+               "not registered")
+            eq(r[2]["account"], acct, "e-mail handle")
+            # Duplicate handle: 409 naming the index of the taken handle.
+            st, _, body = srv.request("POST", "/v1/accounts", {
+                "identity_key": new_key(),
+                "handles": [phone(3), phone(1)]}, token=dd.admin_token)
+            expect_error((st, _, body), 409, "exists", 1, "taken handle")
+            eq(registered(srv, token, phone(3))[0], False,
+               "failed create left nothing behind")
+            # An account with no handle yet is allowed.
+            a2, t2 = create_account(srv, dd, [])
+            eq(lookup(srv, t2, [phone(1)])[0], 200, "new token works")
+    finally:
+        dd.cleanup()
+
+
+def test_lookup_disabled():
+    dd = cdstest.DataDir()
+    try:
+        with cdstest.Server(dd) as srv:
+            _, token = create_account(srv, dd, [phone(1)])
+            expect_error(lookup(srv, token, [phone(1)]), 403, "disabled",
+                         what="plain lookup off")
+    finally:
+        dd.cleanup()
+
+
+def test_handles_update():
+    dd = cdstest.DataDir()
+    try:
+        with cdstest.Server(dd, "--plain-lookup", "on") as srv:
+            acct, token = create_account(srv, dd, [phone(1), phone(2)])
+            other, otoken = create_account(srv, dd, [phone(9)])
+            st, _, body = srv.request("PUT", "/v1/accounts/me/handles", {
+                "add": [phone(3), "mailto:bob@example.org"],
+                "remove": [phone(1)]}, token=token)
+            eq(st, 200, "update")
+            eq(body, {"status": "ok", "account": acct}, "update body")
+            eq(registered(srv, token, phone(1))[0], False, "removed")
+            eq(registered(srv, token, phone(3))[1], acct, "added")
+            eq(registered(srv, token, "mailto:bob@example.org")[1], acct,
+               "added e-mail")
+            # Adding a handle one already has is a no-op; removing one it
+            # does not have is too.
+            st, _, _ = srv.request("PUT", "/v1/accounts/me/handles", {
+                "add": [phone(2)], "remove": [phone(77)]}, token=token)
+            eq(st, 200, "no-op update")
+            # Another account's handle: 409 with the index in "add".
+            st, h, body = srv.request("PUT", "/v1/accounts/me/handles", {
+                "add": [phone(4), phone(9)]}, token=token)
+            expect_error((st, h, body), 409, "exists", 1, "taken")
+            eq(registered(srv, token, phone(4))[0], False,
+               "all or nothing")
+            eq(registered(srv, token, phone(9))[1], other, "still other's")
+    finally:
+        dd.cleanup()
+
+
+def test_identity_key_rotation():
+    dd = cdstest.DataDir()
+    try:
+        with cdstest.Server(dd, "--plain-lookup", "on") as srv:
+            acct, token = create_account(srv, dd, [phone(1)])
+            key2 = new_key()
+            st, _, body = srv.request("PUT", "/v1/accounts/me/identity_key",
+                                      {"identity_key": key2}, token=token)
+            eq(st, 200, "rotate")
+            eq(registered(srv, token, phone(1)), (True, acct, key2),
+               "new key served at once")
+    finally:
+        dd.cleanup()
+
+
+def test_delete_account():
+    dd = cdstest.DataDir()
+    try:
+        with cdstest.Server(dd, "--plain-lookup", "on") as srv:
+            acct, token = create_account(srv, dd, [phone(1), phone(2)])
+            _, t2 = create_account(srv, dd, [phone(5)])
+            st, _, body = srv.request("DELETE", "/v1/accounts/me",
+                                      token=token)
+            eq((st, body), (200, {"status": "ok", "account": acct}),
+               "delete")
+            eq(registered(srv, t2, phone(1))[0], False, "handle gone")
+            eq(registered(srv, t2, phone(2))[0], False, "handle gone")
+            expect_error(lookup(srv, token, [phone(5)]), 401,
+                         "unauthorized", what="deleted account's token")
+            # The freed handle can be registered again.
+            create_account(srv, dd, [phone(1)])
+    finally:
+        dd.cleanup()
+
+
+def test_metrics():
+    dd = cdstest.DataDir()
+    try:
+        with cdstest.Server(dd, "--plain-lookup", "on") as srv:
+            _, token = create_account(srv, dd, [phone(1)])
+            lookup(srv, token, [phone(1), phone(2)])
+            srv.request("GET", "/v1/nope")
+            text = metrics(srv)
+            for needle in [
+                    'cds_http_requests_total{endpoint="health",status="200"}',
+                    'cds_http_requests_total{endpoint="lookup",status="200"} 1',
+                    'cds_http_requests_total{endpoint="account_create",status="201"} 1',
+                    'cds_http_requests_total{endpoint="other",status="404"} 1',
+                    'cds_http_request_seconds_bucket{endpoint="lookup",le="+Inf"} 1',
+                    "cds_index_handles 1", "cds_index_epoch 1",
+                    "cds_lookup_handles_total 2"]:
+                if needle not in text:
+                    raise AssertionError("metrics lack %r:\n%s" % (
+                        needle, text))
+            metric_value(text, "cds_querylog_written_total")
+            metric_value(text, "cds_querylog_refused_total")
+            metric_value(text, "cds_rate_limited_total")
+            metric_value(text, "cds_oprf_elements_evaluated_total")
+            metric_value(text, "cds_bucket_not_modified_total")
+    finally:
+        dd.cleanup()
+
+
+def test_rate_limit_survives_restart():
+    dd = cdstest.DataDir()
+    flags = ("--plain-lookup", "on", "--rate-allowance", "5",
+             "--rate-refill", "0")
+    try:
+        with cdstest.Server(dd, *flags) as srv:
+            _, token = create_account(srv, dd, [phone(1)])
+            eq(lookup(srv, token, [phone(1), phone(2), phone(3)])[0], 200,
+               "3 of 5 tokens")
+        with cdstest.Server(dd, *flags) as srv:
+            st, hdrs, body = lookup(srv, token, [phone(1), phone(2),
+                                                 phone(3)])
+            expect_error((st, hdrs, body), 429, "rate_limited",
+                         what="state reloaded after restart")
+            if int(hdrs.get("retry-after", "0")) < 1:
+                raise AssertionError("Retry-After missing: %r" % hdrs)
+            eq(lookup(srv, token, [phone(1), phone(2)])[0], 200,
+               "the 2 tokens left")
+    finally:
+        dd.cleanup()
+
+
+def test_sigint_stops_cleanly():
+    import signal
+    dd = cdstest.DataDir()
+    try:
+        srv = cdstest.Server(dd)
+        srv.request("GET", "/v1/health")
+        srv.stop(sig=signal.SIGINT, expect=0)
+        if "stopped" not in srv.stderr():
+            raise AssertionError("no stop message: " + srv.stderr())
+    finally:
+        dd.cleanup()
+
+
+def test_sigterm_drains_inflight():
+    import signal
+    import socket
+    import time
+    dd = cdstest.DataDir()
+    try:
+        srv = cdstest.Server(dd, "--plain-lookup", "on")
+        try:
+            _, token = create_account(srv, dd, [phone(1)])
+            body = json.dumps({"handles": [phone(1)]}).encode()
+            s = socket.create_connection((srv.host, srv.port), timeout=10)
+            s.sendall(b"POST /v1/lookup HTTP/1.1\r\nHost: x\r\n"
+                      b"Content-Type: application/json\r\n"
+                      b"Authorization: Bearer " + token.encode() + b"\r\n"
+                      b"Content-Length: %d\r\n\r\n" % len(body) + body[:5])
+            time.sleep(0.3)
+            srv.proc.send_signal(signal.SIGTERM)
+            time.sleep(0.5)
+            eq(srv.proc.poll(), None, "waits for the request in flight")
+            try:
+                srv.request("GET", "/v1/health")
+                raise AssertionError("new connection served while stopping")
+            except OSError:
+                pass
+            s.sendall(body[5:])
+            data = b""
+            while b"registered" not in data:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            s.close()
+            if not data.startswith(b"HTTP/1.1 200") or b'"registered":true' \
+                    not in data:
+                raise AssertionError("in-flight request got %r" % data[:200])
+            srv.proc.wait(timeout=30)
+            eq(srv.proc.returncode, 0, "exit status after drain")
+        finally:
+            if srv.proc.poll() is None:
+                srv.kill()
+    finally:
+        dd.cleanup()
+
+
+def test_port_in_use():
+    dd = cdstest.DataDir()
+    try:
+        with cdstest.Server(dd) as srv:
+            p = cdstest.run([cdstest.exe("cdsd"), "--data", dd.path,
+                             "--listen", "127.0.0.1:%d" % srv.port],
+                            check=False)
+            eq(p.returncode, 1, "second cdsd on the same port")
+            if "127.0.0.1:%d" % srv.port not in p.stderr:
+                raise AssertionError("error does not name the address: %r"
+                                     % p.stderr)
+            p = cdstest.run([cdstest.exe("cdsd"), "--data", dd.path,
+                             "--threads", "zero"], check=False)
+            eq(p.returncode, 2, "usage error")
+            eq(len(p.stderr.strip().splitlines()), 1, "one-line error")
+    finally:
+        dd.cleanup()
+
+
+cdstest.main(globals())

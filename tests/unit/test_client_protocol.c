@@ -1,0 +1,466 @@
+/*
+ * test_client_protocol.c: the client's JSON codecs (lib/client/protocol.c):
+ * well-formed replies parse to the right bytes, and every kind of malformed
+ * server reply is CDS_ERR_PROTO with a message naming what was wrong.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "client/protocol.h"
+#include "core/codec.h"
+#include "crypto/entry.h"
+#include "crypto/oprf.h"
+
+static char pk_b64[CDS_B64_LEN(32)];
+
+static int setup(void **state)
+{
+	uint8_t sk[32], pk[32];
+
+	(void)state;
+	if (sodium_init() < 0)
+		return -1;
+	cds_oprf_keygen(sk, pk);
+	cds_b64_encode(pk_b64, pk, 32);
+	return 0;
+}
+
+static enum cds_err params(struct cds_params *p, const char *json,
+			   struct cds_error *err)
+{
+	cds_error_clear(err);
+	return cds_proto_parse_params(p, json, strlen(json), err);
+}
+
+/* Build a params reply with one field replaced (NULL = as valid). */
+static void params_json(char *out, size_t cap, const char *version,
+			const char *suite, const char *epoch, const char *pk,
+			const char *bits, const char *batch, const char *plain)
+{
+	snprintf(out, cap,
+		 "{\"version\":%s,\"suite\":%s,\"mode\":\"voprf\",\"epoch\":%s,"
+		 "\"public_key\":%s,\"prefix_bits\":%s,\"max_batch\":%s,"
+		 "\"plain_lookup\":%s}",
+		 version ? version : "1",
+		 suite ? suite : "\"ristretto255-SHA512\"",
+		 epoch ? epoch : "3", pk, bits ? bits : "8",
+		 batch ? batch : "1000", plain ? plain : "false");
+}
+
+static void test_params_ok(void **state)
+{
+	struct cds_params p;
+	struct cds_error err;
+	char pk[64], json[512];
+	uint8_t want[32];
+	size_t n;
+
+	(void)state;
+	snprintf(pk, sizeof(pk), "\"%s\"", pk_b64);
+	params_json(json, sizeof(json), NULL, NULL, NULL, pk, NULL, NULL, "true");
+	assert_int_equal(params(&p, json, &err), CDS_OK);
+	assert_int_equal(p.epoch, 3);
+	assert_int_equal(p.prefix_bits, 8);
+	assert_int_equal(p.max_batch, 1000);
+	assert_true(p.plain_lookup);
+	assert_int_equal(cds_b64_decode(want, 32, &n, pk_b64, strlen(pk_b64), NULL),
+			 CDS_OK);
+	assert_memory_equal(p.public_key, want, 32);
+	/* Extra fields are allowed; prefix_bits 0 and 24 are the bounds. */
+	snprintf(json, sizeof(json),
+		 "{\"version\":1,\"suite\":\"ristretto255-SHA512\",\"mode\":\"voprf\","
+		 "\"epoch\":1,\"public_key\":\"%s\",\"prefix_bits\":0,"
+		 "\"max_batch\":1,\"plain_lookup\":false,\"extra\":[1,2]}", pk_b64);
+	assert_int_equal(params(&p, json, &err), CDS_OK);
+	assert_int_equal(p.prefix_bits, 0);
+	assert_false(p.plain_lookup);
+}
+
+static void expect_params_proto(const char *json, const char *needle)
+{
+	struct cds_params p;
+	struct cds_error err;
+
+	assert_int_equal(params(&p, json, &err), CDS_ERR_PROTO);
+	if (!strstr(err.msg, needle))
+		fail_msg("message '%s' lacks '%s'", err.msg, needle);
+}
+
+static void test_params_bad(void **state)
+{
+	char pk[64], json[512];
+	uint8_t zero[32] = {0};
+	char zero_b64[CDS_B64_LEN(32)], bad_pk[64];
+
+	(void)state;
+	snprintf(pk, sizeof(pk), "\"%s\"", pk_b64);
+	params_json(json, sizeof(json), "2", NULL, NULL, pk, NULL, NULL, NULL);
+	expect_params_proto(json, "version 2");
+	params_json(json, sizeof(json), NULL, "\"P256-SHA256\"", NULL, pk, NULL,
+		    NULL, NULL);
+	expect_params_proto(json, "suite");
+	params_json(json, sizeof(json), NULL, NULL, "0", pk, NULL, NULL, NULL);
+	expect_params_proto(json, "\"epoch\"");
+	params_json(json, sizeof(json), NULL, NULL, "4294967296", pk, NULL, NULL, NULL);
+	expect_params_proto(json, "\"epoch\"");
+	params_json(json, sizeof(json), NULL, NULL, "\"3\"", pk, NULL, NULL, NULL);
+	expect_params_proto(json, "\"epoch\"");
+	params_json(json, sizeof(json), NULL, NULL, NULL, pk, "25", NULL, NULL);
+	expect_params_proto(json, "prefix_bits");
+	params_json(json, sizeof(json), NULL, NULL, NULL, pk, "-1", NULL, NULL);
+	expect_params_proto(json, "prefix_bits");
+	params_json(json, sizeof(json), NULL, NULL, NULL, pk, NULL, "0", NULL);
+	expect_params_proto(json, "max_batch");
+	params_json(json, sizeof(json), NULL, NULL, NULL, pk, NULL, NULL, "1");
+	expect_params_proto(json, "plain_lookup");
+	params_json(json, sizeof(json), NULL, NULL, NULL, "\"AAAA\"", NULL, NULL, NULL);
+	expect_params_proto(json, "public_key");
+	params_json(json, sizeof(json), NULL, NULL, NULL, "null", NULL, NULL, NULL);
+	expect_params_proto(json, "public_key");
+	/* 32 bytes, but the identity: not a usable key. */
+	cds_b64_encode(zero_b64, zero, 32);
+	snprintf(bad_pk, sizeof(bad_pk), "\"%s\"", zero_b64);
+	params_json(json, sizeof(json), NULL, NULL, NULL, bad_pk, NULL, NULL, NULL);
+	expect_params_proto(json, "ristretto255");
+	expect_params_proto("", "not valid JSON");
+	expect_params_proto("{\"version\":1", "not valid JSON");
+	expect_params_proto("[1]", "not a JSON object");
+	expect_params_proto("{\"version\":1,\"version\":1}", "not valid JSON");
+	expect_params_proto("{}", "\"version\"");
+}
+
+static void test_discover_build(void **state)
+{
+	uint8_t el[64];
+	struct cds_buf b;
+	struct cds_error err;
+	char a[CDS_B64_LEN(32)], c[CDS_B64_LEN(32)], want[256];
+
+	(void)state;
+	for (int i = 0; i < 64; i++)
+		el[i] = (uint8_t)i;
+	cds_b64_encode(a, el, 32);
+	cds_b64_encode(c, el + 32, 32);
+	snprintf(want, sizeof(want), "{\"epoch\":7,\"elements\":[\"%s\",\"%s\"]}", a, c);
+	cds_buf_init(&b);
+	assert_int_equal(cds_proto_build_discover(&b, 7, el, 2, &err), CDS_OK);
+	assert_string_equal((char *)b.data, want);
+	cds_buf_fini(&b);
+}
+
+/* A discover reply for n evaluated elements 0x11.. and proof 0x22..;
+ * fields replaced when non-NULL. */
+static void discover_json(char *out, size_t cap, const char *epoch, size_t n,
+			  const char *proof)
+{
+	uint8_t el[32], pr[64];
+	char e64[CDS_B64_LEN(32)], p64[CDS_B64_LEN(64)];
+	size_t off;
+
+	memset(el, 0x11, sizeof(el));
+	memset(pr, 0x22, sizeof(pr));
+	cds_b64_encode(e64, el, 32);
+	cds_b64_encode(p64, pr, 64);
+	off = (size_t)snprintf(out, cap, "{\"epoch\":%s,\"evaluated\":[",
+			       epoch ? epoch : "5");
+	for (size_t i = 0; i < n; i++)
+		off += (size_t)snprintf(out + off, cap - off, "%s\"%s\"",
+					i ? "," : "", e64);
+	if (proof)
+		snprintf(out + off, cap - off, "],\"proof\":%s}", proof);
+	else
+		snprintf(out + off, cap - off, "],\"proof\":\"%s\"}", p64);
+}
+
+static enum cds_err discover(const char *json, size_t n, struct cds_error *err)
+{
+	uint8_t ev[3 * 32], proof[64];
+
+	cds_error_clear(err);
+	return cds_proto_parse_discover(ev, proof, 5, n, json, strlen(json), err);
+}
+
+static void test_discover_parse(void **state)
+{
+	uint8_t ev[2 * 32], proof[64], want[64];
+	struct cds_error err;
+	char json[1024];
+
+	(void)state;
+	discover_json(json, sizeof(json), NULL, 2, NULL);
+	assert_int_equal(cds_proto_parse_discover(ev, proof, 5, 2, json,
+						  strlen(json), &err), CDS_OK);
+	memset(want, 0x11, 64);
+	assert_memory_equal(ev, want, 64);
+	memset(want, 0x22, 64);
+	assert_memory_equal(proof, want, 64);
+
+	discover_json(json, sizeof(json), "6", 2, NULL);
+	assert_int_equal(discover(json, 2, &err), CDS_ERR_PROTO);
+	assert_non_null(strstr(err.msg, "epoch 6"));
+	discover_json(json, sizeof(json), NULL, 1, NULL);
+	assert_int_equal(discover(json, 2, &err), CDS_ERR_PROTO);
+	assert_non_null(strstr(err.msg, "array of 2"));
+	discover_json(json, sizeof(json), NULL, 3, NULL);
+	assert_int_equal(discover(json, 2, &err), CDS_ERR_PROTO);
+	discover_json(json, sizeof(json), NULL, 2, "\"AAAA\"");
+	assert_int_equal(discover(json, 2, &err), CDS_ERR_PROTO);
+	assert_non_null(strstr(err.msg, "proof"));
+	discover_json(json, sizeof(json), NULL, 2, "17");
+	assert_int_equal(discover(json, 2, &err), CDS_ERR_PROTO);
+	assert_int_equal(discover("{\"epoch\":5,\"evaluated\":[\"!!!!\"],\"proof\":\"\"}",
+				  1, &err), CDS_ERR_PROTO);
+	assert_non_null(strstr(err.msg, "evaluated[0]"));
+	assert_int_equal(discover("{\"epoch\":5,\"evaluated\":{},\"proof\":\"\"}", 1,
+				  &err), CDS_ERR_PROTO);
+	assert_int_equal(discover("{\"epoch\":5}", 1, &err), CDS_ERR_PROTO);
+	assert_int_equal(discover("nonsense", 1, &err), CDS_ERR_PROTO);
+}
+
+/* Two entries with fingerprints 0x01.. and 0x02.. (order per `sorted`). */
+static void two_entries(uint8_t e[2 * CDS_ENTRY_BYTES], int sorted)
+{
+	memset(e, sorted ? 0x01 : 0x02, CDS_ENTRY_BYTES);
+	memset(e + CDS_ENTRY_BYTES, sorted ? 0x02 : 0x01, CDS_ENTRY_BYTES);
+}
+
+static enum cds_err bucket(const uint8_t *entries, size_t nbytes,
+			   const char *prefix, struct cds_proto_bucket *b,
+			   struct cds_error *err)
+{
+	char *b64 = malloc(CDS_B64_LEN(nbytes)), json[1024];
+	enum cds_err rc;
+
+	cds_b64_encode(b64, entries, nbytes);
+	snprintf(json, sizeof(json), "{\"epoch\":5,\"prefix\":%s,\"entries\":\"%s\"}",
+		 prefix, b64);
+	free(b64);
+	cds_error_clear(err);
+	rc = cds_proto_parse_bucket(b, 5, 42, json, strlen(json), err);
+	return rc;
+}
+
+static enum cds_err bucket_text(const char *json, struct cds_error *err)
+{
+	struct cds_proto_bucket b;
+	enum cds_err rc;
+
+	cds_error_clear(err);
+	rc = cds_proto_parse_bucket(&b, 5, 42, json, strlen(json), err);
+	if (rc == CDS_OK)
+		free(b.entries);
+	else
+		assert_null(b.entries);
+	return rc;
+}
+
+static void test_bucket_parse(void **state)
+{
+	uint8_t e[2 * CDS_ENTRY_BYTES];
+	struct cds_proto_bucket b;
+	struct cds_error err;
+
+	(void)state;
+	two_entries(e, 1);
+	assert_int_equal(bucket(e, sizeof(e), "42", &b, &err), CDS_OK);
+	assert_int_equal(b.n, 2);
+	assert_int_equal(b.prefix, 42);
+	assert_memory_equal(b.entries, e, sizeof(e));
+	free(b.entries);
+	assert_int_equal(bucket(e, 0, "42", &b, &err), CDS_OK);
+	assert_int_equal(b.n, 0);
+	free(b.entries);
+
+	assert_int_equal(bucket(e, sizeof(e), "43", &b, &err), CDS_ERR_PROTO);
+	assert_non_null(strstr(err.msg, "bucket 43"));
+	assert_null(b.entries);
+	assert_int_equal(bucket(e, sizeof(e) - 1, "42", &b, &err), CDS_ERR_PROTO);
+	assert_non_null(strstr(err.msg, "whole number"));
+	two_entries(e, 0);
+	assert_int_equal(bucket(e, sizeof(e), "42", &b, &err), CDS_ERR_PROTO);
+	assert_non_null(strstr(err.msg, "fingerprint order"));
+	memset(e, 7, sizeof(e)); /* duplicate fingerprint */
+	assert_int_equal(bucket(e, sizeof(e), "42", &b, &err), CDS_ERR_PROTO);
+	assert_int_equal(bucket(e, sizeof(e), "16777216", &b, &err), CDS_ERR_PROTO);
+	cds_error_clear(&err);
+	assert_int_equal(bucket_text("{\"epoch\":5,\"prefix\":42,\"entries\":\"AA=\"}",
+				     &err), CDS_ERR_PROTO);
+	assert_non_null(strstr(err.msg, "base64"));
+	assert_int_equal(bucket_text("{\"epoch\":4,\"prefix\":42,\"entries\":\"\"}",
+				     &err), CDS_ERR_PROTO);
+	assert_non_null(strstr(err.msg, "epoch 4"));
+	assert_int_equal(bucket_text("{\"epoch\":5,\"prefix\":42}", &err),
+			 CDS_ERR_PROTO);
+	assert_non_null(strstr(err.msg, "entries"));
+	assert_int_equal(bucket_text("{\"epoch\":5,\"prefix\":42,\"entries\":7}",
+				     &err), CDS_ERR_PROTO);
+}
+
+static void test_buckets_parse(void **state)
+{
+	uint8_t e[2 * CDS_ENTRY_BYTES];
+	char b64[CDS_B64_LEN(2 * CDS_ENTRY_BYTES)], json[2048];
+	const uint32_t want[2] = {9, 3};
+	struct cds_proto_bucket out[2];
+	struct cds_buf req;
+	struct cds_error err;
+
+	(void)state;
+	cds_buf_init(&req);
+	assert_int_equal(cds_proto_build_buckets(&req, 5, want, 2, &err), CDS_OK);
+	assert_string_equal((char *)req.data, "{\"epoch\":5,\"prefixes\":[9,3]}");
+	cds_buf_fini(&req);
+
+	two_entries(e, 1);
+	cds_b64_encode(b64, e, sizeof(e));
+	/* Answered in another order: matched by prefix. */
+	snprintf(json, sizeof(json),
+		 "{\"epoch\":5,\"buckets\":[{\"prefix\":3,\"entries\":\"\"},"
+		 "{\"prefix\":9,\"entries\":\"%s\"}]}", b64);
+	assert_int_equal(cds_proto_parse_buckets(out, 5, want, 2, json,
+						 strlen(json), &err), CDS_OK);
+	assert_int_equal(out[0].n, 2);
+	assert_int_equal(out[1].n, 0);
+	free(out[0].entries);
+	free(out[1].entries);
+
+	snprintf(json, sizeof(json),
+		 "{\"epoch\":5,\"buckets\":[{\"prefix\":9,\"entries\":\"\"},"
+		 "{\"prefix\":9,\"entries\":\"\"}]}");
+	assert_int_equal(cds_proto_parse_buckets(out, 5, want, 2, json,
+						 strlen(json), &err), CDS_ERR_PROTO);
+	assert_non_null(strstr(err.msg, "twice"));
+	assert_null(out[0].entries);
+	snprintf(json, sizeof(json),
+		 "{\"epoch\":5,\"buckets\":[{\"prefix\":9,\"entries\":\"\"},"
+		 "{\"prefix\":4,\"entries\":\"\"}]}");
+	assert_int_equal(cds_proto_parse_buckets(out, 5, want, 2, json,
+						 strlen(json), &err), CDS_ERR_PROTO);
+	snprintf(json, sizeof(json),
+		 "{\"epoch\":5,\"buckets\":[{\"prefix\":9,\"entries\":\"\"}]}");
+	assert_int_equal(cds_proto_parse_buckets(out, 5, want, 2, json,
+						 strlen(json), &err), CDS_ERR_PROTO);
+	snprintf(json, sizeof(json),
+		 "{\"epoch\":5,\"buckets\":[{\"prefix\":9,\"entries\":\"\"}, 3]}");
+	assert_int_equal(cds_proto_parse_buckets(out, 5, want, 2, json,
+						 strlen(json), &err), CDS_ERR_PROTO);
+	snprintf(json, sizeof(json),
+		 "{\"epoch\":6,\"buckets\":[{\"prefix\":9,\"entries\":\"\"},"
+		 "{\"prefix\":3,\"entries\":\"\"}]}");
+	assert_int_equal(cds_proto_parse_buckets(out, 5, want, 2, json,
+						 strlen(json), &err), CDS_ERR_PROTO);
+}
+
+static void test_lookup(void **state)
+{
+	const char *h[2] = {"tel:+15551234567", "mailto:a@b.org"};
+	struct cds_proto_lookup out[2];
+	uint8_t key[32];
+	char k64[CDS_B64_LEN(32)], json[1024];
+	struct cds_buf req;
+	struct cds_error err;
+
+	(void)state;
+	cds_buf_init(&req);
+	assert_int_equal(cds_proto_build_lookup(&req, h, 2, &err), CDS_OK);
+	assert_string_equal((char *)req.data,
+			    "{\"handles\":[\"tel:+15551234567\",\"mailto:a@b.org\"]}");
+	cds_buf_fini(&req);
+
+	memset(key, 0x5a, 32);
+	cds_b64_encode(k64, key, 32);
+	snprintf(json, sizeof(json),
+		 "{\"results\":[{\"handle\":\"mailto:a@b.org\",\"registered\":false},"
+		 "{\"handle\":\"tel:+15551234567\",\"registered\":true,"
+		 "\"account\":\"000102030405060708090a0b0c0d0e0f\","
+		 "\"identity_key\":\"%s\"}]}", k64);
+	assert_int_equal(cds_proto_parse_lookup(out, h, 2, json, strlen(json), &err),
+			 CDS_OK);
+	assert_true(out[0].registered);
+	assert_false(out[1].registered);
+	assert_int_equal(out[0].account[15], 15);
+	assert_memory_equal(out[0].identity_key, key, 32);
+
+	snprintf(json, sizeof(json),
+		 "{\"results\":[{\"handle\":\"tel:+15551234567\",\"registered\":true,"
+		 "\"account\":\"0001\",\"identity_key\":\"%s\"},"
+		 "{\"handle\":\"mailto:a@b.org\",\"registered\":false}]}", k64);
+	assert_int_equal(cds_proto_parse_lookup(out, h, 2, json, strlen(json), &err),
+			 CDS_ERR_PROTO);
+	assert_non_null(strstr(err.msg, "account"));
+	snprintf(json, sizeof(json),
+		 "{\"results\":[{\"handle\":\"tel:+15551234567\",\"registered\":true},"
+		 "{\"handle\":\"mailto:a@b.org\",\"registered\":false}]}");
+	assert_int_equal(cds_proto_parse_lookup(out, h, 2, json, strlen(json), &err),
+			 CDS_ERR_PROTO);
+	snprintf(json, sizeof(json),
+		 "{\"results\":[{\"handle\":\"tel:+15551234567\",\"registered\":false},"
+		 "{\"handle\":\"tel:+15551234567\",\"registered\":false}]}");
+	assert_int_equal(cds_proto_parse_lookup(out, h, 2, json, strlen(json), &err),
+			 CDS_ERR_PROTO);
+	assert_non_null(strstr(err.msg, "twice"));
+	snprintf(json, sizeof(json),
+		 "{\"results\":[{\"handle\":\"tel:+15551234567\",\"registered\":\"no\"},"
+		 "{\"handle\":\"mailto:a@b.org\",\"registered\":false}]}");
+	assert_int_equal(cds_proto_parse_lookup(out, h, 2, json, strlen(json), &err),
+			 CDS_ERR_PROTO);
+	snprintf(json, sizeof(json), "{\"results\":[]}");
+	assert_int_equal(cds_proto_parse_lookup(out, h, 2, json, strlen(json), &err),
+			 CDS_ERR_PROTO);
+}
+
+static void test_status_error(void **state)
+{
+	struct cds_error err;
+	const char *body = "{\"error\":{\"code\":\"rate_limited\","
+			   "\"message\":\"too many\\nevaluations\"}}";
+
+	(void)state;
+	assert_int_equal(cds_proto_status_error(429, 7, body, strlen(body),
+						"POST /v1/discover", &err),
+			 CDS_ERR_RATE);
+	assert_non_null(strstr(err.msg, "retry after 7 s"));
+	assert_non_null(strstr(err.msg, "too many?evaluations"));
+	body = "{\"error\":{\"code\":\"epoch\",\"message\":\"epoch 2 not served\","
+	       "\"index\":3}}";
+	assert_int_equal(cds_proto_status_error(409, -1, body, strlen(body), "x",
+						&err), CDS_ERR_EPOCH);
+	assert_int_equal(err.index, 3);
+	assert_non_null(strstr(err.msg, "epoch 2 not served"));
+	assert_int_equal(cds_proto_status_error(401, -1, "", 0, "x", &err),
+			 CDS_ERR_AUTH);
+	assert_int_equal(cds_proto_status_error(400, -1, "x", 1, "x", &err),
+			 CDS_ERR_INVALID);
+	assert_int_equal(cds_proto_status_error(413, -1, NULL, 0, "x", &err),
+			 CDS_ERR_TOO_LARGE);
+	assert_int_equal(cds_proto_status_error(503, 2, NULL, 0, "x", &err),
+			 CDS_ERR_BUSY);
+	assert_non_null(strstr(err.msg, "retry after 2 s"));
+	assert_int_equal(cds_proto_status_error(500, -1, "<html>", 6, "GET /v1/params",
+						&err), CDS_ERR_PROTO);
+	assert_non_null(strstr(err.msg, "HTTP 500"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_params_ok),
+		cmocka_unit_test(test_params_bad),
+		cmocka_unit_test(test_discover_build),
+		cmocka_unit_test(test_discover_parse),
+		cmocka_unit_test(test_bucket_parse),
+		cmocka_unit_test(test_buckets_parse),
+		cmocka_unit_test(test_lookup),
+		cmocka_unit_test(test_status_error),
+	};
+
+	return cmocka_run_group_tests(tests, setup, NULL);
+}

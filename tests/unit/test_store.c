@@ -1,0 +1,627 @@
+/*
+ * test_store.c: the directory store (lib/store/store.h) over SQLite:
+ * create/open, schema migration, accounts and tokens, handles, identity
+ * keys, deletion, the change log (store.h invariant 2), scans, rate-limit
+ * state, counts, and a reader and a writer on two connections.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include "core/codec.h"
+#include "store/store.h"
+#include "store/store_sqlite.h"
+#include "storetest.h"
+
+struct fx {
+	char *dir;
+	struct cds_store *s;
+	struct cds_error err;
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	f->dir = tmpdir_new();
+	cds_error_clear(&f->err);
+	if (cds_store_create(f->dir, 10, &f->err) ||
+	    cds_store_open(&f->s, f->dir, &f->err)) {
+		fprintf(stderr, "setup: %s\n", f->err.msg);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	cds_store_close(f->s);
+	tmpdir_free(f->dir);
+	free(f);
+	return 0;
+}
+
+/* Create one account with the given handles (NULL-terminated list). */
+static struct cds_new_account mk(struct fx *f, const char *h1, const char *h2)
+{
+	const char *hs[2] = {h1, h2};
+	struct cds_new_account a = {0};
+
+	randombytes_buf(a.identity_key, sizeof(a.identity_key));
+	a.handles = hs;
+	a.n_handles = h2 ? 2 : h1 ? 1 : 0;
+	assert_int_equal(cds_store_accounts_create(f->s, &a, 1, &f->err), CDS_OK);
+	a.handles = NULL;
+	return a;
+}
+
+static uint64_t last_seq(struct fx *f)
+{
+	uint64_t seq = 0;
+
+	assert_int_equal(sq_last_seq((struct sq_store *)f->s, &seq, &f->err),
+			 CDS_OK);
+	return seq;
+}
+
+static void counts(struct fx *f, uint64_t accounts, uint64_t handles)
+{
+	uint64_t a = 99, h = 99;
+
+	assert_int_equal(cds_store_count(f->s, &a, &h, &f->err), CDS_OK);
+	assert_int_equal(a, accounts);
+	assert_int_equal(h, handles);
+}
+
+static void test_create_open(void **state)
+{
+	struct fx *f = *state;
+	struct cds_store *s2 = NULL;
+	char token[CDS_TOKEN_MAX_BYTES] = {0};
+	unsigned bits = 0;
+	struct stat st;
+	FILE *tf;
+	char *empty = tmpdir_new();
+
+	assert_int_equal(cds_store_prefix_bits(f->s, &bits, &f->err), CDS_OK);
+	assert_int_equal(bits, 10);
+	counts(f, 0, 0);
+	assert_int_equal(cds_store_create(f->dir, 10, &f->err), CDS_ERR_EXISTS);
+	assert_int_equal(cds_store_create(empty, 25, &f->err), CDS_ERR_INVALID);
+	assert_int_equal(cds_store_open(&s2, empty, &f->err), CDS_ERR_NOT_FOUND);
+	assert_non_null(strstr(f->err.msg, "cdsctl"));
+	assert_null(s2);
+	assert_int_equal(cds_store_open(&s2, "/nonexistent/cds", &f->err),
+			 CDS_ERR_NOT_FOUND);
+	assert_int_equal(cds_store_create("/nonexistent/cds", 3, &f->err),
+			 CDS_ERR_NOT_FOUND);
+
+	/* The database and the admin token are private to the owner. */
+	assert_int_equal(stat(tmpdir_path(f->dir, "admin.token"), &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(stat(tmpdir_path(f->dir, "cds.sqlite3"), &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+
+	/* The admin token checks; a changed one does not. */
+	tf = fopen(tmpdir_path(f->dir, "admin.token"), "r");
+	assert_non_null(tf);
+	assert_non_null(fgets(token, sizeof(token), tf));
+	fclose(tf);
+	token[strcspn(token, "\n")] = '\0';
+	assert_int_equal(strncmp(token, "admin.", 6), 0);
+	assert_int_equal(strlen(token), 6 + 43);
+	assert_int_equal(cds_store_check_admin(f->s, token, &f->err), CDS_OK);
+	token[10] = token[10] == 'A' ? 'B' : 'A';
+	assert_int_equal(cds_store_check_admin(f->s, token, &f->err), CDS_ERR_AUTH);
+	assert_int_equal(cds_store_check_admin(f->s, "admin.", &f->err),
+			 CDS_ERR_AUTH);
+	assert_int_equal(cds_store_check_admin(f->s, "", &f->err), CDS_ERR_AUTH);
+
+	/* A second connection sees the same store; a reopen too. */
+	assert_int_equal(cds_store_open(&s2, f->dir, &f->err), CDS_OK);
+	assert_int_equal(cds_store_prefix_bits(s2, &bits, &f->err), CDS_OK);
+	assert_int_equal(bits, 10);
+	cds_store_close(s2);
+	cds_store_close(NULL);
+	tmpdir_free(empty);
+}
+
+static int user_version(const char *dir)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int v = -1;
+
+	assert_int_equal(sqlite3_open(tmpdir_path(dir, "cds.sqlite3"), &db),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st,
+					    NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+static void raw_exec(const char *dir, const char *sql)
+{
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(tmpdir_path(dir, "cds.sqlite3"), &db),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static void test_migration(void **state)
+{
+	struct fx *f = *state;
+	char *dir = tmpdir_new();
+	struct cds_store *s = NULL;
+	struct cds_account acct;
+	struct cds_rate_state rs = {.tokens = 5, .updated_us = 7};
+	uint8_t id[16];
+	unsigned bits = 0;
+
+	/* A version-1 store with one account in it, as an old cds left it. */
+	assert_int_equal(cds_sqlite_create_version(dir, 12, 1, &f->err), CDS_OK);
+	assert_int_equal(user_version(dir), 1);
+	raw_exec(dir, "INSERT INTO accounts VALUES (x'000102030405060708090a0b0c0d0e0f',"
+		      " zeroblob(32), zeroblob(32), 1);"
+		      "INSERT INTO handles VALUES ('tel:+15550001111',"
+		      " x'000102030405060708090a0b0c0d0e0f');");
+
+	/* Opening migrates it to the current version, keeping the data. */
+	assert_int_equal(cds_store_open(&s, dir, &f->err), CDS_OK);
+	assert_int_equal(user_version(dir), CDS_SQLITE_SCHEMA_VERSION);
+	assert_int_equal(cds_store_prefix_bits(s, &bits, &f->err), CDS_OK);
+	assert_int_equal(bits, 12);
+	assert_int_equal(cds_store_handle_get(s, "tel:+15550001111", &acct, &f->err),
+			 CDS_OK);
+	for (int i = 0; i < 16; i++)
+		id[i] = (uint8_t)i;
+	assert_memory_equal(acct.id, id, 16);
+	/* The v2 table works. */
+	memcpy(rs.account, id, 16);
+	assert_int_equal(cds_store_rate_save(s, &rs, 1, &f->err), CDS_OK);
+	cds_store_close(s);
+	/* Opening again is a no-op. */
+	assert_int_equal(cds_store_open(&s, dir, &f->err), CDS_OK);
+	cds_store_close(s);
+
+	/* A store from a newer program is refused. */
+	raw_exec(dir, "PRAGMA user_version = 99");
+	assert_int_equal(cds_store_open(&s, dir, &f->err), CDS_ERR_STORE);
+	assert_non_null(strstr(f->err.msg, "newer"));
+	/* So is an SQLite file that is not a cds store. */
+	raw_exec(dir, "PRAGMA user_version = 0");
+	assert_int_equal(cds_store_open(&s, dir, &f->err), CDS_ERR_STORE);
+	assert_non_null(strstr(f->err.msg, "not a cds store"));
+	assert_int_equal(cds_sqlite_create_version(f->dir, 1, 3, &f->err),
+			 CDS_ERR_EXISTS);
+	tmpdir_free(dir);
+}
+
+static void test_accounts_tokens(void **state)
+{
+	struct fx *f = *state;
+	struct cds_new_account a = mk(f, "tel:+15551230001", "mailto:a@example.org");
+	struct cds_new_account b = mk(f, "tel:+15551230002", NULL);
+	struct cds_new_account c = mk(f, NULL, NULL);
+	struct cds_account got;
+	uint8_t id[16], h[32];
+	char hex[33];
+
+	assert_memory_not_equal(a.id, b.id, 16);
+	cds_hex_encode(hex, a.id, 16);
+	assert_int_equal(strlen(a.token), 32 + 1 + 43);
+	assert_memory_equal(a.token, hex, 32);
+	assert_int_equal(cds_token_account(id, a.token, &f->err), CDS_OK);
+	assert_memory_equal(id, a.id, 16);
+
+	assert_int_equal(cds_store_account_get(f->s, a.id, &got, &f->err), CDS_OK);
+	assert_memory_equal(got.identity_key, a.identity_key, 32);
+	cds_token_hash(h, a.token);
+	assert_memory_equal(got.token_hash, h, 32);
+	assert_int_equal(cds_store_check_token(f->s, a.token, &got, &f->err), CDS_OK);
+	assert_memory_equal(got.id, a.id, 16);
+	assert_int_equal(cds_store_check_token(f->s, c.token, NULL, &f->err), CDS_OK);
+
+	/* Wrong secret, other account's secret, malformed: all AUTH. */
+	b.token[40] = b.token[40] == 'x' ? 'y' : 'x';
+	assert_int_equal(cds_store_check_token(f->s, b.token, NULL, &f->err),
+			 CDS_ERR_AUTH);
+	memcpy(b.token, hex, 32);
+	b.token[40] = a.token[40];
+	assert_int_equal(cds_store_check_token(f->s, b.token, NULL, &f->err),
+			 CDS_ERR_AUTH);
+	static const char *const bad[] = {
+		"", ".", "admin.xxx", "0123", "zz0102030405060708090a0b0c0d0e0f.AAAA",
+		"000102030405060708090a0b0c0d0e0f", "000102030405060708090a0b0c0d0e0f.",
+		"000102030405060708090a0b0c0d0e0f.abc!defghijklmnopqrstuvwxyz0123456789ABCDEF",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(cds_token_account(id, bad[i], &f->err), CDS_ERR_AUTH);
+		assert_int_equal(cds_store_check_token(f->s, bad[i], NULL, &f->err),
+				 CDS_ERR_AUTH);
+	}
+	/* Unknown account id: same answer. */
+	randombytes_buf(id, sizeof(id));
+	cds_hex_encode(hex, id, 16);
+	memcpy(a.token, hex, 32);
+	assert_int_equal(cds_store_check_token(f->s, a.token, NULL, &f->err),
+			 CDS_ERR_AUTH);
+	assert_int_equal(cds_store_account_get(f->s, id, &got, &f->err),
+			 CDS_ERR_NOT_FOUND);
+	assert_non_null(strstr(f->err.msg, hex));
+	counts(f, 3, 3);
+}
+
+static void test_create_all_or_nothing(void **state)
+{
+	struct fx *f = *state;
+	const char *h0[] = {"tel:+15552220000"};
+	const char *h1[] = {"tel:+15552220001", "mailto:x@example.org"};
+	const char *taken[] = {"tel:+15552229999"};
+	const char *twice[] = {"tel:+15552220005", "tel:+15552220005"};
+	const char *bad[] = {"tel:+15552220006", "tel:5552220007"};
+	struct cds_new_account v[3] = {0};
+	struct cds_account got;
+	uint64_t seq;
+
+	mk(f, "tel:+15552229999", NULL);
+	seq = last_seq(f);
+	v[0].handles = h0, v[0].n_handles = 1;
+	v[1].handles = h1, v[1].n_handles = 2;
+	v[2].handles = taken, v[2].n_handles = 1;
+	assert_int_equal(cds_store_accounts_create(f->s, v, 3, &f->err),
+			 CDS_ERR_EXISTS);
+	assert_int_equal(f->err.index, 2);
+	assert_non_null(strstr(f->err.msg, "tel:+15552229999"));
+	assert_int_equal(v[0].token[0], '\0'); /* tokens wiped on failure */
+	counts(f, 1, 1);
+	assert_int_equal(cds_store_handle_get(f->s, "tel:+15552220000", &got,
+					      &f->err), CDS_ERR_NOT_FOUND);
+	assert_int_equal(last_seq(f), seq);
+
+	/* The same handle twice: in one account, and in two accounts. */
+	v[2].handles = twice, v[2].n_handles = 2;
+	assert_int_equal(cds_store_accounts_create(f->s, v, 3, &f->err),
+			 CDS_ERR_EXISTS);
+	assert_int_equal(f->err.index, 2);
+	v[2].handles = h0, v[2].n_handles = 1;
+	assert_int_equal(cds_store_accounts_create(f->s, v, 3, &f->err),
+			 CDS_ERR_EXISTS);
+	assert_int_equal(f->err.index, 2);
+
+	/* A non-canonical handle is caught before the transaction. */
+	v[1].handles = bad, v[1].n_handles = 2;
+	assert_int_equal(cds_store_accounts_create(f->s, v, 3, &f->err),
+			 CDS_ERR_INVALID);
+	assert_int_equal(f->err.index, 1);
+	assert_non_null(strstr(f->err.msg, "tel:5552220007"));
+	counts(f, 1, 1);
+	assert_int_equal(last_seq(f), seq);
+
+	/* And a good batch goes in whole. */
+	v[1].handles = h1, v[1].n_handles = 2;
+	v[2].handles = NULL, v[2].n_handles = 0;
+	assert_int_equal(cds_store_accounts_create(f->s, v, 3, &f->err), CDS_OK);
+	counts(f, 4, 4);
+	assert_int_equal(cds_store_accounts_create(f->s, v, 0, &f->err), CDS_OK);
+}
+
+static void test_handles_update(void **state)
+{
+	struct fx *f = *state;
+	struct cds_new_account a = mk(f, "tel:+15553330001", "tel:+15553330002");
+	struct cds_new_account b = mk(f, "tel:+15553339999", NULL);
+	const char *add[] = {"tel:+15553330003", "tel:+15553330001"};
+	const char *rm[] = {"tel:+15553330002", "tel:+15553338888"};
+	const char *steal[] = {"tel:+15553330004", "tel:+15553339999"};
+	const char *bad[] = {"tel:+1555"};
+	struct cds_account got;
+	uint64_t seq;
+	char hex[33];
+
+	assert_int_equal(cds_store_handles_update(f->s, a.id, add, 2, rm, 2,
+						  &f->err), CDS_OK);
+	assert_int_equal(cds_store_handle_get(f->s, "tel:+15553330003", &got,
+					      &f->err), CDS_OK);
+	assert_memory_equal(got.id, a.id, 16);
+	assert_int_equal(cds_store_handle_get(f->s, "tel:+15553330002", &got,
+					      &f->err), CDS_ERR_NOT_FOUND);
+	assert_non_null(strstr(f->err.msg, "tel:+15553330002"));
+	counts(f, 2, 3);
+
+	/* Taking b's handle fails as a whole, naming the position. */
+	seq = last_seq(f);
+	assert_int_equal(cds_store_handles_update(f->s, a.id, steal, 2, NULL, 0,
+						  &f->err), CDS_ERR_EXISTS);
+	assert_int_equal(f->err.index, 1);
+	cds_hex_encode(hex, b.id, 16);
+	assert_null(strstr(f->err.msg, hex)); /* does not name b */
+	assert_int_equal(cds_store_handle_get(f->s, "tel:+15553330004", &got,
+					      &f->err), CDS_ERR_NOT_FOUND);
+	assert_int_equal(last_seq(f), seq);
+
+	/* b cannot remove a's handle: a no-op, not an error. */
+	assert_int_equal(cds_store_handles_update(f->s, b.id, NULL, 0, add, 1,
+						  &f->err), CDS_OK);
+	assert_int_equal(cds_store_handle_get(f->s, "tel:+15553330003", &got,
+					      &f->err), CDS_OK);
+	assert_memory_equal(got.id, a.id, 16);
+	assert_int_equal(last_seq(f), seq);
+
+	assert_int_equal(cds_store_handles_update(f->s, a.id, bad, 1, NULL, 0,
+						  &f->err), CDS_ERR_INVALID);
+	assert_int_equal(f->err.index, 0);
+	uint8_t nobody[16] = {0};
+	assert_int_equal(cds_store_handles_update(f->s, nobody, add, 1, NULL, 0,
+						  &f->err), CDS_ERR_NOT_FOUND);
+	assert_int_equal(cds_store_handle_get(f->s, "nonsense", &got, &f->err),
+			 CDS_ERR_INVALID);
+	counts(f, 2, 3);
+}
+
+static void test_set_key_delete(void **state)
+{
+	struct fx *f = *state;
+	struct cds_new_account a = mk(f, "tel:+15554440001", "tel:+15554440002");
+	struct cds_new_account b = mk(f, "tel:+15554449999", NULL);
+	struct cds_rate_state rs = {.tokens = 3};
+	struct cds_account got;
+	uint8_t key[32], nobody[16] = {0};
+
+	randombytes_buf(key, sizeof(key));
+	assert_int_equal(cds_store_account_set_key(f->s, a.id, key, &f->err), CDS_OK);
+	assert_int_equal(cds_store_handle_get(f->s, "tel:+15554440002", &got,
+					      &f->err), CDS_OK);
+	assert_memory_equal(got.identity_key, key, 32);
+	assert_int_equal(cds_store_account_set_key(f->s, nobody, key, &f->err),
+			 CDS_ERR_NOT_FOUND);
+
+	memcpy(rs.account, a.id, 16);
+	assert_int_equal(cds_store_rate_save(f->s, &rs, 1, &f->err), CDS_OK);
+	assert_int_equal(cds_store_account_delete(f->s, a.id, &f->err), CDS_OK);
+	counts(f, 1, 1);
+	assert_int_equal(cds_store_handle_get(f->s, "tel:+15554440001", &got,
+					      &f->err), CDS_ERR_NOT_FOUND);
+	assert_int_equal(cds_store_account_get(f->s, a.id, &got, &f->err),
+			 CDS_ERR_NOT_FOUND);
+	assert_int_equal(cds_store_account_delete(f->s, a.id, &f->err),
+			 CDS_ERR_NOT_FOUND);
+	assert_int_equal(cds_store_check_token(f->s, a.token, NULL, &f->err),
+			 CDS_ERR_AUTH);
+	assert_int_equal(cds_store_check_token(f->s, b.token, NULL, &f->err),
+			 CDS_OK);
+	/* The handles are free again. */
+	mk(f, "tel:+15554440001", NULL);
+}
+
+/* The change log as "hexid:handle" lines (handle "-" for account rows). */
+struct log {
+	char rows[32][64];
+	int n;
+	uint8_t (*ids)[16];
+	int stop_at;
+};
+
+static int collect_change(void *ctx, const uint8_t account[16],
+			  const char *handle)
+{
+	struct log *l = ctx;
+	char hex[33];
+
+	if (l->n == l->stop_at)
+		return 1;
+	cds_hex_encode(hex, account, 16);
+	snprintf(l->rows[l->n++], 64, "%.4s:%s", hex, handle ? handle : "-");
+	return 0;
+}
+
+static void expect_changes(struct fx *f, uint64_t *since, const char *const *want,
+			   int n)
+{
+	struct log l = {.stop_at = -1};
+	uint64_t last = 0;
+
+	assert_int_equal(cds_store_changes(f->s, *since, 100, collect_change, &l,
+					   &last, &f->err), CDS_OK);
+	assert_int_equal(l.n, n);
+	for (int i = 0; i < n; i++)
+		assert_string_equal(l.rows[i] + 5, want[i]);
+	assert_true(n == 0 ? last == *since : last >= *since + (uint64_t)n);
+	*since = last;
+}
+
+static void test_change_log(void **state)
+{
+	struct fx *f = *state;
+	uint64_t since = 0, last = 0;
+	struct log l = {.stop_at = 2};
+	const char *add[] = {"tel:+15556660003"}, *rm[] = {"tel:+15556660001"};
+	uint8_t key[32] = {1};
+
+	expect_changes(f, &since, NULL, 0);
+	struct cds_new_account a = mk(f, "tel:+15556660001", "tel:+15556660002");
+	expect_changes(f, &since, (const char *[]){"-", "tel:+15556660001",
+						   "tel:+15556660002"}, 3);
+	assert_int_equal(since, last_seq(f));
+	assert_int_equal(cds_store_handles_update(f->s, a.id, add, 1, rm, 1,
+						  &f->err), CDS_OK);
+	expect_changes(f, &since, (const char *[]){"tel:+15556660001",
+						   "tel:+15556660003"}, 2);
+	/* No-ops and failures log nothing. */
+	assert_int_equal(cds_store_handles_update(f->s, a.id, add, 1, rm, 1,
+						  &f->err), CDS_OK);
+	expect_changes(f, &since, NULL, 0);
+	assert_int_equal(cds_store_account_set_key(f->s, a.id, key, &f->err), CDS_OK);
+	expect_changes(f, &since, (const char *[]){"-", "tel:+15556660002",
+						   "tel:+15556660003"}, 3);
+	assert_int_equal(cds_store_account_delete(f->s, a.id, &f->err), CDS_OK);
+	expect_changes(f, &since, (const char *[]){"tel:+15556660002",
+						   "tel:+15556660003", "-"}, 3);
+
+	/* limit, and a consumer that stops: *last is the last row it took. */
+	assert_int_equal(cds_store_changes(f->s, 0, 4, collect_change, &l, &last,
+					   &f->err), CDS_ERR_INTERNAL);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(last, 2);
+	l.n = 0, l.stop_at = -1;
+	assert_int_equal(cds_store_changes(f->s, 0, 4, collect_change, &l, &last,
+					   &f->err), CDS_OK);
+	assert_int_equal(l.n, 4);
+	assert_int_equal(last, 4);
+}
+
+struct scan_ctx {
+	int n, accounts;
+	struct cds_store *writer; /* write through it during the scan */
+	struct cds_error *err;
+	uint8_t want_key[32];
+	int stop;
+};
+
+static int scan_handle(void *ctx, const char *h, size_t len,
+		       const struct cds_account *acct)
+{
+	struct scan_ctx *c = ctx;
+
+	assert_int_equal(strlen(h), len);
+	assert_int_equal(strncmp(h, "tel:+1555777", 12), 0);
+	assert_memory_equal(acct->identity_key, c->want_key, 32);
+	if (c->writer && c->n == 0) {
+		const char *hs[] = {"tel:+15557779999"};
+		struct cds_new_account a = {.handles = hs, .n_handles = 1};
+		memcpy(a.identity_key, c->want_key, 32);
+		assert_int_equal(cds_store_accounts_create(c->writer, &a, 1, c->err),
+				 CDS_OK);
+	}
+	return ++c->n == c->stop;
+}
+
+static int scan_account(void *ctx, const struct cds_account *acct)
+{
+	struct scan_ctx *c = ctx;
+
+	(void)acct;
+	c->accounts++;
+	return 0;
+}
+
+static void test_scan_two_connections(void **state)
+{
+	struct fx *f = *state;
+	struct cds_store *w = NULL;
+	struct scan_ctx c = {.err = &f->err, .stop = -1};
+	const char *hs[][2] = {{"tel:+15557770001", "tel:+15557770002"},
+			       {"tel:+15557770003", NULL}};
+	struct cds_new_account v[2] = {{.handles = hs[0], .n_handles = 2},
+				       {.handles = hs[1], .n_handles = 1}};
+	uint64_t seq = 0, seq2 = 0;
+
+	memset(c.want_key, 7, 32);
+	memcpy(v[0].identity_key, c.want_key, 32);
+	memcpy(v[1].identity_key, c.want_key, 32);
+	assert_int_equal(cds_store_accounts_create(f->s, v, 2, &f->err), CDS_OK);
+
+	/* A writer on a second connection commits during the scan... */
+	assert_int_equal(cds_store_open(&w, f->dir, &f->err), CDS_OK);
+	c.writer = w;
+	assert_int_equal(cds_store_scan(f->s, scan_handle, &c, &seq, &f->err), CDS_OK);
+	/* ...and the scan saw its snapshot: 3 handles, and their sequence. */
+	assert_int_equal(c.n, 3);
+	assert_int_equal(seq, 5);
+	assert_true(last_seq(f) > seq);
+
+	c = (struct scan_ctx){.err = &f->err, .stop = -1};
+	memset(c.want_key, 7, 32);
+	assert_int_equal(cds_store_scan(f->s, scan_handle, &c, &seq, &f->err), CDS_OK);
+	assert_int_equal(c.n, 4);
+	assert_int_equal(cds_store_scan_accounts(w, scan_account, &c, &seq2, &f->err),
+			 CDS_OK);
+	assert_int_equal(c.accounts, 3);
+	assert_int_equal(seq2, seq);
+
+	/* A consumer that stops the scan makes it fail, and it can run again. */
+	c.n = 0, c.stop = 2;
+	assert_int_equal(cds_store_scan(f->s, scan_handle, &c, &seq, &f->err),
+			 CDS_ERR_INTERNAL);
+	assert_int_equal(c.n, 2);
+	cds_store_close(w);
+	counts(f, 3, 4);
+}
+
+struct rate_ctx {
+	struct cds_rate_state got[4];
+	int n;
+};
+
+static int collect_rate(void *ctx, const struct cds_rate_state *st)
+{
+	struct rate_ctx *r = ctx;
+
+	assert_true(r->n < 4);
+	r->got[r->n++] = *st;
+	return 0;
+}
+
+static void test_rate_state(void **state)
+{
+	struct fx *f = *state;
+	struct cds_new_account a = mk(f, "tel:+15558880001", NULL);
+	struct cds_new_account b = mk(f, "tel:+15558880002", NULL);
+	struct cds_rate_state st[3] = {{.tokens = 1.5, .updated_us = 100},
+				       {.tokens = 20, .updated_us = 200},
+				       {.tokens = 9, .updated_us = 300}};
+	struct rate_ctx r = {0};
+
+	memcpy(st[0].account, a.id, 16);
+	memcpy(st[1].account, b.id, 16);
+	memset(st[2].account, 0xee, 16); /* no such account: dropped */
+	assert_int_equal(cds_store_rate_save(f->s, st, 3, &f->err), CDS_OK);
+	st[0].tokens = 0.25;
+	st[0].updated_us = 400;
+	assert_int_equal(cds_store_rate_save(f->s, st, 1, &f->err), CDS_OK);
+	assert_int_equal(cds_store_rate_save(f->s, st, 0, &f->err), CDS_OK);
+	assert_int_equal(cds_store_rate_load(f->s, collect_rate, &r, &f->err), CDS_OK);
+	assert_int_equal(r.n, 2);
+	for (int i = 0; i < 2; i++) {
+		int k = memcmp(r.got[i].account, a.id, 16) == 0 ? 0 : 1;
+		assert_memory_equal(r.got[i].account, st[k].account, 16);
+		assert_true(r.got[i].tokens == st[k].tokens);
+		assert_int_equal(r.got[i].updated_us, st[k].updated_us);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_create_open, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_accounts_tokens, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_all_or_nothing, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_handles_update, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_set_key_delete, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_change_log, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scan_two_connections, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_rate_state, setup, teardown),
+	};
+
+	if (sodium_init() < 0)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

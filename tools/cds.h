@@ -1,0 +1,55 @@
+/*
+ * cds.h: what the files of the `cds` client program share.  The program is
+ * a thin shell over the public client library (include/cds/client.h):
+ * cds.c parses the global options and dispatches, cds_discover.c and
+ * cds_sync.c run one subcommand each, cds_print.c prints results.
+ */
+#ifndef CDS_TOOLS_CDS_H
+#define CDS_TOOLS_CDS_H
+
+#include <stdbool.h>
+
+#include "cds/client.h"
+
+/* Global options (before the command). */
+struct cds_globals {
+	const char *server; /* --server, else $CDS_SERVER */
+	const char *token;  /* --token, --token-file, else $CDS_TOKEN */
+	const char *cache;  /* --cache */
+};
+
+extern struct cds_globals cds_opts;
+
+/* Options both subcommands share. */
+struct cds_run_opts {
+	const char *file;   /* address book, "-" = stdin */
+	const char *region; /* --region, NULL = locale */
+	bool json;
+	unsigned decoys;
+};
+
+int cds_cmd_discover(int argc, char **argv);
+int cds_cmd_sync(int argc, char **argv);
+
+/*
+ * Parse one shared option at argv[*i] (--region, --json, --decoys).
+ * Returns 1 if consumed (advancing *i past its value), 0 if not one of
+ * them, -1 after printing a usage error.
+ */
+int cds_parse_common(struct cds_run_opts *o, int argc, char **argv, int *i);
+
+/* Create a client from the globals and o; prints the error on failure and
+ * returns the exit code, or 0 with *out set. */
+int cds_open_client(struct cds_client **out, const struct cds_run_opts *o,
+		    bool with_cache);
+
+/* Load the address book o->file into c; prints problems; exit code. */
+int cds_load_book(struct cds_client *c, const struct cds_run_opts *o);
+
+/* cds_print.c */
+void cds_print_results(const struct cds_client *c, bool json, bool changes);
+void cds_print_problems(const struct cds_client *c);
+void cds_print_summary(const struct cds_client *c, const char *what);
+void cds_print_changes(const struct cds_client *c);
+
+#endif
