@@ -28,6 +28,11 @@ enum cds_err cds_cache_prepare(struct cds_cache *c, sqlite3_stmt **st,
 enum cds_err cds_cache_exec(struct cds_cache *c, const char *sql,
 			    struct cds_error *err) CDS_MUST_CHECK;
 
+/* Step a statement that returns no rows, then reset it for reuse. */
+enum cds_err cds_cache_step_done(struct cds_cache *c, sqlite3_stmt *st,
+				 const char *what,
+				 struct cds_error *err) CDS_MUST_CHECK;
+
 /* meta "next_contact_id" (the contact list's next_id). */
 enum cds_err cds_cache_meta_next_id(struct cds_cache *c, uint64_t *next,
 				    bool *found,

@@ -101,6 +101,7 @@ void cds_api_account_create(struct cds_req *rq, struct cds_reply *rp)
 	cds_hex_encode(hex, na.id, CDS_ACCOUNT_ID_BYTES);
 	cds_reply_json(rp, 201, json_pack("{s:s, s:s}", "account", hex,
 					  "token", na.token));
+	rp->secret = true;
 out:
 	cds_storepool_put(s->pool, st);
 	sodium_memzero(na.token, sizeof(na.token));

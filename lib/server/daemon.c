@@ -27,6 +27,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "core/log.h"
 #include "core/timeutil.h"
 
@@ -61,6 +63,13 @@ static void req_free(struct cds_req *rq)
 	free(rq);
 }
 
+/* Free callback of secret bodies (NUL-terminated JSON text). */
+static void wipe_free(void *p)
+{
+	sodium_memzero(p, strlen(p));
+	free(p);
+}
+
 /* Hand the reply to MHD.  The reply's body is given away. */
 static enum MHD_Result send_reply(struct cds_req *rq, struct cds_reply *rp)
 {
@@ -70,9 +79,15 @@ static enum MHD_Result send_reply(struct cds_req *rq, struct cds_reply *rp)
 	size_t len;
 	char *body = cds_reply_take_body(rp, &len);
 
-	resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (rp->secret && body)
+		resp = MHD_create_response_from_buffer_with_free_callback(
+			len, body, wipe_free);
+	else
+		resp = MHD_create_response_from_buffer(len, body,
+						       MHD_RESPMEM_MUST_FREE);
 	if (!resp) {
-		free(body);
+		if (body)
+			wipe_free(body);
 		return MHD_NO;
 	}
 	MHD_add_response_header(resp, "Content-Type", rp->content_type);
@@ -309,15 +324,23 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
+	struct cds_server *s = cls;
 	char line[512];
 	size_t n;
 
-	(void)cls;
 	vsnprintf(line, sizeof(line), fmt, ap);
 	n = strlen(line);
 	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 		line[--n] = '\0';
-	cds_log_info("libmicrohttpd: %s", line);
+	/*
+	 * At start-up (binding) MHD's messages matter; once serving, they
+	 * are mostly about clients' malformed requests, which anyone could
+	 * use to flood the log: debug level then.
+	 */
+	if (atomic_load(&s->serving))
+		cds_log_debug("libmicrohttpd: %s", line);
+	else
+		cds_log_warn("libmicrohttpd: %s", line);
 }
 
 enum cds_err cds_daemon_start(struct cds_server *s, const struct sockaddr *sa,
@@ -348,6 +371,7 @@ enum cds_err cds_daemon_start(struct cds_server *s, const struct sockaddr *sa,
 				c->listen);
 	di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	s->port = di ? di->port : 0;
+	atomic_store(&s->serving, true);
 	return CDS_OK;
 }
 

@@ -13,6 +13,7 @@
 #ifndef CDS_SERVER_REPLY_H
 #define CDS_SERVER_REPLY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,7 @@ struct cds_reply {
 	size_t len;
 	struct cds_reply_header hdr[CDS_REPLY_MAX_HEADERS];
 	size_t n_hdr;
+	bool secret;                      /* wipe the body when sent (tokens) */
 };
 
 void cds_reply_init(struct cds_reply *r);

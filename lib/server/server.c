@@ -108,6 +108,7 @@ static enum cds_err server_new(struct cds_server **out,
 	pthread_mutex_init(&s->bg_mu, NULL);
 	pthread_cond_init(&s->bg_cv, NULL);
 	atomic_init(&s->inflight, 0);
+	atomic_init(&s->serving, false);
 	*out = s;
 	return CDS_OK;
 }

@@ -51,6 +51,7 @@ struct cds_server {
 	pthread_cond_t bg_cv;
 	bool stopping;
 	atomic_long inflight;           /* requests begun and not completed */
+	atomic_bool serving;            /* the daemon is up (log level of MHD) */
 };
 
 struct cds_req;

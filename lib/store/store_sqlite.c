@@ -41,30 +41,31 @@ static const char *const sql_text[SQ__COUNT] = {
 			      "created_us) VALUES (?1, ?2, ?3, ?4)",
 	[SQ_ACCOUNT_GET] = "SELECT id, identity_key, token_hash FROM accounts "
 			   "WHERE id = ?1",
-	[SQ_ACCOUNT_DELETE] = "DELETE FROM accounts WHERE id = ?1",
-	[SQ_ACCOUNT_SET_KEY] = "UPDATE accounts SET identity_key = ?2 WHERE id = ?1",
+	[SQ_ACCOUNT_N] = "SELECT n FROM accounts WHERE id = ?1",
+	[SQ_ACCOUNT_DELETE] = "DELETE FROM accounts WHERE n = ?1",
+	[SQ_ACCOUNT_SET_KEY] = "UPDATE accounts SET identity_key = ?2 WHERE n = ?1",
 	[SQ_HANDLE_INSERT] = "INSERT INTO handles (handle, account) VALUES (?1, ?2)",
 	[SQ_HANDLE_ADD] = "INSERT INTO handles (handle, account) VALUES (?1, ?2) "
 			  "ON CONFLICT (handle) DO NOTHING",
 	[SQ_HANDLE_OWNER] = "SELECT account FROM handles WHERE handle = ?1",
 	[SQ_HANDLE_REMOVE] = "DELETE FROM handles WHERE handle = ?1 AND account = ?2",
 	[SQ_HANDLE_GET] = "SELECT a.id, a.identity_key, a.token_hash FROM handles h "
-			  "JOIN accounts a ON a.id = h.account WHERE h.handle = ?1",
+			  "JOIN accounts a ON a.n = h.account WHERE h.handle = ?1",
 	[SQ_CHANGE_ACCOUNT] = "INSERT INTO changes (account, handle) VALUES (?1, NULL)",
 	[SQ_CHANGE_HANDLE] = "INSERT INTO changes (account, handle) VALUES (?1, ?2)",
 	[SQ_CHANGE_ALL_HANDLES] = "INSERT INTO changes (account, handle) "
-				  "SELECT account, handle FROM handles "
-				  "WHERE account = ?1 ORDER BY handle",
+				  "SELECT ?1, handle FROM handles "
+				  "WHERE account = ?2 ORDER BY handle",
 	[SQ_SCAN_HANDLES] = "SELECT h.handle, a.id, a.identity_key, a.token_hash "
-			    "FROM handles h JOIN accounts a ON a.id = h.account",
+			    "FROM handles h JOIN accounts a ON a.n = h.account",
 	[SQ_SCAN_ACCOUNTS] = "SELECT id, identity_key, token_hash FROM accounts",
 	[SQ_CHANGES_SINCE] = "SELECT seq, account, handle FROM changes "
 			     "WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-	[SQ_RATE_LOAD] = "SELECT account, tokens, updated_us FROM ratelimit",
+	[SQ_RATE_LOAD] = "SELECT a.id, r.tokens, r.updated_us FROM ratelimit r "
+			 "JOIN accounts a ON a.n = r.account",
 	/* A saved state for an account deleted meanwhile is dropped. */
 	[SQ_RATE_SAVE] = "INSERT INTO ratelimit (account, tokens, updated_us) "
-			 "SELECT ?1, ?2, ?3 WHERE EXISTS "
-			 "(SELECT 1 FROM accounts WHERE id = ?1) "
+			 "SELECT n, ?2, ?3 FROM accounts WHERE id = ?1 "
 			 "ON CONFLICT (account) DO UPDATE SET "
 			 "tokens = excluded.tokens, updated_us = excluded.updated_us",
 	[SQ_COUNT_ACCOUNTS] = "SELECT count(*) FROM accounts",

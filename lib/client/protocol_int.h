@@ -1,0 +1,43 @@
+/*
+ * protocol_int.h: field readers shared by protocol.c and
+ * protocol_buckets.c (lib/client internal).  Each names the endpoint
+ * (`what`) and the field in its CDS_ERR_PROTO message.
+ */
+#ifndef CDS_CLIENT_PROTOCOL_INT_H
+#define CDS_CLIENT_PROTOCOL_INT_H
+
+#include <jansson.h>
+
+#include "client/protocol.h"
+
+#define CDS_PROTO_EPOCH_MAX UINT32_MAX
+
+/* Copy at most 120 printable bytes of server text into out. */
+void cds_proto_quote(char out[128], const char *s);
+
+/* Parse body as a JSON object (duplicate keys refused); caller decrefs. */
+enum cds_err cds_proto_load(json_t **root, const char *body, size_t len,
+			    const char *what,
+			    struct cds_error *err) CDS_MUST_CHECK;
+
+/* o[key] as an integer in [min, max]. */
+enum cds_err cds_proto_get_uint(uint64_t *out, json_t *o, const char *key,
+				uint64_t min, uint64_t max, const char *what,
+				struct cds_error *err) CDS_MUST_CHECK;
+
+/* o[key] as a string (borrowed from o). */
+enum cds_err cds_proto_get_str(const char **s, size_t *slen, json_t *o,
+			       const char *key, const char *what,
+			       struct cds_error *err) CDS_MUST_CHECK;
+
+/* String value v, canonical padded base64 of exactly n bytes. */
+enum cds_err cds_proto_b64_exact(uint8_t *out, size_t n, json_t *v,
+				 const char *field, const char *what,
+				 struct cds_error *err) CDS_MUST_CHECK;
+
+/* root["epoch"] must equal epoch. */
+enum cds_err cds_proto_check_epoch(json_t *root, uint32_t epoch,
+				   const char *what,
+				   struct cds_error *err) CDS_MUST_CHECK;
+
+#endif

@@ -1,0 +1,97 @@
+#!/bin/sh
+# make demo: the product's first impression.
+#   1. a fresh data directory with 100,000 synthetic accounts and a few of
+#      the people in examples/contacts.vcf
+#   2. cdsd on loopback (plain lookup switched on, for the comparison)
+#   3. private discovery of the address book, and what the server logged
+#   4. the classic plain lookup of the same book, and what the server logged
+#   5. a legal export by target handle: it can only find the plain lookup
+#   6. a re-check with the local cache: buckets only, no OPRF evaluation
+set -eu
+B=${BUILD:-build}
+D=var/demo
+BOOK=examples/contacts.vcf
+COUNT=${DEMO_ACCOUNTS:-100000}
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+key() { head -c 32 /dev/urandom | base64; }
+
+rm -rf "$D"
+mkdir -p var
+say "1. A directory of $COUNT accounts in $D"
+"$B/cdsctl" --data "$D" init --expected-handles "$COUNT" >/dev/null
+"$B/cdsctl" --data "$D" synth --count "$COUNT" --seed 1 2>/dev/null >/dev/null
+for h in tel:+12015550123 tel:+447400123456 mailto:emma@example.org \
+	tel:+819012345678 mailto:priya.sharma@mail.example.in; do
+	"$B/cdsctl" --data "$D" account add --identity-key "$(key)" "$h" >/dev/null
+	echo "   registered $h"
+done
+me=$("$B/cdsctl" --data "$D" account add --identity-key "$(key)" tel:+12025550199)
+TOKEN=$(printf '%s' "$me" | sed 's/.*"token": *"\([^"]*\)".*/\1/')
+ACCOUNT=$(printf '%s' "$me" | sed 's/.*"account": *"\([^"]*\)".*/\1/')
+echo "   and you: account $ACCOUNT (tel:+12025550199)"
+
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+URL=http://127.0.0.1:$PORT
+say "2. cdsd on $URL (plain lookup on for the comparison; IPs truncated)"
+"$B/cdsd" --data "$D" --listen "127.0.0.1:$PORT" --plain-lookup on \
+	--log-ip truncated --durability sync --quiet 2>"$D/cdsd.log" &
+PID=$!
+trap 'kill $PID 2>/dev/null || true' EXIT INT TERM
+i=0
+until curl -fsS "$URL/v1/health" >/dev/null 2>&1; do
+	i=$((i + 1)); [ $i -lt 600 ] || { cat "$D/cdsd.log"; exit 1; }
+	sleep 0.1
+done
+curl -fsS "$URL/v1/params"; echo
+
+showlog() { # show the records after id $1, then any handles they hold
+	for f in "$D"/querylog/*.sqlite3; do
+		sqlite3 -header -column "$f" "SELECT
+		 strftime('%H:%M:%f', time_us / 1e6, 'unixepoch') AS time,
+		 ip, substr(account, 1, 8) || '..' AS account, endpoint, items,
+		 status, CASE WHEN handles IS NULL THEN '(none)'
+		 ELSE (length(handles) - length(replace(handles, char(10), '')) + 1)
+		 || ' handles, below' END AS handles
+		 FROM records WHERE endpoint NOT IN ('health', 'params')
+		 AND id > $1 ORDER BY id;"
+		sqlite3 "$f" "SELECT replace(handles, char(10), ' ') FROM records
+		 WHERE handles IS NOT NULL AND id > $1 ORDER BY id;" |
+			fold -s -w 76 | sed 's/^/    /'
+	done
+}
+lastid() { sqlite3 "$D"/querylog/*.sqlite3 'SELECT coalesce(max(id),0) FROM records;'; }
+
+say "3. Private discovery of $BOOK (the default)"
+"$B/cds" --server "$URL" --token "$TOKEN" discover --region US "$BOOK"
+echo
+echo "What the server logged (no handle, no bucket: nothing about whom you asked):"
+showlog 0
+mark=$(lastid)
+
+say "4. The classic plain lookup of the same book, for comparison"
+"$B/cds" --server "$URL" --token "$TOKEN" discover --plain --region US "$BOOK" >/dev/null
+echo "What the server logged this time (every handle you asked about):"
+showlog "$mark"
+
+say "5. A court order for everyone who looked up Alice (tel:+12015550123)"
+"$B/cdsctl" --data "$D" legal export --order DEMO-1 --target tel:+12015550123 \
+	--format csv
+echo "(the private discovery above cannot be found: it recorded no targets)"
+"$B/cdsctl" --data "$D" legal verify
+
+say "6. Re-checking with a local cache (cds sync)"
+CACHE=$D/client-cache.sqlite3
+"$B/cds" --server "$URL" --token "$TOKEN" --cache "$CACHE" sync --region US "$BOOK" >/dev/null
+echo "The second sync, nothing changed: buckets re-fetched with If-None-Match only"
+"$B/cds" --server "$URL" --token "$TOKEN" --cache "$CACHE" sync --region US "$BOOK" 2>&1 >/dev/null |
+	grep 'sync:'
+"$B/cdsctl" --data "$D" account add --identity-key "$(key)" tel:+12015550145 >/dev/null
+echo "Bob Brown (tel:+12015550145) registers; the server notices within a second"
+sleep 2
+"$B/cds" --server "$URL" --token "$TOKEN" --cache "$CACHE" sync --region US "$BOOK" 2>&1 >/dev/null |
+	grep -E 'new:|sync:' 
+
+kill -TERM $PID; wait $PID 2>/dev/null || true
+trap - EXIT INT TERM
+say "Done. Data directory: $D (server log: $D/cdsd.log)"
