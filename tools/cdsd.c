@@ -11,6 +11,8 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +42,7 @@ static const char usage_text[] =
 	"  --max-conns N            concurrent connections (default 4096)\n"
 	"  --max-conns-per-ip N     concurrent connections per address (default 1024)\n"
 	"  --timeout SECONDS        idle and request-body timeout (default 10)\n"
+	"  --conn-memory BYTES      memory per connection, bounds the headers (default 32768)\n"
 	"  --rate-allowance N       OPRF elements/lookup handles a new account may use (default 50000)\n"
 	"  --rate-refill N          tokens refilled per day (default 5000)\n"
 	"  --bucket-rate-per-ip N   bucket fetches per second per address, 0 = no limit (default 2000)\n"
@@ -119,62 +122,50 @@ static int opt_durability(struct opts *o, const char *name, const char *v)
 	return 0;
 }
 
-/* Whole-number options: the table says where each one goes. */
+/* Whole-number options: where each one goes, and in what unit. */
+enum num_kind { NUM_UNSIGNED, NUM_SIZE, NUM_INT, NUM_LONG, NUM_SECONDS_US };
+
+static const struct {
+	const char *name;
+	long min, max;
+	enum num_kind kind;
+	size_t off; /* in struct opts */
+} numbers[] = {
+	{"--retention-days", 0, 36500, NUM_INT, offsetof(struct opts, cfg.retention_days)},
+	{"--threads", 1, 256, NUM_UNSIGNED, offsetof(struct opts, cfg.threads)},
+	{"--index-threads", 0, 256, NUM_UNSIGNED, offsetof(struct opts, cfg.index_threads)},
+	{"--epoch-grace", 0, 365L * 86400, NUM_SECONDS_US, offsetof(struct opts, cfg.epoch_grace_us)},
+	{"--max-batch", 1, 65536, NUM_SIZE, offsetof(struct opts, cfg.max_batch)},
+	{"--max-prefixes", 1, 65536, NUM_SIZE, offsetof(struct opts, cfg.max_prefixes)},
+	{"--max-body", 64, 64L << 20, NUM_SIZE, offsetof(struct opts, cfg.max_body)},
+	{"--max-conns", 1, 1000000, NUM_UNSIGNED, offsetof(struct opts, cfg.max_conns)},
+	{"--max-conns-per-ip", 1, 1000000, NUM_UNSIGNED, offsetof(struct opts, cfg.max_conns_per_ip)},
+	{"--timeout", 1, 3600, NUM_UNSIGNED, offsetof(struct opts, cfg.timeout_s)},
+	{"--conn-memory", 4096, 1L << 20, NUM_SIZE, offsetof(struct opts, cfg.conn_memory)},
+	{"--bucket-max-age", 0, 86400, NUM_UNSIGNED, offsetof(struct opts, cfg.bucket_max_age)},
+	{"--drain", 0, 3600, NUM_LONG, offsetof(struct opts, drain_s)},
+};
+
 static int opt_long(struct opts *o, const char *name, const char *v)
 {
-	struct cds_server_config *c = &o->cfg;
-	long x;
+	for (size_t i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++) {
+		void *p = (char *)o + numbers[i].off;
+		long x;
 
-	if (!strcmp(name, "--retention-days")) {
-		if (cli_parse_long(&x, v, 0, 36500, name))
+		if (strcmp(name, numbers[i].name))
+			continue;
+		if (cli_parse_long(&x, v, numbers[i].min, numbers[i].max, name))
 			return -1;
-		c->retention_days = (int)x;
-	} else if (!strcmp(name, "--threads")) {
-		if (cli_parse_long(&x, v, 1, 256, name))
-			return -1;
-		c->threads = (unsigned)x;
-	} else if (!strcmp(name, "--index-threads")) {
-		if (cli_parse_long(&x, v, 0, 256, name))
-			return -1;
-		c->index_threads = (unsigned)x;
-	} else if (!strcmp(name, "--epoch-grace")) {
-		if (cli_parse_long(&x, v, 0, 365L * 86400, name))
-			return -1;
-		c->epoch_grace_us = x * CDS_USEC_PER_SEC;
-	} else if (!strcmp(name, "--max-batch")) {
-		if (cli_parse_long(&x, v, 1, 65536, name))
-			return -1;
-		c->max_batch = (size_t)x;
-	} else if (!strcmp(name, "--max-prefixes")) {
-		if (cli_parse_long(&x, v, 1, 65536, name))
-			return -1;
-		c->max_prefixes = (size_t)x;
-	} else if (!strcmp(name, "--max-body")) {
-		if (cli_parse_long(&x, v, 64, 64L << 20, name))
-			return -1;
-		c->max_body = (size_t)x;
-	} else if (!strcmp(name, "--max-conns")) {
-		if (cli_parse_long(&x, v, 1, 1000000, name))
-			return -1;
-		c->max_conns = (unsigned)x;
-	} else if (!strcmp(name, "--max-conns-per-ip")) {
-		if (cli_parse_long(&x, v, 1, 1000000, name))
-			return -1;
-		c->max_conns_per_ip = (unsigned)x;
-	} else if (!strcmp(name, "--timeout")) {
-		if (cli_parse_long(&x, v, 1, 3600, name))
-			return -1;
-		c->timeout_s = (unsigned)x;
-	} else if (!strcmp(name, "--bucket-max-age")) {
-		if (cli_parse_long(&x, v, 0, 86400, name))
-			return -1;
-		c->bucket_max_age = (unsigned)x;
-	} else if (!strcmp(name, "--drain")) {
-		if (cli_parse_long(&x, v, 0, 3600, name))
-			return -1;
-		o->drain_s = x;
+		switch (numbers[i].kind) {
+		case NUM_UNSIGNED: *(unsigned *)p = (unsigned)x; break;
+		case NUM_SIZE: *(size_t *)p = (size_t)x; break;
+		case NUM_INT: *(int *)p = (int)x; break;
+		case NUM_LONG: *(long *)p = x; break;
+		case NUM_SECONDS_US: *(int64_t *)p = x * CDS_USEC_PER_SEC; break;
+		}
+		return 0;
 	}
-	return 0;
+	return cli_usage("internal: no table entry for %s", name), -1;
 }
 
 static int opt_double(struct opts *o, const char *name, const char *v)
@@ -233,6 +224,7 @@ static const struct {
 	{"--max-conns", true, opt_long},
 	{"--max-conns-per-ip", true, opt_long},
 	{"--timeout", true, opt_long},
+	{"--conn-memory", true, opt_long},
 	{"--bucket-max-age", true, opt_long},
 	{"--drain", true, opt_long},
 	{"--rate-allowance", true, opt_double},

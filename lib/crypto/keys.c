@@ -117,7 +117,8 @@ static enum cds_err list_epochs(const char *datadir, uint32_t **out, size_t *n,
 		v[(*n)++] = e;
 	}
 	closedir(dh);
-	qsort(v, *n, sizeof(*v), epoch_desc);
+	if (*n)
+		qsort(v, *n, sizeof(*v), epoch_desc);
 	*out = v;
 	return CDS_OK;
 }

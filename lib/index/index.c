@@ -367,6 +367,7 @@ static enum cds_err make_mutable(struct cds_index *ix, uint32_t b, size_t need,
 	size_t n;
 	const uint8_t *e;
 	uint32_t cap;
+	size_t old_bytes;
 	enum cds_err rc;
 
 	if ((ix->ovl_n + 1) * 2 > ix->ovl_cap) {
@@ -381,13 +382,15 @@ static enum cds_err make_mutable(struct cds_index *ix, uint32_t b, size_t need,
 	}
 	e = bucket_view(ix, b, &n, NULL);
 	cap = (uint32_t)(need + need / 4 + 1);
+	/* Read the old size before realloc may free it. */
+	old_bytes = s->b ? ovl_size(s->b->cap) : 0;
 	o = s->b ? realloc(s->b, ovl_size(cap)) : malloc(ovl_size(cap));
 	if (!o)
 		return cds_fail(err, CDS_ERR_NOMEM,
 				"cannot allocate bucket %u of %zu entries", b,
 				need);
 	if (s->b) {
-		ix->ovl_bytes -= ovl_size(s->b->cap);
+		ix->ovl_bytes -= old_bytes;
 	} else {
 		memcpy(o->e, e, n * CDS_ENTRY_BYTES);
 		o->n = (uint32_t)n;

@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "core/codec.h"
+#include "server/pubenc.h"
 
 #define BUCKET_PATH "/v1/buckets/"
 
@@ -31,7 +32,7 @@ static enum cds_err append_entries(struct cds_buf *out, const uint8_t *raw,
 	if ((rc = cds_buf_appendf(out, "\"entries\":\"")) ||
 	    (rc = cds_buf_reserve(out, need + 2)))
 		return rc;
-	cds_b64_encode((char *)out->data + out->len, raw, n);
+	cds_pubenc_b64((char *)out->data + out->len, raw, n);
 	out->len += need - 1;
 	return cds_buf_append(out, "\"", 1);
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "core/codec.h"
+#include "server/pubenc.h"
 
 /* Append s as a JSON string literal. */
 static enum cds_err append_json_str(struct cds_buf *b, const char *s)
@@ -61,8 +62,8 @@ static enum cds_err append_result(struct cds_buf *b, const char *h,
 		return rc;
 	if (!found)
 		return APPEND_LIT(b, ",\"registered\":false}");
-	cds_hex_encode(hex, a->id, CDS_ACCOUNT_ID_BYTES);
-	cds_b64_encode(key, a->identity_key, CDS_IDENTITY_KEY_BYTES);
+	cds_pubenc_hex(hex, a->id, CDS_ACCOUNT_ID_BYTES);
+	cds_pubenc_b64(key, a->identity_key, CDS_IDENTITY_KEY_BYTES);
 	if ((rc = APPEND_LIT(b, ",\"registered\":true,\"account\":\"")) ||
 	    (rc = cds_buf_append(b, hex, sizeof(hex) - 1)) ||
 	    (rc = APPEND_LIT(b, "\",\"identity_key\":\"")) ||

@@ -2,10 +2,9 @@
  * store.c: the public face of the directory store (store.h).
  *
  * Everything here is independent of the backend: it checks arguments
- * (canonical handles, prefix bits), draws account ids and tokens, writes the
- * admin token file, and hands checked input to the backend's ops table
- * (store_impl.h).  So a backend may assume that every handle it gets is
- * canonical and that every new account already has its id and token.
+ * (canonical handles, prefix bits), writes the admin token file and hands
+ * checked input to the backend's ops table (store_impl.h).  So a backend may
+ * assume that every handle it gets is canonical.
  *
  * The admin token file DIR/admin.token (0600) is written to a temporary name
  * before the store is created and renamed after, so that a store never exists
@@ -206,7 +205,6 @@ enum cds_err cds_store_accounts_create(struct cds_store *s,
 			return rc;
 		}
 	}
-	cds_token_new_accounts(accts, n);
 	rc = n ? s->ops->accounts_create(s, accts, n, err) : CDS_OK;
 	if (rc)
 		for (size_t i = 0; i < n; i++)

@@ -24,9 +24,12 @@ struct cds_store_ops {
 	enum cds_err (*admin_hash)(struct cds_store *s,
 				   uint8_t hash[static CDS_TOKEN_HASH_BYTES],
 				   struct cds_error *err);
-	/* ids and tokens are filled in already; the backend stores hashes. */
+	/*
+	 * The backend gives each account its id (unique, never reused) and
+	 * fills its token with cds_token_fill; it stores only token hashes.
+	 */
 	enum cds_err (*accounts_create)(struct cds_store *s,
-					const struct cds_new_account *accts,
+					struct cds_new_account *accts,
 					size_t n, struct cds_error *err);
 	enum cds_err (*account_get)(struct cds_store *s, const uint8_t *id,
 				    struct cds_account *out,
@@ -65,10 +68,10 @@ struct cds_store {
 };
 
 /*
- * store_token.c: a fresh random id and its token "<hex id>.<secret>" for
- * each account of a batch.
+ * store_token.c: a token "<hex id>.<fresh secret>" for each account of a
+ * batch, whose ids are set.
  */
-void cds_token_new_accounts(struct cds_new_account *accts, size_t n);
+void cds_token_fill(struct cds_new_account *accts, size_t n);
 
 /* store_token.c: a fresh admin token "admin.<secret>". */
 void cds_token_new_admin(char token[static CDS_TOKEN_MAX_BYTES]);

@@ -35,13 +35,16 @@ static const char *const sql_text[SQ__COUNT] = {
 	[SQ_BEGIN_READ] = "BEGIN",
 	[SQ_COMMIT] = "COMMIT",
 	[SQ_ROLLBACK] = "ROLLBACK",
-	[SQ_META_GET] = "SELECT prefix_bits, admin_token_hash FROM meta WHERE id = 1",
+	[SQ_META_GET] = "SELECT prefix_bits, admin_token_hash, id_key FROM meta "
+			"WHERE id = 1",
+	[SQ_NEXT_N_GET] = "SELECT next_n FROM meta WHERE id = 1",
+	[SQ_NEXT_N_SET] = "UPDATE meta SET next_n = ?1 WHERE id = 1",
 	[SQ_LAST_SEQ] = "SELECT max(seq) FROM changes",
-	[SQ_ACCOUNT_INSERT] = "INSERT INTO accounts (id, identity_key, token_hash, "
-			      "created_us) VALUES (?1, ?2, ?3, ?4)",
+	[SQ_ACCOUNT_INSERT] = "INSERT INTO accounts (n, id, identity_key, "
+			      "token_hash, created_us) VALUES (?1, ?2, ?3, ?4, ?5)",
+	/* The id check is redundant with the permutation, and cheap. */
 	[SQ_ACCOUNT_GET] = "SELECT id, identity_key, token_hash FROM accounts "
-			   "WHERE id = ?1",
-	[SQ_ACCOUNT_N] = "SELECT n FROM accounts WHERE id = ?1",
+			   "WHERE n = ?1 AND id = ?2",
 	[SQ_ACCOUNT_DELETE] = "DELETE FROM accounts WHERE n = ?1",
 	[SQ_ACCOUNT_SET_KEY] = "UPDATE accounts SET identity_key = ?2 WHERE n = ?1",
 	[SQ_HANDLE_INSERT] = "INSERT INTO handles (handle, account) VALUES (?1, ?2)",
@@ -65,7 +68,7 @@ static const char *const sql_text[SQ__COUNT] = {
 			 "JOIN accounts a ON a.n = r.account",
 	/* A saved state for an account deleted meanwhile is dropped. */
 	[SQ_RATE_SAVE] = "INSERT INTO ratelimit (account, tokens, updated_us) "
-			 "SELECT n, ?2, ?3 FROM accounts WHERE id = ?1 "
+			 "SELECT n, ?2, ?3 FROM accounts WHERE n = ?4 AND id = ?1 "
 			 "ON CONFLICT (account) DO UPDATE SET "
 			 "tokens = excluded.tokens, updated_us = excluded.updated_us",
 	[SQ_COUNT_ACCOUNTS] = "SELECT count(*) FROM accounts",
@@ -171,6 +174,16 @@ enum cds_err sq_foreign_keys(struct sq_store *s, bool on, struct cds_error *err)
 
 	return rc == SQLITE_OK ? CDS_OK
 			       : sq_fail(s->db, rc, "switch foreign keys", err);
+}
+
+bool sq_account_number(struct sq_store *s, const uint8_t *id, int64_t *n)
+{
+	uint64_t v;
+
+	if (!cds_idperm_number(&v, s->id_key, id) || v == 0 || v > INT64_MAX)
+		return false;
+	*n = (int64_t)v;
+	return true;
 }
 
 enum cds_err sq_last_seq(struct sq_store *s, uint64_t *seq,

@@ -20,6 +20,7 @@
 
 #include <sqlite3.h>
 
+#include "store/idperm.h"
 #include "store/store_impl.h"
 
 #define CDS_SQLITE_FILE "cds.sqlite3"
@@ -31,10 +32,11 @@ enum sq_stmt_id {
 	SQ_COMMIT,
 	SQ_ROLLBACK,
 	SQ_META_GET,
+	SQ_NEXT_N_GET,
+	SQ_NEXT_N_SET,
 	SQ_LAST_SEQ,
 	SQ_ACCOUNT_INSERT,
 	SQ_ACCOUNT_GET,
-	SQ_ACCOUNT_N,
 	SQ_ACCOUNT_DELETE,
 	SQ_ACCOUNT_SET_KEY,
 	SQ_HANDLE_INSERT,
@@ -59,6 +61,7 @@ struct sq_store {
 	struct cds_store base; /* first: a cds_store * is a sq_store * */
 	sqlite3 *db;
 	sqlite3_stmt *stmt[SQ__COUNT];
+	uint8_t id_key[CDS_IDPERM_KEY_BYTES]; /* meta.id_key, read at open */
 	char path[4096];
 };
 
@@ -115,6 +118,12 @@ enum cds_err sq_end(struct sq_store *s, enum cds_err rc,
 enum cds_err sq_foreign_keys(struct sq_store *s, bool on,
 			     struct cds_error *err);
 
+/*
+ * The row number of account id (idperm.h), or false if this store never
+ * issued that id.  Does not say whether the account still exists.
+ */
+bool sq_account_number(struct sq_store *s, const uint8_t *id, int64_t *n);
+
 /* Current last change sequence (inside a transaction). */
 enum cds_err sq_last_seq(struct sq_store *s, uint64_t *seq,
 			 struct cds_error *err);
@@ -125,7 +134,7 @@ enum cds_err sq_read_account(sqlite3_stmt *st, int c, struct cds_account *out,
 
 /* store_sqlite_write.c / store_sqlite_read.c: the ops they implement. */
 enum cds_err sq_accounts_create(struct cds_store *s,
-				const struct cds_new_account *accts, size_t n,
+				struct cds_new_account *accts, size_t n,
 				struct cds_error *err);
 enum cds_err sq_account_delete(struct cds_store *s, const uint8_t *id,
 			       struct cds_error *err);

@@ -22,15 +22,19 @@
 
 #include <stdio.h>
 
+#include <sodium.h>
+
 #include "core/timeutil.h"
+#include "store/idperm.h"
 
 /*
- * Accounts are numbered by an integer row number n, used only inside the
- * database: handles and rate state point at n, not at the 16-byte id.  A
- * bulk import then appends to the accounts table and to handles_by_account
- * instead of inserting at random places in three large B-trees, which is
- * what made imports slow down as the directory grew.  The id has its own
- * unique index, the one lookup path from outside.
+ * Accounts are numbered n = 1, 2, 3... (meta.next_n; never reused) and their
+ * ids are a keyed permutation of n (idperm.h, key meta.id_key), so the id
+ * needs no index: a lookup by id inverts the permutation and reads row n.
+ * Handles and rate state point at n.  A bulk import thus appends to every
+ * table but one (handles, keyed by the handle itself) instead of inserting
+ * at random places in large B-trees, which made imports slow down as the
+ * directory grew.
  */
 static const char *const migrations[CDS_SQLITE_SCHEMA_VERSION] = {
 	/* v1: the directory and its change log. */
@@ -38,10 +42,12 @@ static const char *const migrations[CDS_SQLITE_SCHEMA_VERSION] = {
 	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
 	"  prefix_bits INTEGER NOT NULL CHECK (prefix_bits BETWEEN 0 AND 24),"
 	"  admin_token_hash BLOB NOT NULL CHECK (length(admin_token_hash) = 32),"
+	"  id_key BLOB NOT NULL CHECK (length(id_key) = 16),"
+	"  next_n INTEGER NOT NULL CHECK (next_n >= 1),"
 	"  created_us INTEGER NOT NULL);"
 	"CREATE TABLE accounts ("
 	"  n INTEGER PRIMARY KEY,"
-	"  id BLOB NOT NULL UNIQUE CHECK (length(id) = 16),"
+	"  id BLOB NOT NULL CHECK (length(id) = 16),"
 	"  identity_key BLOB NOT NULL CHECK (length(identity_key) = 32),"
 	"  token_hash BLOB NOT NULL CHECK (length(token_hash) = 32),"
 	"  created_us INTEGER NOT NULL);"
@@ -106,21 +112,25 @@ static enum cds_err insert_meta(sqlite3 *db, unsigned prefix_bits,
 				const uint8_t *admin_hash,
 				struct cds_error *err)
 {
+	uint8_t id_key[CDS_IDPERM_KEY_BYTES];
 	sqlite3_stmt *st = NULL;
 	int rc;
 
+	randombytes_buf(id_key, sizeof(id_key));
 	rc = sqlite3_prepare_v2(db,
 				"INSERT INTO meta (id, prefix_bits, admin_token_hash, "
-				"created_us) VALUES (1, ?1, ?2, ?3)",
+				"id_key, next_n, created_us) VALUES (1, ?1, ?2, ?3, 1, ?4)",
 				-1, &st, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_int(st, 1, (int)prefix_bits);
 		sqlite3_bind_blob(st, 2, admin_hash, CDS_TOKEN_HASH_BYTES,
 				  SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, cds_now_us());
+		sqlite3_bind_blob(st, 3, id_key, sizeof(id_key), SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, cds_now_us());
 		rc = sqlite3_step(st);
 	}
 	sqlite3_finalize(st);
+	sodium_memzero(id_key, sizeof(id_key));
 	return rc == SQLITE_DONE ? CDS_OK
 				 : sq_fail(db, rc, "write the store settings", err);
 }

@@ -51,7 +51,7 @@ static int secret_ok(const char *s, size_t len)
 	return 1;
 }
 
-static void account_token(uint8_t id[static CDS_ACCOUNT_ID_BYTES],
+static void account_token(const uint8_t id[static CDS_ACCOUNT_ID_BYTES],
 			  char token[static CDS_TOKEN_MAX_BYTES],
 			  uint8_t secret[SECRET_BYTES])
 {
@@ -61,27 +61,24 @@ static void account_token(uint8_t id[static CDS_ACCOUNT_ID_BYTES],
 }
 
 /*
- * Ids and secrets for a batch: ChaCha20 keyed by one fresh 32-byte seed per
- * RAND_CHUNK accounts, instead of two getrandom() calls per account, which
- * cost bulk imports more than the hashing does.  The output is as good as
+ * Secrets for a batch: ChaCha20 keyed by one fresh 32-byte seed per
+ * RAND_CHUNK accounts, instead of a getrandom() call per account, which
+ * costs bulk imports more than the hashing does.  The output is as good as
  * the seed (libsodium's randombytes_buf_deterministic).
  */
 #define RAND_CHUNK 64
-#define RAND_PER_ACCOUNT (CDS_ACCOUNT_ID_BYTES + SECRET_BYTES)
 
-void cds_token_new_accounts(struct cds_new_account *accts, size_t n)
+void cds_token_fill(struct cds_new_account *accts, size_t n)
 {
-	uint8_t seed[randombytes_SEEDBYTES], buf[RAND_CHUNK * RAND_PER_ACCOUNT];
+	uint8_t seed[randombytes_SEEDBYTES], buf[RAND_CHUNK * SECRET_BYTES];
 
 	for (size_t i = 0; i < n; i++) {
-		uint8_t *r = buf + (i % RAND_CHUNK) * RAND_PER_ACCOUNT;
-
 		if (i % RAND_CHUNK == 0) {
 			randombytes_buf(seed, sizeof(seed));
 			randombytes_buf_deterministic(buf, sizeof(buf), seed);
 		}
-		memcpy(accts[i].id, r, CDS_ACCOUNT_ID_BYTES);
-		account_token(accts[i].id, accts[i].token, r + CDS_ACCOUNT_ID_BYTES);
+		account_token(accts[i].id, accts[i].token,
+			      buf + (i % RAND_CHUNK) * SECRET_BYTES);
 	}
 	sodium_memzero(seed, sizeof(seed));
 	sodium_memzero(buf, sizeof(buf));

@@ -221,6 +221,54 @@ def test_sigint_stops_cleanly():
         dd.cleanup()
 
 
+def log_records(dd):
+    """Every query-log record of the data directory, oldest first."""
+    import glob
+    import sqlite3
+    rows = []
+    for f in sorted(glob.glob(os.path.join(dd.path, "querylog",
+                                           "*.sqlite3"))):
+        db = sqlite3.connect(f)
+        try:
+            rows += db.execute(
+                "SELECT endpoint, status, items, account, ip, handles "
+                "FROM records ORDER BY time_us, id").fetchall()
+        finally:
+            db.close()
+    return rows
+
+
+def test_query_log_records():
+    dd = cdstest.DataDir()
+    try:
+        with cdstest.Server(dd, "--plain-lookup", "on", "--log-ip", "full",
+                            "--durability", "sync") as srv:
+            acct, token = create_account(srv, dd, [phone(1)])
+            lookup(srv, token, [phone(1), phone(2)])
+            srv.request("GET", "/v1/buckets/0?epoch=1")
+            srv.request("POST", "/v1/discover", {"epoch": 1,
+                                                 "elements": []}, token=token)
+            srv.request("GET", "/v1/nope")
+        rows = [r for r in log_records(dd) if r[0] != "health"]
+        eq([(r[0], r[1], r[2]) for r in rows], [
+            ("account_create", 201, 1), ("lookup", 200, 2),
+            ("bucket_get", 200, 1), ("discover", 400, 0),
+            ("other", 404, 0)], "one record per request")
+        eq(rows[1][3], acct, "lookup record names the account")
+        eq(sorted(rows[1][5].split("\n")), [phone(1), phone(2)],
+           "plain lookup records its handles")
+        eq([r[5] for r in rows if r[0] != "lookup"], [None] * 4,
+           "no handles anywhere else")
+        if "127.0.0.1" not in (rows[1][4] or ""):
+            raise AssertionError("ip under --log-ip full: %r" % (rows[1],))
+        with cdstest.Server(dd, "--log-ip", "none") as srv:
+            srv.request("GET", "/v1/params")
+        eq([r[4] for r in log_records(dd) if r[0] == "params"], [None],
+           "no ip under --log-ip none")
+    finally:
+        dd.cleanup()
+
+
 def test_sigterm_drains_inflight():
     import signal
     import socket

@@ -56,12 +56,14 @@ class World:
         return self
 
     def __exit__(self, *exc):
-        if exc[0] is not None and self.srv.proc.poll() is None:
-            self.srv.kill()
-            sys.stderr.write("--- cdsd stderr ---\n" + self.srv.stderr()[-3000:])
-            self.dd.cleanup()
+        if exc[0] is None:
+            self.close()
             return
-        self.close()
+        if self.srv.proc.poll() is None:
+            self.srv.kill()
+        sys.stderr.write("--- cdsd stderr ---\n" + self.srv.stderr()[-3000:])
+        self.dd.cleanup()
+        os.unlink(self.book)
 
 
 def test_discover_states():

@@ -14,7 +14,7 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 import cdstest  # noqa: E402
 from cdstest import eq  # noqa: E402
-from clientutil import (Proxy, add_account, by_handle, cds, json_body,  # noqa: E402
+from clientutil import (Proxy, add_account, by_handle, cds,  # noqa: E402
                         metric, new_key, summary, until, write_book)
 
 ALICE_TEL = "tel:+12015550123"

@@ -17,6 +17,7 @@
 
 #include "core/codec.h"
 #include "core/timeutil.h"
+#include "server/pubenc.h"
 #include "server/server_int.h"
 
 /* The ristretto255 base point, a valid element. */
@@ -394,6 +395,25 @@ static void test_metrics(void **state)
 	cds_metrics_free(m);
 }
 
+/* The fast public encoders give exactly the constant-time ones' output. */
+static void test_pubenc(void **state)
+{
+	uint8_t bin[100];
+	char a[CDS_B64_LEN(100)], b[CDS_B64_LEN(100)];
+	char ha[201], hb[201];
+
+	(void)state;
+	for (size_t n = 0; n <= sizeof(bin); n++) {
+		randombytes_buf(bin, sizeof(bin));
+		cds_b64_encode(a, bin, n);
+		cds_pubenc_b64(b, bin, n);
+		assert_string_equal(a, b);
+		cds_hex_encode(ha, bin, n);
+		cds_pubenc_hex(hb, bin, n);
+		assert_string_equal(ha, hb);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -408,6 +428,7 @@ int main(void)
 		cmocka_unit_test(test_listen),
 		cmocka_unit_test(test_reply),
 		cmocka_unit_test(test_metrics),
+		cmocka_unit_test(test_pubenc),
 	};
 
 	if (sodium_init() < 0)

@@ -176,10 +176,9 @@ static void test_migration(void **state)
 	/* A version-1 store with one account in it, as an old cds left it. */
 	assert_int_equal(cds_sqlite_create_version(dir, 12, 1, &f->err), CDS_OK);
 	assert_int_equal(user_version(dir), 1);
-	raw_exec(dir, "INSERT INTO accounts VALUES (x'000102030405060708090a0b0c0d0e0f',"
+	raw_exec(dir, "INSERT INTO accounts VALUES (1, x'000102030405060708090a0b0c0d0e0f',"
 		      " zeroblob(32), zeroblob(32), 1);"
-		      "INSERT INTO handles VALUES ('tel:+15550001111',"
-		      " x'000102030405060708090a0b0c0d0e0f');");
+		      "INSERT INTO handles VALUES ('tel:+15550001111', 1);");
 
 	/* Opening migrates it to the current version, keeping the data. */
 	assert_int_equal(cds_store_open(&s, dir, &f->err), CDS_OK);
