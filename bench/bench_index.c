@@ -8,7 +8,9 @@
  *       synth's generator), then measure;
  *   bench_index [--threads T] --data DIR
  *       measure an existing data directory (read only, except for the
- *       snapshot written to DIR/index/bench-epoch-E.snap and removed).
+ *       snapshot written to DIR/index/bench-epoch-E.snap and removed;
+ *       with --install-snapshot it is kept as DIR/index/epoch-E.snap, the
+ *       file cdsd loads at start).
  *
  * Prints: build time and handles/s, resident bytes per handle by the
  * index's own accounting and by /proc/self/statm (RSS after the build minus
@@ -40,12 +42,14 @@ struct args {
 	unsigned threads;
 	int bits; /* -1 = about 64 handles a bucket */
 	int keep;
+	int install; /* --install-snapshot: leave DIR/index/epoch-E.snap */
 };
 
 static int usage(void)
 {
 	fputs("usage: bench_index [--threads T] [--prefix-bits K] [--keep] N\n"
-	      "       bench_index [--threads T] --data DIR\n", stderr);
+	      "       bench_index [--threads T] [--install-snapshot] --data DIR\n",
+	      stderr);
 	return 2;
 }
 
@@ -66,6 +70,8 @@ static int parse(int argc, char **argv, struct args *a)
 			i++;
 		} else if (!strcmp(argv[i], "--keep")) {
 			a->keep = 1;
+		} else if (!strcmp(argv[i], "--install-snapshot")) {
+			a->install = 1;
 		} else if (argv[i][0] != '-' && !a->n) {
 			a->n = strtoull(argv[i], NULL, 10);
 		} else {
@@ -168,7 +174,8 @@ static void bench_reads(struct cds_index *ix)
 
 /* Save, free, map again: the restart path. */
 static int bench_snapshot(struct cds_index **ix, const char *dir,
-			  const struct cds_epoch_key *key, unsigned bits)
+			  const struct cds_epoch_key *key, unsigned bits,
+			  int install)
 {
 	char path[4096];
 	struct stat st;
@@ -177,8 +184,16 @@ static int bench_snapshot(struct cds_index **ix, const char *dir,
 
 	snprintf(path, sizeof(path), "%s/index", dir);
 	(void)mkdir(path, 0700);
-	snprintf(path, sizeof(path), "%s/index/bench-epoch-%" PRIu32 ".snap",
-		 dir, key->epoch);
+	/* With --install-snapshot the file takes the name cdsd loads, so the
+	 * server's next start is a restart from this snapshot. */
+	if (install && cds_snapshot_path(path, sizeof(path), dir, key->epoch,
+					 &err)) {
+		fprintf(stderr, "bench_index: %s\n", err.msg);
+		return -1;
+	}
+	if (!install)
+		snprintf(path, sizeof(path), "%s/index/bench-epoch-%" PRIu32 ".snap",
+			 dir, key->epoch);
 	t0 = cds_monotonic_us();
 	if (cds_snapshot_save(*ix, path, key->pk, &err)) {
 		fprintf(stderr, "bench_index: %s\n", err.msg);
@@ -197,7 +212,8 @@ static int bench_snapshot(struct cds_index **ix, const char *dir,
 	}
 	printf("snapshot load (restart, checksum checked): %.2f s\n",
 	       secs_since(t0));
-	unlink(path);
+	if (!install)
+		unlink(path);
 	return 0;
 }
 
@@ -254,7 +270,7 @@ static int run(const struct args *a, const char *dir)
 		       (double)rss0 / 1e6, (double)rss1 / 1e6);
 	}
 	bench_reads(ix);
-	if (bench_snapshot(&ix, dir, &keys[0], bits))
+	if (bench_snapshot(&ix, dir, &keys[0], bits, a->install))
 		goto out_quiet;
 	bench_reads(ix);
 	rc = 0;

@@ -35,7 +35,8 @@ static const char usage[] =
 	"epoch 1 (DIR/keys) and the admin token (DIR/admin.token, mode 0600).\n"
 	"DIR is created if missing; a directory that has a store is refused.\n"
 	"\n"
-	"  --prefix-bits K        bucket prefix bits, 0..24 (fixed for the store's life)\n"
+	"  --prefix-bits K        bucket prefix bits, 0..24 (fixed for the life\n"
+	"                         of the store)\n"
 	"  --expected-handles N   choose K so that buckets average 32..128 handles\n"
 	"                         for N registered handles (default 1000000: K = 14)\n";
 

@@ -7,8 +7,8 @@
  * Registers N accounts, each with one phone handle and an identity key that
  * are functions of (S, account number) (lib/store/synth.h), so the same
  * seed gives the same handles on every machine.  FILE gets the registered
- * handles, one a line, in registration order: a ready-made list of numbers
- * that are in the directory.
+ * handles, one a line, in registration (ascending) order: a ready-made list
+ * of numbers that are in the directory.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -43,12 +43,11 @@ static void on_progress(void *vctx, uint64_t done, uint64_t total)
 	progress_update(&c->bar, done, total);
 }
 
-static int on_created(void *vctx, uint64_t index, const char *handle,
+static int on_created(void *vctx, const char *handle,
 		      const struct cds_new_account *a)
 {
 	struct ctx *c = vctx;
 
-	(void)index;
 	(void)a;
 	return c->out && (fputs(handle, c->out) < 0 || putc('\n', c->out) < 0);
 }

@@ -141,11 +141,13 @@ enum cds_err cds_import_parse_line(struct cds_import_record *out,
 	klen = len - hlen - 1;
 	if (memchr(k, ',', klen))
 		return cds_fail(err, CDS_ERR_INVALID,
-				"expected 2 fields 'handle,identity_key' but found more");
+				"expected 2 fields 'handle,identity_key' "
+				"but found more");
 	field_trim(&h, &hlen);
 	field_trim(&k, &klen);
 	if (hlen == 0)
-		return cds_fail(err, CDS_ERR_INVALID, "handle is missing before the ','");
+		return cds_fail(err, CDS_ERR_INVALID,
+				"handle is missing before the ','");
 	rc = cds_handle_check(h, hlen, NULL, err);
 	if (rc)
 		return rc;

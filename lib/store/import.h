@@ -26,7 +26,7 @@
 #include "store/store.h"
 
 #define CDS_IMPORT_LINE_MAX 1024     /* bytes, without the line end */
-#define CDS_IMPORT_BATCH 10000       /* default accounts per transaction */
+#define CDS_IMPORT_BATCH 50000       /* default accounts per transaction */
 #define CDS_IMPORT_MAX_MESSAGES 20   /* bad lines reported by name */
 
 /* One parsed line. */

@@ -146,7 +146,8 @@ static enum cds_err remember(struct run *r, const struct cds_import_record *rec,
 
 		if (!p)
 			return cds_fail(err, CDS_ERR_NOMEM,
-					"out of memory checking '%s' for repeated handles",
+					"out of memory checking '%s' for "
+					"repeated handles",
 					r->rd.name);
 		r->seen = p;
 		r->cap_seen = cap;
@@ -178,7 +179,8 @@ static enum cds_err check_line(struct run *r, const char *line, size_t len,
 	if (r->lookup) {
 		rc = cds_store_handle_get(r->s, rec.handle, &acct, &e);
 		if (rc == CDS_OK) {
-			snprintf(msg, sizeof(msg), "handle '%.200s' is already registered",
+			snprintf(msg, sizeof(msg),
+				 "handle '%.200s' is already registered",
 				 rec.handle);
 			report(r, r->rd.lineno, msg, true);
 			return CDS_OK;
@@ -248,6 +250,8 @@ static enum cds_err check_repeats(struct run *r, struct cds_error *err)
 	enum cds_err rc = CDS_OK;
 	size_t i = 0;
 
+	if (r->n_seen < 2)
+		return CDS_OK;
 	qsort(r->seen, r->n_seen, sizeof(*r->seen), seen_cmp);
 	while (i < r->n_seen && !rc) {
 		size_t j = i + 1;
@@ -347,10 +351,11 @@ static enum cds_err flush(struct run *r, struct batch *b,
 	rc = cds_store_accounts_create(r->s, b->accts, b->n, &e);
 	if (rc == CDS_ERR_EXISTS && e.index >= 0 && (size_t)e.index < b->n)
 		return cds_fail(err, rc,
-				"'%s' line %llu: %.120s (registered by another process "
-				"during the import; %llu accounts were imported before)",
-				r->rd.name, (unsigned long long)b->lines[e.index], e.msg,
-				(unsigned long long)r->rep->imported);
+				"'%s' line %llu: %.120s (registered by another "
+				"process during the import; %llu accounts were "
+				"imported before)",
+				r->rd.name, (unsigned long long)b->lines[e.index],
+				e.msg, (unsigned long long)r->rep->imported);
 	if (rc)
 		return cds_fail(err, rc, "%s", e.msg);
 	r->rep->imported += b->n;

@@ -61,8 +61,10 @@ static enum cds_err write_all_sync(int fd, const char *path, const void *p,
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0)
-			return cds_fail(err, errno == ENOSPC ? CDS_ERR_FULL : CDS_ERR_IO,
-					"cannot write '%s': %s", path, strerror(errno));
+			return cds_fail(err,
+					errno == ENOSPC ? CDS_ERR_FULL : CDS_ERR_IO,
+					"cannot write '%s': %s", path,
+					strerror(errno));
 		c += w;
 		n -= (size_t)w;
 	}

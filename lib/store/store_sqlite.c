@@ -30,6 +30,11 @@
 
 #include <sodium.h>
 
+/* x repeated SQ_MANY (32) times, comma-separated: rows of a bulk INSERT. */
+#define X4(x) x "," x "," x "," x
+#define X32(x) X4(X4(x)) "," X4(X4(x))
+_Static_assert(SQ_MANY == 32, "X32 writes SQ_MANY rows");
+
 static const char *const sql_text[SQ__COUNT] = {
 	[SQ_BEGIN_WRITE] = "BEGIN IMMEDIATE",
 	[SQ_BEGIN_READ] = "BEGIN",
@@ -42,6 +47,9 @@ static const char *const sql_text[SQ__COUNT] = {
 	[SQ_LAST_SEQ] = "SELECT max(seq) FROM changes",
 	[SQ_ACCOUNT_INSERT] = "INSERT INTO accounts (n, id, identity_key, "
 			      "token_hash, created_us) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[SQ_ACCOUNT_INSERT_MANY] = "INSERT INTO accounts (n, id, identity_key, "
+				   "token_hash, created_us) VALUES "
+				   X32("(?,?,?,?,?)"),
 	/* The id check is redundant with the permutation, and cheap. */
 	[SQ_ACCOUNT_GET] = "SELECT id, identity_key, token_hash FROM accounts "
 			   "WHERE n = ?1 AND id = ?2",
@@ -55,7 +63,11 @@ static const char *const sql_text[SQ__COUNT] = {
 	[SQ_HANDLE_GET] = "SELECT a.id, a.identity_key, a.token_hash FROM handles h "
 			  "JOIN accounts a ON a.n = h.account WHERE h.handle = ?1",
 	[SQ_CHANGE_ACCOUNT] = "INSERT INTO changes (account, handle) VALUES (?1, NULL)",
+	[SQ_CHANGE_ACCOUNT_MANY] = "INSERT INTO changes (account, handle) VALUES "
+				   X32("(?,NULL)"),
 	[SQ_CHANGE_HANDLE] = "INSERT INTO changes (account, handle) VALUES (?1, ?2)",
+	[SQ_CHANGE_HANDLE_MANY] = "INSERT INTO changes (account, handle) VALUES "
+				  X32("(?,?)"),
 	[SQ_CHANGE_ALL_HANDLES] = "INSERT INTO changes (account, handle) "
 				  "SELECT ?1, handle FROM handles "
 				  "WHERE account = ?2 ORDER BY handle",
@@ -311,6 +323,28 @@ enum cds_err cds_sqlite_create_version(const char *datadir,
 	return create_at(datadir, prefix_bits, hash, version, err);
 }
 
+/* Read the id key once: it never changes after the store is created. */
+static enum cds_err load_id_key(struct sq_store *s, struct cds_error *err)
+{
+	sqlite3_stmt *st = sq_stmt(s, SQ_META_GET, err);
+	enum cds_err rc = CDS_OK;
+	int r;
+
+	if (!st)
+		return CDS_ERR_STORE;
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW && sqlite3_column_bytes(st, 2) == CDS_IDPERM_KEY_BYTES)
+		memcpy(s->id_key, sqlite3_column_blob(st, 2), CDS_IDPERM_KEY_BYTES);
+	else if (r == SQLITE_ROW || r == SQLITE_DONE)
+		rc = cds_fail(err, CDS_ERR_STORE,
+			      "store '%s' has no valid settings row (damaged store?)",
+			      s->path);
+	else
+		rc = sq_fail(s->db, r, "read the store settings", err);
+	sqlite3_reset(st);
+	return rc;
+}
+
 static void sq_close(struct cds_store *base)
 {
 	struct sq_store *s = sq_of(base);
@@ -318,6 +352,7 @@ static void sq_close(struct cds_store *base)
 	for (int i = 0; i < SQ__COUNT; i++)
 		sqlite3_finalize(s->stmt[i]);
 	sqlite3_close(s->db);
+	sodium_memzero(s->id_key, sizeof(s->id_key));
 	free(s);
 }
 
@@ -362,6 +397,8 @@ enum cds_err cds_sqlite_open(struct cds_store **out, const char *datadir,
 	rc = db_open(&s->db, s->path, err);
 	if (!rc)
 		rc = sq_schema_migrate(s->db, s->path, err);
+	if (!rc)
+		rc = load_id_key(s, err);
 out:
 	if (rc) {
 		sq_close(&s->base);

@@ -3,7 +3,8 @@
  *
  *   store_sqlite.c         connection, pragmas, statement cache, transactions
  *   store_sqlite_schema.c  schema versions and forward migrations
- *   store_sqlite_write.c   account and handle changes (with the change log)
+ *   store_sqlite_create.c  account creation, single and bulk
+ *   store_sqlite_write.c   changes to accounts and handles, rate state
  *   store_sqlite_read.c    lookups, scans, change polling, counts
  *
  * Invariants:
@@ -25,6 +26,9 @@
 
 #define CDS_SQLITE_FILE "cds.sqlite3"
 
+/* Rows per multi-row INSERT (bulk account creation). */
+#define SQ_MANY 32
+
 /* The cached statements; the SQL text of each is in store_sqlite.c. */
 enum sq_stmt_id {
 	SQ_BEGIN_WRITE,
@@ -36,6 +40,7 @@ enum sq_stmt_id {
 	SQ_NEXT_N_SET,
 	SQ_LAST_SEQ,
 	SQ_ACCOUNT_INSERT,
+	SQ_ACCOUNT_INSERT_MANY,
 	SQ_ACCOUNT_GET,
 	SQ_ACCOUNT_DELETE,
 	SQ_ACCOUNT_SET_KEY,
@@ -45,7 +50,9 @@ enum sq_stmt_id {
 	SQ_HANDLE_REMOVE,
 	SQ_HANDLE_GET,
 	SQ_CHANGE_ACCOUNT,
+	SQ_CHANGE_ACCOUNT_MANY,
 	SQ_CHANGE_HANDLE,
+	SQ_CHANGE_HANDLE_MANY,
 	SQ_CHANGE_ALL_HANDLES,
 	SQ_SCAN_HANDLES,
 	SQ_SCAN_ACCOUNTS,
@@ -128,11 +135,15 @@ bool sq_account_number(struct sq_store *s, const uint8_t *id, int64_t *n);
 enum cds_err sq_last_seq(struct sq_store *s, uint64_t *seq,
 			 struct cds_error *err);
 
+/* Append one change row: handle NULL for an account-level change. */
+enum cds_err sq_log_change(struct sq_store *s, const uint8_t *id,
+			   const char *handle, struct cds_error *err);
+
 /* Copy an account row (id, identity_key, token_hash at columns c..c+2). */
 enum cds_err sq_read_account(sqlite3_stmt *st, int c, struct cds_account *out,
 			     struct cds_error *err);
 
-/* store_sqlite_write.c / store_sqlite_read.c: the ops they implement. */
+/* store_sqlite_{create,write,read}.c: the ops they implement. */
 enum cds_err sq_accounts_create(struct cds_store *s,
 				struct cds_new_account *accts, size_t n,
 				struct cds_error *err);

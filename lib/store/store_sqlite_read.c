@@ -79,14 +79,19 @@ enum cds_err sq_account_get(struct cds_store *base, const uint8_t *id,
 			    struct cds_account *out, struct cds_error *err)
 {
 	struct sq_store *s = sq_of(base);
-	sqlite3_stmt *st = sq_stmt(s, SQ_ACCOUNT_GET, err);
-	enum cds_err rc;
+	sqlite3_stmt *st = NULL;
+	enum cds_err rc = CDS_ERR_NOT_FOUND;
 	char hex[2 * CDS_ACCOUNT_ID_BYTES + 1];
+	int64_t n = 0;
 
-	if (!st)
-		return CDS_ERR_STORE;
-	sqlite3_bind_blob(st, 1, id, CDS_ACCOUNT_ID_BYTES, SQLITE_STATIC);
-	rc = one_account(s, st, out, "read an account", err);
+	if (sq_account_number(s, id, &n)) {
+		st = sq_stmt(s, SQ_ACCOUNT_GET, err);
+		if (!st)
+			return CDS_ERR_STORE;
+		sqlite3_bind_int64(st, 1, n);
+		sqlite3_bind_blob(st, 2, id, CDS_ACCOUNT_ID_BYTES, SQLITE_STATIC);
+		rc = one_account(s, st, out, "read an account", err);
+	}
 	if (rc == CDS_ERR_NOT_FOUND) {
 		cds_hex_encode(hex, id, CDS_ACCOUNT_ID_BYTES);
 		cds_fail(err, rc, "no account '%s'", hex);

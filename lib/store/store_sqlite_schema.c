@@ -118,8 +118,9 @@ static enum cds_err insert_meta(sqlite3 *db, unsigned prefix_bits,
 
 	randombytes_buf(id_key, sizeof(id_key));
 	rc = sqlite3_prepare_v2(db,
-				"INSERT INTO meta (id, prefix_bits, admin_token_hash, "
-				"id_key, next_n, created_us) VALUES (1, ?1, ?2, ?3, 1, ?4)",
+				"INSERT INTO meta (id, prefix_bits, "
+				"admin_token_hash, id_key, next_n, created_us) "
+				"VALUES (1, ?1, ?2, ?3, 1, ?4)",
 				-1, &st, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_int(st, 1, (int)prefix_bits);

@@ -1,5 +1,5 @@
 /*
- * synth.c: deterministic synthetic accounts (synth.h).
+ * synth.c: synthetic numbers, handles and identity keys (synth.h).
  *
  * The handle permutation is a 4-round Feistel network on Z_m x Z_m with
  * m = 22628 (m^2 >= CDS_SYNTH_MAX), made a permutation of
@@ -11,8 +11,6 @@
  */
 #include "store/synth.h"
 
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -65,10 +63,13 @@ static uint64_t permute(uint64_t index, uint64_t seed)
 	return y;
 }
 
-void cds_synth_handle(char out[static CDS_SYNTH_HANDLE_BYTES], uint64_t seed,
-		      uint64_t index)
+uint32_t cds_synth_number(uint64_t seed, uint64_t index)
 {
-	uint64_t y = permute(index % CDS_SYNTH_MAX, seed);
+	return (uint32_t)permute(index % CDS_SYNTH_MAX, seed);
+}
+
+void cds_synth_handle_of(char out[static CDS_SYNTH_HANDLE_BYTES], uint32_t y)
+{
 	/* AAA EEE SSSS as one 10-digit number, written right to left. */
 	uint64_t d = area_codes[y / PER_AREA] * UINT64_C(10000000) +
 		     (200 + y % PER_AREA / SUBSCRIBERS) * SUBSCRIBERS +
@@ -80,117 +81,20 @@ void cds_synth_handle(char out[static CDS_SYNTH_HANDLE_BYTES], uint64_t seed,
 	out[16] = '\0';
 }
 
+void cds_synth_handle(char out[static CDS_SYNTH_HANDLE_BYTES], uint64_t seed,
+		      uint64_t index)
+{
+	cds_synth_handle_of(out, cds_synth_number(seed, index));
+}
+
 void cds_synth_identity_key(uint8_t key[static CDS_IDENTITY_KEY_BYTES],
-			    uint64_t seed, uint64_t index)
+			    uint64_t seed, uint32_t y)
 {
-	uint8_t msg[12 + 16] = "cds/synth/v1";
+	uint8_t msg[12 + 8 + 4] = "cds/synth/v1";
 
-	for (int i = 0; i < 8; i++) {
+	for (int i = 0; i < 8; i++)
 		msg[12 + i] = (uint8_t)(seed >> (8 * i));
-		msg[20 + i] = (uint8_t)(index >> (8 * i));
-	}
+	for (int i = 0; i < 4; i++)
+		msg[20 + i] = (uint8_t)(y >> (8 * i));
 	crypto_generichash(key, CDS_IDENTITY_KEY_BYTES, msg, sizeof(msg), NULL, 0);
-}
-
-/* Fail before writing anything if a synthetic handle is taken. */
-static enum cds_err precheck(struct cds_store *s, const struct cds_synth_opts *o,
-			     struct cds_error *err)
-{
-	char h[CDS_SYNTH_HANDLE_BYTES];
-	struct cds_account acct;
-	uint64_t handles = 0;
-	enum cds_err rc;
-
-	rc = cds_store_count(s, NULL, &handles, err);
-	for (uint64_t i = 0; !rc && handles && i < o->count; i++) {
-		struct cds_error e;
-
-		cds_synth_handle(h, o->seed, i);
-		rc = cds_store_handle_get(s, h, &acct, &e);
-		if (rc == CDS_ERR_NOT_FOUND)
-			rc = CDS_OK;
-		else if (rc == CDS_OK)
-			rc = cds_fail(err, CDS_ERR_EXISTS,
-				      "synthetic handle '%s' (account %llu of seed %llu) "
-				      "is already registered; nothing was written "
-				      "(choose another --seed)",
-				      h, (unsigned long long)i,
-				      (unsigned long long)o->seed);
-		else
-			rc = cds_fail(err, rc, "%s", e.msg);
-	}
-	return rc;
-}
-
-struct synth_batch {
-	struct cds_new_account *accts;
-	char (*handles)[CDS_SYNTH_HANDLE_BYTES];
-	const char **hp;
-};
-
-/* Create accounts [first, first + n) in one transaction. */
-static enum cds_err write_batch(struct cds_store *s,
-				const struct cds_synth_opts *o,
-				struct synth_batch *b, uint64_t first, size_t n,
-				struct cds_error *err)
-{
-	enum cds_err rc;
-
-	for (size_t i = 0; i < n; i++) {
-		cds_synth_handle(b->handles[i], o->seed, first + i);
-		cds_synth_identity_key(b->accts[i].identity_key, o->seed, first + i);
-		b->hp[i] = b->handles[i];
-		b->accts[i].handles = &b->hp[i];
-		b->accts[i].n_handles = 1;
-	}
-	rc = cds_store_accounts_create(s, b->accts, n, err);
-	for (size_t i = 0; i < n && !rc; i++)
-		if (o->created &&
-		    o->created(o->ctx, first + i, b->handles[i], &b->accts[i]) != 0)
-			rc = cds_fail(err, CDS_ERR_IO,
-				      "could not record synthetic account %llu",
-				      (unsigned long long)(first + i));
-	sodium_memzero(b->accts, n * sizeof(*b->accts));
-	return rc;
-}
-
-enum cds_err cds_synth_run(struct cds_store *s,
-			   const struct cds_synth_opts *o, uint64_t *done,
-			   struct cds_error *err)
-{
-	size_t batch = o->batch ? o->batch : CDS_SYNTH_BATCH;
-	struct synth_batch b;
-	enum cds_err rc;
-
-	*done = 0;
-	if (o->count > CDS_SYNTH_MAX)
-		return cds_fail(err, CDS_ERR_INVALID,
-				"count %llu is more than the %llu synthetic handles "
-				"there are",
-				(unsigned long long)o->count,
-				(unsigned long long)CDS_SYNTH_MAX);
-	b.accts = calloc(batch, sizeof(*b.accts));
-	b.handles = calloc(batch, sizeof(*b.handles));
-	b.hp = calloc(batch, sizeof(*b.hp));
-	rc = b.accts && b.handles && b.hp
-		     ? CDS_OK
-		     : cds_fail(err, CDS_ERR_NOMEM, "out of memory for a batch of %zu",
-				batch);
-	if (!rc)
-		rc = precheck(s, o, err);
-	while (!rc && *done < o->count) {
-		size_t n = o->count - *done < batch ? (size_t)(o->count - *done)
-						    : batch;
-
-		rc = write_batch(s, o, &b, *done, n, err);
-		if (rc != CDS_ERR_IO && rc != CDS_OK)
-			break;
-		*done += n;
-		if (o->progress)
-			o->progress(o->ctx, *done, o->count);
-	}
-	free(b.accts);
-	free(b.handles);
-	free(b.hp);
-	return rc;
 }

@@ -16,6 +16,7 @@
 #include <sqlite3.h>
 
 #include "core/codec.h"
+#include "store/idperm.h"
 #include "store/store.h"
 #include "store/store_sqlite.h"
 #include "storetest.h"
@@ -136,6 +137,20 @@ static void test_create_open(void **state)
 	tmpdir_free(empty);
 }
 
+struct rate_ctx {
+	struct cds_rate_state got[4];
+	int n;
+};
+
+static int collect_rate(void *ctx, const struct cds_rate_state *st)
+{
+	struct rate_ctx *r = ctx;
+
+	assert_true(r->n < 4);
+	r->got[r->n++] = *st;
+	return 0;
+}
+
 static int user_version(const char *dir)
 {
 	sqlite3 *db;
@@ -190,9 +205,20 @@ static void test_migration(void **state)
 	for (int i = 0; i < 16; i++)
 		id[i] = (uint8_t)i;
 	assert_memory_equal(acct.id, id, 16);
-	/* The v2 table works. */
-	memcpy(rs.account, id, 16);
+	/* The v2 table works, for an account made after the migration (the
+	 * hand-made one above has no id of this store's permutation). */
+	const char *hs[] = {"tel:+15550002222"};
+	struct cds_new_account a = {.handles = hs, .n_handles = 1};
+	struct rate_ctx r = {0};
+
+	assert_int_equal(cds_store_accounts_create(s, &a, 1, &f->err),
+			 CDS_ERR_STORE); /* number 1 is taken by the raw row */
+	raw_exec(dir, "UPDATE meta SET next_n = 2");
+	assert_int_equal(cds_store_accounts_create(s, &a, 1, &f->err), CDS_OK);
+	memcpy(rs.account, a.id, 16);
 	assert_int_equal(cds_store_rate_save(s, &rs, 1, &f->err), CDS_OK);
+	assert_int_equal(cds_store_rate_load(s, collect_rate, &r, &f->err), CDS_OK);
+	assert_int_equal(r.n, 1);
 	cds_store_close(s);
 	/* Opening again is a no-op. */
 	assert_int_equal(cds_store_open(&s, dir, &f->err), CDS_OK);
@@ -429,6 +455,17 @@ static int collect_change(void *ctx, const uint8_t account[16],
 	return 0;
 }
 
+static int count_change(void *ctx, const uint8_t account[16],
+			const char *handle)
+{
+	struct log *l = ctx;
+
+	(void)account;
+	(void)handle;
+	l->n++;
+	return 0;
+}
+
 static void expect_changes(struct fx *f, uint64_t *since, const char *const *want,
 			   int n)
 {
@@ -562,20 +599,6 @@ static void test_scan_two_connections(void **state)
 	counts(f, 3, 4);
 }
 
-struct rate_ctx {
-	struct cds_rate_state got[4];
-	int n;
-};
-
-static int collect_rate(void *ctx, const struct cds_rate_state *st)
-{
-	struct rate_ctx *r = ctx;
-
-	assert_true(r->n < 4);
-	r->got[r->n++] = *st;
-	return 0;
-}
-
 static void test_rate_state(void **state)
 {
 	struct fx *f = *state;
@@ -604,6 +627,83 @@ static void test_rate_state(void **state)
 	}
 }
 
+/* Enough accounts for the multi-row statements (SQ_MANY) and a tail. */
+static void test_big_batch(void **state)
+{
+	enum { N = 2 * SQ_MANY + 6 };
+	struct fx *f = *state;
+	struct cds_new_account v[N];
+	char hs[N][2][24];
+	const char *hp[N][2];
+	struct cds_account got;
+	struct log l = {.stop_at = -1};
+	uint64_t last = 0;
+
+	memset(v, 0, sizeof(v));
+	for (int i = 0; i < N; i++) {
+		snprintf(hs[i][0], sizeof(hs[i][0]), "tel:+1555999%04d", i);
+		snprintf(hs[i][1], sizeof(hs[i][1]), "mailto:u%d@example.org", i);
+		hp[i][0] = hs[i][0];
+		hp[i][1] = hs[i][1];
+		v[i].handles = hp[i];
+		v[i].n_handles = i % 3 ? 1 : 2;
+		v[i].identity_key[0] = (uint8_t)i;
+	}
+	/* A repeat at account 49 (of account 7's handle): nothing goes in. */
+	hp[49][0] = hs[7][0];
+	assert_int_equal(cds_store_accounts_create(f->s, v, N, &f->err),
+			 CDS_ERR_EXISTS);
+	assert_int_equal(f->err.index, 49);
+	counts(f, 0, 0);
+	assert_int_equal(last_seq(f), 0);
+
+	hp[49][0] = hs[49][0];
+	assert_int_equal(cds_store_accounts_create(f->s, v, N, &f->err), CDS_OK);
+	counts(f, N, N + (N + 2) / 3);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(cds_store_handle_get(f->s, hs[i][0], &got, &f->err),
+				 CDS_OK);
+		assert_memory_equal(got.id, v[i].id, 16);
+		assert_int_equal(got.identity_key[0], i);
+		assert_int_equal(cds_store_check_token(f->s, v[i].token, NULL,
+						       &f->err), CDS_OK);
+		for (int j = 0; j < i; j++)
+			assert_memory_not_equal(v[i].id, v[j].id, 16);
+	}
+	/* One change row per account and per handle. */
+	assert_int_equal(cds_store_changes(f->s, 0, 1000, count_change, &l, &last,
+					   &f->err), CDS_OK);
+	assert_int_equal(l.n, N + N + (N + 2) / 3);
+	assert_int_equal(last, (uint64_t)l.n);
+}
+
+/* Account ids are a keyed permutation of account numbers (idperm.h). */
+static void test_idperm(void **state)
+{
+	uint8_t k1[CDS_IDPERM_KEY_BYTES], k2[CDS_IDPERM_KEY_BYTES], id[16], id2[16];
+	uint64_t n;
+
+	(void)state;
+	randombytes_buf(k1, sizeof(k1));
+	randombytes_buf(k2, sizeof(k2));
+	for (uint64_t i = 0; i < 10000; i++) {
+		uint64_t v = i < 5000 ? i : randombytes_random() * (i + 1);
+
+		cds_idperm_id(id, k1, v);
+		assert_true(cds_idperm_number(&n, k1, id));
+		assert_int_equal(n, v);
+		/* Another key does not recognise it; a flipped bit is rejected. */
+		assert_false(cds_idperm_number(&n, k2, id));
+		id[i % 16] ^= (uint8_t)(1u << (i % 8));
+		assert_false(cds_idperm_number(&n, k1, id));
+	}
+	cds_idperm_id(id, k1, 1);
+	cds_idperm_id(id2, k1, 2);
+	assert_memory_not_equal(id, id2, 16);
+	memset(id, 0, sizeof(id));
+	assert_false(cds_idperm_number(&n, k1, id));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -618,6 +718,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_scan_two_connections, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_rate_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_big_batch, setup, teardown),
+		cmocka_unit_test(test_idperm),
 	};
 
 	if (sodium_init() < 0)
