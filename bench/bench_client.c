@@ -281,7 +281,8 @@ static int bench_sync(const struct args *a)
 
 static int parse(struct args *a, int argc, char **argv)
 {
-	for (int i = 1; i < argc; i++) {
+	/* Every option takes a value: step over both. */
+	for (int i = 1; i < argc; i += 2) {
 		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
 		if (!v)
@@ -298,7 +299,6 @@ static int parse(struct args *a, int argc, char **argv)
 			a->book = v;
 		else
 			return fprintf(stderr, "bench_client: unknown option '%s'\n", o), 2;
-		i++;
 	}
 	if (a->elements < 2 || a->rounds < 1)
 		return fprintf(stderr, "bench_client: --elements >= 2, --rounds >= 1\n"), 2;

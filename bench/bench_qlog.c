@@ -147,7 +147,8 @@ static int run(const struct opts *o, enum cds_qlog_durability dur)
 
 static int parse(struct opts *o, int argc, char **argv)
 {
-	for (int i = 1; i < argc; i++) {
+	/* Every option takes a value: step over both. */
+	for (int i = 1; i < argc; i += 2) {
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 
 		if (!v)
@@ -164,7 +165,6 @@ static int parse(struct opts *o, int argc, char **argv)
 			o->dir = v;
 		else
 			goto bad;
-		i++;
 	}
 	if (o->count >= 1 && o->threads >= 1 && o->threads <= 256 &&
 	    o->handles >= 0 && o->handles <= 128 &&

@@ -10,7 +10,7 @@ summary=${3:-}
 root=$(cd "$(dirname "$0")/.." && pwd)
 pass=0 fail=0
 for f in "$FUZZB"/tests/fuzz/fuzz_*; do
-	[ -x "$f" ] || continue
+	[ -f "$f" ] && [ -x "$f" ] || continue
 	name=$(basename "$f" | sed 's/^fuzz_//')
 	corpus=$(mktemp -d)
 	seeds="$root/tests/fuzz/seeds/$name"

@@ -174,8 +174,7 @@ static void test_altered(void **state)
 		"UPDATE ledger SET scope_value = 'tel:+15550000000' WHERE seq = 2",
 		"UPDATE ledger SET time_window = 'x/y' WHERE seq = 2",
 		"UPDATE ledger SET time_us = time_us + 1 WHERE seq = 2",
-		"UPDATE ledger SET export_sha256 = replace(export_sha256, 'a', 'b')"
-		" WHERE seq = 2",
+		"UPDATE ledger SET export_sha256 = replace(export_sha256, 'a', 'b') WHERE seq = 2",
 		"UPDATE ledger SET scope_type = 'ip' WHERE seq = 2",
 	};
 
