@@ -16,6 +16,10 @@ case $B in /*) ;; *) B=$(pwd)/$B ;; esac
 SIZES=${BENCH_SIZES:-1000000}
 HTTP_N=${BENCH_HTTP_N:-1000000}
 HTTP_SECONDS=${BENCH_HTTP_SECONDS:-10}
+# BENCH_QUICK=1: tiny sizes, to check the scripts, not to measure.
+Q=${BENCH_QUICK:-0}
+if [ "$Q" = 1 ]; then QLOG_N=20000 IMPORT_N=20000 ROUNDS=1; else
+	QLOG_N=1000000 IMPORT_N=1000000 ROUNDS=5; fi
 
 say() { printf '\n==== %s\n' "$*"; }
 
@@ -27,17 +31,17 @@ printf 'date: %s; commit: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
 	"$(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 
 say "OPRF (bench_oprf)"
-"$B/bench/bench_oprf" 5
+"$B/bench/bench_oprf" $ROUNDS
 say "client crypto (bench_client)"
 "$B/bench/bench_client" --elements 1000 --rounds 3
 say "address books (bench_addressbook)"
 "$B/bench/bench_addressbook" --count 10000
 say "query log writer (bench_qlog)"
-"$B/bench/bench_qlog" --count 1000000 --threads 2 --mode batch
+"$B/bench/bench_qlog" --count $QLOG_N --threads 2 --mode batch
 "$B/bench/bench_qlog" --count 20000 --threads 8 --mode sync
-"$B/bench/bench_qlog" --count 100000 --threads 2 --handles 100 --mode batch
+"$B/bench/bench_qlog" --count $((QLOG_N / 10)) --threads 2 --handles 100 --mode batch
 say "bulk import (bench_import)"
-"$B/bench/bench_import" -n 1000000 --cdsctl "$B/cdsctl"
+"$B/bench/bench_import" -n $IMPORT_N --cdsctl "$B/cdsctl"
 
 for N in $SIZES; do
 	work=$(mktemp -d /tmp/cds-bench.XXXXXX)
@@ -77,7 +81,7 @@ PY
 		sed 's/.*"token": *"\([^"]*\)".*/\1/')
 	sleep 2 # the new account reaches the server's cache
 	say "end-to-end private discovery and sync, 1,000 contacts, N=$N"
-	"$B/bench/bench_client" --rounds 5 --server "http://127.0.0.1:$port" \
+	"$B/bench/bench_client" --rounds $ROUNDS --server "http://127.0.0.1:$port" \
 		--token "$tok" --book "$work/book.csv"
 	kill -TERM $pid; wait $pid 2>/dev/null || true
 	rm -rf "$work"

@@ -31,7 +31,7 @@
 
 #define N_ACCOUNTS 600
 #define N_HANDLES (2 * N_ACCOUNTS)
-#define BATCH 50
+#define BATCH 300 /* above PARALLEL_EVAL_MIN: batches use every core */
 
 struct fixture {
 	char dir[64];
@@ -290,6 +290,23 @@ static void test_open_and_discover(void **state)
 	cds_error_clear(&err);
 	assert_int_equal(cds_mirror_evaluate(m, 1, &bad[0][0], 2, &ev[0][0],
 					     proof, &err), CDS_ERR_INVALID);
+	/* A bad element deep in a large (parallel) batch is named by index. */
+	{
+		static uint8_t big[BATCH][32], bev[BATCH][32];
+		uint8_t blind[32];
+
+		for (size_t i = 0; i < BATCH; i++)
+			assert_int_equal(cds_oprf_blind(blind, big[i],
+					 CDS_OPRF_MODE_VOPRF,
+					 (const uint8_t *)"tel:+15550001111", 16,
+					 NULL, &err), CDS_OK);
+		memset(big[BATCH - 37], 0xff, 32);
+		cds_error_clear(&err);
+		assert_int_equal(cds_mirror_evaluate(m, 1, &big[0][0], BATCH,
+						     &bev[0][0], proof, &err),
+				 CDS_ERR_INVALID);
+		assert_int_equal(err.index, BATCH - 37);
+	}
 	cds_buf_init(&b);
 	assert_int_equal(cds_mirror_bucket(m, 1, 1u << fx->bits, &b, &v, &err),
 			 CDS_ERR_INVALID);
