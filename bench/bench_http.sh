@@ -105,6 +105,20 @@ run_wrk "cdsd lookup, 1 handle" 1 lookup1.lua "http://127.0.0.1:$port"
 run_wrk "cdsd lookup, 100 handles" 100 lookup100.lua "http://127.0.0.1:$port"
 run_wrk "cdsd bucket GET ($bucket_bytes B)" 0 bucket.lua "http://127.0.0.1:$port"
 
+# The same lookups with the query log off (--retention-days 0), to show what
+# logging costs (DESIGN.md: under 5%).  The restart loads the index snapshot.
+cdsd_pid=${pids##* }
+kill -TERM "$cdsd_pid"; wait "$cdsd_pid" 2>/dev/null || true
+pids=${pids% *}
+port=$(free_port)
+"$BUILD/cdsd" --data "$data" --listen "127.0.0.1:$port" --plain-lookup on \
+	--threads $THREADS --rate-allowance 1e15 --bucket-rate-per-ip 0 \
+	--retention-days 0 --quiet 2>>"$work/cdsd.log" &
+pids="$pids $!"
+wait_http "http://127.0.0.1:$port/v1/health" 1800
+run_wrk "cdsd lookup, 1 handle, log off" 1 lookup1.lua "http://127.0.0.1:$port"
+run_wrk "cdsd lookup, 100 handles, log off" 100 lookup100.lua "http://127.0.0.1:$port"
+
 # --- nginx: a static file the size of a bucket response -------------------
 if command -v nginx >/dev/null; then
 	nport=$(free_port)

@@ -144,6 +144,7 @@ struct fetch_job {
 	const struct cds_params *p;
 	struct cds_bucket_set *s;
 	size_t group;
+	struct cds_http *http; /* NULL: the worker's own connection */
 };
 
 /* Take a parsed bucket's entries into the set. */
@@ -181,7 +182,9 @@ static enum cds_err post_range(struct fetch_job *job, unsigned worker,
 		prefixes[i] = bs[i].prefix;
 	rc = cds_proto_build_buckets(&body, job->p->epoch, prefixes, m, err);
 	if (!rc)
-		rc = cds_http_post_json(job->c->http[worker], "/v1/buckets",
+		rc = cds_http_post_json(job->http ? job->http
+						  : job->c->http[worker],
+					"/v1/buckets",
 					(const char *)body.data, body.len, 0,
 					&r, err);
 	if (!rc && r.status == 413 && m > 1) {
@@ -231,6 +234,25 @@ enum cds_err cds_buckets_fetch_post(struct cds_client *c,
 	job.group = p->max_batch < POST_GROUP_MAX ? p->max_batch : POST_GROUP_MAX;
 	tasks = (s->n + job.group - 1) / job.group;
 	return cds_workers_run(c->threads, tasks, post_group, &job, err);
+}
+
+enum cds_err cds_buckets_fetch_post_on(struct cds_client *c,
+				       struct cds_http *http,
+				       const struct cds_params *p,
+				       struct cds_bucket_set *s,
+				       struct cds_error *err)
+{
+	struct fetch_job job = {c, p, s, 0, http};
+	enum cds_err rc = CDS_OK;
+	size_t tasks;
+
+	if (!s->n)
+		return CDS_OK;
+	job.group = p->max_batch < POST_GROUP_MAX ? p->max_batch : POST_GROUP_MAX;
+	tasks = (s->n + job.group - 1) / job.group;
+	for (size_t t = 0; !rc && t < tasks; t++)
+		rc = post_group(&job, t, 0, err);
+	return rc;
 }
 
 static enum cds_err get_one(void *ctx, size_t task, unsigned worker,

@@ -123,6 +123,10 @@ static enum cds_err open_parts(struct cds_client *c,
 		rc = cds_http_new(&c->http[i], c->url, o->token,
 				  o->connect_timeout_ms, o->timeout_ms,
 				  o->max_reply_bytes, err);
+	if (!rc)
+		rc = cds_http_new(&c->prefetch, c->url, o->token,
+				  o->connect_timeout_ms, o->timeout_ms,
+				  o->max_reply_bytes, err);
 	if (!rc && o->cache_path)
 		rc = cds_cache_open(&c->cache, o->cache_path, err);
 	if (!rc && c->cache)
@@ -169,6 +173,7 @@ void cds_client_free(struct cds_client *c)
 		return;
 	for (unsigned i = 0; i < CDS_WORKERS_MAX; i++)
 		cds_http_free(c->http[i]);
+	cds_http_free(c->prefetch);
 	cds_cache_close(c->cache);
 	cds_contacts_fini(&c->contacts);
 	cds_client_results_clear(c);

@@ -32,6 +32,7 @@ struct cds_client {
 	unsigned decoys;
 	unsigned threads;
 	struct cds_http *http[CDS_WORKERS_MAX]; /* one per worker thread */
+	struct cds_http *prefetch; /* buckets fetched beside the OPRF step */
 	struct cds_cache *cache;                /* NULL without a cache */
 	struct cds_contact_list contacts;
 	struct cds_result *results;             /* strings owned */
@@ -141,6 +142,13 @@ enum cds_err cds_buckets_fetch_post(struct cds_client *c,
 				    const struct cds_params *p,
 				    struct cds_bucket_set *s,
 				    struct cds_error *err) CDS_MUST_CHECK;
+/* The same on one given connection, on the calling thread (the prefetch
+ * that runs beside the OPRF step). */
+enum cds_err cds_buckets_fetch_post_on(struct cds_client *c,
+				       struct cds_http *http,
+				       const struct cds_params *p,
+				       struct cds_bucket_set *s,
+				       struct cds_error *err) CDS_MUST_CHECK;
 /* Fetch every bucket of s with GET, sending If-None-Match for those that
  * already have entries and an ETag; a 304 keeps the cached entries. */
 enum cds_err cds_buckets_fetch_get(struct cds_client *c,

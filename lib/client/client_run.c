@@ -106,6 +106,8 @@ static void end_stats(struct cds_client *c, const struct cds_op *op,
 	for (unsigned i = 0; i < CDS_WORKERS_MAX; i++)
 		if (c->http[i])
 			cds_http_take_counters(c->http[i], &sum);
+	if (c->prefetch)
+		cds_http_take_counters(c->prefetch, &sum);
 	c->stats.requests = sum.requests;
 	c->stats.bytes_down = sum.bytes_down;
 	c->stats.bytes_up = sum.bytes_up;

@@ -13,6 +13,7 @@
  *      than CDS_CLIENT_PARALLEL_MIN handles into at least one batch per
  *      worker, so both cores blind, wait and finalise at the same time.
  */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -254,6 +255,55 @@ enum cds_err cds_disc_oprf(struct cds_client *c, const struct cds_params *p,
 	return rc;
 }
 
+/*
+ * A handle's bucket depends on the handle alone (a public hash), not on the
+ * OPRF, so the buckets are fetched on a thread of their own, over their own
+ * connection, while the OPRF round trip runs: the download overlaps the
+ * blinding, the server's evaluation and the finalising.
+ */
+struct prefetch {
+	struct cds_client *c;
+	const struct cds_params *p;
+	struct cds_bucket_set *set;
+	enum cds_err rc;
+	struct cds_error err;
+};
+
+static void *prefetch_main(void *arg)
+{
+	struct prefetch *pf = arg;
+
+	cds_error_clear(&pf->err);
+	pf->rc = cds_buckets_fetch_post_on(pf->c, pf->c->prefetch, pf->p,
+					   pf->set, &pf->err);
+	return NULL;
+}
+
+/* OPRF and bucket fetch side by side; the first error wins. */
+static enum cds_err oprf_and_buckets(struct cds_client *c,
+				     const struct cds_params *p,
+				     struct cds_op *op,
+				     struct cds_bucket_set *set,
+				     struct cds_error *err)
+{
+	struct prefetch pf = {c, p, set, CDS_OK, {0}};
+	pthread_t th;
+	enum cds_err rc;
+
+	if (pthread_create(&th, NULL, prefetch_main, &pf) != 0) {
+		rc = cds_disc_oprf(c, p, op, err);
+		return rc ? rc : cds_buckets_fetch_post(c, p, set, err);
+	}
+	rc = cds_disc_oprf(c, p, op, err);
+	pthread_join(th, NULL);
+	if (!rc && pf.rc) {
+		if (err)
+			*err = pf.err;
+		rc = pf.rc;
+	}
+	return rc;
+}
+
 /* One attempt at a private discovery under freshly fetched params. */
 static enum cds_err attempt(struct cds_client *c, struct cds_op *op,
 			    struct cds_error *err)
@@ -268,11 +318,9 @@ static enum cds_err attempt(struct cds_client *c, struct cds_op *op,
 	cds_disc_assign_buckets(op, &p);
 	for (size_t i = 0; i < op->n; i++)
 		op->recs[i].need_eval = true;
-	rc = cds_disc_oprf(c, &p, op, err);
+	rc = cds_buckets_plan(&set, op, p.prefix_bits, c->decoys, err);
 	if (!rc)
-		rc = cds_buckets_plan(&set, op, p.prefix_bits, c->decoys, err);
-	if (!rc)
-		rc = cds_buckets_fetch_post(c, &p, &set, err);
+		rc = oprf_and_buckets(c, &p, op, &set, err);
 	cds_buckets_count(c, &set);
 	if (!rc)
 		rc = cds_buckets_match(op, &set, p.epoch, err);
