@@ -22,6 +22,7 @@
  *     a message naming the file.
  *  4. Every buffer that held a secret is wiped on every path.
  */
+#include "core/os.h"
 #include "crypto/keys_int.h"
 
 #include <dirent.h>
@@ -131,27 +132,6 @@ static void sync_dir(const char *dir)
 	}
 }
 
-static enum cds_err write_sync(int fd, const char *path, const char *p,
-			       size_t n, struct cds_error *err)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return cds_fail(err,
-					errno == ENOSPC ? CDS_ERR_FULL : CDS_ERR_IO,
-					"cannot write '%s': %s", path,
-					strerror(errno));
-		p += w;
-		n -= (size_t)w;
-	}
-	if (fsync(fd) != 0)
-		return cds_fail(err, CDS_ERR_IO, "cannot sync '%s': %s", path,
-				strerror(errno));
-	return CDS_OK;
-}
-
 /* Write text to tmp (0600), then publish it as path without overwriting. */
 static enum cds_err publish(const char *tmp, const char *path,
 			    const char *text, size_t len,
@@ -164,7 +144,7 @@ static enum cds_err publish(const char *tmp, const char *path,
 	if (fd < 0)
 		return cds_fail(err, CDS_ERR_IO, "cannot create '%s': %s", tmp,
 				strerror(errno));
-	rc = write_sync(fd, tmp, text, len, err);
+	rc = cds_write_all_sync(fd, tmp, text, len, err);
 	if (close(fd) != 0 && !rc)
 		rc = cds_fail(err, CDS_ERR_IO, "cannot close '%s': %s", tmp,
 			      strerror(errno));
@@ -272,7 +252,7 @@ static enum cds_err overwrite(const char *path, struct cds_error *err)
 		rc = cds_fail(err, CDS_ERR_INVALID,
 			      "key file '%s' is not a regular file", path);
 	else
-		rc = write_sync(fd, path, zeros,
+		rc = cds_write_all_sync(fd, path, zeros,
 				st.st_size < CDS_KEYS_FILE_MAX ? (size_t)st.st_size
 							       : CDS_KEYS_FILE_MAX,
 				err);

@@ -8,6 +8,7 @@
  *     copied to the overlay its base bytes are stale until a compaction.
  *  3. count == the sum of all bucket sizes.
  */
+#include "core/os.h"
 #include "index/index.h"
 
 #include <pthread.h>
@@ -138,21 +139,6 @@ static const uint8_t *bucket_view(const struct cds_index *ix, uint32_t b,
 	return ix->base + (size_t)ix->off[b] * CDS_ENTRY_BYTES;
 }
 
-static int init_lock(pthread_rwlock_t *lock)
-{
-	pthread_rwlockattr_t a;
-	int rc;
-
-	if (pthread_rwlockattr_init(&a))
-		return -1;
-	/* One updater must not starve behind a stream of bucket readers. */
-	pthread_rwlockattr_setkind_np(&a,
-		PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-	rc = pthread_rwlock_init(lock, &a);
-	pthread_rwlockattr_destroy(&a);
-	return rc ? -1 : 0;
-}
-
 enum cds_err cds_index_new(struct cds_index **out, uint32_t epoch,
 			   unsigned prefix_bits, void *map, size_t map_len,
 			   const uint32_t *off, const uint8_t *entries,
@@ -170,7 +156,7 @@ enum cds_err cds_index_new(struct cds_index **out, uint32_t epoch,
 		goto out;
 	}
 	ix = calloc(1, sizeof(*ix));
-	if (!ix || init_lock(&ix->lock)) {
+	if (!ix || cds_rwlock_init_writer_pref(&ix->lock)) {
 		free(ix);
 		ix = NULL;
 		rc = cds_fail(err, CDS_ERR_NOMEM, "cannot allocate an index");

@@ -16,24 +16,10 @@
 
 #include <sodium.h>
 
+#include "core/os.h"
 #include "core/log.h"
 #include "index/mirror_int.h"
 #include "index/workers.h"
-
-static int init_rwlock(pthread_rwlock_t *lock)
-{
-	pthread_rwlockattr_t a;
-	int rc;
-
-	if (pthread_rwlockattr_init(&a))
-		return -1;
-	/* The poller must get in between a steady stream of readers. */
-	pthread_rwlockattr_setkind_np(&a,
-		PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-	rc = pthread_rwlock_init(lock, &a);
-	pthread_rwlockattr_destroy(&a);
-	return rc;
-}
 
 /* Apply the store's changes to the caches and every served index. */
 static enum cds_err sync_served(struct cds_mirror *m, struct cds_error *err)
@@ -89,7 +75,8 @@ enum cds_err cds_mirror_open(struct cds_mirror **out,
 	m = calloc(1, sizeof(*m));
 	if (!m || !(m->datadir = strdup(cfg->datadir)) ||
 	    pthread_mutex_init(&m->poll_mu, NULL) ||
-	    init_rwlock(&m->ep_lock) || init_rwlock(&m->dir_lock)) {
+	    cds_rwlock_init_writer_pref(&m->ep_lock) ||
+	    cds_rwlock_init_writer_pref(&m->dir_lock)) {
 		if (m)
 			free(m->datadir);
 		free(m);

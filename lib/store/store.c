@@ -10,6 +10,7 @@
  * before the store is created and renamed after, so that a store never exists
  * without its admin token, and a failed create leaves neither behind.
  */
+#include "core/os.h"
 #include "store/store_impl.h"
 
 #include <errno.h>
@@ -51,29 +52,6 @@ static enum cds_err check_handles(const char *const *h, size_t n,
 	return rc;
 }
 
-static enum cds_err write_all_sync(int fd, const char *path, const void *p,
-				   size_t n, struct cds_error *err)
-{
-	const char *c = p;
-
-	while (n) {
-		ssize_t w = write(fd, c, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return cds_fail(err,
-					errno == ENOSPC ? CDS_ERR_FULL : CDS_ERR_IO,
-					"cannot write '%s': %s", path,
-					strerror(errno));
-		c += w;
-		n -= (size_t)w;
-	}
-	if (fsync(fd) != 0)
-		return cds_fail(err, CDS_ERR_IO, "cannot sync '%s': %s", path,
-				strerror(errno));
-	return CDS_OK;
-}
-
 /* Write token + "\n" to path (mode 0600), replacing any old file there. */
 static enum cds_err write_token_file(const char *path, const char *token,
 				     struct cds_error *err)
@@ -92,7 +70,7 @@ static enum cds_err write_token_file(const char *path, const char *token,
 			      strerror(errno));
 		goto out;
 	}
-	rc = write_all_sync(fd, path, line, n, err);
+	rc = cds_write_all_sync(fd, path, line, n, err);
 	close(fd);
 out:
 	sodium_memzero(line, sizeof(line));
