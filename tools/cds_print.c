@@ -80,38 +80,67 @@ static void print_json(const struct cds_client *c)
 	json_decref(arr);
 }
 
-static int name_width(const struct cds_client *c)
+/* Columns a UTF-8 string takes: its code points (no wide characters). */
+static size_t columns(const char *s)
 {
-	size_t w = 4;
+	size_t n = 0;
 
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+/* Print s left-aligned in a field of w columns, then the gap. */
+static void cell(const char *s, size_t w)
+{
+	size_t n = columns(s);
+
+	fputs(s, stdout);
+	for (; n < w + 2; n++)
+		putchar(' ');
+}
+
+/* Widest name (at most 30 columns) and handle of the results. */
+static void widths(const struct cds_client *c, size_t *name, size_t *handle)
+{
+	*name = 4;
+	*handle = 6;
 	for (size_t i = 0; i < cds_client_result_count(c); i++) {
-		size_t n = strlen(cds_client_result_at(c, i)->name);
+		const struct cds_result *r = cds_client_result_at(c, i);
+		size_t n = columns(r->name), h = columns(r->handle);
 
-		if (n > w)
-			w = n;
+		*name = n > *name ? n : *name;
+		*handle = h > *handle ? h : *handle;
 	}
-	return (int)(w > 30 ? 30 : w);
+	if (*name > 30)
+		*name = 30;
 }
 
 static void print_table(const struct cds_client *c, bool changes)
 {
-	int nw = name_width(c);
+	size_t nw, hw;
 	char fp[FP_HEX_BYTES];
 
-	printf("%-*s  %-26s  %-10s  %-32s  %-16s%s\n", nw, "NAME", "HANDLE",
-	       "REGISTERED", "ACCOUNT", "KEY", changes ? "  CHANGE" : "");
+	widths(c, &nw, &hw);
+	cell("NAME", nw);
+	cell("HANDLE", hw);
+	cell("REGISTERED", 10);
+	cell("ACCOUNT", 32);
+	printf(changes ? "%-16s  CHANGE\n" : "KEY\n", "KEY");
 	for (size_t i = 0; i < cds_client_result_count(c); i++) {
 		const struct cds_result *r = cds_client_result_at(c, i);
 
 		if (r->registered)
 			key_fp(fp, r->identity_key);
-		printf("%-*s  %-26s  %-10s  %-32s  %-16s", nw,
-		       r->name[0] ? r->name : "-", r->handle,
-		       r->registered ? "yes" : "no",
-		       r->registered ? r->account_hex : "-",
-		       r->registered ? fp : "-");
+		cell(r->name[0] ? r->name : "-", nw);
+		cell(r->handle, hw);
+		cell(r->registered ? "yes" : "no", 10);
+		cell(r->registered ? r->account_hex : "-", 32);
 		if (changes)
-			printf("  %s", cds_change_name(r->change));
+			printf("%-16s  %s", r->registered ? fp : "-",
+			       cds_change_name(r->change));
+		else
+			fputs(r->registered ? fp : "-", stdout);
 		putchar('\n');
 	}
 }
@@ -192,6 +221,7 @@ void cds_print_summary(const struct cds_client *c, const char *what)
 		(unsigned long long)st.bytes_down,
 		(unsigned long long)st.requests, st.wall_us / 1000.0);
 	if (st.problems)
-		fprintf(stderr, "; %zu entries could not be read", st.problems);
+		fprintf(stderr, "; %zu address-book entries skipped (above)",
+			st.problems);
 	fputc('\n', stderr);
 }
