@@ -61,8 +61,16 @@ static void list(const struct cli_cmd *cmds, const char *usage_head, FILE *f)
 	fprintf(f, "%s\n\nCommands:\n", usage_head);
 	for (const struct cli_cmd *c = cmds; c->name; c++)
 		fprintf(f, "  %-14s %s\n", c->name, c->help);
-	fprintf(f, "\nRun '%s COMMAND --help' for a command's options.\n",
-		cli_prog);
+	/* "usage: cdsctl --data DIR key COMMAND" -> "cdsctl --data DIR key " */
+	const char *u = strncmp(usage_head, "usage: ", 7) ? NULL : usage_head + 7;
+	const char *cmd = u ? strstr(u, "COMMAND") : NULL;
+
+	if (cmd && !memchr(u, '\n', (size_t)(cmd - u)))
+		fprintf(f, "\nRun '%.*sCOMMAND --help' for a command's options.\n",
+			(int)(cmd - u), u);
+	else
+		fprintf(f, "\nRun '%s COMMAND --help' for a command's options.\n",
+			cli_prog);
 }
 
 int cli_dispatch(const struct cli_cmd *cmds, int argc, char **argv,
