@@ -22,6 +22,9 @@
 #define REC_HEAD (CDS_ACCOUNT_ID_BYTES + 2)
 #define ARENA_UNITS_MAX UINT32_MAX
 
+/* Handles hashed and prefetched ahead of their probes in one round. */
+#define CDS_DIRMAP_MANY_MAX 32
+
 struct slot {
 	uint32_t rec;
 	uint32_t tag;
@@ -271,6 +274,38 @@ bool cds_dirmap_get(const struct cds_dirmap *m, const char *handle, size_t len,
 		return false;
 	memcpy(id, rec_at(m, s->rec), CDS_ACCOUNT_ID_BYTES);
 	return true;
+}
+
+void cds_dirmap_get_many(const struct cds_dirmap *m,
+			 const char *const *handles, size_t n,
+			 uint8_t (*ids)[CDS_ACCOUNT_ID_BYTES], bool *found)
+{
+	uint32_t tag[CDS_DIRMAP_MANY_MAX];
+	size_t len[CDS_DIRMAP_MANY_MAX];
+
+	for (size_t a = 0; a < n; a += CDS_DIRMAP_MANY_MAX) {
+		size_t k = n - a < CDS_DIRMAP_MANY_MAX ? n - a : CDS_DIRMAP_MANY_MAX;
+
+		for (size_t i = 0; i < k; i++) {
+			len[i] = strlen(handles[a + i]);
+			found[a + i] = false;
+			if (m->n == 0 || len[i] == 0 || len[i] > CDS_HANDLE_MAX_BYTES)
+				continue;
+			tag[i] = hash32(m, handles[a + i], len[i]);
+			__builtin_prefetch(&m->slots[tag[i] & (m->cap - 1)]);
+		}
+		for (size_t i = 0; i < k; i++) {
+			const struct slot *s;
+
+			if (m->n == 0 || len[i] == 0 || len[i] > CDS_HANDLE_MAX_BYTES)
+				continue;
+			s = find(m, handles[a + i], len[i], tag[i]);
+			if (!s->rec)
+				continue;
+			memcpy(ids[a + i], rec_at(m, s->rec), CDS_ACCOUNT_ID_BYTES);
+			found[a + i] = true;
+		}
+	}
 }
 
 size_t cds_dirmap_count(const struct cds_dirmap *m)

@@ -42,6 +42,15 @@ bool cds_dirmap_remove(struct cds_dirmap *m, const char *handle, size_t len);
 bool cds_dirmap_get(const struct cds_dirmap *m, const char *handle, size_t len,
 		    uint8_t id[static CDS_ACCOUNT_ID_BYTES]);
 
+/*
+ * The same for n handles at once: found[i] and ids[i] for handles[i].  All
+ * slots are hashed and prefetched first, so the n cache misses overlap
+ * instead of following one another.
+ */
+void cds_dirmap_get_many(const struct cds_dirmap *m,
+			 const char *const *handles, size_t n,
+			 uint8_t (*ids)[CDS_ACCOUNT_ID_BYTES], bool *found);
+
 size_t cds_dirmap_count(const struct cds_dirmap *m);
 size_t cds_dirmap_memory(const struct cds_dirmap *m);
 

@@ -204,6 +204,25 @@ bool cds_mirror_lookup(struct cds_mirror *m, const char *handle, size_t len,
 	return found;
 }
 
+void cds_mirror_lookup_many(struct cds_mirror *m, const char *const *handles,
+			    size_t n, struct cds_account *accts, bool *found)
+{
+	uint8_t ids[CDS_MIRROR_LOOKUP_MAX][CDS_ACCOUNT_ID_BYTES];
+
+	if (n > CDS_MIRROR_LOOKUP_MAX)
+		n = CDS_MIRROR_LOOKUP_MAX;
+	memset(found, 0, n * sizeof(*found));
+	pthread_rwlock_rdlock(&m->dir_lock);
+	if (m->dirmap) {
+		cds_dirmap_get_many(m->dirmap, handles, n, ids, found);
+		for (size_t i = 0; i < n; i++)
+			if (found[i])
+				found[i] = cds_accounts_get(m->accounts, ids[i],
+							    &accts[i]);
+	}
+	pthread_rwlock_unlock(&m->dir_lock);
+}
+
 /* The served epoch numbered `epoch`, or NULL.  Caller holds ep_lock. */
 static struct cds_mirror_epoch *find_epoch(struct cds_mirror *m,
 					   uint32_t epoch)

@@ -85,6 +85,14 @@ bool cds_mirror_lookup(struct cds_mirror *m, const char *handle, size_t len,
 		       struct cds_account *acct);
 
 /*
+ * Plain lookup of n canonical handles (NUL-terminated) under one read
+ * lock: found[i] and accts[i] for handles[i].  n <= CDS_MIRROR_LOOKUP_MAX.
+ */
+#define CDS_MIRROR_LOOKUP_MAX 64
+void cds_mirror_lookup_many(struct cds_mirror *m, const char *const *handles,
+			    size_t n, struct cds_account *accts, bool *found);
+
+/*
  * VOPRF BlindEvaluate of n blinded elements under `epoch`, with the batched
  * proof.  CDS_ERR_EPOCH if that epoch is not served; CDS_ERR_INVALID (with
  * err->index) for a bad element.

@@ -76,20 +76,27 @@ static enum cds_err lookup_doc(struct cds_server *s,
 			       const struct cds_handle_list *hl,
 			       struct cds_buf *out)
 {
-	struct cds_account a;
+	struct cds_account a[CDS_MIRROR_LOOKUP_MAX];
+	bool found[CDS_MIRROR_LOOKUP_MAX];
 	enum cds_err rc = cds_buf_reserve(out, 64 + hl->n * 160);
 
 	if (!rc)
 		rc = APPEND_LIT(out, "{\"results\":[");
+	/* Look up a chunk under one lock, then write its answers. */
+	for (size_t c = 0; !rc && c < hl->n; c += CDS_MIRROR_LOOKUP_MAX) {
+		size_t k = hl->n - c < CDS_MIRROR_LOOKUP_MAX ? hl->n - c
+							     : CDS_MIRROR_LOOKUP_MAX;
 
-	for (size_t i = 0; !rc && i < hl->n; i++) {
-		bool found = cds_mirror_lookup(s->mirror, hl->v[i],
-					       strlen(hl->v[i]), &a);
-
-		if (i)
-			rc = cds_buf_append(out, ",", 1);
-		if (!rc)
-			rc = append_result(out, hl->v[i], found, &a);
+		cds_mirror_lookup_many(s->mirror,
+				       (const char *const *)hl->v + c, k, a,
+				       found);
+		for (size_t i = 0; !rc && i < k; i++) {
+			if (c + i)
+				rc = cds_buf_append(out, ",", 1);
+			if (!rc)
+				rc = append_result(out, hl->v[c + i], found[i],
+						   &a[i]);
+		}
 	}
 	if (!rc)
 		rc = cds_buf_append(out, "]}", 2);

@@ -369,11 +369,40 @@ static void test_plain_lookup(void **state)
 	handle_name(h, sizeof(h), N_HANDLES);
 	assert_false(cds_mirror_lookup(m, h, strlen(h), &a));
 	assert_false(cds_mirror_lookup(m, fx->handles[0], 10, &a));
+	/* The batched form answers exactly as one lookup at a time: every
+	 * third handle is unregistered, over more than one prefetch round. */
+	{
+		const char *hs[CDS_MIRROR_LOOKUP_MAX];
+		char unreg[CDS_MIRROR_LOOKUP_MAX][32];
+		struct cds_account many[CDS_MIRROR_LOOKUP_MAX];
+		bool found[CDS_MIRROR_LOOKUP_MAX];
+
+		for (unsigned i = 0; i < CDS_MIRROR_LOOKUP_MAX; i++) {
+			handle_name(unreg[i], sizeof(unreg[i]), N_HANDLES + i);
+			hs[i] = i % 3 == 2 ? unreg[i] : fx->handles[i];
+		}
+		cds_mirror_lookup_many(m, hs, CDS_MIRROR_LOOKUP_MAX, many, found);
+		for (unsigned i = 0; i < CDS_MIRROR_LOOKUP_MAX; i++) {
+			assert_int_equal(found[i], i % 3 != 2);
+			if (found[i]) {
+				assert_memory_equal(many[i].id, fx->ids[i / 2], 16);
+				assert_memory_equal(many[i].identity_key,
+						    fx->iks[i / 2], 32);
+			}
+		}
+	}
 	cds_mirror_close(m);
 	/* Off: no map at all. */
 	m = open_mirror(fx, false, false, 0);
 	assert_false(cds_mirror_lookup(m, fx->handles[0],
 				       strlen(fx->handles[0]), &a));
+	{
+		const char *hs[1] = {fx->handles[0]};
+		bool found[1] = {true};
+
+		cds_mirror_lookup_many(m, hs, 1, &a, found);
+		assert_false(found[0]);
+	}
 	cds_mirror_close(m);
 }
 
