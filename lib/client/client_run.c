@@ -131,6 +131,25 @@ static enum cds_err run_plain(struct cds_client *c, struct cds_op *op,
 	return cds_disc_plain(c, &p, op, err);
 }
 
+/*
+ * The end every operation shares: count what it found, publish the results
+ * (or none, if it failed), close the statistics and free the operation.
+ */
+static enum cds_err finish_op(struct cds_client *c, struct cds_op *op,
+			      enum cds_err rc, int64_t t0,
+			      struct cds_error *err)
+{
+	for (size_t i = 0; !rc && i < op->n; i++)
+		c->stats.registered += op->recs[i].registered;
+	if (!rc)
+		rc = cds_op_publish(c, op, err);
+	if (rc)
+		cds_client_results_clear(c);
+	end_stats(c, op, t0);
+	cds_op_fini(op);
+	return rc;
+}
+
 enum cds_err cds_client_discover(struct cds_client *c, unsigned flags,
 				 struct cds_error *err)
 {
@@ -147,15 +166,7 @@ enum cds_err cds_client_discover(struct cds_client *c, unsigned flags,
 	if (!rc && op.n)
 		rc = (flags & CDS_DISCOVER_PLAIN) ? run_plain(c, &op, err)
 						  : cds_disc_private(c, &op, err);
-	for (size_t i = 0; !rc && i < op.n; i++)
-		c->stats.registered += op.recs[i].registered;
-	if (!rc)
-		rc = cds_op_publish(c, &op, err);
-	if (rc)
-		cds_client_results_clear(c);
-	end_stats(c, &op, t0);
-	cds_op_fini(&op);
-	return rc;
+	return finish_op(c, &op, rc, t0, err);
 }
 
 enum cds_err cds_client_sync(struct cds_client *c, struct cds_error *err)
@@ -171,15 +182,7 @@ enum cds_err cds_client_sync(struct cds_client *c, struct cds_error *err)
 	/* Even an empty contact list syncs: it saves the list and prunes. */
 	if (!rc)
 		rc = cds_sync_run(c, &op, err);
-	for (size_t i = 0; !rc && i < op.n; i++)
-		c->stats.registered += op.recs[i].registered;
-	if (!rc)
-		rc = cds_op_publish(c, &op, err);
-	if (rc)
-		cds_client_results_clear(c);
-	end_stats(c, &op, t0);
-	cds_op_fini(&op);
-	return rc;
+	return finish_op(c, &op, rc, t0, err);
 }
 
 size_t cds_client_result_count(const struct cds_client *c)
