@@ -263,6 +263,30 @@ static enum MHD_Result absorb(struct cds_req *rq, const char *data, size_t n)
 	return MHD_YES;
 }
 
+/*
+ * Count the request as in flight unless the server is draining; then it is
+ * refused with 503 and "Connection: close".  Counting before looking at
+ * the flag (both sequentially consistent, as in cds_daemon_stop, which sets
+ * the flag before reading the count) means a request is either refused or
+ * waited for: none slips between the two.
+ */
+static bool admit(struct cds_req *rq, struct cds_reply *rp)
+{
+	struct cds_server *s = rq->srv;
+
+	atomic_fetch_add(&s->inflight, 1);
+	if (!atomic_load(&s->draining)) {
+		rq->counted = true;
+		return true;
+	}
+	atomic_fetch_sub(&s->inflight, 1);
+	cds_reply_error(rp, 503, "shutting_down", -1,
+			"the server is shutting down; retry shortly");
+	cds_reply_header(rp, "Retry-After", "1");
+	cds_reply_header(rp, "Connection", "close");
+	return false;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  const char *url, const char *method,
 				  const char *version, const char *upload_data,
@@ -278,9 +302,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		if (!rq)
 			return MHD_NO;
 		*con_cls = rq;
-		atomic_fetch_add(&s->inflight, 1);
 		cds_reply_init(&rp);
-		if (begin(rq, method, &rp))
+		if (!admit(rq, &rp) || begin(rq, method, &rp))
 			return complete(rq, &rp);
 		/*
 		 * Answer at the next call, even without a body: a reply
@@ -313,13 +336,16 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 {
 	struct cds_server *s = cls;
 
+	struct cds_req *rq = *con_cls;
+
 	(void)conn;
 	(void)toe;
-	if (!*con_cls)
+	if (!rq)
 		return;
-	req_free(*con_cls);
+	if (rq->counted)
+		atomic_fetch_sub(&s->inflight, 1);
+	req_free(rq);
 	*con_cls = NULL;
-	atomic_fetch_sub(&s->inflight, 1);
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -343,6 +369,30 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 		cds_log_warn("libmicrohttpd: %s", line);
 }
 
+/*
+ * MHD panics (an internal invariant broken) end in abort().  Before that,
+ * commit what the query log holds and save the rate-limit state: a crash
+ * of the HTTP library must not lose records the operations doc promises.
+ * MHD's panic hook is process-wide: it flushes the first server started
+ * (cdsd runs one).
+ */
+static _Atomic(struct cds_server *) panic_server;
+
+void cds_daemon_panic(void *cls, const char *file, unsigned line,
+		      const char *reason)
+{
+	static atomic_flag once = ATOMIC_FLAG_INIT;
+	struct cds_server *s = atomic_load(&panic_server);
+
+	(void)cls;
+	cds_log_warn("libmicrohttpd failed at %s:%u: %s",
+		      file ? file : "?", line,
+		      reason ? reason : "(no reason given)");
+	if (s && !atomic_flag_test_and_set(&once))
+		cds_server_flush(s);
+	abort();
+}
+
 enum cds_err cds_daemon_start(struct cds_server *s, const struct sockaddr *sa,
 			      struct cds_error *err)
 {
@@ -350,10 +400,12 @@ enum cds_err cds_daemon_start(struct cds_server *s, const struct sockaddr *sa,
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC |
 			 MHD_USE_ERROR_LOG;
 	const union MHD_DaemonInfo *di;
+	struct cds_server *none = NULL;
 
 	if (sa->sa_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	s->quiesced = MHD_INVALID_SOCKET;
+	if (atomic_compare_exchange_strong(&panic_server, &none, s))
+		MHD_set_panic_func(cds_daemon_panic, NULL);
 	s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,  /* first, as MHD asks */
 		MHD_OPTION_SOCK_ADDR, sa,
@@ -375,27 +427,33 @@ enum cds_err cds_daemon_start(struct cds_server *s, const struct sockaddr *sa,
 	return CDS_OK;
 }
 
+/*
+ * Stop in two steps: drain, then stop MHD.
+ *
+ * While draining, requests already begun finish normally and every new
+ * one is answered 503 with Retry-After and "Connection: close".  We do not
+ * use MHD_quiesce_daemon: with a thread pool in epoll mode (0.9.75) it
+ * removes the listen socket from each worker's epoll set from our thread
+ * while the worker may be removing it itself (it saw was_quiesced), and
+ * the loser's EPOLL_CTL_DEL fails with ENOENT, which MHD turns into a
+ * panic ("Failed to remove listen FD from epoll set", daemon.c:5531).
+ * Answering 503 keeps the listen socket MHD's alone until MHD_stop_daemon,
+ * which joins the workers before closing it.
+ */
 void cds_daemon_stop(struct cds_server *s, unsigned drain_ms)
 {
 	int64_t deadline = cds_monotonic_us() + (int64_t)drain_ms * 1000;
+	struct cds_server *self = s;
 
 	if (!s->daemon)
 		return;
-	s->quiesced = MHD_quiesce_daemon(s->daemon);
-	/*
-	 * MHD no longer accepts; shut the socket down (without closing the
-	 * fd, which MHD's threads may still name) so that new clients are
-	 * refused at once instead of waiting in the backlog.
-	 */
-	if (s->quiesced != MHD_INVALID_SOCKET)
-		shutdown(s->quiesced, SHUT_RDWR);
+	atomic_store(&s->draining, true);
 	while (atomic_load(&s->inflight) > 0 && cds_monotonic_us() < deadline)
-		usleep(10000);
+		usleep(5000);
 	if (atomic_load(&s->inflight) > 0)
 		cds_log_warn("%ld requests still in flight after %u ms; closing",
 			     (long)atomic_load(&s->inflight), drain_ms);
 	MHD_stop_daemon(s->daemon);
 	s->daemon = NULL;
-	if (s->quiesced != MHD_INVALID_SOCKET)
-		close(s->quiesced);
+	atomic_compare_exchange_strong(&panic_server, &self, NULL);
 }

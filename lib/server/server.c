@@ -308,6 +308,20 @@ unsigned cds_server_port(const struct cds_server *s)
 	return s->port;
 }
 
+/* Bounded: a wedged writer must not turn a crash into a hang. */
+#define PANIC_FLUSH_US (5 * CDS_USEC_PER_SEC)
+
+void cds_server_flush(struct cds_server *s)
+{
+	struct cds_error err = {0};
+
+	if (cds_qlog_flush(s->qlog, PANIC_FLUSH_US))
+		cds_log_warn("query log: records still queued after %d s",
+			      (int)(PANIC_FLUSH_US / CDS_USEC_PER_SEC));
+	if (s->rate_loaded && save_rates(s, &err))
+		cds_log_warn("saving rate limits failed: %s", err.msg);
+}
+
 enum cds_err cds_server_stop(struct cds_server *s, unsigned drain_ms)
 {
 	struct cds_error err = {0};

@@ -7,7 +7,7 @@
  * connections for the accounts API) and starts libmicrohttpd with its own
  * epoll thread pool plus one background thread that polls the store for
  * changes every second and persists rate-limit state every few seconds.
- * cds_server_stop stops accepting, drains the requests in flight, flushes
+ * cds_server_stop refuses new requests, drains those in flight, flushes
  * the query log and the rate state, and frees everything.
  *
  * Invariants:
@@ -98,8 +98,8 @@ enum cds_err cds_server_start(struct cds_server **out,
 unsigned cds_server_port(const struct cds_server *s);
 
 /*
- * Stop accepting, wait up to drain_ms for requests in flight, then stop the
- * threads, save rate-limit state, close the query log (which commits what it
+ * Answer new requests 503 (shutting_down, Retry-After, Connection: close),
+ * wait up to drain_ms for requests in flight, then stop the threads, save rate-limit state, close the query log (which commits what it
  * holds) and free everything.  Accepts NULL.  Returns CDS_OK, or the first
  * error met while flushing (logged too), so that cdsd can exit 1.
  */

@@ -35,7 +35,6 @@ struct cds_server {
 	char *datadir;
 	char *listen;
 	struct MHD_Daemon *daemon;
-	MHD_socket quiesced;            /* listen socket after quiesce */
 	unsigned port;
 	struct cds_mirror *mirror;
 	struct cds_qlog *qlog;
@@ -51,6 +50,7 @@ struct cds_server {
 	pthread_cond_t bg_cv;
 	bool stopping;
 	atomic_long inflight;           /* requests begun and not completed */
+	atomic_bool draining;           /* stopping: refuse new requests */
 	atomic_bool serving;            /* the daemon is up (log level of MHD) */
 };
 
@@ -80,6 +80,7 @@ struct cds_req {
 	size_t body_seen;               /* bytes received, kept or not */
 	bool body_too_large;
 	bool replied;
+	bool counted;                   /* in srv->inflight until completed */
 	/* for the query log, filled by handlers */
 	enum cds_endpoint ep;
 	uint32_t items;
@@ -125,5 +126,12 @@ bool cds_api_epoch_served(const struct cds_mirror_params *p, uint32_t epoch);
 enum cds_err cds_daemon_start(struct cds_server *s, const struct sockaddr *sa,
 			      struct cds_error *err) CDS_MUST_CHECK;
 void cds_daemon_stop(struct cds_server *s, unsigned drain_ms);
+/* MHD's panic hook: flush the server's log and rate state, then abort. */
+void cds_daemon_panic(void *cls, const char *file, unsigned line,
+		      const char *reason);
+
+/* server.c: commit the query log's queue and save the rate-limit state now
+ * (at a panic; the process is about to die). */
+void cds_server_flush(struct cds_server *s);
 
 #endif

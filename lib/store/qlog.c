@@ -59,6 +59,7 @@ struct cds_qlog {
 	struct qlog_rec *ring;
 	size_t head, count;
 	bool stopping;
+	unsigned flushers;           /* cds_qlog_flush callers waiting on done */
 	struct cds_qlog_stats st;
 
 	pthread_mutex_t files_mu;    /* slot[] */
@@ -278,7 +279,7 @@ static void finish(struct cds_qlog *q, size_t n, uint64_t commits)
 	q->head = (q->head + n) % q->cap;
 	q->count -= n;
 	pthread_cond_broadcast(&q->not_full);
-	if (wake)
+	if (wake || q->flushers)
 		pthread_cond_broadcast(&q->done);
 	pthread_mutex_unlock(&q->mu);
 }
@@ -557,6 +558,26 @@ enum cds_err cds_qlog_submit_lookup(struct cds_qlog *q,
 	if (!handles && n)
 		return cds_fail(err, CDS_ERR_INVALID, "query log: no handles");
 	return submit(q, req, handles ? handles : none, n, err);
+}
+
+enum cds_err cds_qlog_flush(struct cds_qlog *q, int64_t timeout_us)
+{
+	struct timespec until = deadline_in(timeout_us);
+	uint64_t target;
+	bool done;
+
+	if (!q)
+		return CDS_OK;
+	pthread_mutex_lock(&q->mu);
+	target = q->st.written + q->st.write_errors + q->count;
+	q->flushers++;
+	while (q->st.written + q->st.write_errors < target && q->writer_on)
+		if (pthread_cond_timedwait(&q->done, &q->mu, &until) == ETIMEDOUT)
+			break;
+	q->flushers--;
+	done = q->st.written + q->st.write_errors >= target;
+	pthread_mutex_unlock(&q->mu);
+	return done ? CDS_OK : CDS_ERR_BUSY;
 }
 
 void cds_qlog_get_stats(struct cds_qlog *q, struct cds_qlog_stats *out)

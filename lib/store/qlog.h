@@ -125,6 +125,13 @@ enum cds_err cds_qlog_submit_lookup(struct cds_qlog *q,
 				    const char *const *handles, size_t n,
 				    struct cds_error *err) CDS_MUST_CHECK;
 
+/*
+ * Wait until every record submitted before the call is written (or failed),
+ * at most timeout_us.  For a process about to die; normal shutdown is
+ * cds_qlog_close.  CDS_ERR_BUSY if the time ran out.
+ */
+enum cds_err cds_qlog_flush(struct cds_qlog *q, int64_t timeout_us);
+
 void cds_qlog_get_stats(struct cds_qlog *q, struct cds_qlog_stats *out);
 
 /*

@@ -65,9 +65,11 @@ def registered(srv, token, handle):
     return r["registered"], r.get("account"), r.get("identity_key")
 
 
-def raw_exchange(srv, data, timeout=10):
+def raw_exchange(srv, data, timeout=10, must_close=False):
     """Send raw bytes on a fresh socket; return what comes back until the
-    server closes or the timeout passes."""
+    server closes or the timeout passes.  With must_close, a server that has
+    not closed the connection by then fails the test (timeout is then a
+    generous bound on a loaded machine, not a measurement)."""
     s = socket.create_connection((srv.host, srv.port), timeout=timeout)
     out = b""
     try:
@@ -78,11 +80,38 @@ def raw_exchange(srv, data, timeout=10):
             if not chunk:
                 break
             out += chunk
+    except socket.timeout:
+        if must_close:
+            raise AssertionError("the server kept the connection open %d s "
+                                 "after %r" % (timeout, data[:30]))
     except OSError:
         pass
     finally:
         s.close()
     return out
+
+
+def http_reply(s):
+    """Read one HTTP/1.1 reply with a Content-Length body from socket s:
+    (status, body).  OSError if the server closes first."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(65536)
+        if not chunk:
+            raise OSError("closed before a reply: %r" % data[:80])
+        data += chunk
+    hdr, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in hdr.split(b"\r\n")[1:]:
+        k, _, v = line.partition(b":")
+        if k.strip().lower() == b"content-length":
+            length = int(v)
+    while len(body) < length:
+        chunk = s.recv(65536)
+        if not chunk:
+            raise OSError("closed inside a reply body")
+        body += chunk
+    return int(hdr.split(b" ", 2)[1]), body[:length]
 
 
 def status_of(raw):

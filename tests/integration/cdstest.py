@@ -75,15 +75,27 @@ class Server:
 
     def __init__(self, datadir, *flags, wait=True):
         self.datadir = datadir
-        self.port = free_port()
         self.host = "127.0.0.1"
+        # free_port() can race with another process taking the port
+        # between its probe and cdsd's bind: then try another one.
+        for attempt in range(5):
+            self._spawn(flags)
+            if not wait:
+                return
+            try:
+                self.wait_ready()
+                return
+            except AssertionError:
+                if attempt == 4 or "cannot listen" not in self.stderr():
+                    raise
+
+    def _spawn(self, flags):
+        self.port = free_port()
         self.errlog = tempfile.TemporaryFile(mode="w+")
         self.proc = subprocess.Popen(
-            [exe("cdsd"), "--data", datadir.path,
+            [exe("cdsd"), "--data", self.datadir.path,
              "--listen", "127.0.0.1:%d" % self.port] + list(flags),
             stdout=subprocess.DEVNULL, stderr=self.errlog)
-        if wait:
-            self.wait_ready()
 
     def wait_ready(self, timeout=60):
         deadline = time.time() + timeout

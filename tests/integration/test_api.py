@@ -8,8 +8,9 @@ import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 import cdstest  # noqa: E402
-from apiutil import (create_account, expect_error, lookup, metric_value,  # noqa: E402
-                     metrics, new_key, phone, registered)
+from apiutil import (create_account, expect_error, http_reply,  # noqa: E402
+                     lookup, metric_value, metrics, new_key, phone,
+                     registered, wait_for)
 from cdstest import eq  # noqa: E402
 
 
@@ -270,41 +271,40 @@ def test_query_log_records():
 
 
 def test_sigterm_drains_inflight():
+    # The request is in flight once the server has answered 100 Continue
+    # to its headers; after SIGTERM, new requests get 503 shutting_down
+    # while it is still waited for, then it is answered and cdsd exits 0.
     import signal
     import socket
-    import time
     dd = cdstest.DataDir()
     try:
         srv = cdstest.Server(dd, "--plain-lookup", "on")
         try:
             _, token = create_account(srv, dd, [phone(1)])
             body = json.dumps({"handles": [phone(1)]}).encode()
-            s = socket.create_connection((srv.host, srv.port), timeout=10)
+            s = socket.create_connection((srv.host, srv.port), timeout=60)
             s.sendall(b"POST /v1/lookup HTTP/1.1\r\nHost: x\r\n"
                       b"Content-Type: application/json\r\n"
                       b"Authorization: Bearer " + token.encode() + b"\r\n"
-                      b"Content-Length: %d\r\n\r\n" % len(body) + body[:5])
-            time.sleep(0.3)
+                      b"Expect: 100-continue\r\n"
+                      b"Content-Length: %d\r\n\r\n" % len(body))
+            eq(s.recv(4096).split(b"\r\n")[0], b"HTTP/1.1 100 Continue",
+               "headers taken")
             srv.proc.send_signal(signal.SIGTERM)
-            time.sleep(0.5)
+
+            def refused():
+                r = srv.request("GET", "/v1/health")
+                return r[0] == 503 and r[2]["error"]["code"] == \
+                    "shutting_down" and r[1].get("retry-after") == "1"
+            wait_for(refused, 60, "new requests refused while draining")
             eq(srv.proc.poll(), None, "waits for the request in flight")
-            try:
-                srv.request("GET", "/v1/health")
-                raise AssertionError("new connection served while stopping")
-            except OSError:
-                pass
-            s.sendall(body[5:])
-            data = b""
-            while b"registered" not in data:
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
+            s.sendall(body)
+            st, data = http_reply(s)
             s.close()
-            if not data.startswith(b"HTTP/1.1 200") or b'"registered":true' \
-                    not in data:
-                raise AssertionError("in-flight request got %r" % data[:200])
-            srv.proc.wait(timeout=30)
+            if st != 200 or b'"registered":true' not in data:
+                raise AssertionError("in-flight request got %d %r" % (
+                    st, data[:200]))
+            srv.proc.wait(timeout=60)
             eq(srv.proc.returncode, 0, "exit status after drain")
         finally:
             if srv.proc.poll() is None:

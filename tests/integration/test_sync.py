@@ -215,9 +215,18 @@ def test_watch():
              "--cache", w.cache, "sync", "--watch", "--interval", "1",
              w.book],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(3.0)
+        # Wait for two rounds on stderr (no fixed sleep), then interrupt.
+        lines = []
+        deadline = time.time() + 120
+        while sum("cds: sync:" in ln for ln in lines) < 2:
+            line = p.stderr.readline()
+            if not line or time.time() > deadline:
+                p.kill()
+                raise AssertionError("fewer than two rounds: %s" % lines)
+            lines.append(line)
         p.send_signal(signal.SIGINT)
-        out, err = p.communicate(timeout=30)
+        out, rest = p.communicate(timeout=60)
+        err = "".join(lines) + rest
         eq(p.returncode, 0, "exit after SIGINT")
         rounds = err.count("cds: sync:")
         if rounds < 2:
