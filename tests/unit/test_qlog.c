@@ -27,6 +27,10 @@
 #include "store/qlog.h"
 #include "store/qlog_int.h"
 
+/* Bound of every wait on the writer or sweeper: generous, since the suite
+ * must pass on a machine whose cores are busy with other work. */
+#define WAIT_US (60 * CDS_USEC_PER_SEC)
+
 /* ---- helpers -------------------------------------------------------- */
 
 static char *tmpdir(void)
@@ -480,9 +484,13 @@ static void test_sweeper_thread(void **state)
 	cur = day_file(dir, day);
 	assert_true(exists(old));
 	q = open_log(dir, 30, CDS_QLOG_BATCH, CDS_QLOG_IP_FULL, 0);
-	for (int i = 0; i < 200 && exists(old); i++)
-		usleep(10000);
-	cds_qlog_get_stats(q, &st);
+	/* The sweeper counts a file after deleting it: wait for the count. */
+	for (int64_t end = cds_monotonic_us() + WAIT_US;
+	     cds_monotonic_us() < end; usleep(10000)) {
+		cds_qlog_get_stats(q, &st);
+		if (st.swept_files == 1)
+			break;
+	}
 	cds_qlog_close(q);
 	assert_false(exists(old));
 	assert_true(exists(cur)); /* the start-up statement of the modes */
@@ -598,11 +606,11 @@ static void test_busy_when_full(void **state)
 	(void)state;
 	a = day_file(dir, "2030-08-08");
 	submit_at(q, t, CDS_OK);
-	for (i = 0; i < 500; i++) {
+	for (int64_t end = cds_monotonic_us() + WAIT_US;
+	     cds_monotonic_us() < end; usleep(2000)) {
 		cds_qlog_get_stats(q, &st);
 		if (st.written == 1)
 			break;
-		usleep(2000);
 	}
 	assert_int_equal(st.written, 1);
 	assert_int_equal(sqlite3_open(a, &db), SQLITE_OK);
@@ -645,11 +653,11 @@ static void test_write_errors(void **state)
 	q = open_log(file, 30, CDS_QLOG_BATCH, CDS_QLOG_IP_FULL, 0);
 	for (int i = 0; i < 10; i++)
 		submit_at(q, T("2030-09-09T09:09:09Z") + i, CDS_OK);
-	for (int i = 0; i < 500; i++) {
+	for (int64_t end = cds_monotonic_us() + WAIT_US;
+	     cds_monotonic_us() < end; usleep(2000)) {
 		cds_qlog_get_stats(q, &st);
 		if (st.write_errors == 10)
 			break;
-		usleep(2000);
 	}
 	assert_int_equal(st.write_errors, 10);
 	assert_int_equal(st.written, 0);
