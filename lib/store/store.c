@@ -52,9 +52,8 @@ static enum cds_err check_handles(const char *const *h, size_t n,
 	return rc;
 }
 
-/* Write token + "\n" to path (mode 0600), replacing any old file there. */
-static enum cds_err write_token_file(const char *path, const char *token,
-				     struct cds_error *err)
+enum cds_err cds_token_write_file(const char *path, const char *token,
+				  struct cds_error *err)
 {
 	char line[CDS_TOKEN_MAX_BYTES + 1];
 	size_t n = strlen(token);
@@ -121,7 +120,7 @@ enum cds_err cds_store_create(const char *datadir, unsigned prefix_bits,
 		return cds_fail(err, CDS_ERR_INVALID, "data directory path too long");
 	cds_token_new_admin(token);
 	cds_token_hash(hash, token);
-	rc = write_token_file(tmp, token, err);
+	rc = cds_token_write_file(tmp, token, err);
 	if (rc)
 		goto out;
 	rc = cds_sqlite_create(datadir, prefix_bits, hash, err);

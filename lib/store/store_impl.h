@@ -76,6 +76,13 @@ void cds_token_fill(struct cds_new_account *accts, size_t n);
 /* store_token.c: a fresh admin token "admin.<secret>". */
 void cds_token_new_admin(char token[static CDS_TOKEN_MAX_BYTES]);
 
+/* store_token.c: a fresh metrics token "metrics.<secret>". */
+void cds_token_new_metrics(char token[static CDS_TOKEN_MAX_BYTES]);
+
+/* store.c: write token + "\n" to path (mode 0600), replacing any old file. */
+enum cds_err cds_token_write_file(const char *path, const char *token,
+				  struct cds_error *err) CDS_MUST_CHECK;
+
 /* store_sqlite.c: the SQLite backend's entry points. */
 enum cds_err cds_sqlite_create(const char *datadir, unsigned prefix_bits,
 			       const uint8_t admin_hash[static CDS_TOKEN_HASH_BYTES],

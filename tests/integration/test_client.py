@@ -345,7 +345,8 @@ def test_large_book():
 
 
 def metric_requests(srv, endpoint):
-    st, _, body = srv.request("GET", "/metrics", raw=True)
+    st, _, body = srv.request("GET", "/metrics", raw=True,
+                              token=srv.datadir.metrics_token)
     total = 0
     for line in body.decode().splitlines():
         if line.startswith('cds_http_requests_total{endpoint="%s"' % endpoint):
