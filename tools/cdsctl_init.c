@@ -5,7 +5,8 @@
  *
  * Creates DIR (0700) if it is missing, the store DIR/cds.sqlite3, the OPRF
  * key of epoch 1 in DIR/keys, the admin token DIR/admin.token and the
- * metrics token DIR/metrics.token (both 0600).
+ * metrics token DIR/metrics.token, and the legal ledger's signing key
+ * DIR/keys/ledger.key (all 0600).
  * Refuses a directory that already has a store or keys: init never
  * overwrites anything.
  *
@@ -25,6 +26,7 @@
 #include "cli.h"
 #include "crypto/entry.h"
 #include "crypto/keys.h"
+#include "store/ledger_head.h"
 #include "store/metrics_token.h"
 #include "store/store.h"
 
@@ -124,12 +126,14 @@ int cdsctl_init(int argc, char **argv)
 	if (rc)
 		return rc;
 	if (cds_store_create(dir, bits, &err) || cds_keys_init(dir, &err) ||
-	    cds_metrics_token_load(dir, hash, &created, &err))
+	    cds_metrics_token_load(dir, hash, &created, &err) ||
+	    cds_ledger_key_ensure(dir, &err))
 		return cli_error(&err);
 	printf("created store %s/cds.sqlite3 (prefix bits %u: %u buckets)\n", dir,
 	       bits, 1u << bits);
 	printf("created OPRF key epoch 1 in %s/keys\n", dir);
 	printf("wrote the admin token to %s/admin.token (mode 0600)\n", dir);
 	printf("wrote the metrics token to %s/metrics.token (mode 0600)\n", dir);
+	printf("created the ledger key %s/keys/ledger.key (mode 0600)\n", dir);
 	return CLI_OK;
 }

@@ -279,3 +279,29 @@ enum cds_err cds_store_count(struct cds_store *s, uint64_t *accounts,
 {
 	return s->ops->count(s, accounts, handles, err);
 }
+
+enum cds_err cds_store_changes_floor(struct cds_store *s, uint64_t *floor,
+				     struct cds_error *err)
+{
+	return s->ops->changes_floor(s, floor, err);
+}
+
+enum cds_err cds_store_changes_prune(struct cds_store *s, uint64_t below,
+				     uint64_t *removed, struct cds_error *err)
+{
+	return s->ops->changes_prune(s, below, removed, err);
+}
+
+enum cds_err cds_store_ledger_mark_get(struct cds_store *s,
+				       struct cds_ledger_head *out,
+				       struct cds_error *err)
+{
+	return s->ops->ledger_mark_get(s, out, err);
+}
+
+enum cds_err cds_store_ledger_mark_set(struct cds_store *s,
+				       const struct cds_ledger_head *h,
+				       struct cds_error *err)
+{
+	return s->ops->ledger_mark_set(s, h, err);
+}

@@ -61,6 +61,16 @@ struct cds_store_ops {
 				  struct cds_error *err);
 	enum cds_err (*count)(struct cds_store *s, uint64_t *accounts,
 			      uint64_t *handles, struct cds_error *err);
+	enum cds_err (*ledger_mark_get)(struct cds_store *s,
+					struct cds_ledger_head *out,
+					struct cds_error *err);
+	enum cds_err (*ledger_mark_set)(struct cds_store *s,
+					const struct cds_ledger_head *h,
+					struct cds_error *err);
+	enum cds_err (*changes_floor)(struct cds_store *s, uint64_t *floor,
+				      struct cds_error *err);
+	enum cds_err (*changes_prune)(struct cds_store *s, uint64_t below,
+				      uint64_t *removed, struct cds_error *err);
 };
 
 struct cds_store {
