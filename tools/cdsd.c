@@ -61,6 +61,8 @@ static const char usage_text[] =
 	"                           also serve GET /metrics here, without a token\n"
 	"                           (on --listen it needs DIR/metrics.token)\n"
 	"  --no-snapshot            neither load nor save index snapshots\n"
+	"  --prune-interval SECONDS delete change-log rows no consumer needs this\n"
+	"                           often, 0 = never (default 3600)\n"
 	"  --index-threads N        threads for index builds (default: all cores)\n"
 	"  --drain SECONDS          on SIGTERM, wait this long for requests in flight (default 10)\n"
 	"  --quiet                  no index-build progress\n"
@@ -149,6 +151,7 @@ static const struct {
 	{"--retention-days", 0, 36500, NUM_INT, offsetof(struct opts, cfg.retention_days)},
 	{"--threads", 1, 256, NUM_UNSIGNED, offsetof(struct opts, cfg.threads)},
 	{"--index-threads", 0, 256, NUM_UNSIGNED, offsetof(struct opts, cfg.index_threads)},
+	{"--prune-interval", 0, 365L * 86400, NUM_UNSIGNED, offsetof(struct opts, cfg.prune_interval_s)},
 	{"--epoch-grace", 0, 365L * 86400, NUM_SECONDS_US, offsetof(struct opts, cfg.epoch_grace_us)},
 	{"--max-batch", 1, 65536, NUM_SIZE, offsetof(struct opts, cfg.max_batch)},
 	{"--max-prefixes", 1, 65536, NUM_SIZE, offsetof(struct opts, cfg.max_prefixes)},
@@ -244,6 +247,7 @@ static const struct {
 	{"--durability", true, opt_durability},
 	{"--threads", true, opt_long},
 	{"--index-threads", true, opt_long},
+	{"--prune-interval", true, opt_long},
 	{"--epoch-grace", true, opt_long},
 	{"--max-batch", true, opt_long},
 	{"--max-prefixes", true, opt_long},

@@ -6,7 +6,9 @@
  *
  * The background thread polls the store's change log every second (so that
  * cdsctl's changes reach answers within the 5 s DESIGN.md promises) and
- * saves changed rate-limit state every RATE_SAVE_SECONDS.
+ * saves changed rate-limit state every RATE_SAVE_SECONDS, and prunes the
+ * store's change log every --prune-interval (mirror_prune.c says what is
+ * kept).
  *
  * Invariant: cds_server_stop can be called on a half-started server; every
  * part checks whether it was started.
@@ -41,6 +43,7 @@ void cds_server_config_init(struct cds_server_config *c)
 	c->log_queue = 65536;
 	c->epoch_grace_us = 86400 * CDS_USEC_PER_SEC;
 	c->snapshot = true;
+	c->prune_interval_s = 3600;
 	c->max_body = 1 << 20;
 	c->max_batch = 1024;
 	c->max_prefixes = 256;
@@ -247,9 +250,27 @@ static enum cds_err save_rates(struct cds_server *s, struct cds_error *err)
 	return rc;
 }
 
+/* Prune the change log every prune_interval_s (mirror_prune.c). */
+static void prune_round(struct cds_server *s, int64_t now, int64_t *last_prune,
+			int64_t *last_warn)
+{
+	struct cds_error err = {0};
+	uint64_t removed;
+
+	if (!s->cfg.prune_interval_s ||
+	    now - *last_prune < (int64_t)s->cfg.prune_interval_s * CDS_USEC_PER_SEC)
+		return;
+	*last_prune = now;
+	if (cds_mirror_prune(s->mirror, &removed, &err) &&
+	    now - *last_warn >= POLL_WARN_EVERY_US) {
+		cds_log_warn("pruning the change log failed: %s", err.msg);
+		*last_warn = now;
+	}
+}
+
 /* One round of background work; logs failures at most once a minute. */
 static void bg_round(struct cds_server *s, int64_t *last_save,
-		     int64_t *last_warn)
+		     int64_t *last_prune, int64_t *last_warn)
 {
 	struct cds_error err = {0};
 	int64_t now = cds_monotonic_us();
@@ -268,12 +289,13 @@ static void bg_round(struct cds_server *s, int64_t *last_save,
 			*last_warn = now;
 		}
 	}
+	prune_round(s, now, last_prune, last_warn);
 }
 
 static void *bg_main(void *arg)
 {
 	struct cds_server *s = arg;
-	int64_t last_save = cds_monotonic_us();
+	int64_t last_save = cds_monotonic_us(), last_prune = last_save;
 	int64_t last_warn = -POLL_WARN_EVERY_US;
 	struct timespec ts;
 
@@ -285,7 +307,7 @@ static void *bg_main(void *arg)
 		if (s->stopping)
 			break;
 		pthread_mutex_unlock(&s->bg_mu);
-		bg_round(s, &last_save, &last_warn);
+		bg_round(s, &last_save, &last_prune, &last_warn);
 		pthread_mutex_lock(&s->bg_mu);
 	}
 	pthread_mutex_unlock(&s->bg_mu);

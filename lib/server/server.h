@@ -43,6 +43,7 @@ struct cds_server_config {
 	int64_t epoch_grace_us;
 	bool snapshot;
 	unsigned index_threads;       /* 0 = number of cores */
+	unsigned prune_interval_s;    /* change-log pruning; 0 = never */
 	/* limits */
 	size_t max_body;              /* bytes of a request body */
 	size_t max_batch;             /* elements or handles per request */
