@@ -54,9 +54,12 @@ static struct cds_req *req_new(struct cds_server *s,
 	cds_buf_init(&rq->body);
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	rq->peer = ci ? ci->client_addr : NULL;
+	/* The header is looked for only when some proxy could vouch for it. */
 	if (cds_client_addr(&rq->client_ss, rq->peer,
-			    MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-							"X-Forwarded-For"),
+			    s->n_proxies ? MHD_lookup_connection_value(
+						   conn, MHD_HEADER_KIND,
+						   "X-Forwarded-For")
+					 : NULL,
 			    s->proxies, s->n_proxies))
 		rq->client = (const struct sockaddr *)&rq->client_ss;
 	return rq;
