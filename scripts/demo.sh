@@ -79,6 +79,11 @@ say "5. A court order for everyone who looked up Alice (tel:+12015550123)"
 	--format csv
 echo "(the private discovery above cannot be found: it recorded no targets)"
 "$B/cdsctl" --data "$D" legal verify
+HEAD=$("$B/cdsctl" --data "$D" legal transparency |
+	sed -n 's/.*"signed_head": "\([0-9a-f]*\)".*/\1/p')
+echo "The transparency report publishes the ledger head, signed; whoever keeps it"
+echo "can check later that no disclosure was removed or rewritten since:"
+"$B/cdsctl" --data "$D" legal verify --head "$HEAD" | head -2
 
 say "6. Re-checking with a local cache (cds sync)"
 CACHE=$D/client-cache.sqlite3

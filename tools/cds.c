@@ -21,12 +21,14 @@ static const struct cli_cmd commands[] = {
 
 static const char usage_head[] =
 	"usage: cds --server URL (--token TOKEN | --token-file FILE) [--cache FILE]\n"
-	"           COMMAND [ARGS...]\n"
+	"           [--insecure-http] COMMAND [ARGS...]\n"
 	"\n"
 	"The cds client: finds which of your contacts have an account without\n"
 	"showing the server who they are.  $CDS_SERVER and $CDS_TOKEN stand in\n"
 	"for --server and --token (a token on the command line is visible to\n"
-	"other users of this machine; prefer --token-file or $CDS_TOKEN).";
+	"other users of this machine; prefer --token-file or $CDS_TOKEN).\n"
+	"The token is never sent over plain http:// to a host that is not\n"
+	"loopback unless --insecure-http is given.";
 
 static char token_buf[1024];
 
@@ -56,9 +58,16 @@ static int read_token_file(const char *path)
 static int parse_global(int argc, char **argv, int *i)
 {
 	const char *a = argv[*i];
-	const char **slot = !strcmp(a, "--server") ? &cds_opts.server
-			  : !strcmp(a, "--token") ? &cds_opts.token
-			  : !strcmp(a, "--cache") ? &cds_opts.cache : NULL;
+	const char **slot;
+
+	if (!strcmp(a, "--insecure-http")) {
+		cds_opts.insecure_http = true;
+		*i += 1;
+		return 1;
+	}
+	slot = !strcmp(a, "--server") ? &cds_opts.server
+	     : !strcmp(a, "--token") ? &cds_opts.token
+	     : !strcmp(a, "--cache") ? &cds_opts.cache : NULL;
 
 	if (!slot && strcmp(a, "--token-file"))
 		return 0;

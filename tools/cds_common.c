@@ -64,6 +64,7 @@ int cds_open_client(struct cds_client **out, const struct cds_run_opts *o,
 	opt.cache_path = with_cache ? cds_opts.cache : NULL;
 	opt.region = o->region;
 	opt.decoys = o->decoys;
+	opt.insecure_http = cds_opts.insecure_http;
 	cds_error_clear(&err);
 	if (cds_client_new(out, &opt, &err)) {
 		/* Bad options given on the command line are usage errors. */

@@ -4,7 +4,9 @@
  *   cdsctl --data DIR init [--prefix-bits K | --expected-handles N]
  *
  * Creates DIR (0700) if it is missing, the store DIR/cds.sqlite3, the OPRF
- * key of epoch 1 in DIR/keys and the admin token DIR/admin.token (0600).
+ * key of epoch 1 in DIR/keys, the admin token DIR/admin.token and the
+ * metrics token DIR/metrics.token, and the legal ledger's signing key
+ * DIR/keys/ledger.key (all 0600).
  * Refuses a directory that already has a store or keys: init never
  * overwrites anything.
  *
@@ -14,6 +16,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -23,6 +26,8 @@
 #include "cli.h"
 #include "crypto/entry.h"
 #include "crypto/keys.h"
+#include "store/ledger_head.h"
+#include "store/metrics_token.h"
 #include "store/store.h"
 
 #define DEFAULT_EXPECTED 1000000
@@ -32,7 +37,8 @@ static const char usage[] =
 	"usage: cdsctl --data DIR init [--prefix-bits K | --expected-handles N]\n"
 	"\n"
 	"Create a data directory: the store (DIR/cds.sqlite3), the OPRF key of\n"
-	"epoch 1 (DIR/keys) and the admin token (DIR/admin.token, mode 0600).\n"
+	"epoch 1 (DIR/keys), the admin token (DIR/admin.token) and the metrics\n"
+	"token (DIR/metrics.token), both mode 0600.\n"
 	"DIR is created if missing; a directory that has a store is refused.\n"
 	"\n"
 	"  --prefix-bits K        bucket prefix bits, 0..24 (fixed for the life\n"
@@ -100,8 +106,10 @@ int cdsctl_init(int argc, char **argv)
 {
 	const char *dir = cdsctl_datadir;
 	struct cds_error err;
+	uint8_t hash[CDS_TOKEN_HASH_BYTES];
 	uint64_t expected;
 	unsigned bits;
+	bool created;
 	int rc;
 
 	cds_error_clear(&err);
@@ -117,11 +125,15 @@ int cdsctl_init(int argc, char **argv)
 	rc = fresh(dir);
 	if (rc)
 		return rc;
-	if (cds_store_create(dir, bits, &err) || cds_keys_init(dir, &err))
+	if (cds_store_create(dir, bits, &err) || cds_keys_init(dir, &err) ||
+	    cds_metrics_token_load(dir, hash, &created, &err) ||
+	    cds_ledger_key_ensure(dir, &err))
 		return cli_error(&err);
 	printf("created store %s/cds.sqlite3 (prefix bits %u: %u buckets)\n", dir,
 	       bits, 1u << bits);
 	printf("created OPRF key epoch 1 in %s/keys\n", dir);
 	printf("wrote the admin token to %s/admin.token (mode 0600)\n", dir);
+	printf("wrote the metrics token to %s/metrics.token (mode 0600)\n", dir);
+	printf("created the ledger key %s/keys/ledger.key (mode 0600)\n", dir);
 	return CLI_OK;
 }

@@ -4,13 +4,14 @@
  *   cdsctl --data DIR legal export --order ID (--requester ACCOUNT |
  *          --target HANDLE | --ip IP) [--since T] [--until T]
  *          [--format json|csv] [--out FILE]
- *   cdsctl --data DIR legal verify
+ *   cdsctl --data DIR legal verify [--head HEX]
  *   cdsctl --data DIR legal transparency [--since T] [--until T]
  *          [--format json|md]
  *
  * Arguments are parsed and checked here; the work is in lib/store
  * (legal.h, ledger.h).  Any bad option exits 2 before anything is written.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -18,6 +19,7 @@
 #include "cdsctl.h"
 #include "cdsctl_opt.h"
 #include "cli.h"
+#include "core/codec.h"
 #include "core/timeutil.h"
 #include "store/legal.h"
 #include "store/ledger.h"
@@ -37,11 +39,20 @@ static const char export_usage[] =
 	"discoveries record no targets.\n";
 
 static const char verify_usage[] =
-	"usage: cdsctl --data DIR legal verify\n"
+	"usage: cdsctl --data DIR legal verify [--head HEX]\n"
 	"\n"
-	"Recompute the ledger's hash chain.  Exit 0 and print \"ledger ok: N\n"
-	"entries\" if it holds; exit 1 naming the first broken entry if an\n"
-	"entry was altered, removed or reordered.\n";
+	"Recompute the ledger's hash chain and check that the ledger extends\n"
+	"the head the store recorded after the last export.  Exit 0 and print\n"
+	"\"ledger ok: N entries\" and the current head if all holds; exit 1\n"
+	"naming the first broken entry if an entry was altered, removed or\n"
+	"reordered, or if the ledger is missing or emptied although exports\n"
+	"were made.\n"
+	"\n"
+	"  --head HEX   a head published in an earlier transparency report:\n"
+	"               the ledger must extend it.  HEX is \"head\" (80 hex\n"
+	"               digits: entry count, u64 big-endian, then the last\n"
+	"               entry hash) or \"signed_head\" (208: the head, then\n"
+	"               its Ed25519 signature, checked with DIR/keys/ledger.key)\n";
 
 static const char transparency_usage[] =
 	"usage: cdsctl --data DIR legal transparency [--since RFC3339]\n"
@@ -49,7 +60,10 @@ static const char transparency_usage[] =
 	"\n"
 	"Count orders, exports and records disclosed, by scope type, per\n"
 	"calendar month (or for the window, if --since or --until is given),\n"
-	"from a ledger whose hash chain verifies.\n";
+	"from a ledger that verifies.  The report ends with the ledger head,\n"
+	"signed with the ledger key (DIR/keys/ledger.key, made on first use):\n"
+	"publish it, and 'legal verify --head' shows later that no entry was\n"
+	"removed or rewritten since.\n";
 
 static int datadir_ok(void)
 {
@@ -157,33 +171,51 @@ static int export_cmd(int argc, char **argv)
 	return CLI_OK;
 }
 
+/* "ledger ok" and the head to note down (80 hex digits). */
+static void print_ok(const struct cds_ledger_head *cur,
+		     const struct cds_ledger_head *published)
+{
+	uint8_t b[CDS_LEDGER_HEAD_BYTES];
+	char hex[2 * CDS_LEDGER_HEAD_BYTES + 1];
+
+	if (cur->entries == 0)
+		printf("ledger ok: 0 entries (no disclosures recorded)\n");
+	else
+		printf("ledger ok: %llu entries\n",
+		       (unsigned long long)cur->entries);
+	if (published)
+		printf("extends the published head of %llu entries\n",
+		       (unsigned long long)published->entries);
+	cds_ledger_head_encode(b, cur);
+	cds_hex_encode(hex, b, sizeof(b));
+	printf("head: %s\n", hex);
+}
+
 static int verify_cmd(int argc, char **argv)
 {
-	struct cds_ledger *l = NULL;
+	struct cdsctl_opt opts[] = {{"--head", NULL}, {NULL, NULL}};
+	uint8_t sig[CDS_LEDGER_SIG_BYTES];
+	struct cds_ledger_head cur, pub;
 	struct cds_error err;
-	enum cds_err rc;
-	uint64_t n = 0;
+	const char *hex;
+	bool has_sig = false;
 
 	cds_error_clear(&err);
 	if (cli_wants_help(argc, argv)) {
 		fputs(verify_usage, stdout);
 		return CLI_OK;
 	}
-	if (argc > 1)
-		return cli_usage("unexpected argument '%s'", argv[1]);
+	if (cdsctl_opt_parse(opts, argc, argv, 1))
+		return CLI_USAGE;
+	hex = cdsctl_opt_get(opts, "--head");
+	if (hex && cds_ledger_head_parse(&pub, sig, &has_sig, hex, &err))
+		return cli_error(&err);
 	if (datadir_ok())
 		return CLI_USAGE;
-	rc = cds_ledger_open(&l, cdsctl_datadir, false, &err);
-	if (rc == CDS_ERR_NOT_FOUND) {
-		printf("ledger ok: 0 entries (no disclosures recorded)\n");
-		return CLI_OK;
-	}
-	if (!rc)
-		rc = cds_ledger_verify(l, &n, &err);
-	cds_ledger_close(l);
-	if (rc)
+	if (cds_legal_verify(cdsctl_datadir, hex ? &pub : NULL,
+			     has_sig ? sig : NULL, &cur, &err))
 		return cli_error(&err);
-	printf("ledger ok: %llu entries\n", (unsigned long long)n);
+	print_ok(&cur, hex ? &pub : NULL);
 	return CLI_OK;
 }
 
@@ -227,7 +259,7 @@ static int transparency_cmd(int argc, char **argv)
 
 static const struct cli_cmd legal_cmds[] = {
 	{"export", export_cmd, "export records under an order, with a ledger entry"},
-	{"verify", verify_cmd, "check the ledger's hash chain"},
+	{"verify", verify_cmd, "check the ledger's hash chain and published heads"},
 	{"transparency", transparency_cmd, "orders and records disclosed per period"},
 	{NULL, NULL, NULL},
 };

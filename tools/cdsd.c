@@ -3,6 +3,9 @@
  * starts the server (lib/server), waits for SIGTERM or SIGINT, then drains
  * and stops it.  Everything else lives in the library.
  *
+ * Core dumps are turned off before anything secret is read
+ * (core/secrets.h).
+ *
  * Signals are blocked in every thread (the mask is set before any thread
  * starts) and taken synchronously with sigwait, so no handler ever runs in
  * the middle of a request.
@@ -19,6 +22,7 @@
 
 #include "cli.h"
 #include "core/log.h"
+#include "core/secrets.h"
 #include "core/timeutil.h"
 #include "server/server.h"
 
@@ -41,24 +45,37 @@ static const char usage_text[] =
 	"  --max-body BYTES         request body limit (default 1048576)\n"
 	"  --max-conns N            concurrent connections (default 4096)\n"
 	"  --max-conns-per-ip N     concurrent connections per address (default 1024)\n"
-	"  --timeout SECONDS        idle and request-body timeout (default 10)\n"
+	"  --timeout SECONDS        idle connection timeout (default 10)\n"
+	"  --request-deadline SECONDS\n"
+	"                           time to receive a whole request, headers and\n"
+	"                           body, however it trickles in (default 30)\n"
 	"  --conn-memory BYTES      memory per connection, bounds the headers (default 32768)\n"
 	"  --rate-allowance N       OPRF elements/lookup handles a new account may use (default 50000)\n"
 	"  --rate-refill N          tokens refilled per day (default 5000)\n"
 	"  --bucket-rate-per-ip N   bucket fetches per second per address, 0 = no limit (default 2000)\n"
 	"  --bucket-burst N         burst of that limit (default 4000)\n"
 	"  --bucket-max-age SECONDS Cache-Control max-age of buckets (default 5)\n"
-	"  --metrics-allow-any      serve /metrics to any address, not only loopback\n"
+	"  --trusted-proxy CIDR     believe X-Forwarded-For from peers in CIDR (for\n"
+	"                           the query log and per-address limits); repeatable\n"
+	"  --metrics-listen HOST:PORT\n"
+	"                           also serve GET /metrics here, without a token\n"
+	"                           (on --listen it needs DIR/metrics.token)\n"
 	"  --no-snapshot            neither load nor save index snapshots\n"
+	"  --prune-interval SECONDS delete change-log rows no consumer needs this\n"
+	"                           often, 0 = never (default 3600)\n"
 	"  --index-threads N        threads for index builds (default: all cores)\n"
 	"  --drain SECONDS          on SIGTERM, wait this long for requests in flight (default 10)\n"
 	"  --quiet                  no index-build progress\n"
 	"  --verbose                debug messages\n"
 	"  -h, --help               this text\n";
 
+/* Enough for any real proxy chain; more is a configuration mistake. */
+#define MAX_TRUSTED_PROXIES 64
+
 struct opts {
 	struct cds_server_config cfg;
 	long drain_s;
+	const char *proxies[MAX_TRUSTED_PROXIES];
 };
 
 typedef int (*opt_fn)(struct opts *o, const char *name, const char *v);
@@ -134,6 +151,7 @@ static const struct {
 	{"--retention-days", 0, 36500, NUM_INT, offsetof(struct opts, cfg.retention_days)},
 	{"--threads", 1, 256, NUM_UNSIGNED, offsetof(struct opts, cfg.threads)},
 	{"--index-threads", 0, 256, NUM_UNSIGNED, offsetof(struct opts, cfg.index_threads)},
+	{"--prune-interval", 0, 365L * 86400, NUM_UNSIGNED, offsetof(struct opts, cfg.prune_interval_s)},
 	{"--epoch-grace", 0, 365L * 86400, NUM_SECONDS_US, offsetof(struct opts, cfg.epoch_grace_us)},
 	{"--max-batch", 1, 65536, NUM_SIZE, offsetof(struct opts, cfg.max_batch)},
 	{"--max-prefixes", 1, 65536, NUM_SIZE, offsetof(struct opts, cfg.max_prefixes)},
@@ -141,6 +159,7 @@ static const struct {
 	{"--max-conns", 1, 1000000, NUM_UNSIGNED, offsetof(struct opts, cfg.max_conns)},
 	{"--max-conns-per-ip", 1, 1000000, NUM_UNSIGNED, offsetof(struct opts, cfg.max_conns_per_ip)},
 	{"--timeout", 1, 3600, NUM_UNSIGNED, offsetof(struct opts, cfg.timeout_s)},
+	{"--request-deadline", 1, 3600, NUM_UNSIGNED, offsetof(struct opts, cfg.deadline_s)},
 	{"--conn-memory", 4096, 1L << 20, NUM_SIZE, offsetof(struct opts, cfg.conn_memory)},
 	{"--bucket-max-age", 0, 86400, NUM_UNSIGNED, offsetof(struct opts, cfg.bucket_max_age)},
 	{"--drain", 0, 3600, NUM_LONG, offsetof(struct opts, drain_s)},
@@ -185,17 +204,28 @@ static int opt_string(struct opts *o, const char *name, const char *v)
 {
 	if (!strcmp(name, "--data"))
 		o->cfg.datadir = v;
+	else if (!strcmp(name, "--metrics-listen"))
+		o->cfg.metrics_listen = v;
 	else
 		o->cfg.listen = v;
+	return 0;
+}
+
+/* --trusted-proxy: collected here, checked by the server at start. */
+static int opt_proxy(struct opts *o, const char *name, const char *v)
+{
+	if (o->cfg.n_trusted_proxies == MAX_TRUSTED_PROXIES)
+		return cli_usage("%s: at most %d ranges", name,
+				 MAX_TRUSTED_PROXIES), -1;
+	o->proxies[o->cfg.n_trusted_proxies++] = v;
+	o->cfg.trusted_proxies = o->proxies;
 	return 0;
 }
 
 static int opt_flag(struct opts *o, const char *name, const char *v)
 {
 	(void)v;
-	if (!strcmp(name, "--metrics-allow-any"))
-		o->cfg.metrics_allow_any = true;
-	else if (!strcmp(name, "--no-snapshot"))
+	if (!strcmp(name, "--no-snapshot"))
 		o->cfg.snapshot = false;
 	else if (!strcmp(name, "--quiet"))
 		o->cfg.quiet = true;
@@ -217,6 +247,7 @@ static const struct {
 	{"--durability", true, opt_durability},
 	{"--threads", true, opt_long},
 	{"--index-threads", true, opt_long},
+	{"--prune-interval", true, opt_long},
 	{"--epoch-grace", true, opt_long},
 	{"--max-batch", true, opt_long},
 	{"--max-prefixes", true, opt_long},
@@ -224,6 +255,7 @@ static const struct {
 	{"--max-conns", true, opt_long},
 	{"--max-conns-per-ip", true, opt_long},
 	{"--timeout", true, opt_long},
+	{"--request-deadline", true, opt_long},
 	{"--conn-memory", true, opt_long},
 	{"--bucket-max-age", true, opt_long},
 	{"--drain", true, opt_long},
@@ -231,7 +263,8 @@ static const struct {
 	{"--rate-refill", true, opt_double},
 	{"--bucket-rate-per-ip", true, opt_double},
 	{"--bucket-burst", true, opt_double},
-	{"--metrics-allow-any", false, opt_flag},
+	{"--trusted-proxy", true, opt_proxy},
+	{"--metrics-listen", true, opt_string},
 	{"--no-snapshot", false, opt_flag},
 	{"--quiet", false, opt_flag},
 	{"--verbose", false, opt_flag},
@@ -307,7 +340,9 @@ int main(int argc, char **argv)
 	if (r)
 		return r > 0 ? CLI_OK : CLI_USAGE;
 	setup_signals(&set);
-	if (cds_server_start(&srv, &o.cfg, &err))
+	/* Before any key is read: a core dump would copy the OPRF keys. */
+	if (cds_secrets_no_core_dumps(&err) ||
+	    cds_server_start(&srv, &o.cfg, &err))
 		return cli_error(&err);
 	sigwait(&set, &sig);
 	cds_log_info("%s received: draining and stopping",

@@ -107,6 +107,11 @@ struct cds_client_options {
 	long timeout_ms;
 	/* Largest server reply accepted, bytes.  Default 256 MiB. */
 	size_t max_reply_bytes;
+	/* Non-zero: allow sending the token over plain http:// to a host that
+	 * is not loopback (127.0.0.0/8, ::1, localhost).  Default 0: then
+	 * cds_client_new refuses such a URL with CDS_ERR_INVALID, since anyone
+	 * on the path could read the token and spend its rate limit. */
+	int insecure_http;
 };
 
 /* Fill opt with the defaults (all pointers NULL). */

@@ -357,8 +357,22 @@ enum cds_err cds_cache_reconcile(struct cds_cache *c, const char *url,
 	rc = read_server(c, url, &m, err);
 	if (rc)
 		return rc;
-	wipe = !m.same_url || !m.have_epoch || !m.have_pk || epoch < m.epoch ||
-	       (epoch == m.epoch && memcmp(pk, m.pk, sizeof(m.pk)) != 0);
+	/*
+	 * An epoch's key never changes: a rotation makes a new epoch.  The
+	 * same server showing another key for the same epoch may be giving
+	 * this client a key of its own, so as to recognise its evaluations
+	 * among everyone's (tagging).  That is no reason to start afresh.
+	 */
+	if (m.same_url && m.have_epoch && m.have_pk && epoch == m.epoch &&
+	    memcmp(pk, m.pk, sizeof(m.pk)) != 0)
+		return cds_fail(err, CDS_ERR_CRYPTO,
+				"the server presents another OPRF public key for "
+				"epoch %u than the one this cache pinned: it may be "
+				"tagging this client (a key for it alone, to tell "
+				"its requests apart); refusing to continue.  Delete "
+				"the cache only if the operator confirms a key "
+				"reset", (unsigned)epoch);
+	wipe = !m.same_url || !m.have_epoch || !m.have_pk || epoch < m.epoch;
 	if (wipe) {
 		/* A new cache has nothing to wipe and is no "reset". */
 		*reset = m.have_url;

@@ -74,10 +74,12 @@ void cds_cache_rollback(struct cds_cache *c); /* no-op outside a transaction */
 /*
  * Bring meta in line with what the server at url now presents.  Wipes the
  * handles and buckets (and sets *reset) if the cache was filled from another
- * URL, if the server's epoch is older than the cached one, or if it presents
- * the cached epoch with another public key.  A change of prefix_bits drops
- * the buckets only.  A newer epoch keeps everything: handles evaluated in
- * older epochs are simply re-evaluated by the caller.
+ * URL or if the server's epoch is older than the cached one.  The same
+ * server presenting the cached epoch with another public key is refused
+ * (CDS_ERR_CRYPTO, nothing changed): a possible tagging attack, never a
+ * reason to start afresh.  A change of prefix_bits drops the buckets only.
+ * A newer epoch keeps everything: handles evaluated in older epochs are
+ * simply re-evaluated by the caller.
  */
 enum cds_err cds_cache_reconcile(struct cds_cache *c, const char *url,
 				 uint32_t epoch,

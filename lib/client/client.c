@@ -103,6 +103,13 @@ static enum cds_err check_options(const struct cds_client_options *o,
 	if (o->decoys > (1u << CDS_PREFIX_BITS_MAX))
 		return cds_fail(err, CDS_ERR_INVALID,
 				"decoys = %u is more than there are buckets", o->decoys);
+	if (o->token && !o->insecure_http &&
+	    cds_http_cleartext_remote(o->server_url))
+		return cds_fail(err, CDS_ERR_INVALID,
+				"refusing to send the account token in clear over "
+				"'%.100s' (plain http:// to a host that is not "
+				"loopback): use https://, or allow it explicitly "
+				"(--insecure-http)", o->server_url);
 	return CDS_OK;
 }
 

@@ -12,7 +12,9 @@
  */
 #include "http.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +74,55 @@ static enum cds_err check_base(const char *base, struct cds_error *err)
 				"server URL '%.100s' is too long or holds spaces or control characters",
 				base);
 	return CDS_OK;
+}
+
+/* The host of an http:// URL into out (brackets of an IPv6 literal
+ * dropped); false if it does not fit. */
+static bool url_host(char *out, size_t cap, const char *url)
+{
+	const char *h = url + 7, *end, *at;
+	size_t n;
+
+	end = h + strcspn(h, "/?#");
+	at = memchr(h, '@', (size_t)(end - h));
+	if (at)
+		h = at + 1; /* userinfo */
+	if (*h == '[') {
+		h++;
+		end = memchr(h, ']', (size_t)(end - h));
+		if (!end)
+			return false;
+	} else {
+		const char *colon = memchr(h, ':', (size_t)(end - h));
+
+		if (colon)
+			end = colon;
+	}
+	n = (size_t)(end - h);
+	if (n == 0 || n >= cap)
+		return false;
+	memcpy(out, h, n);
+	out[n] = '\0';
+	return true;
+}
+
+bool cds_http_cleartext_remote(const char *base)
+{
+	char host[256];
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (strncasecmp(base, "http://", 7) != 0)
+		return false;
+	if (!url_host(host, sizeof(host), base))
+		return true;
+	if (!strcasecmp(host, "localhost"))
+		return false;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) != 127;
+	if (inet_pton(AF_INET6, host, &a6) == 1)
+		return !IN6_IS_ADDR_LOOPBACK(&a6);
+	return true;
 }
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud)

@@ -11,6 +11,7 @@
 #ifndef CDS_CLIENT_HTTP_H
 #define CDS_CLIENT_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +38,14 @@ struct cds_http_reply {
 
 void cds_http_reply_init(struct cds_http_reply *r);
 void cds_http_reply_fini(struct cds_http_reply *r);
+
+/*
+ * True if base is a plain http:// URL whose host is not loopback
+ * (127.0.0.0/8, ::1, "localhost"): a bearer token sent there crosses the
+ * network in clear.  Names other than localhost count as remote: what a
+ * name resolves to is not the URL's to promise.
+ */
+bool cds_http_cleartext_remote(const char *base);
 
 /*
  * base: "http://host[:port][/prefix]" (a trailing '/' is dropped).  token

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -18,6 +19,7 @@
 #include <sodium.h>
 
 #include "core/codec.h"
+#include "core/secrets.h"
 
 /*
  * Match one line "name value\n" at *p; on success *p moves past it and
@@ -173,8 +175,7 @@ void cds_keys_free(struct cds_epoch_key *keys, size_t n)
 {
 	if (!keys)
 		return;
-	sodium_memzero(keys, n * sizeof(*keys));
-	free(keys);
+	cds_secret_free(keys, n * sizeof(*keys)); /* wipes */
 }
 
 enum cds_err cds_keys_load(const char *datadir, struct cds_epoch_key **keys,
@@ -191,7 +192,10 @@ enum cds_err cds_keys_load(const char *datadir, struct cds_epoch_key **keys,
 	if (!rc && count == 0)
 		rc = cds_fail(err, CDS_ERR_NOT_FOUND,
 			      "no OPRF key in '%s/keys' (run 'cdsctl init')", datadir);
-	if (!rc && !(k = calloc(count, sizeof(*k))))
+	/* Locked memory: these are the OPRF secret keys (core/secrets.h). */
+	if (!rc && count > SIZE_MAX / sizeof(*k))
+		rc = cds_fail(err, CDS_ERR_NOMEM, "too many key files");
+	if (!rc && !(k = cds_secret_alloc(count * sizeof(*k))))
 		rc = cds_fail(err, CDS_ERR_NOMEM, "out of memory loading keys");
 	for (size_t i = 0; !rc && i < count; i++)
 		rc = load_one(datadir, epochs[i], &k[i], err);

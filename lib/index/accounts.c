@@ -18,11 +18,17 @@
 
 #include <sodium.h>
 
+#include "core/secrets.h"
+
+/* Records are locked in memory this far ahead of the last one in use. */
+#define LOCK_AHEAD_BYTES ((size_t)1 << 20)
+
 struct cds_accounts {
 	uint32_t *slots;
 	size_t cap;               /* slots */
 	struct cds_account *rec;
 	size_t n, rec_cap;        /* records */
+	size_t locked;            /* bytes of rec locked from its start */
 	uint8_t key[crypto_shorthash_KEYBYTES];
 };
 
@@ -111,9 +117,31 @@ static enum cds_err grow_records(struct cds_accounts *a, struct cds_error *err)
 		return cds_fail(err, CDS_ERR_NOMEM,
 				"cannot grow the account cache to %zu accounts",
 				cap);
+	if (r != a->rec)
+		a->locked = 0;
 	a->rec = r;
 	a->rec_cap = cap;
 	return CDS_OK;
+}
+
+/*
+ * Keep the records in use in locked memory: they hold every token hash
+ * (core/secrets.h).  Locking a chunk ahead, rather than the whole capacity,
+ * keeps resident memory what the records need.
+ */
+static void lock_records(struct cds_accounts *a, size_t n)
+{
+	size_t used = n * sizeof(*a->rec);
+	size_t end = used + LOCK_AHEAD_BYTES, cap = a->rec_cap * sizeof(*a->rec);
+
+	if (used <= a->locked)
+		return;
+	if (end > cap)
+		end = cap;
+	if (cds_secret_lock((uint8_t *)a->rec + a->locked, end - a->locked))
+		a->locked = end;
+	else
+		a->locked = cap; /* refused: do not ask again for this block */
 }
 
 enum cds_err cds_accounts_put(struct cds_accounts *a,
@@ -136,6 +164,7 @@ enum cds_err cds_accounts_put(struct cds_accounts *a,
 	rc = grow_records(a, err);
 	if (rc)
 		return rc;
+	lock_records(a, a->n + 1);
 	a->rec[a->n] = *acct;
 	*s = (uint32_t)++a->n;
 	return CDS_OK;

@@ -16,8 +16,9 @@
 
 #include <sodium.h>
 
-#include "core/os.h"
 #include "core/log.h"
+#include "core/os.h"
+#include "core/secrets.h"
 #include "index/mirror_int.h"
 #include "index/workers.h"
 
@@ -72,14 +73,15 @@ enum cds_err cds_mirror_open(struct cds_mirror **out,
 		return cds_fail(err, CDS_ERR_INVALID,
 				"negative epoch grace period %" PRId64,
 				cfg->epoch_grace_us);
-	m = calloc(1, sizeof(*m));
+	/* Locked, guarded memory: the mirror holds the epochs' OPRF keys. */
+	m = cds_secret_alloc(sizeof(*m));
 	if (!m || !(m->datadir = strdup(cfg->datadir)) ||
 	    pthread_mutex_init(&m->poll_mu, NULL) ||
 	    cds_rwlock_init_writer_pref(&m->ep_lock) ||
 	    cds_rwlock_init_writer_pref(&m->dir_lock)) {
 		if (m)
 			free(m->datadir);
-		free(m);
+		cds_secret_free(m, sizeof(*m));
 		return cds_fail(err, CDS_ERR_NOMEM, "cannot allocate a mirror");
 	}
 	m->cfg = *cfg;
@@ -111,7 +113,7 @@ void cds_mirror_close(struct cds_mirror *m)
 	pthread_rwlock_destroy(&m->ep_lock);
 	pthread_mutex_destroy(&m->poll_mu);
 	free(m->datadir);
-	free(m);
+	cds_secret_free(m, sizeof(*m));
 }
 
 enum cds_err cds_mirror_poll(struct cds_mirror *m, struct cds_error *err)

@@ -61,6 +61,15 @@ void cds_mirror_close(struct cds_mirror *m);
 enum cds_err cds_mirror_poll(struct cds_mirror *m,
 			     struct cds_error *err) CDS_MUST_CHECK;
 
+/*
+ * Delete the store's change-log rows that no consumer needs any more: not
+ * this mirror, not a served epoch's snapshot on disk (saved anew first if
+ * it lags), not a background index build (none is pruned while one runs).
+ * *removed gets the number of rows deleted (mirror_prune.c).
+ */
+enum cds_err cds_mirror_prune(struct cds_mirror *m, uint64_t *removed,
+			      struct cds_error *err) CDS_MUST_CHECK;
+
 void cds_mirror_params(struct cds_mirror *m, struct cds_mirror_params *out);
 
 /* Figures for metrics, tests and benchmarks. */

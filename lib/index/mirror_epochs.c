@@ -63,8 +63,23 @@ static enum cds_err save_snapshot(struct cds_mirror *m, struct cds_index *ix,
 	return rc;
 }
 
+/*
+ * True if the store's change log still holds every change after seq (the
+ * pruner may have removed older ones: mirror_prune.c).
+ */
+static bool changes_kept_since(struct cds_store *s, uint64_t seq)
+{
+	struct cds_error e;
+	uint64_t floor = 0;
+
+	if (cds_store_changes_floor(s, &floor, &e))
+		return false;
+	return floor == 0 || seq + 1 >= floor;
+}
+
 /* The snapshot of key, if there is a valid one; NULL otherwise. */
 static struct cds_index *try_snapshot(struct cds_mirror *m,
+				      struct cds_store *s,
 				      const struct cds_epoch_key *key)
 {
 	char path[PATH_BYTES];
@@ -94,6 +109,13 @@ static struct cds_index *try_snapshot(struct cds_mirror *m,
 		cds_index_free(ix);
 		return NULL;
 	}
+	if (!changes_kept_since(s, cds_index_seq(ix))) {
+		cds_log_warn("ignoring index snapshot '%s': the change log no "
+			     "longer holds the changes after %" PRIu64
+			     " (pruned); rebuilding", path, cds_index_seq(ix));
+		cds_index_free(ix);
+		return NULL;
+	}
 	if (!m->cfg.quiet)
 		cds_log_info("index epoch %" PRIu32 ": %" PRIu64
 			     " handles from snapshot at change %" PRIu64,
@@ -113,7 +135,7 @@ enum cds_err cds_mirror_index_get(struct cds_mirror *m, struct cds_store *s,
 	enum cds_err rc;
 
 	*evals = 0;
-	*out = m->cfg.snapshot ? try_snapshot(m, key) : NULL;
+	*out = m->cfg.snapshot ? try_snapshot(m, s, key) : NULL;
 	if (*out)
 		return CDS_OK;
 	rc = cds_index_build(out, s, key, m->prefix_bits, &o, evals, err);
@@ -416,6 +438,30 @@ enum cds_err cds_mirror_epochs_open(struct cds_mirror *m,
 out:
 	cds_keys_free(keys, n);
 	return rc;
+}
+
+/* The change sequence in the header of epoch's snapshot file. */
+static bool file_seq(struct cds_mirror *m, uint32_t epoch, uint64_t *seq)
+{
+	char path[PATH_BYTES];
+	struct cds_error e;
+
+	return cds_snapshot_path(path, sizeof(path), m->datadir, epoch, &e) ==
+		       CDS_OK &&
+	       cds_snapshot_seq(path, epoch, seq, &e) == CDS_OK;
+}
+
+bool cds_mirror_snapshot_seq(struct cds_mirror *m, size_t i, uint64_t *seq)
+{
+	struct cds_mirror_epoch *ep = &m->ep[i];
+	bool have = file_seq(m, ep->key.epoch, seq);
+
+	if ((!have || *seq < cds_index_seq(ep->ix) || ep->unsaved) &&
+	    save_snapshot(m, ep->ix, &ep->key) == CDS_OK) {
+		ep->unsaved = 0;
+		have = file_seq(m, ep->key.epoch, seq);
+	}
+	return have;
 }
 
 void cds_mirror_epochs_close(struct cds_mirror *m)

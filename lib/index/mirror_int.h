@@ -127,5 +127,13 @@ enum cds_err cds_mirror_epochs_install(struct cds_mirror *m,
 enum cds_err cds_mirror_epochs_poll(struct cds_mirror *m,
 				    struct cds_error *err);
 void cds_mirror_epochs_close(struct cds_mirror *m);
+/*
+ * mirror_epochs.c, under poll_mu: the change sequence of served epoch i's
+ * snapshot on disk, saved anew first if the index has moved past it (so
+ * that pruning can advance).  False if there is no readable snapshot: a
+ * server starting later then builds the index from the store and needs no
+ * old changes for it.
+ */
+bool cds_mirror_snapshot_seq(struct cds_mirror *m, size_t i, uint64_t *seq);
 
 #endif

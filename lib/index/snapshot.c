@@ -444,3 +444,27 @@ enum cds_err cds_snapshot_load(struct cds_index **out, const char *path,
 			     m.off, m.entries, m.p + OFF_SALT,
 			     get64(m.p + OFF_SEQ), err);
 }
+
+enum cds_err cds_snapshot_seq(const char *path, uint32_t epoch, uint64_t *seq,
+			      struct cds_error *err)
+{
+	uint8_t h[CDS_SNAPSHOT_HEADER_BYTES];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	*seq = 0;
+	if (fd < 0)
+		return cds_fail(err, errno == ENOENT ? CDS_ERR_NOT_FOUND
+						     : CDS_ERR_IO,
+				"cannot open '%s': %s", path, strerror(errno));
+	n = read(fd, h, sizeof(h));
+	close(fd);
+	if (n != (ssize_t)sizeof(h) || memcmp(h, MAGIC, 8) ||
+	    get32(h + OFF_VERSION) != FORMAT_VERSION ||
+	    get32(h + OFF_EPOCH) != epoch)
+		return cds_fail(err, CDS_ERR_INVALID,
+				"'%s' is not a snapshot of epoch %" PRIu32, path,
+				epoch);
+	*seq = get64(h + OFF_SEQ);
+	return CDS_OK;
+}

@@ -59,4 +59,13 @@ enum cds_err cds_snapshot_load(struct cds_index **out, const char *path,
 			       unsigned prefix_bits,
 			       struct cds_error *err) CDS_MUST_CHECK;
 
+/*
+ * The change sequence recorded in the header of path, a snapshot of
+ * `epoch` (nothing else is read or checked: for deciding what the change
+ * log must keep).  CDS_ERR_NOT_FOUND if there is no file, CDS_ERR_INVALID
+ * if it is not such a snapshot.
+ */
+enum cds_err cds_snapshot_seq(const char *path, uint32_t epoch, uint64_t *seq,
+			      struct cds_error *err) CDS_MUST_CHECK;
+
 #endif

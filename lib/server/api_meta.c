@@ -1,11 +1,11 @@
 /*
  * api_meta.c: the endpoints about the server itself: GET /v1/health,
  * GET /v1/params (what a client needs before discovery) and GET /metrics
- * (Prometheus text, for loopback peers unless --metrics-allow-any).
+ * (Prometheus text, with the metrics token; metrics_listen.c serves it
+ * without one on the operator's separate --metrics-listen address).
  */
 #include "server/server_int.h"
 
-#include <netinet/in.h>
 #include <string.h>
 
 #include "core/codec.h"
@@ -43,45 +43,21 @@ void cds_api_params(struct cds_req *rq, struct cds_reply *rp)
 				 "plain_lookup", rq->srv->cfg.plain_lookup));
 }
 
-/* Loopback: 127.0.0.0/8, ::1, or an IPv4-mapped 127.x address. */
-static bool is_loopback(const struct sockaddr *sa)
+/* The metrics text; rp gets 200 or the error met while rendering. */
+void cds_api_metrics_render(struct cds_server *s, struct cds_reply *rp)
 {
-	if (!sa)
-		return false;
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const void *)sa;
-
-		return (ntohl(s4->sin_addr.s_addr) >> 24) == 127;
-	}
-	if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const void *)sa;
-
-		return IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr) ||
-		       (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr) &&
-			s6->sin6_addr.s6_addr[12] == 127);
-	}
-	return false;
-}
-
-void cds_api_metrics(struct cds_req *rq, struct cds_reply *rp)
-{
-	struct cds_server *s = rq->srv;
 	struct cds_metrics_gauges g;
 	struct cds_error err = {0};
 	struct cds_buf b;
 	uint8_t *body;
 	size_t len;
 
-	if (!s->cfg.metrics_allow_any && !is_loopback(rq->peer)) {
-		cds_reply_error(rp, 403, "forbidden", -1,
-				"/metrics is served to loopback clients only");
-		return;
-	}
 	memset(&g, 0, sizeof(g));
 	cds_mirror_params(s->mirror, &g.params);
 	cds_qlog_get_stats(s->qlog, &g.qlog);
 	g.rate_accounts = cds_ratelimit_accounts(s->rate);
 	g.inflight = atomic_load(&s->inflight);
+	g.deadline_cuts = cds_deadline_cuts(s->deadline);
 	cds_buf_init(&b);
 	if (cds_metrics_render(s->metrics, &g, &b, &err)) {
 		cds_buf_fini(&b);
@@ -91,4 +67,14 @@ void cds_api_metrics(struct cds_req *rq, struct cds_reply *rp)
 	body = cds_buf_steal(&b, &len);
 	cds_reply_raw(rp, 200, "text/plain; version=0.0.4; charset=utf-8",
 		      body, len);
+}
+
+/*
+ * On the API listener /metrics takes the metrics token: behind a local
+ * proxy every peer is loopback, so an address is no credential.
+ */
+void cds_api_metrics(struct cds_req *rq, struct cds_reply *rp)
+{
+	if (cds_api_auth_metrics(rq, rp))
+		cds_api_metrics_render(rq->srv, rp);
 }

@@ -4,7 +4,8 @@
  * Account endpoints take "Authorization: Bearer <hex id>.<secret>",
  * checked against the mirror's account cache (hash compare in constant
  * time); admin endpoints take "Bearer admin.<secret>", checked by the
- * store.  Neither kind of token opens the other kind of endpoint.  Charges
+ * store; /metrics takes the metrics token.  No kind of token opens another
+ * kind's endpoints.  Charges
  * against the per-account rate limit and the per-IP bucket guard are made
  * here too, so that every endpoint refuses in the same words.
  *
@@ -126,6 +127,30 @@ out:
 	return ok;
 }
 
+/*
+ * The metrics token: SHA-256 of the presented token against the hash read
+ * from DIR/metrics.token, compared in constant time.
+ */
+bool cds_api_auth_metrics(struct cds_req *rq, struct cds_reply *rp)
+{
+	char tok[CDS_TOKEN_MAX_BYTES];
+	uint8_t got[CDS_TOKEN_HASH_BYTES];
+	bool ok = false;
+
+	if (!bearer(rq, rp, tok))
+		goto out;
+	cds_token_hash(got, tok);
+	if (sodium_memcmp(got, rq->srv->metrics_hash, sizeof(got)) != 0) {
+		reply_401(rp, "/metrics needs the metrics token (DIR/metrics.token)");
+		goto out;
+	}
+	ok = true;
+out:
+	sodium_memzero(tok, sizeof(tok));
+	sodium_memzero(got, sizeof(got));
+	return ok;
+}
+
 bool cds_api_charge(struct cds_req *rq, struct cds_reply *rp, size_t n)
 {
 	struct cds_error err = {0};
@@ -148,7 +173,7 @@ bool cds_api_ip_guard(struct cds_req *rq, struct cds_reply *rp, size_t n)
 {
 	uint32_t retry = 0;
 
-	if (cds_iplimit_take(rq->srv->iplimit, rq->peer, (double)n,
+	if (cds_iplimit_take(rq->srv->iplimit, rq->client, (double)n,
 			     cds_monotonic_us(), &retry))
 		return true;
 	cds_metrics_add(rq->srv->metrics, CDS_M_IP_REJECTED, 1);

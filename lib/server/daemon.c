@@ -14,8 +14,11 @@
  *  2. At most max_body bytes of a body are kept; past that the rest is
  *     discarded (up to a bound, then the connection is closed) and the
  *     answer is 413.
- *  3. A body that takes longer than the request timeout closes the
- *     connection: slow uploads cannot hold a worker's buffers forever.
+ *  3. A request (headers and body) not received within the request
+ *     deadline closes the connection (deadline.h; a body chunk arriving
+ *     late is refused here too): slow clients cannot hold a connection.
+ *  4. The query log and the per-address limits see rq->client, never the
+ *     raw peer (clientaddr.h).
  */
 #include "server/server_int.h"
 
@@ -51,6 +54,14 @@ static struct cds_req *req_new(struct cds_server *s,
 	cds_buf_init(&rq->body);
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	rq->peer = ci ? ci->client_addr : NULL;
+	/* The header is looked for only when some proxy could vouch for it. */
+	if (cds_client_addr(&rq->client_ss, rq->peer,
+			    s->n_proxies ? MHD_lookup_connection_value(
+						   conn, MHD_HEADER_KIND,
+						   "X-Forwarded-For")
+					 : NULL,
+			    s->proxies, s->n_proxies))
+		rq->client = (const struct sockaddr *)&rq->client_ss;
 	return rq;
 }
 
@@ -113,7 +124,7 @@ static enum MHD_Result send_reply(struct cds_req *rq, struct cds_reply *rp)
 static void log_request(struct cds_req *rq, struct cds_reply *rp)
 {
 	struct cds_qlog_request qr = {
-		.peer = rq->peer,
+		.peer = rq->client,
 		.account = rq->has_account ? rq->account : NULL,
 		.endpoint = rq->ep,
 		.items = rq->items,
@@ -141,11 +152,22 @@ static void log_request(struct cds_req *rq, struct cds_reply *rp)
 	cds_reply_header(rp, "Retry-After", "1");
 }
 
+/* The deadline registration of a connection (set at NOTIFY_STARTED). */
+static struct cds_deadline_conn *conn_deadline(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+		conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
 /* Log, count and send a finished reply. */
 static enum MHD_Result complete(struct cds_req *rq, struct cds_reply *rp)
 {
 	enum MHD_Result ret;
 
+	/* Received whole (or refused): the answer is not on the clock. */
+	cds_deadline_disarm(rq->srv->deadline, conn_deadline(rq->conn));
 	log_request(rq, rp);
 	cds_metrics_request(rq->srv->metrics, rq->ep, rp->status,
 			    cds_monotonic_us() - rq->start_us);
@@ -248,7 +270,7 @@ static enum MHD_Result absorb(struct cds_req *rq, const char *data, size_t n)
 
 	rq->body_seen += n;
 	if (cds_monotonic_us() - rq->start_us >
-	    (int64_t)c->timeout_s * CDS_USEC_PER_SEC) {
+	    (int64_t)c->deadline_s * CDS_USEC_PER_SEC) {
 		cds_log_debug("request body too slow: connection closed");
 		return MHD_NO;
 	}
@@ -338,14 +360,35 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 
 	struct cds_req *rq = *con_cls;
 
-	(void)conn;
 	(void)toe;
 	if (!rq)
 		return;
 	if (rq->counted)
 		atomic_fetch_sub(&s->inflight, 1);
+	/* The next request on this connection starts its own clock. */
+	cds_deadline_rearm(s->deadline, conn_deadline(conn));
 	req_free(rq);
 	*con_cls = NULL;
+}
+
+/* Register each connection with the request deadline (deadline.h). */
+static void on_connection(void *cls, struct MHD_Connection *conn,
+			  void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct cds_server *s = cls;
+	const union MHD_ConnectionInfo *ci;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(conn,
+					     MHD_CONNECTION_INFO_CONNECTION_FD);
+		*socket_context = ci ? cds_deadline_open(s->deadline,
+							 ci->connect_fd)
+				     : NULL;
+		return;
+	}
+	cds_deadline_close(s->deadline, *socket_context);
+	*socket_context = NULL;
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -416,6 +459,7 @@ enum cds_err cds_daemon_start(struct cds_server *s, const struct sockaddr *sa,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)c->conn_memory,
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
 		MHD_OPTION_END);
 	if (!s->daemon)
 		return cds_fail(err, CDS_ERR_IO,

@@ -215,7 +215,10 @@ static enum cds_err render_gauges(const struct cds_metrics_gauges *g,
 	    (rc = metric1(o, "cds_querylog_swept_files_total", "counter", "query-log day files deleted", q->swept_files)) ||
 	    (rc = metric1(o, "cds_rate_accounts", "gauge", "accounts with rate-limit state", g->rate_accounts)) ||
 	    (rc = metric1(o, "cds_http_requests_in_flight", "gauge", "requests being processed",
-			  g->inflight > 0 ? (uint64_t)g->inflight : 0)))
+			  g->inflight > 0 ? (uint64_t)g->inflight : 0)) ||
+	    (rc = metric1(o, "cds_http_deadline_cuts_total", "counter",
+			  "connections cut for not sending a request within the deadline",
+			  g->deadline_cuts)))
 		return rc;
 	return CDS_OK;
 }

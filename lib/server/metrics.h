@@ -34,6 +34,7 @@ struct cds_metrics_gauges {
 	struct cds_qlog_stats qlog;
 	uint64_t rate_accounts;
 	int64_t inflight;
+	uint64_t deadline_cuts;
 };
 
 struct cds_metrics;

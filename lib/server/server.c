@@ -6,7 +6,9 @@
  *
  * The background thread polls the store's change log every second (so that
  * cdsctl's changes reach answers within the 5 s DESIGN.md promises) and
- * saves changed rate-limit state every RATE_SAVE_SECONDS.
+ * saves changed rate-limit state every RATE_SAVE_SECONDS, and prunes the
+ * store's change log every --prune-interval (mirror_prune.c says what is
+ * kept).
  *
  * Invariant: cds_server_stop can be called on a half-started server; every
  * part checks whether it was started.
@@ -21,7 +23,9 @@
 #include <sodium.h>
 
 #include "core/log.h"
+#include "core/secrets.h"
 #include "core/timeutil.h"
+#include "store/metrics_token.h"
 
 #define POLL_MS 1000
 #define RATE_SAVE_SECONDS 5
@@ -39,12 +43,14 @@ void cds_server_config_init(struct cds_server_config *c)
 	c->log_queue = 65536;
 	c->epoch_grace_us = 86400 * CDS_USEC_PER_SEC;
 	c->snapshot = true;
+	c->prune_interval_s = 3600;
 	c->max_body = 1 << 20;
 	c->max_batch = 1024;
 	c->max_prefixes = 256;
 	c->max_conns = 4096;
 	c->max_conns_per_ip = 1024;
 	c->timeout_s = 10;
+	c->deadline_s = 30;
 	c->conn_memory = 32 * 1024;
 	c->rate_allowance = 50000;
 	c->rate_refill = 5000;
@@ -70,9 +76,9 @@ static enum cds_err check_config(const struct cds_server_config *c,
 	if (c->conn_memory < 4096)
 		return cds_fail(err, CDS_ERR_USAGE,
 				"the per-connection memory must be at least 4096 bytes");
-	if (c->timeout_s < 1)
+	if (c->timeout_s < 1 || c->deadline_s < 1)
 		return cds_fail(err, CDS_ERR_USAGE,
-				"the request timeout must be at least 1 second");
+				"the request timeout and deadline must be at least 1 second");
 	if (c->retention_days < 0)
 		return cds_fail(err, CDS_ERR_USAGE,
 				"--retention-days must not be negative");
@@ -113,6 +119,45 @@ static enum cds_err server_new(struct cds_server **out,
 	return CDS_OK;
 }
 
+/* The --trusted-proxy ranges, parsed once. */
+static enum cds_err parse_proxies(struct cds_server *s, struct cds_error *err)
+{
+	const struct cds_server_config *c = &s->cfg;
+	enum cds_err rc;
+
+	if (!c->n_trusted_proxies)
+		return CDS_OK;
+	s->proxies = calloc(c->n_trusted_proxies, sizeof(*s->proxies));
+	if (!s->proxies)
+		return cds_fail(err, CDS_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < c->n_trusted_proxies; i++)
+		if ((rc = cds_cidr_parse(&s->proxies[i], c->trusted_proxies[i],
+					 err)))
+			return rc;
+	s->n_proxies = c->n_trusted_proxies;
+	cds_log_info("X-Forwarded-For believed from %zu trusted proxy range%s",
+		     s->n_proxies, s->n_proxies == 1 ? "" : "s");
+	return CDS_OK;
+}
+
+/* The metrics token's hash, in locked memory (secrets.h). */
+static enum cds_err load_metrics_token(struct cds_server *s,
+				       struct cds_error *err)
+{
+	bool created = false;
+	enum cds_err rc;
+
+	s->metrics_hash = cds_secret_alloc(CDS_TOKEN_HASH_BYTES);
+	if (!s->metrics_hash)
+		return cds_fail(err, CDS_ERR_NOMEM, "out of memory");
+	rc = cds_metrics_token_load(s->cfg.datadir, s->metrics_hash, &created,
+				    err);
+	if (!rc && created)
+		cds_log_info("created %s/metrics.token (mode 0600): GET /metrics needs it",
+			     s->cfg.datadir);
+	return rc;
+}
+
 /* The parts that need no network: limits, metrics, pool, rate state. */
 static enum cds_err open_state(struct cds_server *s, struct cds_error *err)
 {
@@ -120,7 +165,12 @@ static enum cds_err open_state(struct cds_server *s, struct cds_error *err)
 	struct cds_store *st = NULL;
 	enum cds_err rc;
 
-	if ((rc = cds_metrics_new(&s->metrics, err)) ||
+	if ((rc = parse_proxies(s, err)) ||
+	    (rc = load_metrics_token(s, err)) ||
+	    (rc = cds_deadline_new(&s->deadline,
+				   (int64_t)c->deadline_s * CDS_USEC_PER_SEC,
+				   err)) ||
+	    (rc = cds_metrics_new(&s->metrics, err)) ||
 	    (rc = cds_ratelimit_new(&s->rate, c->rate_allowance,
 				    c->rate_refill, err)) ||
 	    (rc = cds_iplimit_new(&s->iplimit, c->bucket_rate_per_ip,
@@ -200,9 +250,27 @@ static enum cds_err save_rates(struct cds_server *s, struct cds_error *err)
 	return rc;
 }
 
+/* Prune the change log every prune_interval_s (mirror_prune.c). */
+static void prune_round(struct cds_server *s, int64_t now, int64_t *last_prune,
+			int64_t *last_warn)
+{
+	struct cds_error err = {0};
+	uint64_t removed;
+
+	if (!s->cfg.prune_interval_s ||
+	    now - *last_prune < (int64_t)s->cfg.prune_interval_s * CDS_USEC_PER_SEC)
+		return;
+	*last_prune = now;
+	if (cds_mirror_prune(s->mirror, &removed, &err) &&
+	    now - *last_warn >= POLL_WARN_EVERY_US) {
+		cds_log_warn("pruning the change log failed: %s", err.msg);
+		*last_warn = now;
+	}
+}
+
 /* One round of background work; logs failures at most once a minute. */
 static void bg_round(struct cds_server *s, int64_t *last_save,
-		     int64_t *last_warn)
+		     int64_t *last_prune, int64_t *last_warn)
 {
 	struct cds_error err = {0};
 	int64_t now = cds_monotonic_us();
@@ -221,12 +289,13 @@ static void bg_round(struct cds_server *s, int64_t *last_save,
 			*last_warn = now;
 		}
 	}
+	prune_round(s, now, last_prune, last_warn);
 }
 
 static void *bg_main(void *arg)
 {
 	struct cds_server *s = arg;
-	int64_t last_save = cds_monotonic_us();
+	int64_t last_save = cds_monotonic_us(), last_prune = last_save;
 	int64_t last_warn = -POLL_WARN_EVERY_US;
 	struct timespec ts;
 
@@ -238,7 +307,7 @@ static void *bg_main(void *arg)
 		if (s->stopping)
 			break;
 		pthread_mutex_unlock(&s->bg_mu);
-		bg_round(s, &last_save, &last_warn);
+		bg_round(s, &last_save, &last_prune, &last_warn);
 		pthread_mutex_lock(&s->bg_mu);
 	}
 	pthread_mutex_unlock(&s->bg_mu);
@@ -291,11 +360,14 @@ enum cds_err cds_server_start(struct cds_server **out,
 	if ((rc = open_state(s, err)) || (rc = open_index(s, err)) ||
 	    (rc = open_qlog(s, err)) ||
 	    (rc = cds_daemon_start(s, (const struct sockaddr *)&sa, err)) ||
+	    (rc = cds_metrics_listen_start(s, err)) ||
 	    (rc = start_bg(s, err)))
 		goto fail;
 	cds_log_info("listening on %s (port %u), %u threads, plain lookup %s, max batch %zu",
 		     s->cfg.listen, s->port, s->cfg.threads,
 		     s->cfg.plain_lookup ? "on" : "off", s->cfg.max_batch);
+	if (s->metrics_daemon)
+		cds_log_info("metrics on %s without a token", s->cfg.metrics_listen);
 	*out = s;
 	return CDS_OK;
 fail:
@@ -329,7 +401,9 @@ enum cds_err cds_server_stop(struct cds_server *s, unsigned drain_ms)
 
 	if (!s)
 		return CDS_OK;
+	cds_metrics_listen_stop(s);
 	cds_daemon_stop(s, drain_ms);
+	cds_deadline_free(s->deadline);
 	stop_bg(s);
 	if (s->rate_loaded && (rc = save_rates(s, &err)))
 		cds_log_warn("saving rate limits at shutdown failed: %s",
@@ -340,6 +414,8 @@ enum cds_err cds_server_stop(struct cds_server *s, unsigned drain_ms)
 	cds_iplimit_free(s->iplimit);
 	cds_ratelimit_free(s->rate);
 	cds_metrics_free(s->metrics);
+	cds_secret_free(s->metrics_hash, CDS_TOKEN_HASH_BYTES);
+	free(s->proxies);
 	pthread_cond_destroy(&s->bg_cv);
 	pthread_mutex_destroy(&s->bg_mu);
 	free(s->datadir);

@@ -43,6 +43,7 @@ struct cds_server_config {
 	int64_t epoch_grace_us;
 	bool snapshot;
 	unsigned index_threads;       /* 0 = number of cores */
+	unsigned prune_interval_s;    /* change-log pruning; 0 = never */
 	/* limits */
 	size_t max_body;              /* bytes of a request body */
 	size_t max_batch;             /* elements or handles per request */
@@ -50,6 +51,7 @@ struct cds_server_config {
 	unsigned max_conns;           /* concurrent connections */
 	unsigned max_conns_per_ip;
 	unsigned timeout_s;           /* idle connection timeout */
+	unsigned deadline_s;          /* whole request (headers + body) */
 	size_t conn_memory;           /* per connection: headers + buffers */
 	/* rate limits */
 	double rate_allowance;        /* onboarding tokens per account */
@@ -57,7 +59,11 @@ struct cds_server_config {
 	double bucket_rate_per_ip;    /* bucket fetches/s per IP; 0 = no limit */
 	double bucket_burst_per_ip;
 	unsigned bucket_max_age;      /* Cache-Control max-age of buckets */
-	bool metrics_allow_any;       /* serve /metrics to any peer */
+	/* whom to believe about client addresses (clientaddr.h) */
+	const char *const *trusted_proxies; /* CIDR texts, n_trusted_proxies */
+	size_t n_trusted_proxies;
+	/* /metrics: with DIR/metrics.token here, or without on this address */
+	const char *metrics_listen;   /* "HOST:PORT" or NULL */
 	bool quiet;                   /* no index build progress */
 };
 

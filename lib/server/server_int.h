@@ -21,6 +21,8 @@
 
 #include "core/buf.h"
 #include "index/mirror.h"
+#include "server/clientaddr.h"
+#include "server/deadline.h"
 #include "server/decode.h"
 #include "server/iplimit.h"
 #include "server/metrics.h"
@@ -42,6 +44,11 @@ struct cds_server {
 	struct cds_iplimit *iplimit;
 	struct cds_metrics *metrics;
 	struct cds_storepool *pool;
+	struct cds_deadline *deadline;  /* receiving a request (deadline.h) */
+	struct cds_cidr *proxies;       /* --trusted-proxy ranges */
+	size_t n_proxies;
+	uint8_t *metrics_hash;          /* SHA-256 of DIR/metrics.token, locked */
+	struct MHD_Daemon *metrics_daemon; /* --metrics-listen, or NULL */
 	bool rate_loaded;               /* saved state read: save at stop */
 	/* background thread: store polling and rate-state saving */
 	pthread_t bg;
@@ -74,7 +81,11 @@ struct cds_req {
 	struct MHD_Connection *conn;
 	const struct cds_route *route;  /* NULL: answered 404/405 */
 	const char *url;                /* path, owned by MHD */
-	const struct sockaddr *peer;    /* may be NULL */
+	const struct sockaddr *peer;    /* the socket's peer; may be NULL */
+	/* the client: peer, or X-Forwarded-For from a trusted proxy; NULL if
+	 * peer is (for the query log and per-address limits) */
+	const struct sockaddr *client;
+	struct sockaddr_storage client_ss;
 	int64_t start_us;               /* monotonic */
 	struct cds_buf body;
 	size_t body_seen;               /* bytes received, kept or not */
@@ -99,6 +110,7 @@ const struct cds_route *cds_route_find(const char *method, const char *path,
 bool cds_api_auth_account(struct cds_req *rq, struct cds_reply *rp,
 			  struct cds_account *acct);
 bool cds_api_auth_admin(struct cds_req *rq, struct cds_reply *rp);
+bool cds_api_auth_metrics(struct cds_req *rq, struct cds_reply *rp);
 bool cds_api_charge(struct cds_req *rq, struct cds_reply *rp, size_t n);
 /* The bucket-fetch flood guard of the request's peer, n fetches. */
 bool cds_api_ip_guard(struct cds_req *rq, struct cds_reply *rp, size_t n);
@@ -121,6 +133,14 @@ void cds_api_after_write(struct cds_req *rq);
 
 /* True if epoch is among those the mirror serves (p from cds_mirror_params). */
 bool cds_api_epoch_served(const struct cds_mirror_params *p, uint32_t epoch);
+
+/* api_meta.c: the /metrics body, whoever asked (metrics_listen.c too). */
+void cds_api_metrics_render(struct cds_server *s, struct cds_reply *rp);
+
+/* metrics_listen.c: the --metrics-listen daemon (no-op without it). */
+enum cds_err cds_metrics_listen_start(struct cds_server *s,
+				      struct cds_error *err) CDS_MUST_CHECK;
+void cds_metrics_listen_stop(struct cds_server *s);
 
 /* daemon.c */
 enum cds_err cds_daemon_start(struct cds_server *s, const struct sockaddr *sa,

@@ -426,20 +426,88 @@ static enum cds_err check_head(struct cds_ledger *l, const struct walk *w,
 			(unsigned long long)seq);
 }
 
-enum cds_err cds_ledger_verify(struct cds_ledger *l, uint64_t *n,
-			       struct cds_error *err)
+enum cds_err cds_ledger_verify_head(struct cds_ledger *l,
+				    struct cds_ledger_head *cur,
+				    struct cds_error *err)
 {
 	struct walk w = {0, {0}, err, CDS_OK};
 	enum cds_err rc;
 
-	*n = 0;
+	memset(cur, 0, sizeof(*cur));
 	memcpy(w.prev, zero_hash, sizeof(w.prev));
 	rc = cds_ledger_scan(l, walk_entry, &w, err);
 	if (!rc)
 		rc = w.rc;
 	if (!rc)
 		rc = check_head(l, &w, err);
+	if (!rc &&
+	    cds_hex_decode_exact(cur->hash, sizeof(cur->hash), w.prev,
+				 strlen(w.prev), "entry hash", NULL) != CDS_OK)
+		rc = cds_fail(err, CDS_ERR_CRYPTO,
+			      "ledger broken at entry %llu: its entry_hash is "
+			      "not 64 hex digits", (unsigned long long)w.n);
 	if (!rc)
-		*n = w.n;
+		cur->entries = w.n;
 	return rc;
+}
+
+enum cds_err cds_ledger_verify(struct cds_ledger *l, uint64_t *n,
+			       struct cds_error *err)
+{
+	struct cds_ledger_head cur;
+	enum cds_err rc = cds_ledger_verify_head(l, &cur, err);
+
+	*n = rc ? 0 : cur.entries;
+	return rc;
+}
+
+/* The stored entry_hash of entry seq, as bytes. */
+static enum cds_err entry_hash_at(struct cds_ledger *l, uint64_t seq,
+				  uint8_t out[static CDS_LEDGER_ENTRY_HASH_BYTES],
+				  struct cds_error *err)
+{
+	sqlite3_stmt *st;
+	enum cds_err rc = CDS_OK;
+	const char *hex;
+
+	if (sqlite3_prepare_v2(l->db, "SELECT entry_hash FROM ledger WHERE seq = ?1",
+			       -1, &st, NULL))
+		return db_fail(err, l, "read");
+	sqlite3_bind_int64(st, 1, (int64_t)seq);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		rc = db_fail(err, l, "read");
+	hex = rc ? "" : col_text(st, 0);
+	if (!rc && cds_hex_decode_exact(out, CDS_LEDGER_ENTRY_HASH_BYTES, hex,
+					strlen(hex), "entry hash", NULL))
+		rc = cds_fail(err, CDS_ERR_CRYPTO, "ledger entry %llu: bad hash",
+			      (unsigned long long)seq);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+enum cds_err cds_ledger_extends(struct cds_ledger *l,
+				const struct cds_ledger_head *cur,
+				const struct cds_ledger_head *h,
+				const char *what, struct cds_error *err)
+{
+	uint8_t got[CDS_LEDGER_ENTRY_HASH_BYTES];
+	enum cds_err rc;
+
+	if (h->entries > cur->entries)
+		return cds_fail(err, CDS_ERR_CRYPTO,
+				"ledger broken at entry %llu: %s has %llu entries, "
+				"the ledger only %llu (entries removed)",
+				(unsigned long long)cur->entries + 1, what,
+				(unsigned long long)h->entries,
+				(unsigned long long)cur->entries);
+	if (h->entries == 0)
+		return CDS_OK;
+	if ((rc = entry_hash_at(l, h->entries, got, err)))
+		return rc;
+	if (sodium_memcmp(got, h->hash, sizeof(got)) != 0)
+		return cds_fail(err, CDS_ERR_CRYPTO,
+				"ledger broken at or before entry %llu: it does not "
+				"extend %s (the ledger was rewritten)",
+				(unsigned long long)h->entries, what);
+	return CDS_OK;
 }

@@ -14,9 +14,10 @@
  * Triggers refuse UPDATE and DELETE on the entries; they guard against
  * accidents.  Against a deliberate edit the chain is the guard: anyone can
  * rewrite a SQLite file, nobody can do so without `cdsctl legal verify`
- * noticing unless they recompute every later hash and the head, which is
- * why the tool also prints each new head for the operator to note down
- * elsewhere.
+ * noticing unless they recompute every later hash and the head: against
+ * that, the transparency report publishes the head signed with the ledger
+ * key (ledger_head.h), and cds_ledger_extends checks a ledger against a
+ * head published earlier.
  */
 #ifndef CDS_STORE_LEDGER_H
 #define CDS_STORE_LEDGER_H
@@ -25,6 +26,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "store/ledger_head.h"
 
 #define CDS_LEDGER_HASH_HEX_BYTES 65 /* 64 hex digits + NUL */
 
@@ -70,6 +72,23 @@ enum cds_err cds_ledger_append(struct cds_ledger *l, struct cds_ledger_entry *e,
  */
 enum cds_err cds_ledger_verify(struct cds_ledger *l, uint64_t *n,
 			       struct cds_error *err) CDS_MUST_CHECK;
+
+/* Like cds_ledger_verify; cur gets the head (entries, last entry_hash). */
+enum cds_err cds_ledger_verify_head(struct cds_ledger *l,
+				    struct cds_ledger_head *cur,
+				    struct cds_error *err) CDS_MUST_CHECK;
+
+/*
+ * Given cur from a successful cds_ledger_verify_head: CDS_OK if the ledger
+ * extends h (has at least h->entries entries, and entry h->entries has
+ * h's hash); CDS_ERR_CRYPTO naming `what` (e.g. "the published head") if
+ * not.  A head of 0 entries is extended by every ledger.
+ */
+enum cds_err cds_ledger_extends(struct cds_ledger *l,
+				const struct cds_ledger_head *cur,
+				const struct cds_ledger_head *h,
+				const char *what,
+				struct cds_error *err) CDS_MUST_CHECK;
 
 /* Visit entries in seq order; fn returns non-zero to stop (then CDS_OK). */
 typedef int (*cds_ledger_entry_fn)(void *ctx, const struct cds_ledger_entry *e);

@@ -85,6 +85,20 @@ enum cds_err cds_legal_disclose(const char *datadir,
 				struct cds_legal_result *res,
 				struct cds_error *err) CDS_MUST_CHECK;
 
+/*
+ * Whether the ledger can be trusted (legal_verify.c): its hash chain holds,
+ * it extends the head the store recorded after the last export, and, when
+ * `published` is given, that head too (whose signature, when sig is not
+ * NULL, must verify with the ledger key).  A missing or emptied ledger is a
+ * failure unless the store records that no export was ever made.  cur gets
+ * the ledger's head (0 entries if there is no ledger).  CDS_ERR_CRYPTO
+ * naming the first broken entry or the head it fails to extend.
+ */
+enum cds_err cds_legal_verify(const char *datadir,
+			      const struct cds_ledger_head *published,
+			      const uint8_t *sig, struct cds_ledger_head *cur,
+			      struct cds_error *err) CDS_MUST_CHECK;
+
 enum cds_legal_report_format { CDS_REPORT_JSON = 0, CDS_REPORT_MD = 1 };
 
 /*

@@ -10,6 +10,8 @@
  *     is the file renamed into place; on stdout the entry is committed
  *     before the write.  If the ledger cannot be written the temporary file
  *     is removed and nothing is disclosed.
+ *  3. After each entry the store's ledger mark moves to the new head, so
+ *     that a deleted or truncated ledger is noticed (legal_verify.c).
  */
 #include "store/legal.h"
 
@@ -25,6 +27,7 @@
 
 #include "core/codec.h"
 #include "store/legal_int.h"
+#include "store/store.h"
 
 static enum cds_err check_datadir(const char *datadir, struct cds_error *err)
 {
@@ -112,6 +115,28 @@ fail:
 	return rc;
 }
 
+/*
+ * Note the new head in the store (legal_verify.c anchor 2).  After the
+ * append: a crash in between leaves the mark one entry behind, which the
+ * ledger still extends.
+ */
+static enum cds_err mark(const char *datadir, const struct cds_ledger_entry *e,
+			 struct cds_error *err)
+{
+	struct cds_ledger_head h = {.entries = e->seq};
+	struct cds_store *st = NULL;
+	enum cds_err rc;
+
+	if (cds_hex_decode_exact(h.hash, sizeof(h.hash), e->entry_hash,
+				 strlen(e->entry_hash), "entry hash", err))
+		return CDS_ERR_INTERNAL;
+	rc = cds_store_open(&st, datadir, err);
+	if (!rc)
+		rc = cds_store_ledger_mark_set(st, &h, err);
+	cds_store_close(st);
+	return rc;
+}
+
 /* Append the ledger entry of this export. */
 static enum cds_err record(const char *datadir,
 			   const struct cds_legal_request *r, int64_t now_us,
@@ -137,6 +162,8 @@ static enum cds_err record(const char *datadir,
 	e.record_count = res->records;
 	memcpy(e.export_sha256, res->export_sha256, sizeof(e.export_sha256));
 	rc = cds_ledger_append(l, &e, err);
+	if (!rc)
+		rc = mark(datadir, &e, err);
 	if (!rc) {
 		res->seq = e.seq;
 		memcpy(res->entry_hash, e.entry_hash, sizeof(res->entry_hash));

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "core/buf.h"
 #include "core/handle.h"
 #include "store/legal.h"
@@ -84,5 +86,23 @@ enum cds_err legal_format_json(const struct legal_doc *d, struct cds_buf *out,
 			       struct cds_error *err) CDS_MUST_CHECK;
 enum cds_err legal_format_csv(const struct legal_doc *d, struct cds_buf *out,
 			      struct cds_error *err) CDS_MUST_CHECK;
+
+/* A ledger head as a transparency report publishes it. */
+struct legal_signed_head {
+	struct cds_ledger_head head;
+	uint8_t sig[CDS_LEDGER_SIG_BYTES];
+	uint8_t pk[CDS_LEDGER_PK_BYTES];
+};
+
+/*
+ * transparency_head.c: verify the ledger (cds_legal_verify) and sign its
+ * head with the ledger key (made on first use) into out; then the report's
+ * "ledger_head" object, or its Markdown paragraph (appended to o).
+ */
+enum cds_err legal_head_sign(const char *datadir, struct legal_signed_head *out,
+			     struct cds_error *err) CDS_MUST_CHECK;
+json_t *legal_head_json(const struct legal_signed_head *h);
+enum cds_err legal_head_md(const struct legal_signed_head *h,
+			   struct cds_buf *o) CDS_MUST_CHECK;
 
 #endif

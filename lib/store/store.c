@@ -52,9 +52,8 @@ static enum cds_err check_handles(const char *const *h, size_t n,
 	return rc;
 }
 
-/* Write token + "\n" to path (mode 0600), replacing any old file there. */
-static enum cds_err write_token_file(const char *path, const char *token,
-				     struct cds_error *err)
+enum cds_err cds_token_write_file(const char *path, const char *token,
+				  struct cds_error *err)
 {
 	char line[CDS_TOKEN_MAX_BYTES + 1];
 	size_t n = strlen(token);
@@ -121,7 +120,7 @@ enum cds_err cds_store_create(const char *datadir, unsigned prefix_bits,
 		return cds_fail(err, CDS_ERR_INVALID, "data directory path too long");
 	cds_token_new_admin(token);
 	cds_token_hash(hash, token);
-	rc = write_token_file(tmp, token, err);
+	rc = cds_token_write_file(tmp, token, err);
 	if (rc)
 		goto out;
 	rc = cds_sqlite_create(datadir, prefix_bits, hash, err);
@@ -279,4 +278,30 @@ enum cds_err cds_store_count(struct cds_store *s, uint64_t *accounts,
 			     uint64_t *handles, struct cds_error *err)
 {
 	return s->ops->count(s, accounts, handles, err);
+}
+
+enum cds_err cds_store_changes_floor(struct cds_store *s, uint64_t *floor,
+				     struct cds_error *err)
+{
+	return s->ops->changes_floor(s, floor, err);
+}
+
+enum cds_err cds_store_changes_prune(struct cds_store *s, uint64_t below,
+				     uint64_t *removed, struct cds_error *err)
+{
+	return s->ops->changes_prune(s, below, removed, err);
+}
+
+enum cds_err cds_store_ledger_mark_get(struct cds_store *s,
+				       struct cds_ledger_head *out,
+				       struct cds_error *err)
+{
+	return s->ops->ledger_mark_get(s, out, err);
+}
+
+enum cds_err cds_store_ledger_mark_set(struct cds_store *s,
+				       const struct cds_ledger_head *h,
+				       struct cds_error *err)
+{
+	return s->ops->ledger_mark_set(s, h, err);
 }

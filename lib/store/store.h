@@ -30,6 +30,7 @@
 
 #include "core/err.h"
 #include "crypto/entry.h"
+#include "store/ledger_head.h"
 
 #define CDS_TOKEN_MAX_BYTES 128
 #define CDS_TOKEN_HASH_BYTES 32
@@ -186,6 +187,37 @@ enum cds_err cds_store_rate_load(struct cds_store *s, cds_store_rate_fn fn,
 enum cds_err cds_store_rate_save(struct cds_store *s,
 				 const struct cds_rate_state *st, size_t n,
 				 struct cds_error *err) CDS_MUST_CHECK;
+
+/*
+ * The change log's oldest retained sequence (0 if it is empty).  Rows are
+ * contiguous from there to the newest, so a consumer at position p misses
+ * nothing iff p + 1 >= floor (or the log is empty).
+ */
+enum cds_err cds_store_changes_floor(struct cds_store *s, uint64_t *floor,
+				     struct cds_error *err) CDS_MUST_CHECK;
+
+/*
+ * Delete change-log rows with seq < below, always keeping the newest row
+ * (so sequences keep growing), then give the freed pages back to the file
+ * system where the backend can.  The caller decides `below`: the oldest
+ * position any consumer (running server, index snapshot) still needs.
+ */
+enum cds_err cds_store_changes_prune(struct cds_store *s, uint64_t below,
+				     uint64_t *removed,
+				     struct cds_error *err) CDS_MUST_CHECK;
+
+/*
+ * The legal ledger's head after the last export (ledger_head.h), or 0
+ * entries if no export was ever made: kept in the store, apart from
+ * DIR/legal, so that deleting or emptying the ledger cannot pass for "no
+ * disclosure was ever made".  _set only moves the mark forward.
+ */
+enum cds_err cds_store_ledger_mark_get(struct cds_store *s,
+				       struct cds_ledger_head *out,
+				       struct cds_error *err) CDS_MUST_CHECK;
+enum cds_err cds_store_ledger_mark_set(struct cds_store *s,
+				       const struct cds_ledger_head *h,
+				       struct cds_error *err) CDS_MUST_CHECK;
 
 /* Counts for reports and tests. */
 enum cds_err cds_store_count(struct cds_store *s, uint64_t *accounts,

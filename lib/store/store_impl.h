@@ -61,6 +61,16 @@ struct cds_store_ops {
 				  struct cds_error *err);
 	enum cds_err (*count)(struct cds_store *s, uint64_t *accounts,
 			      uint64_t *handles, struct cds_error *err);
+	enum cds_err (*ledger_mark_get)(struct cds_store *s,
+					struct cds_ledger_head *out,
+					struct cds_error *err);
+	enum cds_err (*ledger_mark_set)(struct cds_store *s,
+					const struct cds_ledger_head *h,
+					struct cds_error *err);
+	enum cds_err (*changes_floor)(struct cds_store *s, uint64_t *floor,
+				      struct cds_error *err);
+	enum cds_err (*changes_prune)(struct cds_store *s, uint64_t below,
+				      uint64_t *removed, struct cds_error *err);
 };
 
 struct cds_store {
@@ -75,6 +85,13 @@ void cds_token_fill(struct cds_new_account *accts, size_t n);
 
 /* store_token.c: a fresh admin token "admin.<secret>". */
 void cds_token_new_admin(char token[static CDS_TOKEN_MAX_BYTES]);
+
+/* store_token.c: a fresh metrics token "metrics.<secret>". */
+void cds_token_new_metrics(char token[static CDS_TOKEN_MAX_BYTES]);
+
+/* store.c: write token + "\n" to path (mode 0600), replacing any old file. */
+enum cds_err cds_token_write_file(const char *path, const char *token,
+				  struct cds_error *err) CDS_MUST_CHECK;
 
 /* store_sqlite.c: the SQLite backend's entry points. */
 enum cds_err cds_sqlite_create(const char *datadir, unsigned prefix_bits,

@@ -13,6 +13,9 @@
  *  - busy_timeout: two writers (server and cdsctl) queue instead of failing.
  *  - foreign_keys: deleting an account removes its handles and rate state.
  *  - a 64 MiB page cache: bulk imports insert random keys (account ids).
+ *  - secure_delete: deleted rows (a removed account's handles, pruned
+ *    change-log rows) are overwritten with zeros, not left in free pages
+ *    where anyone with the file could read them back.
  *  - SQLITE_OPEN_NOMUTEX: a connection serves one thread (store.h), so
  *    SQLite's per-call connection mutex would be pure cost.
  *
@@ -85,6 +88,18 @@ static const char *const sql_text[SQ__COUNT] = {
 			 "tokens = excluded.tokens, updated_us = excluded.updated_us",
 	[SQ_COUNT_ACCOUNTS] = "SELECT count(*) FROM accounts",
 	[SQ_COUNT_HANDLES] = "SELECT count(*) FROM handles",
+	[SQ_LEDGER_MARK_GET] = "SELECT entries, entry_hash FROM ledger_mark "
+			       "WHERE id = 1",
+	/* The mark only moves forward: an older head never overwrites it. */
+	[SQ_LEDGER_MARK_SET] = "INSERT INTO ledger_mark (id, entries, entry_hash) "
+			       "VALUES (1, ?1, ?2) ON CONFLICT (id) DO UPDATE SET "
+			       "entries = excluded.entries, "
+			       "entry_hash = excluded.entry_hash "
+			       "WHERE excluded.entries > ledger_mark.entries",
+	[SQ_CHANGES_FLOOR] = "SELECT min(seq) FROM changes",
+	/* Schema invariant 3: the newest row always stays. */
+	[SQ_CHANGES_PRUNE] = "DELETE FROM changes WHERE seq < ?1 AND "
+			     "seq < (SELECT max(seq) FROM changes)",
 };
 
 static const char pragmas[] =
@@ -92,7 +107,8 @@ static const char pragmas[] =
 	"PRAGMA synchronous = FULL;"
 	"PRAGMA foreign_keys = ON;"
 	"PRAGMA cache_size = -65536;"
-	"PRAGMA temp_store = MEMORY;";
+	"PRAGMA temp_store = MEMORY;"
+	"PRAGMA secure_delete = ON;";
 
 #define BUSY_TIMEOUT_MS 10000
 
@@ -373,6 +389,10 @@ static const struct cds_store_ops sq_ops = {
 	.rate_load = sq_rate_load,
 	.rate_save = sq_rate_save,
 	.count = sq_count,
+	.ledger_mark_get = sq_ledger_mark_get,
+	.ledger_mark_set = sq_ledger_mark_set,
+	.changes_floor = sq_changes_floor,
+	.changes_prune = sq_changes_prune,
 };
 
 enum cds_err cds_sqlite_open(struct cds_store **out, const char *datadir,

@@ -6,6 +6,8 @@
  *   store_sqlite_create.c  account creation, single and bulk
  *   store_sqlite_write.c   changes to accounts and handles, rate state
  *   store_sqlite_read.c    lookups, scans, change polling, counts
+ *   store_sqlite_keep.c    what is kept and for how long: change-log
+ *                          pruning, the legal ledger mark
  *
  * Invariants:
  *  1. Every statement in the cache is reset when handed out by sq_stmt and
@@ -61,6 +63,10 @@ enum sq_stmt_id {
 	SQ_RATE_SAVE,
 	SQ_COUNT_ACCOUNTS,
 	SQ_COUNT_HANDLES,
+	SQ_LEDGER_MARK_GET,
+	SQ_LEDGER_MARK_SET,
+	SQ_CHANGES_FLOOR,
+	SQ_CHANGES_PRUNE,
 	SQ__COUNT
 };
 
@@ -78,7 +84,7 @@ static inline struct sq_store *sq_of(struct cds_store *s)
 }
 
 /* The schema version this program writes (store_sqlite_schema.c). */
-#define CDS_SQLITE_SCHEMA_VERSION 2
+#define CDS_SQLITE_SCHEMA_VERSION 3
 
 /*
  * Create the schema of `version` (1..CDS_SQLITE_SCHEMA_VERSION) in an empty
@@ -176,5 +182,15 @@ enum cds_err sq_rate_load(struct cds_store *s, cds_store_rate_fn fn, void *ctx,
 			  struct cds_error *err);
 enum cds_err sq_count(struct cds_store *s, uint64_t *accounts,
 		      uint64_t *handles, struct cds_error *err);
+enum cds_err sq_ledger_mark_get(struct cds_store *s,
+				struct cds_ledger_head *out,
+				struct cds_error *err);
+enum cds_err sq_ledger_mark_set(struct cds_store *s,
+				const struct cds_ledger_head *h,
+				struct cds_error *err);
+enum cds_err sq_changes_floor(struct cds_store *s, uint64_t *floor,
+			      struct cds_error *err);
+enum cds_err sq_changes_prune(struct cds_store *s, uint64_t below,
+			      uint64_t *removed, struct cds_error *err);
 
 #endif

@@ -66,6 +66,13 @@ static const char *const migrations[CDS_SQLITE_SCHEMA_VERSION] = {
 	"  account INTEGER PRIMARY KEY REFERENCES accounts (n) ON DELETE CASCADE,"
 	"  tokens REAL NOT NULL,"
 	"  updated_us INTEGER NOT NULL);",
+
+	/* v3: the legal ledger's head after the last export (store.h), kept
+	 * out of DIR/legal so that a deleted ledger is noticed. */
+	"CREATE TABLE ledger_mark ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  entries INTEGER NOT NULL CHECK (entries >= 0),"
+	"  entry_hash BLOB NOT NULL CHECK (length(entry_hash) = 32));",
 };
 
 static enum cds_err exec(sqlite3 *db, const char *sql, const char *what,

@@ -2,7 +2,7 @@
  * store_token.c: bearer tokens (store.h invariant 3).
  *
  * An account token is "<32 hex account id>.<secret>", the admin token
- * "admin.<secret>"; the secret is 32 random bytes in base64url without
+ * "admin.<secret>", the metrics token "metrics.<secret>"; the secret is 32 random bytes in base64url without
  * padding (43 characters).  The id in front lets a verifier find the account
  * without a search; the secret makes the token unguessable.  Only SHA-256 of
  * the whole token string is ever stored.
@@ -88,6 +88,12 @@ void cds_token_new_admin(char token[static CDS_TOKEN_MAX_BYTES])
 {
 	memcpy(token, "admin.", 6);
 	secret_new(token + 6);
+}
+
+void cds_token_new_metrics(char token[static CDS_TOKEN_MAX_BYTES])
+{
+	memcpy(token, "metrics.", 8);
+	secret_new(token + 8);
 }
 
 void cds_token_hash(uint8_t out[static CDS_TOKEN_HASH_BYTES], const char *token)

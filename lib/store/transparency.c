@@ -14,8 +14,11 @@
  *     listed with zeros: a gap in a transparency report means something.
  *  3. Distinct orders are counted with a quadratic scan; a ledger holds
  *     hundreds or thousands of entries, not millions.
+ *  4. The report carries the ledger head it was counted from, signed with
+ *     the ledger key (transparency_head.c): publishing it anchors the
+ *     ledger against a later rewrite.
  */
-#include "store/legal.h"
+#include "store/legal_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +48,7 @@ struct tr_period {
 };
 
 struct tr {
+	struct legal_signed_head head;
 	struct tr_entry *e;
 	size_t n, cap;
 	struct tr_period *p;
@@ -65,6 +69,8 @@ static int load_entry(void *ctx, const struct cds_ledger_entry *le)
 	struct tr *t = ctx;
 	struct tr_entry *e;
 
+	if (le->seq > t->head.head.entries)
+		return 1; /* appended since the head was signed */
 	if (t->n == t->cap) {
 		size_t nc = t->cap ? t->cap * 2 : 64;
 		void *p = realloc(t->e, nc * sizeof(*t->e));
@@ -85,21 +91,21 @@ static int load_entry(void *ctx, const struct cds_ledger_entry *le)
 	return 0;
 }
 
-/* Verify and load the ledger; a missing ledger is an empty one. */
+/*
+ * Verify the ledger and sign its head, then load its entries up to that
+ * head.  No ledger is an empty one only when the store agrees that no
+ * export was ever made (legal_verify.c).
+ */
 static enum cds_err load(const char *datadir, struct tr *t,
 			 struct cds_error *err)
 {
 	struct cds_ledger *l = NULL;
 	enum cds_err rc;
-	uint64_t n;
 
+	rc = legal_head_sign(datadir, &t->head, err);
+	if (rc || t->head.head.entries == 0)
+		return rc;
 	rc = cds_ledger_open(&l, datadir, false, err);
-	if (rc == CDS_ERR_NOT_FOUND) {
-		cds_error_clear(err);
-		return CDS_OK;
-	}
-	if (!rc)
-		rc = cds_ledger_verify(l, &n, err);
 	if (!rc)
 		rc = cds_ledger_scan(l, load_entry, t, err);
 	if (!rc && t->oom)
@@ -240,9 +246,10 @@ static enum cds_err render_json(const struct tr *t, int64_t now,
 			periods = NULL;
 		}
 	}
-	root = json_pack("{s:o,s:s,s:I,s:b,s:o}", "generated",
+	root = json_pack("{s:o,s:s,s:I,s:b,s:o,s:o}", "generated",
 			 time_json(now, INT64_MIN), "source", "legal ledger",
 			 "ledger_entries", (json_int_t)t->n, "ledger_verified", 1,
+			 "ledger_head", legal_head_json(&t->head),
 			 "periods", periods);
 	if (root)
 		text = json_dumps(root, JSON_INDENT(2));
@@ -289,6 +296,8 @@ static enum cds_err render_md(const struct tr *t, int64_t now,
 	}
 	if (!rc && t->np == 0)
 		rc = cds_buf_appendf(out, "\nNo disclosures recorded.\n");
+	if (!rc)
+		rc = legal_head_md(&t->head, out);
 	if (rc)
 		return cds_fail(err, CDS_ERR_NOMEM, "transparency: out of memory");
 	return CDS_OK;

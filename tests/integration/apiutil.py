@@ -145,7 +145,8 @@ def wait_for(pred, timeout, what):
 
 
 def metrics(srv):
-    st, hdrs, body = srv.request("GET", "/metrics", raw=True)
+    st, hdrs, body = srv.request("GET", "/metrics", raw=True,
+                                 token=srv.datadir.metrics_token)
     cdstest.eq(st, 200, "metrics status")
     if not hdrs.get("content-type", "").startswith("text/plain"):
         raise AssertionError("metrics content type %r" % hdrs)

@@ -62,6 +62,11 @@ class DataDir:
         with open(os.path.join(self.path, "admin.token")) as f:
             return f.read().strip()
 
+    @property
+    def metrics_token(self):
+        with open(os.path.join(self.path, "metrics.token")) as f:
+            return f.read().strip()
+
     def ctl(self, *args, check=True, input=None):
         return run([exe("cdsctl"), "--data", self.path] + list(args),
                    check=check, input=input)

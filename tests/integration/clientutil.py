@@ -70,7 +70,8 @@ def summary(stderr):
 
 def metric(srv, name):
     """Sum of a Prometheus counter (all label sets) from /metrics."""
-    st, _, body = srv.request("GET", "/metrics", raw=True)
+    st, _, body = srv.request("GET", "/metrics", raw=True,
+                              token=srv.datadir.metrics_token)
     cdstest.eq(st, 200, "GET /metrics")
     total = 0.0
     for line in body.decode().splitlines():

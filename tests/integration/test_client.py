@@ -302,8 +302,8 @@ def test_network_and_usage():
             eq(p.returncode, 2, "usage: %r" % args)
             eq(len(p.stderr.strip().splitlines()), 1,
                "one-line message for %r: %s" % (args, p.stderr))
-        p = cds("http://x", "t", "discover", "/nonexistent/book.csv",
-                check=False)
+        p = cds("http://127.0.0.1:%d" % port, "t", "discover",
+                "/nonexistent/book.csv", check=False)
         eq(p.returncode, 1, "missing book")
         if "/nonexistent/book.csv" not in p.stderr:
             raise AssertionError(p.stderr)
@@ -345,7 +345,8 @@ def test_large_book():
 
 
 def metric_requests(srv, endpoint):
-    st, _, body = srv.request("GET", "/metrics", raw=True)
+    st, _, body = srv.request("GET", "/metrics", raw=True,
+                              token=srv.datadir.metrics_token)
     total = 0
     for line in body.decode().splitlines():
         if line.startswith('cds_http_requests_total{endpoint="%s"' % endpoint):

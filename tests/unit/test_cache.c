@@ -213,6 +213,9 @@ static bool reconcile(struct cds_cache *c, const char *url, uint32_t epoch,
 static void test_server_binding(void **state)
 {
 	struct cds_cache *c = open_ok();
+	struct cds_error err;
+	uint8_t pk[32];
+	bool reset;
 
 	(void)state;
 	assert_false(reconcile(c, URL, 3, 0x10, 8)); /* new cache: no reset */
@@ -226,9 +229,13 @@ static void test_server_binding(void **state)
 	assert_true(has_handle(c));
 	assert_false(has_bucket(c, 3));
 	put_some(c, 4);
-	assert_true(reconcile(c, URL, 4, 0x12, 9)); /* same epoch, new key */
-	assert_false(has_handle(c));
-	put_some(c, 4);
+	/* Same server, same epoch, another key: refused, nothing wiped. */
+	memset(pk, 0x12, sizeof(pk));
+	assert_int_equal(cds_cache_reconcile(c, URL, 4, pk, 9, &reset, &err),
+			 CDS_ERR_CRYPTO);
+	assert_non_null(strstr(err.msg, "tagging"));
+	assert_true(has_handle(c));
+	assert_false(reconcile(c, URL, 4, 0x11, 9)); /* the pinned key: fine */
 	assert_true(reconcile(c, "http://other:1", 4, 0x12, 9)); /* new URL */
 	assert_false(has_handle(c));
 	assert_false(has_bucket(c, 4));

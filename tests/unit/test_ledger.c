@@ -2,7 +2,9 @@
  * test_ledger.c: the disclosure ledger (lib/store/ledger.c): the chain
  * holds across appends and reopening; altering, deleting (in the middle
  * or at the end), inserting and reordering entries are each caught, and
- * the message names the first broken entry.
+ * the message names the first broken entry; a forger who re-hashes the
+ * whole chain and rewrites ledger_head is caught by a published head,
+ * which is also signed and parsed here.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +14,7 @@
 #include <cmocka.h>
 
 #include <ftw.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +23,7 @@
 
 #include <sqlite3.h>
 
+#include "core/codec.h"
 #include "store/ledger.h"
 
 static char *tmpdir(void)
@@ -232,17 +236,196 @@ static void test_reordered(void **state)
 	rmtree(dir);
 }
 
+/* The head of the ledger in dir (it must verify). */
+static struct cds_ledger_head head_of(const char *dir)
+{
+	struct cds_ledger_head h;
+	struct cds_ledger *l;
+	struct cds_error err;
+
+	assert_int_equal(cds_ledger_open(&l, dir, false, &err), CDS_OK);
+	assert_int_equal(cds_ledger_verify_head(l, &h, &err), CDS_OK);
+	cds_ledger_close(l);
+	return h;
+}
+
+/* Whether the ledger in dir extends h; err gets the message. */
+static enum cds_err extends(const char *dir, const struct cds_ledger_head *h,
+			    struct cds_error *err)
+{
+	struct cds_ledger_head cur;
+	struct cds_ledger *l;
+	enum cds_err rc;
+
+	assert_int_equal(cds_ledger_open(&l, dir, false, err), CDS_OK);
+	rc = cds_ledger_verify_head(l, &cur, err);
+	if (!rc)
+		rc = cds_ledger_extends(l, &cur, h, "the published head", err);
+	cds_ledger_close(l);
+	return rc;
+}
+
+/* One row as read back for re-hashing (strings owned). */
+struct row {
+	struct cds_ledger_entry e;
+	char *s[4];
+};
+
+/*
+ * What a forger with write access to DIR/legal does after editing entries:
+ * recompute every entry_hash and prev_hash in order, and rewrite
+ * ledger_head to match.  The chain then verifies on its own.
+ */
+static void rehash_all(const char *dir)
+{
+	char *path, prev[CDS_LEDGER_HASH_HEX_BYTES];
+	struct row r[16];
+	sqlite3_stmt *st;
+	sqlite3 *db;
+	size_t n = 0;
+
+	assert_true(asprintf(&path, "%s/legal/ledger.sqlite3", dir) > 0);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+		"SELECT seq, time_us, order_id, scope_type, scope_value,"
+		" time_window, record_count, export_sha256 FROM ledger"
+		" ORDER BY seq", -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW && n < 16) {
+		struct row *w = &r[n++];
+
+		memset(w, 0, sizeof(*w));
+		w->e.seq = (uint64_t)sqlite3_column_int64(st, 0);
+		w->e.time_us = sqlite3_column_int64(st, 1);
+		for (int i = 0; i < 4; i++)
+			w->s[i] = strdup((const char *)sqlite3_column_text(st, 2 + i));
+		w->e.order_id = w->s[0];
+		w->e.scope_type = w->s[1];
+		w->e.scope_value = w->s[2];
+		w->e.window = w->s[3];
+		w->e.record_count = (uint64_t)sqlite3_column_int64(st, 6);
+		snprintf(w->e.export_sha256, sizeof(w->e.export_sha256), "%s",
+			 (const char *)sqlite3_column_text(st, 7));
+	}
+	sqlite3_finalize(st);
+	memset(prev, '0', 64);
+	prev[64] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		char *sql;
+
+		memcpy(r[i].e.prev_hash, prev, sizeof(prev));
+		cds_ledger_entry_hash(r[i].e.entry_hash, &r[i].e);
+		memcpy(prev, r[i].e.entry_hash, sizeof(prev));
+		assert_true(asprintf(&sql, "UPDATE ledger SET prev_hash = '%s',"
+				     " entry_hash = '%s' WHERE seq = %llu;"
+				     "UPDATE ledger_head SET seq = %llu,"
+				     " entry_hash = '%s';",
+				     r[i].e.prev_hash, r[i].e.entry_hash,
+				     (unsigned long long)r[i].e.seq,
+				     (unsigned long long)r[i].e.seq,
+				     r[i].e.entry_hash) > 0);
+		assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL),
+				 SQLITE_OK);
+		free(sql);
+		for (int k = 0; k < 4; k++)
+			free(r[i].s[k]);
+	}
+	sqlite3_close(db);
+	free(path);
+}
+
 static void test_rehashed_forgery(void **state)
 {
 	char *dir = ledger3();
+	struct cds_ledger_head published = head_of(dir);
+	struct cds_error err;
+	uint64_t n = 0;
 
 	(void)state;
-	/* A forger who edits entry 3 and fixes its own hash still breaks the
-	 * head (and would break any later entry's prev_hash). */
-	tamper(dir, "UPDATE ledger SET record_count = 0, entry_hash = "
-		    "'0000000000000000000000000000000000000000000000000000000000000001'"
-		    " WHERE seq = 3");
-	expect_broken(dir, "entry 3");
+	/* Entry 2 altered, then the whole chain and its head re-hashed. */
+	tamper(dir, "UPDATE ledger SET record_count = 0 WHERE seq = 2");
+	rehash_all(dir);
+	/* The chain alone cannot tell: that is why heads are published... */
+	assert_int_equal(verify(dir, &n, &err), CDS_OK);
+	assert_int_equal(n, 3);
+	/* ...and a published head catches it. */
+	assert_int_equal(extends(dir, &published, &err), CDS_ERR_CRYPTO);
+	if (!strstr(err.msg, "entry 3") || !strstr(err.msg, "rewritten"))
+		fail_msg("message '%s'", err.msg);
+	rmtree(dir);
+}
+
+static void test_truncated_with_rewritten_head(void **state)
+{
+	char *dir = ledger3();
+	struct cds_ledger_head published = head_of(dir);
+	struct cds_error err;
+	uint64_t n = 0;
+
+	(void)state;
+	tamper(dir, "DELETE FROM ledger WHERE seq = 3;"
+		    "UPDATE ledger_head SET seq = 2, entry_hash ="
+		    " (SELECT entry_hash FROM ledger WHERE seq = 2);");
+	assert_int_equal(verify(dir, &n, &err), CDS_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(extends(dir, &published, &err), CDS_ERR_CRYPTO);
+	if (!strstr(err.msg, "entries removed"))
+		fail_msg("message '%s'", err.msg);
+	rmtree(dir);
+}
+
+static void test_extends_published_head(void **state)
+{
+	char *dir = ledger3();
+	struct cds_ledger_head published = head_of(dir), zero = {0};
+	struct cds_error err;
+
+	(void)state;
+	append(dir, "ORDER-4", 4);
+	assert_int_equal(extends(dir, &published, &err), CDS_OK);
+	assert_int_equal(extends(dir, &zero, &err), CDS_OK);
+	published.hash[0] ^= 1; /* a head this ledger never had */
+	assert_int_equal(extends(dir, &published, &err), CDS_ERR_CRYPTO);
+	rmtree(dir);
+}
+
+static void test_head_signature_and_parse(void **state)
+{
+	char *dir = ledger3();
+	struct cds_ledger_head h = head_of(dir), back;
+	uint8_t sig[CDS_LEDGER_SIG_BYTES], pk[CDS_LEDGER_PK_BYTES], sig2[64];
+	uint8_t b[CDS_LEDGER_SIGNED_HEAD_BYTES];
+	char hex[2 * CDS_LEDGER_SIGNED_HEAD_BYTES + 1];
+	struct cds_error err;
+	bool has_sig;
+
+	(void)state;
+	assert_int_equal(cds_ledger_head_sign(dir, &h, sig, pk, &err), CDS_OK);
+	assert_int_equal(cds_ledger_head_check(dir, &h, sig, &err), CDS_OK);
+	cds_ledger_head_encode(b, &h);
+	memcpy(b + CDS_LEDGER_HEAD_BYTES, sig, sizeof(sig));
+	cds_hex_encode(hex, b, sizeof(b));
+	assert_int_equal(cds_ledger_head_parse(&back, sig2, &has_sig, hex, &err),
+			 CDS_OK);
+	assert_true(has_sig);
+	assert_int_equal(back.entries, 3);
+	assert_memory_equal(back.hash, h.hash, sizeof(h.hash));
+	assert_memory_equal(sig2, sig, sizeof(sig));
+	hex[2 * CDS_LEDGER_HEAD_BYTES] = '\0';
+	assert_int_equal(cds_ledger_head_parse(&back, sig2, &has_sig, hex, &err),
+			 CDS_OK);
+	assert_false(has_sig);
+	hex[10] = 'x';
+	assert_int_equal(cds_ledger_head_parse(&back, sig2, &has_sig, hex, &err),
+			 CDS_ERR_USAGE);
+	assert_int_equal(cds_ledger_head_parse(&back, sig2, &has_sig, "00", &err),
+			 CDS_ERR_USAGE);
+	sig[5] ^= 1;
+	assert_int_equal(cds_ledger_head_check(dir, &h, sig, &err),
+			 CDS_ERR_CRYPTO);
+	sig[5] ^= 1;
+	h.entries = 2;
+	assert_int_equal(cds_ledger_head_check(dir, &h, sig, &err),
+			 CDS_ERR_CRYPTO);
 	rmtree(dir);
 }
 
@@ -290,6 +473,9 @@ int main(void)
 		cmocka_unit_test(test_deleted_all),
 		cmocka_unit_test(test_reordered),
 		cmocka_unit_test(test_rehashed_forgery),
+		cmocka_unit_test(test_truncated_with_rewritten_head),
+		cmocka_unit_test(test_extends_published_head),
+		cmocka_unit_test(test_head_signature_and_parse),
 		cmocka_unit_test(test_hash_covers_fields),
 	};
 

@@ -521,6 +521,60 @@ static void test_change_log(void **state)
 	assert_int_equal(last, 4);
 }
 
+static void test_change_log_prune(void **state)
+{
+	struct fx *f = *state;
+	uint64_t floor = 99, removed = 99, since, last;
+
+	assert_int_equal(cds_store_changes_floor(f->s, &floor, &f->err), CDS_OK);
+	assert_int_equal(floor, 0); /* empty */
+	assert_int_equal(cds_store_changes_prune(f->s, 100, &removed, &f->err),
+			 CDS_OK);
+	assert_int_equal(removed, 0);
+	struct cds_new_account a = mk(f, "tel:+15556660001", "tel:+15556660002");
+	(void)mk(f, "tel:+15556660003", NULL); /* rows 1..5 */
+	assert_int_equal(last_seq(f), 5);
+	assert_int_equal(cds_store_changes_prune(f->s, 3, &removed, &f->err),
+			 CDS_OK);
+	assert_int_equal(removed, 2); /* rows 1 and 2: seq < 3 */
+	assert_int_equal(cds_store_changes_floor(f->s, &floor, &f->err), CDS_OK);
+	assert_int_equal(floor, 3);
+	since = 2; /* a consumer at 2 misses nothing: 3, 4, 5 remain */
+	expect_changes(f, &since, (const char *[]){"tel:+15556660002", "-",
+						   "tel:+15556660003"}, 3);
+	/* However far asked, the newest row stays: sequences keep growing. */
+	assert_int_equal(cds_store_changes_prune(f->s, 1000, &removed, &f->err),
+			 CDS_OK);
+	assert_int_equal(removed, 2);
+	assert_int_equal(cds_store_changes_floor(f->s, &floor, &f->err), CDS_OK);
+	assert_int_equal(floor, 5);
+	assert_int_equal(cds_store_account_delete(f->s, a.id, &f->err), CDS_OK);
+	assert_true(last_seq(f) > 5);
+	last = last_seq(f);
+	assert_int_equal(cds_store_changes_prune(f->s, last, &removed, &f->err),
+			 CDS_OK);
+	assert_int_equal(cds_store_changes_floor(f->s, &floor, &f->err), CDS_OK);
+	assert_int_equal(floor, last);
+}
+
+static void test_ledger_mark(void **state)
+{
+	struct fx *f = *state;
+	struct cds_ledger_head h = {0}, got;
+
+	assert_int_equal(cds_store_ledger_mark_get(f->s, &got, &f->err), CDS_OK);
+	assert_int_equal(got.entries, 0); /* no export ever */
+	h.entries = 2;
+	memset(h.hash, 7, sizeof(h.hash));
+	assert_int_equal(cds_store_ledger_mark_set(f->s, &h, &f->err), CDS_OK);
+	h.entries = 1; /* never moves back */
+	memset(h.hash, 8, sizeof(h.hash));
+	assert_int_equal(cds_store_ledger_mark_set(f->s, &h, &f->err), CDS_OK);
+	assert_int_equal(cds_store_ledger_mark_get(f->s, &got, &f->err), CDS_OK);
+	assert_int_equal(got.entries, 2);
+	assert_int_equal(got.hash[0], 7);
+}
+
 struct scan_ctx {
 	int n, accounts;
 	struct cds_store *writer; /* write through it during the scan */
@@ -715,6 +769,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_handles_update, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_set_key_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_change_log, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_change_log_prune, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_ledger_mark, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan_two_connections, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_rate_state, setup, teardown),

@@ -1,0 +1,61 @@
+/*
+ * mirror_prune.c: pruning the store's change log (DESIGN.md asks that a
+ * removed account's handles do not linger in the store).
+ *
+ * The change log exists for its consumers, and a row may go once every
+ * consumer is past it.  The consumers of a data directory are:
+ *  1. this server's mirror, at m->seq (every change up to it is applied to
+ *     the caches and every served index);
+ *  2. the index snapshots on disk, one per served epoch, each at the
+ *     sequence in its header: a server started from one replays the
+ *     changes after it.  Each is saved anew before pruning if its index has
+ *     moved on, so the bound advances with the server;
+ *  3. an index being built in the background (a key rotation): it replays
+ *     the changes since its own start, which the mirror does not track, so
+ *     no pruning happens while a build runs.
+ * Rows up to the smallest of these positions are deleted (never the newest
+ * row: store.h).  A consumer the pruner did not know of (a snapshot copied
+ * in from elsewhere, or older than the log) is caught when it is used:
+ * try_snapshot refuses a snapshot whose changes are gone, and the index is
+ * rebuilt from the store instead.
+ */
+#include "index/mirror_int.h"
+
+#include <inttypes.h>
+
+#include "core/log.h"
+
+/*
+ * The oldest change position some consumer still needs.  Under poll_mu,
+ * which every change to m->ep also holds, so no ep_lock is needed.
+ */
+static uint64_t needed_from(struct cds_mirror *m)
+{
+	uint64_t bound = atomic_load(&m->seq), s;
+
+	for (size_t i = 0; m->cfg.snapshot && i < m->n_ep; i++)
+		if (cds_mirror_snapshot_seq(m, i, &s) && s < bound)
+			bound = s;
+	return bound;
+}
+
+enum cds_err cds_mirror_prune(struct cds_mirror *m, uint64_t *removed,
+			      struct cds_error *err)
+{
+	enum cds_err rc = CDS_OK;
+	uint64_t bound;
+
+	*removed = 0;
+	pthread_mutex_lock(&m->poll_mu);
+	if (!m->pend.running) {
+		bound = needed_from(m);
+		/* A consumer at p reads the changes after p: rows <= p go. */
+		rc = cds_store_changes_prune(m->store, bound + 1, removed, err);
+		if (!rc && *removed)
+			cds_log_debug("change log pruned: %" PRIu64
+				      " rows up to change %" PRIu64, *removed,
+				      bound);
+	}
+	pthread_mutex_unlock(&m->poll_mu);
+	return rc;
+}
