@@ -158,3 +158,19 @@ bool cds_api_ip_guard(struct cds_req *rq, struct cds_reply *rp, size_t n)
 	cds_reply_header(rp, "Retry-After", "%u", retry);
 	return false;
 }
+
+bool cds_api_write_guard(struct cds_req *rq, struct cds_reply *rp)
+{
+	uint32_t retry = 0;
+
+	if (cds_iplimit_take_key(rq->srv->writes, rq->account,
+				 CDS_ACCOUNT_ID_BYTES, 1, cds_monotonic_us(),
+				 &retry))
+		return true;
+	cds_metrics_add(rq->srv->metrics, CDS_M_RATE_REJECTED, 1);
+	cds_reply_error(rp, 429, "rate_limited", -1,
+			"too many changes from this account; retry in %u s",
+			retry);
+	cds_reply_header(rp, "Retry-After", "%u", retry);
+	return false;
+}

@@ -16,6 +16,11 @@
  *     answer is 413.
  *  3. A body that takes longer than the request timeout closes the
  *     connection: slow uploads cannot hold a worker's buffers forever.
+ *  4. A handler that defers its answer (sets rq->defer: work that must
+ *     not block a worker thread, such as sending a verification code) has
+ *     its connection suspended before the work starts, and is answered
+ *     from rq->later when the work's thread resumes it: the worker thread
+ *     serves its other connections meanwhile.
  */
 #include "server/server_int.h"
 
@@ -60,6 +65,7 @@ static void req_free(struct cds_req *rq)
 		return;
 	cds_buf_fini(&rq->body);
 	cds_lookup_req_fini(&rq->lookup);
+	cds_reply_fini(&rq->later);
 	free(rq);
 }
 
@@ -263,6 +269,26 @@ static enum MHD_Result absorb(struct cds_req *rq, const char *data, size_t n)
 	return MHD_YES;
 }
 
+/*
+ * Suspend first, then start the deferred work: the work's thread may
+ * resume the connection before this returns, which MHD allows once the
+ * connection is suspended (never before).
+ */
+static enum MHD_Result suspend(struct cds_req *rq, struct cds_reply *rp)
+{
+	cds_reply_fini(rp);
+	cds_reply_init(&rq->later);
+	rq->deferred = true;
+	MHD_suspend_connection(rq->conn);
+	rq->defer(rq);
+	return MHD_YES;
+}
+
+void cds_api_resume(struct cds_req *rq)
+{
+	MHD_resume_connection(rq->conn);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  const char *url, const char *method,
 				  const char *version, const char *upload_data,
@@ -298,6 +324,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	}
 	if (rq->replied)
 		return MHD_YES;
+	if (rq->deferred)   /* resumed: the deferred work is done */
+		return complete(rq, &rq->later);
 	cds_reply_init(&rp);
 	if (rq->body_too_large)
 		cds_reply_error(&rp, 413, "too_large", -1,
@@ -305,6 +333,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				s->cfg.max_body);
 	else
 		rq->route->fn(rq, &rp);
+	if (rq->defer)
+		return suspend(rq, &rp);
 	return complete(rq, &rp);
 }
 
@@ -348,7 +378,7 @@ enum cds_err cds_daemon_start(struct cds_server *s, const struct sockaddr *sa,
 {
 	const struct cds_server_config *c = &s->cfg;
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC |
-			 MHD_USE_ERROR_LOG;
+			 MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	const union MHD_DaemonInfo *di;
 
 	if (sa->sa_family == AF_INET6)

@@ -6,6 +6,7 @@
  *   store_sqlite_create.c  account creation, single and bulk
  *   store_sqlite_write.c   changes to accounts and handles, rate state
  *   store_sqlite_read.c    lookups, scans, change polling, counts
+ *   store_sqlite_verify.c  one-time codes that bind verified handles
  *
  * Invariants:
  *  1. Every statement in the cache is reset when handed out by sq_stmt and
@@ -61,6 +62,12 @@ enum sq_stmt_id {
 	SQ_RATE_SAVE,
 	SQ_COUNT_ACCOUNTS,
 	SQ_COUNT_HANDLES,
+	SQ_VERIFY_PRUNE,
+	SQ_VERIFY_COUNT,
+	SQ_VERIFY_INSERT,
+	SQ_VERIFY_DROP,
+	SQ_VERIFY_GET,
+	SQ_VERIFY_SET,
 	SQ__COUNT
 };
 
@@ -78,7 +85,7 @@ static inline struct sq_store *sq_of(struct cds_store *s)
 }
 
 /* The schema version this program writes (store_sqlite_schema.c). */
-#define CDS_SQLITE_SCHEMA_VERSION 2
+#define CDS_SQLITE_SCHEMA_VERSION 3
 
 /*
  * Create the schema of `version` (1..CDS_SQLITE_SCHEMA_VERSION) in an empty
@@ -176,5 +183,36 @@ enum cds_err sq_rate_load(struct cds_store *s, cds_store_rate_fn fn, void *ctx,
 			  struct cds_error *err);
 enum cds_err sq_count(struct cds_store *s, uint64_t *accounts,
 		      uint64_t *handles, struct cds_error *err);
+
+/*
+ * Inside the caller's write transaction: create accounts (numbers, ids,
+ * tokens, handles, change rows) as sq_accounts_create does.
+ */
+enum cds_err sq_accounts_write(struct sq_store *s,
+			       struct cds_new_account *accts, size_t n,
+			       struct cds_error *err);
+
+/*
+ * Inside the caller's write transaction: take handle h from the account
+ * that holds it (with its change row), unless that account is `keep`
+ * (*kept = true then; keep may be NULL).  No-op if nobody holds h.
+ */
+enum cds_err sq_handle_release(struct sq_store *s, const char *h,
+			       const uint8_t *keep, bool *kept,
+			       struct cds_error *err);
+
+/* Bind h to existing account id, moving it from its holder (verify.h). */
+enum cds_err sq_handle_bind(struct sq_store *s, const uint8_t *id,
+			    const char *h, struct cds_error *err);
+
+/* store_sqlite_verify.c: the verify.h ops. */
+enum cds_err sq_verify_create(struct cds_store *s,
+			      const struct cds_verification *v,
+			      unsigned max_per_window, int64_t window_us,
+			      uint32_t *retry_after_s, struct cds_error *err);
+enum cds_err sq_verify_drop(struct cds_store *s, const uint8_t *id,
+			    struct cds_error *err);
+enum cds_err sq_verify_redeem(struct cds_store *s, struct cds_verify_redeem *r,
+			      struct cds_error *err);
 
 #endif
