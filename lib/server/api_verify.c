@@ -196,13 +196,15 @@ void cds_api_verify(struct cds_req *rq, struct cds_reply *rp)
 		goto out;
 	}
 	rq->items = 1;
+	if (!may_ask(rq, rp))
+		goto out;
 	if (!cds_deliver_can(rq->srv->deliver, v.kind)) {
 		cds_reply_error(rp, 400, "unsupported", -1,
 				"this server cannot send codes to %s handles",
 				v.kind == CDS_HANDLE_TEL ? "phone" : "e-mail");
 		goto out;
 	}
-	if (!may_ask(rq, rp) || !verify_ip_guard(rq, rp))
+	if (!verify_ip_guard(rq, rp))
 		goto out;
 	if (!(p = pending_new(rq, v.handle))) {
 		cds_reply_error(rp, 503, "busy", -1, "out of memory");
