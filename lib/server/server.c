@@ -153,12 +153,10 @@ static enum cds_err open_verify(struct cds_server *s, struct cds_error *err)
 	(void)sodium_mlock(s->vkey, sizeof(s->vkey)); /* best effort */
 	rc = cds_vcode_key_load(s->vkey, c->datadir, err);
 	if (!rc)
-		cds_log_info("verification: codes by %s%s%s%s; registration %s",
-			     c->verify_smtp ? "SMTP " : "",
-			     c->verify_sms_webhook ? "SMS webhook " : "",
-			     c->verify_outbox ? "outbox " : "",
-			     c->verify_smtp || c->verify_sms_webhook ||
-					     c->verify_outbox ? "" : "(no channel)",
+		cds_log_info("verification: e-mail codes by %s, phone codes by %s; registration %s",
+			     c->verify_smtp ? "SMTP" : c->verify_outbox ? "outbox" : "(none)",
+			     c->verify_sms_webhook ? "SMS webhook"
+						   : c->verify_outbox ? "outbox" : "(none)",
 			     c->registration_closed ? "closed" : "open");
 	return rc;
 }
