@@ -290,7 +290,7 @@ enum cds_err cds_deliver_submit(struct cds_deliver *d,
 	return rc;
 }
 
-void cds_deliver_free(struct cds_deliver *d)
+void cds_deliver_close(struct cds_deliver *d)
 {
 	if (!d)
 		return;
@@ -300,6 +300,14 @@ void cds_deliver_free(struct cds_deliver *d)
 	pthread_mutex_unlock(&d->mu);
 	for (unsigned i = 0; i < d->n_th; i++)
 		pthread_join(d->th[i], NULL);
+	d->n_th = 0;
+}
+
+void cds_deliver_free(struct cds_deliver *d)
+{
+	if (!d)
+		return;
+	cds_deliver_close(d);
 	pthread_cond_destroy(&d->cv);
 	pthread_mutex_destroy(&d->mu);
 	sodium_memzero(d->sms_token, sizeof(d->sms_token));

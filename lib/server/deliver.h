@@ -76,9 +76,13 @@ enum cds_err cds_deliver_submit(struct cds_deliver *d,
 				struct cds_error *err) CDS_MUST_CHECK;
 
 /*
- * Stop taking messages, deliver those queued, join the threads, free.
- * Accepts NULL.
+ * Stop taking messages (submit answers CDS_ERR_BUSY from now on), deliver
+ * those queued and join the threads: every `done` has been called when it
+ * returns.  Idempotent; accepts NULL.
  */
+void cds_deliver_close(struct cds_deliver *d);
+
+/* Close (if not yet) and free.  Accepts NULL. */
 void cds_deliver_free(struct cds_deliver *d);
 
 /* The text a person reads (SMS body, e-mail body), into buf. */

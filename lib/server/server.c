@@ -366,10 +366,10 @@ enum cds_err cds_server_stop(struct cds_server *s, unsigned drain_ms)
 		return CDS_OK;
 	/*
 	 * Deliver what is queued and stop the senders first: every suspended
-	 * request is then resumed, as MHD needs before it stops.
+	 * request is then resumed, as MHD needs before it stops, and later
+	 * verifications are answered 503 at once.
 	 */
-	cds_deliver_free(s->deliver);
-	s->deliver = NULL;
+	cds_deliver_close(s->deliver);
 	cds_daemon_stop(s, drain_ms);
 	stop_bg(s);
 	if (s->rate_loaded && (rc = save_rates(s, &err)))
@@ -379,6 +379,7 @@ enum cds_err cds_server_stop(struct cds_server *s, unsigned drain_ms)
 	cds_mirror_close(s->mirror);
 	cds_storepool_free(s->pool);
 	cds_iplimit_free(s->iplimit);
+	cds_deliver_free(s->deliver);
 	cds_iplimit_free(s->writes);
 	cds_iplimit_free(s->verify_ip);
 	sodium_munlock(s->vkey, sizeof(s->vkey));
