@@ -52,11 +52,8 @@ static bool verify_ip_guard(struct cds_req *rq, struct cds_reply *rp)
 	if (cds_iplimit_take(rq->srv->verify_ip, rq->peer, 1,
 			     cds_monotonic_us(), &retry))
 		return true;
-	cds_metrics_add(rq->srv->metrics, CDS_M_IP_REJECTED, 1);
-	cds_reply_error(rp, 429, "rate_limited", -1,
-			"too many verifications from this address; retry in %u s",
-			retry);
-	cds_reply_header(rp, "Retry-After", "%u", retry);
+	cds_api_reply_limited(rq, rp, CDS_M_IP_REJECTED, retry,
+			      "verifications from this address");
 	return false;
 }
 
@@ -99,13 +96,11 @@ static bool record(struct cds_req *rq, struct cds_reply *rp,
 					     WINDOW_US, &retry, &err);
 	cds_storepool_put(rq->srv->pool, st);
 	sodium_memzero(&v, sizeof(v));
-	if (rc == CDS_ERR_RATE) {
-		cds_metrics_add(rq->srv->metrics, CDS_M_RATE_REJECTED, 1);
-		cds_reply_error(rp, 429, "rate_limited", -1, "%s", err.msg);
-		cds_reply_header(rp, "Retry-After", "%u", retry);
-	} else if (rc) {
+	if (rc == CDS_ERR_RATE)
+		cds_api_reply_limited(rq, rp, CDS_M_RATE_REJECTED, retry,
+				      "codes sent to this handle");
+	else if (rc)
 		cds_reply_from_err(rp, &err);
-	}
 	return rc == CDS_OK;
 }
 

@@ -151,12 +151,19 @@ bool cds_api_ip_guard(struct cds_req *rq, struct cds_reply *rp, size_t n)
 	if (cds_iplimit_take(rq->srv->iplimit, rq->peer, (double)n,
 			     cds_monotonic_us(), &retry))
 		return true;
-	cds_metrics_add(rq->srv->metrics, CDS_M_IP_REJECTED, 1);
-	cds_reply_error(rp, 429, "rate_limited", -1,
-			"too many bucket fetches from this address; retry in %u s",
-			retry);
-	cds_reply_header(rp, "Retry-After", "%u", retry);
+	cds_api_reply_limited(rq, rp, CDS_M_IP_REJECTED, retry,
+			      "bucket fetches from this address");
 	return false;
+}
+
+void cds_api_reply_limited(struct cds_req *rq, struct cds_reply *rp,
+			   enum cds_metric counter, uint32_t retry,
+			   const char *what)
+{
+	cds_metrics_add(rq->srv->metrics, counter, 1);
+	cds_reply_error(rp, 429, "rate_limited", -1,
+			"too many %s; retry in %u s", what, retry);
+	cds_reply_header(rp, "Retry-After", "%u", retry);
 }
 
 bool cds_api_write_guard(struct cds_req *rq, struct cds_reply *rp)
@@ -167,10 +174,7 @@ bool cds_api_write_guard(struct cds_req *rq, struct cds_reply *rp)
 				 CDS_ACCOUNT_ID_BYTES, 1, cds_monotonic_us(),
 				 &retry))
 		return true;
-	cds_metrics_add(rq->srv->metrics, CDS_M_RATE_REJECTED, 1);
-	cds_reply_error(rp, 429, "rate_limited", -1,
-			"too many changes from this account; retry in %u s",
-			retry);
-	cds_reply_header(rp, "Retry-After", "%u", retry);
+	cds_api_reply_limited(rq, rp, CDS_M_RATE_REJECTED, retry,
+			      "changes from this account");
 	return false;
 }

@@ -53,6 +53,19 @@ void cds_message_text(char *buf, size_t cap, const struct cds_message *m)
 		 m->code, (m->ttl_s + 59) / 60);
 }
 
+enum cds_err cds_deliver_perform(CURL *c, const char *peer, const char *url,
+				 long *status, struct cds_error *err)
+{
+	CURLcode cc = curl_easy_perform(c);
+
+	*status = 0;
+	if (cc != CURLE_OK)
+		return cds_fail(err, CDS_ERR_NET, "%s '%.100s': %s", peer, url,
+				curl_easy_strerror(cc));
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	return CDS_OK;
+}
+
 /* Send m by the channel for its kind (the caller checked one exists). */
 static enum cds_err send_one(struct cds_deliver *d, const struct cds_message *m,
 			     struct cds_error *err)

@@ -26,6 +26,8 @@
 
 #include <stdbool.h>
 
+#include <curl/curl.h>
+
 #include "core/err.h"
 #include "core/handle.h"
 #include "server/vcode.h"
@@ -87,6 +89,15 @@ void cds_deliver_free(struct cds_deliver *d);
 
 /* The text a person reads (SMS body, e-mail body), into buf. */
 void cds_message_text(char *buf, size_t cap, const struct cds_message *m);
+
+/*
+ * Run a prepared libcurl transfer to `peer` (its kind, for messages) at
+ * url; *status gets the peer's answer code.  CDS_ERR_NET naming both if the
+ * transfer itself failed.
+ */
+enum cds_err cds_deliver_perform(CURL *c, const char *peer, const char *url,
+				 long *status,
+				 struct cds_error *err) CDS_MUST_CHECK;
 
 /* The channels (deliver_*.c), each synchronous; the message names the peer. */
 enum cds_err cds_deliver_outbox(const char *dir, const struct cds_message *m,

@@ -38,17 +38,13 @@ static char *request_body(const struct cds_message *m)
 
 static enum cds_err perform(CURL *c, const char *url, struct cds_error *err)
 {
-	CURLcode cc = curl_easy_perform(c);
 	long code = 0;
+	enum cds_err rc = cds_deliver_perform(c, "SMS gateway", url, &code, err);
 
-	if (cc != CURLE_OK)
-		return cds_fail(err, CDS_ERR_NET, "SMS gateway '%.100s': %s", url,
-				curl_easy_strerror(cc));
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	if (code < 200 || code > 299)
-		return cds_fail(err, CDS_ERR_NET,
-				"SMS gateway '%.100s' answered HTTP %ld", url, code);
-	return CDS_OK;
+	if (!rc && (code < 200 || code > 299))
+		rc = cds_fail(err, CDS_ERR_NET,
+			      "SMS gateway '%.100s' answered HTTP %ld", url, code);
+	return rc;
 }
 
 enum cds_err cds_deliver_sms(const char *url, const char *token,

@@ -56,18 +56,14 @@ static void compose(char *mail, size_t cap, const char *from, const char *to,
 
 static enum cds_err perform(CURL *c, const char *url, struct cds_error *err)
 {
-	CURLcode cc = curl_easy_perform(c);
 	long code = 0;
+	enum cds_err rc = cds_deliver_perform(c, "SMTP server", url, &code, err);
 
-	if (cc != CURLE_OK)
-		return cds_fail(err, CDS_ERR_NET, "SMTP server '%.100s': %s", url,
-				curl_easy_strerror(cc));
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	if (code != 250)
-		return cds_fail(err, CDS_ERR_NET,
-				"SMTP server '%.100s' answered %ld to the message",
-				url, code);
-	return CDS_OK;
+	if (!rc && code != 250)
+		rc = cds_fail(err, CDS_ERR_NET,
+			      "SMTP server '%.100s' answered %ld to the message",
+			      url, code);
+	return rc;
 }
 
 enum cds_err cds_deliver_smtp(const char *url, const char *from,

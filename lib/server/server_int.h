@@ -117,6 +117,10 @@ bool cds_api_auth_admin(struct cds_req *rq, struct cds_reply *rp);
 bool cds_api_charge(struct cds_req *rq, struct cds_reply *rp, size_t n);
 /* The bucket-fetch flood guard of the request's peer, n fetches. */
 bool cds_api_ip_guard(struct cds_req *rq, struct cds_reply *rp, size_t n);
+/* A 429 with Retry-After, "too many WHAT; retry in N s", counted. */
+void cds_api_reply_limited(struct cds_req *rq, struct cds_reply *rp,
+			   enum cds_metric counter, uint32_t retry,
+			   const char *what);
 /* The per-account write limit (handle, key and verification changes). */
 bool cds_api_write_guard(struct cds_req *rq, struct cds_reply *rp);
 
