@@ -1,12 +1,14 @@
 #!/bin/sh
 # make demo: the product's first impression.
-#   1. a fresh data directory with 100,000 synthetic accounts and a few of
-#      the people in examples/contacts.vcf
-#   2. cdsd on loopback (plain lookup switched on, for the comparison)
-#   3. private discovery of the address book, and what the server logged
-#   4. the classic plain lookup of the same book, and what the server logged
-#   5. a legal export by target handle: it can only find the plain lookup
-#   6. a re-check with the local cache: buckets only, no OPRF evaluation
+#   1. a fresh data directory with 100,000 synthetic accounts
+#   2. cdsd on loopback (plain lookup switched on, for the comparison), with
+#      verification codes going to a development outbox
+#   3. a few of the people in examples/contacts.vcf register by verifying
+#      their handles; claiming someone else's number fails
+#   4. private discovery of the address book, and what the server logged
+#   5. the classic plain lookup of the same book, and what the server logged
+#   6. a legal export by target handle: it can only find the plain lookup
+#   7. a re-check with the local cache: buckets only, no OPRF evaluation
 set -eu
 B=${BUILD:-build}
 D=var/demo
@@ -21,21 +23,18 @@ mkdir -p var
 say "1. A directory of $COUNT accounts in $D"
 "$B/cdsctl" --data "$D" init --expected-handles "$COUNT" >/dev/null
 "$B/cdsctl" --data "$D" synth --count "$COUNT" --seed 1 2>/dev/null >/dev/null
-for h in tel:+12015550123 tel:+447400123456 mailto:emma@example.org \
-	tel:+819012345678 mailto:priya.sharma@mail.example.in; do
-	"$B/cdsctl" --data "$D" account add --identity-key "$(key)" "$h" >/dev/null
-	echo "   registered $h"
-done
-me=$("$B/cdsctl" --data "$D" account add --identity-key "$(key)" tel:+12025550199)
-TOKEN=$(printf '%s' "$me" | sed 's/.*"token": *"\([^"]*\)".*/\1/')
-ACCOUNT=$(printf '%s' "$me" | sed 's/.*"account": *"\([^"]*\)".*/\1/')
-echo "   and you: account $ACCOUNT (tel:+12025550199)"
+echo "   (synthetic accounts come in by the operator's path, as from a system that"
+echo "   verified them already; the people below register themselves)"
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 URL=http://127.0.0.1:$PORT
-say "2. cdsd on $URL (plain lookup on for the comparison; IPs truncated)"
+OUTBOX=$D/outbox
+mkdir -p "$OUTBOX"
+say "2. cdsd on $URL (plain lookup on for the comparison; IPs truncated;"
+echo "   verification codes go to the development outbox $OUTBOX)"
 "$B/cdsd" --data "$D" --listen "127.0.0.1:$PORT" --plain-lookup on \
-	--log-ip truncated --durability sync --quiet 2>"$D/cdsd.log" &
+	--log-ip truncated --durability sync --verify-outbox "$OUTBOX" \
+	--quiet 2>"$D/cdsd.log" &
 PID=$!
 trap 'kill $PID 2>/dev/null || true' EXIT INT TERM
 i=0
@@ -44,6 +43,42 @@ until curl -fsS "$URL/v1/health" >/dev/null 2>&1; do
 	sleep 0.1
 done
 curl -fsS "$URL/v1/params"; echo
+
+api() { # METHOD PATH JSON [TOKEN]: the answer's body (errors included)
+	curl -sS -X "$1" "$URL$2" -H 'Content-Type: application/json' \
+		${4:+-H "Authorization: Bearer $4"} -d "$3"
+}
+field() { sed -n "s/.*\"$1\": *\"\{0,1\}\([^\",}]*\).*/\1/p"; }
+code_of() { field code <"$OUTBOX/$1.json"; } # the code the handle received
+register() { # HANDLE: verify it by code, register; prints the answer
+	v=$(api POST /v1/verifications "{\"handle\":\"$1\"}" | field verification)
+	api POST /v1/register "{\"verification\":\"$v\",\"code\":\"$(code_of "$v")\",\"identity_key\":\"$(key)\"}"
+}
+
+say "3. People register by proving they hold their handle (a one-time code)"
+for h in tel:+12015550123 tel:+447400123456 mailto:emma@example.org \
+	tel:+819012345678 mailto:priya.sharma@mail.example.in; do
+	register "$h" >/dev/null
+	echo "   registered $h"
+done
+me=$(register tel:+12025550199)
+TOKEN=$(printf '%s' "$me" | field token)
+ACCOUNT=$(printf '%s' "$me" | field account)
+echo "   and you: account $ACCOUNT (tel:+12025550199)"
+echo "   a message in the outbox (mode 0600; SMTP or an SMS gateway in production):"
+f=$(ls "$OUTBOX" | head -1)
+printf '     %s\n     %s\n' "$OUTBOX/$f" "$(cat "$OUTBOX/$f")"
+
+echo "   You try to claim Alice's number tel:+12015550123 for your account:"
+printf '   PUT add:     '
+api PUT /v1/accounts/me/handles '{"add":["tel:+12015550123"]}' "$TOKEN"; echo
+v=$(api POST /v1/verifications '{"handle":"tel:+12015550123"}' "$TOKEN" | field verification)
+echo "   a code is sent, but to Alice's phone, not to you; a guess:"
+printf '   wrong code:  '
+api POST /v1/accounts/me/handles "{\"verification\":\"$v\",\"code\":\"00000000\"}" "$TOKEN"; echo
+owner=$(printf 'name,phone\nAlice,+12015550123\n' |
+	"$B/cds" --server "$URL" --token "$TOKEN" discover --json - 2>/dev/null | field account)
+echo "   discovery still answers Alice's account $owner (yours is $ACCOUNT)"
 
 showlog() { # show the records after id $1, then any handles they hold
 	for f in "$D"/querylog/*.sqlite3; do
@@ -62,19 +97,20 @@ showlog() { # show the records after id $1, then any handles they hold
 }
 lastid() { sqlite3 "$D"/querylog/*.sqlite3 'SELECT coalesce(max(id),0) FROM records;'; }
 
-say "3. Private discovery of $BOOK (the default)"
+mark=$(lastid)
+say "4. Private discovery of $BOOK (the default)"
 "$B/cds" --server "$URL" --token "$TOKEN" discover --region US "$BOOK"
 echo
 echo "What the server logged (no handle, no bucket: nothing about whom you asked):"
-showlog 0
+showlog "$mark"
 mark=$(lastid)
 
-say "4. The classic plain lookup of the same book, for comparison"
+say "5. The classic plain lookup of the same book, for comparison"
 "$B/cds" --server "$URL" --token "$TOKEN" discover --plain --region US "$BOOK" >/dev/null
 echo "What the server logged this time (every handle you asked about):"
 showlog "$mark"
 
-say "5. A court order for everyone who looked up Alice (tel:+12015550123)"
+say "6. A court order for everyone who looked up Alice (tel:+12015550123)"
 "$B/cdsctl" --data "$D" legal export --order DEMO-1 --target tel:+12015550123 \
 	--format csv
 echo "(the private discovery above cannot be found: it recorded no targets)"
@@ -85,15 +121,14 @@ echo "The transparency report publishes the ledger head, signed; whoever keeps i
 echo "can check later that no disclosure was removed or rewritten since:"
 "$B/cdsctl" --data "$D" legal verify --head "$HEAD" | head -2
 
-say "6. Re-checking with a local cache (cds sync)"
+say "7. Re-checking with a local cache (cds sync)"
 CACHE=$D/client-cache.sqlite3
 "$B/cds" --server "$URL" --token "$TOKEN" --cache "$CACHE" sync --region US "$BOOK" >/dev/null
 echo "The second sync, nothing changed: buckets re-fetched with If-None-Match only"
 "$B/cds" --server "$URL" --token "$TOKEN" --cache "$CACHE" sync --region US "$BOOK" 2>&1 >/dev/null |
 	grep 'sync:'
-"$B/cdsctl" --data "$D" account add --identity-key "$(key)" tel:+12015550145 >/dev/null
-echo "Bob Brown (tel:+12015550145) registers; the server notices within a second"
-sleep 2
+register tel:+12015550145 >/dev/null
+echo "Bob Brown (tel:+12015550145) registers"
 "$B/cds" --server "$URL" --token "$TOKEN" --cache "$CACHE" sync --region US "$BOOK" 2>&1 >/dev/null |
 	grep -E 'new:|sync:' 
 

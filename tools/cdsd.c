@@ -60,6 +60,19 @@ static const char usage_text[] =
 	"  --metrics-listen HOST:PORT\n"
 	"                           also serve GET /metrics here, without a token\n"
 	"                           (on --listen it needs DIR/metrics.token)\n"
+	"  --registration open|closed\n"
+	"                           POST /v1/register creates accounts (default open)\n"
+	"  --verify-smtp URL        send e-mail codes via smtp://HOST:PORT or smtps://\n"
+	"  --verify-from ADDR       sender address of those e-mails\n"
+	"  --verify-sms-webhook URL send phone codes by a JSON POST to an SMS gateway\n"
+	"  --verify-sms-token-file FILE\n"
+	"                           bearer token of that webhook (first line)\n"
+	"  --verify-outbox DIR      write codes as files in DIR (development, tests)\n"
+	"  --verify-per-handle N    codes sent per handle per hour (default 5)\n"
+	"  --verify-per-ip N        verifications per address per hour (default 30)\n"
+	"  --account-writes N       changes per account per hour (default 60)\n"
+	"  --verify-timeout SECONDS delivery timeout per code (default 10)\n"
+	"  --verify-ttl SECONDS     code lifetime (default 600; for tests only)\n"
 	"  --no-snapshot            neither load nor save index snapshots\n"
 	"  --prune-interval SECONDS delete change-log rows no consumer needs this\n"
 	"                           often, 0 = never (default 3600)\n"
@@ -103,6 +116,17 @@ static int parse_double(double *out, const char *v, const char *name)
 		return -1;
 	}
 	*out = d;
+	return 0;
+}
+
+static int opt_registration(struct opts *o, const char *name, const char *v)
+{
+	static const char *const c[] = {"open", "closed", NULL};
+	int i;
+
+	if (parse_choice(&i, v, name, c))
+		return -1;
+	o->cfg.registration_closed = i == 1;
 	return 0;
 }
 
@@ -163,6 +187,9 @@ static const struct {
 	{"--conn-memory", 4096, 1L << 20, NUM_SIZE, offsetof(struct opts, cfg.conn_memory)},
 	{"--bucket-max-age", 0, 86400, NUM_UNSIGNED, offsetof(struct opts, cfg.bucket_max_age)},
 	{"--drain", 0, 3600, NUM_LONG, offsetof(struct opts, drain_s)},
+	{"--verify-per-handle", 1, 1000, NUM_UNSIGNED, offsetof(struct opts, cfg.verify_per_handle)},
+	{"--verify-timeout", 1, 300, NUM_UNSIGNED, offsetof(struct opts, cfg.verify_timeout_s)},
+	{"--verify-ttl", 0, 3600, NUM_UNSIGNED, offsetof(struct opts, cfg.verify_ttl_s)},
 };
 
 static int opt_long(struct opts *o, const char *name, const char *v)
@@ -197,18 +224,36 @@ static int opt_double(struct opts *o, const char *name, const char *v)
 		return parse_double(&c->rate_refill, v, name);
 	if (!strcmp(name, "--bucket-rate-per-ip"))
 		return parse_double(&c->bucket_rate_per_ip, v, name);
+	if (!strcmp(name, "--verify-per-ip"))
+		return parse_double(&c->verify_per_ip, v, name);
+	if (!strcmp(name, "--account-writes"))
+		return parse_double(&c->writes_per_account, v, name);
 	return parse_double(&c->bucket_burst_per_ip, v, name);
 }
 
 static int opt_string(struct opts *o, const char *name, const char *v)
 {
-	if (!strcmp(name, "--data"))
-		o->cfg.datadir = v;
-	else if (!strcmp(name, "--metrics-listen"))
-		o->cfg.metrics_listen = v;
-	else
-		o->cfg.listen = v;
-	return 0;
+	static const struct {
+		const char *name;
+		size_t off;
+	} dest[] = {
+		{"--data", offsetof(struct opts, cfg.datadir)},
+		{"--listen", offsetof(struct opts, cfg.listen)},
+		{"--metrics-listen", offsetof(struct opts, cfg.metrics_listen)},
+		{"--verify-outbox", offsetof(struct opts, cfg.verify_outbox)},
+		{"--verify-smtp", offsetof(struct opts, cfg.verify_smtp)},
+		{"--verify-from", offsetof(struct opts, cfg.verify_from)},
+		{"--verify-sms-webhook", offsetof(struct opts, cfg.verify_sms_webhook)},
+		{"--verify-sms-token-file",
+		 offsetof(struct opts, cfg.verify_sms_token_file)},
+	};
+
+	for (size_t i = 0; i < sizeof(dest) / sizeof(dest[0]); i++)
+		if (!strcmp(name, dest[i].name)) {
+			*(const char **)((char *)o + dest[i].off) = v;
+			return 0;
+		}
+	return cli_usage("internal: no destination for %s", name), -1;
 }
 
 /* --trusted-proxy: collected here, checked by the server at start. */
@@ -265,6 +310,17 @@ static const struct {
 	{"--bucket-burst", true, opt_double},
 	{"--trusted-proxy", true, opt_proxy},
 	{"--metrics-listen", true, opt_string},
+	{"--registration", true, opt_registration},
+	{"--verify-outbox", true, opt_string},
+	{"--verify-smtp", true, opt_string},
+	{"--verify-from", true, opt_string},
+	{"--verify-sms-webhook", true, opt_string},
+	{"--verify-sms-token-file", true, opt_string},
+	{"--verify-per-handle", true, opt_long},
+	{"--verify-per-ip", true, opt_double},
+	{"--account-writes", true, opt_double},
+	{"--verify-timeout", true, opt_long},
+	{"--verify-ttl", true, opt_long},
 	{"--no-snapshot", false, opt_flag},
 	{"--quiet", false, opt_flag},
 	{"--verbose", false, opt_flag},

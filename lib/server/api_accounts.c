@@ -1,7 +1,9 @@
 /*
  * api_accounts.c: the directory endpoints that write to the store:
- * POST /v1/accounts (admin), PUT /v1/accounts/me/handles,
+ * POST /v1/accounts (admin), PUT /v1/accounts/me/handles (removals only:
+ * handles are bound by proof of control, api_verify.c),
  * PUT /v1/accounts/me/identity_key and DELETE /v1/accounts/me (account).
+ * Account writes are charged to the account's write limit.
  *
  * Each write runs in one store transaction on a pooled connection, then
  * polls the mirror so that the change is visible to this server's very
@@ -42,22 +44,21 @@ static void reply_ok(struct cds_reply *rp, unsigned status, const uint8_t *id)
 
 /*
  * The store said a handle of `v` is taken: find which one, so the 409
- * names its index (the store only knows the account's position).  `self`
- * is the account asking (its own handles are not "taken"), or NULL.
+ * names its index (the store only knows the account's position).  Only the
+ * admin sees this: the operator path is the one that may say so.
  */
 static void reply_taken(struct cds_reply *rp, struct cds_store *st,
-			const struct cds_handle_list *v, const char *field,
-			const uint8_t *self, const struct cds_error *store_err)
+			const struct cds_handle_list *v,
+			const struct cds_error *store_err)
 {
 	struct cds_account a;
 	struct cds_error e = {0};
 
 	for (size_t i = 0; i < v->n; i++)
-		if (!cds_store_handle_get(st, v->v[i], &a, &e) &&
-		    (!self || memcmp(a.id, self, CDS_ACCOUNT_ID_BYTES))) {
+		if (!cds_store_handle_get(st, v->v[i], &a, &e)) {
 			cds_reply_error(rp, 409, "exists", (long)i,
-					"%s[%zu] '%.80s' is already registered",
-					field, i, v->v[i]);
+					"handles[%zu] '%.80s' is already registered",
+					i, v->v[i]);
 			return;
 		}
 	cds_reply_error(rp, 409, "exists", -1, "%s", store_err->msg);
@@ -90,7 +91,7 @@ void cds_api_account_create(struct cds_req *rq, struct cds_reply *rp)
 	}
 	if (cds_store_accounts_create(st, &na, 1, &err)) {
 		if (err.code == CDS_ERR_EXISTS)
-			reply_taken(rp, st, &a.handles, "handles", NULL, &err);
+			reply_taken(rp, st, &a.handles, &err);
 		else
 			cds_reply_from_err(rp, &err);
 		goto out;
@@ -123,17 +124,13 @@ void cds_api_handles_update(struct cds_req *rq, struct cds_reply *rp)
 		cds_reply_from_err(rp, &err);
 		goto out;
 	}
-	rq->items = (uint32_t)(h.add.n + h.remove.n);
-	if (cds_storepool_get(s->pool, &st, &err)) {
-		cds_reply_from_err(rp, &err);
+	rq->items = (uint32_t)h.remove.n;
+	if (!cds_api_write_guard(rq, rp))
 		goto out;
-	}
-	if (cds_store_handles_update(st, acct.id, h.add.v, h.add.n,
-				     h.remove.v, h.remove.n, &err)) {
-		if (err.code == CDS_ERR_EXISTS)
-			reply_taken(rp, st, &h.add, "add", acct.id, &err);
-		else
-			cds_reply_from_err(rp, &err);
+	if (cds_storepool_get(s->pool, &st, &err) ||
+	    cds_store_handles_update(st, acct.id, NULL, 0, h.remove.v,
+				     h.remove.n, &err)) {
+		cds_reply_from_err(rp, &err);
 		goto out;
 	}
 	cds_api_after_write(rq);
@@ -159,6 +156,8 @@ void cds_api_identity_key(struct cds_req *rq, struct cds_reply *rp)
 		return;
 	}
 	rq->items = 1;
+	if (!cds_api_write_guard(rq, rp))
+		return;
 	if (cds_storepool_get(s->pool, &st, &err) ||
 	    cds_store_account_set_key(st, acct.id, k.identity_key, &err)) {
 		cds_reply_from_err(rp, &err);

@@ -176,10 +176,30 @@ bool cds_api_ip_guard(struct cds_req *rq, struct cds_reply *rp, size_t n)
 	if (cds_iplimit_take(rq->srv->iplimit, rq->client, (double)n,
 			     cds_monotonic_us(), &retry))
 		return true;
-	cds_metrics_add(rq->srv->metrics, CDS_M_IP_REJECTED, 1);
+	cds_api_reply_limited(rq, rp, CDS_M_IP_REJECTED, retry,
+			      "bucket fetches from this address");
+	return false;
+}
+
+void cds_api_reply_limited(struct cds_req *rq, struct cds_reply *rp,
+			   enum cds_metric counter, uint32_t retry,
+			   const char *what)
+{
+	cds_metrics_add(rq->srv->metrics, counter, 1);
 	cds_reply_error(rp, 429, "rate_limited", -1,
-			"too many bucket fetches from this address; retry in %u s",
-			retry);
+			"too many %s; retry in %u s", what, retry);
 	cds_reply_header(rp, "Retry-After", "%u", retry);
+}
+
+bool cds_api_write_guard(struct cds_req *rq, struct cds_reply *rp)
+{
+	uint32_t retry = 0;
+
+	if (cds_iplimit_take_key(rq->srv->writes, rq->account,
+				 CDS_ACCOUNT_ID_BYTES, 1, cds_monotonic_us(),
+				 &retry))
+		return true;
+	cds_api_reply_limited(rq, rp, CDS_M_RATE_REJECTED, retry,
+			      "changes from this account");
 	return false;
 }

@@ -19,6 +19,11 @@
  *     late is refused here too): slow clients cannot hold a connection.
  *  4. The query log and the per-address limits see rq->client, never the
  *     raw peer (clientaddr.h).
+ *  5. A handler that defers its answer (sets rq->defer: work that must
+ *     not block a worker thread, such as sending a verification code) has
+ *     its connection suspended before the work starts, and is answered
+ *     from rq->later when the work's thread resumes it: the worker thread
+ *     serves its other connections meanwhile.
  */
 #include "server/server_int.h"
 
@@ -71,6 +76,7 @@ static void req_free(struct cds_req *rq)
 		return;
 	cds_buf_fini(&rq->body);
 	cds_lookup_req_fini(&rq->lookup);
+	cds_reply_fini(&rq->later);
 	free(rq);
 }
 
@@ -309,6 +315,26 @@ static bool admit(struct cds_req *rq, struct cds_reply *rp)
 	return false;
 }
 
+/*
+ * Suspend first, then start the deferred work: the work's thread may
+ * resume the connection before this returns, which MHD allows once the
+ * connection is suspended (never before).
+ */
+static enum MHD_Result suspend(struct cds_req *rq, struct cds_reply *rp)
+{
+	cds_reply_fini(rp);
+	cds_reply_init(&rq->later);
+	rq->deferred = true;
+	MHD_suspend_connection(rq->conn);
+	rq->defer(rq);
+	return MHD_YES;
+}
+
+void cds_api_resume(struct cds_req *rq)
+{
+	MHD_resume_connection(rq->conn);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  const char *url, const char *method,
 				  const char *version, const char *upload_data,
@@ -343,6 +369,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	}
 	if (rq->replied)
 		return MHD_YES;
+	if (rq->deferred)   /* resumed: the deferred work is done */
+		return complete(rq, &rq->later);
 	cds_reply_init(&rp);
 	if (rq->body_too_large)
 		cds_reply_error(&rp, 413, "too_large", -1,
@@ -350,6 +378,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				s->cfg.max_body);
 	else
 		rq->route->fn(rq, &rp);
+	if (rq->defer)
+		return suspend(rq, &rp);
 	return complete(rq, &rp);
 }
 
@@ -441,7 +471,7 @@ enum cds_err cds_daemon_start(struct cds_server *s, const struct sockaddr *sa,
 {
 	const struct cds_server_config *c = &s->cfg;
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC |
-			 MHD_USE_ERROR_LOG;
+			 MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	const union MHD_DaemonInfo *di;
 	struct cds_server *none = NULL;
 

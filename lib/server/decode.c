@@ -381,63 +381,30 @@ void cds_account_req_fini(struct cds_account_req *r)
  * A handle both added and removed is ambiguous: refuse it, naming its
  * position in "remove".  Checked over the concatenation add || remove.
  */
-static enum cds_err check_disjoint(struct cds_handles_req *r,
-				   struct cds_error *err)
-{
-	const char **all;
-	struct cds_error e = {0};
-	enum cds_err rc = CDS_OK;
-	size_t n = r->add.n + r->remove.n;
-
-	if (r->add.n == 0 || r->remove.n == 0)
-		return CDS_OK;
-	all = malloc(n * sizeof(*all));
-	if (!all)
-		return cds_fail(err, CDS_ERR_NOMEM, "out of memory");
-	memcpy(all, r->add.v, r->add.n * sizeof(*all));
-	memcpy(all + r->add.n, r->remove.v, r->remove.n * sizeof(*all));
-	if (check_unique(all, n, "remove", r->add.n, &e))
-		rc = cds_fail_at(err, CDS_ERR_INVALID, e.index,
-				 "remove[%ld] is also in 'add'", e.index);
-	free(all);
-	return rc;
-}
-
 enum cds_err cds_decode_handles(struct cds_handles_req *out, const char *body,
 				size_t len, size_t max_batch,
 				struct cds_error *err)
 {
 	static const char *const fields[] = {"add", "remove", NULL};
-	json_t *add = NULL, *rm = NULL;
+	json_t *rm = NULL;
 	enum cds_err rc;
 
 	memset(out, 0, sizeof(*out));
 	if ((rc = load_object(&out->doc, body, len, err)) ||
-	    (rc = check_fields(out->doc, fields, err)) ||
-	    (rc = get_array(&add, out->doc, "add", true, true, max_batch,
-			    err)) ||
-	    (rc = get_array(&rm, out->doc, "remove", true, true, max_batch,
-			    err)))
+	    (rc = check_fields(out->doc, fields, err)))
 		goto out;
-	if (!add && !rm) {
+	if (json_object_get(out->doc, "add")) {
 		rc = cds_fail(err, CDS_ERR_INVALID,
-			      "give 'add', 'remove' or both");
+			      "'add' is not accepted: a handle is bound only by "
+			      "proof of control (POST /v1/verifications, then "
+			      "POST /v1/accounts/me/handles)");
 		goto out;
 	}
-	if ((add ? json_array_size(add) : 0) + (rm ? json_array_size(rm) : 0) >
-	    max_batch) {
-		rc = cds_fail(err, CDS_ERR_TOO_LARGE,
-			      "'add' and 'remove' hold more than %zu handles",
-			      max_batch);
+	if ((rc = get_array(&rm, out->doc, "remove", false, false, max_batch,
+			    err)) ||
+	    (rc = get_handles(&out->remove, rm, "remove", err)))
 		goto out;
-	}
-	if ((rc = get_handles(&out->add, add, "add", err)) ||
-	    (rc = get_handles(&out->remove, rm, "remove", err)) ||
-	    (rc = check_unique(out->add.v, out->add.n, "add", 0, err)) ||
-	    (rc = check_unique(out->remove.v, out->remove.n, "remove", 0,
-			       err)))
-		goto out;
-	rc = check_disjoint(out, err);
+	rc = check_unique(out->remove.v, out->remove.n, "remove", 0, err);
 out:
 	if (rc)
 		cds_handles_req_fini(out);
@@ -446,10 +413,119 @@ out:
 
 void cds_handles_req_fini(struct cds_handles_req *r)
 {
-	handle_list_fini(&r->add);
 	handle_list_fini(&r->remove);
 	json_decref(r->doc);
 	memset(r, 0, sizeof(*r));
+}
+
+enum cds_err cds_decode_verify(struct cds_verify_req *out, const char *body,
+			       size_t len, struct cds_error *err)
+{
+	static const char *const fields[] = {"handle", NULL};
+	json_t *h;
+	enum cds_err rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = load_object(&out->doc, body, len, err)) ||
+	    (rc = check_fields(out->doc, fields, err)))
+		goto out;
+	h = json_object_get(out->doc, "handle");
+	if (!h || !json_is_string(h)) {
+		rc = cds_fail(err, CDS_ERR_INVALID,
+			      h ? "'handle' must be a string"
+				: "missing field 'handle'");
+		goto out;
+	}
+	rc = cds_handle_check(json_string_value(h), json_string_length(h),
+			      &out->kind, err);
+	if (!rc)
+		out->handle = json_string_value(h);
+out:
+	if (rc)
+		cds_verify_req_fini(out);
+	return rc;
+}
+
+void cds_verify_req_fini(struct cds_verify_req *r)
+{
+	json_decref(r->doc);
+	memset(r, 0, sizeof(*r));
+}
+
+/* "code": a string of 1 to CDS_CODE_MAX_DIGITS decimal digits. */
+static enum cds_err get_code(char *out, json_t *doc, struct cds_error *err)
+{
+	json_t *v = json_object_get(doc, "code");
+	const char *c;
+	size_t n;
+
+	if (!v)
+		return cds_fail(err, CDS_ERR_INVALID, "missing field 'code'");
+	if (!json_is_string(v))
+		return cds_fail(err, CDS_ERR_INVALID,
+				"'code' must be a string of digits");
+	c = json_string_value(v);
+	n = json_string_length(v);
+	if (n < 1 || n > CDS_CODE_MAX_DIGITS || strspn(c, "0123456789") != n)
+		return cds_fail(err, CDS_ERR_INVALID,
+				"'code' must be 1 to %d digits",
+				CDS_CODE_MAX_DIGITS);
+	memcpy(out, c, n + 1);
+	return CDS_OK;
+}
+
+static enum cds_err get_id(uint8_t *out, json_t *doc, struct cds_error *err)
+{
+	json_t *v = json_object_get(doc, "verification");
+
+	if (!v)
+		return cds_fail(err, CDS_ERR_INVALID,
+				"missing field 'verification'");
+	if (!json_is_string(v))
+		return cds_fail(err, CDS_ERR_INVALID,
+				"'verification' must be a string");
+	return cds_hex_decode_exact(out, CDS_VERIFY_ID_BYTES,
+				    json_string_value(v), json_string_length(v),
+				    "verification", err);
+}
+
+enum cds_err cds_decode_redeem(struct cds_redeem_req *out, const char *body,
+			       size_t len, bool with_key,
+			       struct cds_error *err)
+{
+	static const char *const with[] = {"verification", "code",
+					   "identity_key", NULL};
+	static const char *const without[] = {"verification", "code", NULL};
+	json_t *doc = NULL;
+	enum cds_err rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = load_object(&doc, body, len, err)) ||
+	    (rc = check_fields(doc, with_key ? with : without, err)) ||
+	    (rc = get_id(out->id, doc, err)) ||
+	    (rc = get_code(out->code, doc, err)))
+		goto out;
+	if (with_key)
+		rc = get_b64(out->identity_key, CDS_IDENTITY_KEY_BYTES, doc,
+			     "identity_key", err);
+out:
+	if (rc)
+		cds_redeem_req_fini(out);
+	if (doc) {
+		/* The document held the code too. */
+		json_t *c = json_object_get(doc, "code");
+
+		if (json_is_string(c))
+			sodium_memzero((char *)json_string_value(c),
+				       json_string_length(c));
+	}
+	json_decref(doc);
+	return rc;
+}
+
+void cds_redeem_req_fini(struct cds_redeem_req *r)
+{
+	sodium_memzero(r, sizeof(*r));
 }
 
 enum cds_err cds_decode_identity(struct cds_identity_req *out,

@@ -21,14 +21,17 @@
 #ifndef CDS_SERVER_DECODE_H
 #define CDS_SERVER_DECODE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
 
 #include "core/err.h"
+#include "core/handle.h"
 #include "crypto/entry.h"
 #include "crypto/oprf.h"
+#include "store/verify.h"
 
 /* POST /v1/discover: {"epoch":E,"elements":[B64...]} */
 struct cds_discover_req {
@@ -63,11 +66,32 @@ struct cds_account_req {
 	struct cds_handle_list handles;
 };
 
-/* PUT /v1/accounts/me/handles: {"add":[H...],"remove":[H...]} */
+/*
+ * PUT /v1/accounts/me/handles: {"remove":[H...]}.  An "add" is refused: a
+ * handle is only ever bound by proof of control (POST /v1/verifications).
+ */
 struct cds_handles_req {
 	json_t *doc;
-	struct cds_handle_list add;
 	struct cds_handle_list remove;
+};
+
+/* POST /v1/verifications: {"handle":H} */
+struct cds_verify_req {
+	json_t *doc;
+	const char *handle;         /* canonical, into the JSON document */
+	enum cds_handle_kind kind;
+};
+
+#define CDS_CODE_MAX_DIGITS 16
+
+/*
+ * POST /v1/register: {"verification":ID,"code":C,"identity_key":B64};
+ * POST /v1/accounts/me/handles: {"verification":ID,"code":C}.
+ */
+struct cds_redeem_req {
+	uint8_t id[CDS_VERIFY_ID_BYTES];
+	char code[CDS_CODE_MAX_DIGITS + 1];
+	uint8_t identity_key[CDS_IDENTITY_KEY_BYTES];
 };
 
 /* PUT /v1/accounts/me/identity_key: {"identity_key":B64} */
@@ -99,14 +123,26 @@ enum cds_err cds_decode_account(struct cds_account_req *out, const char *body,
 				struct cds_error *err) CDS_MUST_CHECK;
 void cds_account_req_fini(struct cds_account_req *r);
 
-/*
- * At least one of "add" and "remove"; together at most max_batch handles;
- * a handle in both lists is CDS_ERR_INVALID (index into "remove").
- */
+/* "remove" holds 1 to max_batch distinct handles; "add" is refused. */
 enum cds_err cds_decode_handles(struct cds_handles_req *out, const char *body,
 				size_t len, size_t max_batch,
 				struct cds_error *err) CDS_MUST_CHECK;
 void cds_handles_req_fini(struct cds_handles_req *r);
+
+enum cds_err cds_decode_verify(struct cds_verify_req *out, const char *body,
+			       size_t len,
+			       struct cds_error *err) CDS_MUST_CHECK;
+void cds_verify_req_fini(struct cds_verify_req *r);
+
+/*
+ * ID is 32 hex digits, C a string of 1 to CDS_CODE_MAX_DIGITS digits;
+ * identity_key is required if with_key, refused otherwise.  Wipe out->code
+ * after use (cds_redeem_req_fini).
+ */
+enum cds_err cds_decode_redeem(struct cds_redeem_req *out, const char *body,
+			       size_t len, bool with_key,
+			       struct cds_error *err) CDS_MUST_CHECK;
+void cds_redeem_req_fini(struct cds_redeem_req *r);
 
 enum cds_err cds_decode_identity(struct cds_identity_req *out,
 				 const char *body, size_t len,

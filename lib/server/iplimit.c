@@ -20,7 +20,8 @@
 #define SHARDS 16
 #define SLOTS 4096
 #define WINDOW 8
-#define KEY_BYTES 9 /* family tag + up to 8 address bytes */
+/* A tag (4, 6, or K for other keys) + up to 16 key bytes. */
+#define KEY_BYTES (1 + CDS_IPLIMIT_KEY_BYTES)
 
 struct slot {
 	uint8_t key[KEY_BYTES];
@@ -129,18 +130,16 @@ static struct slot *find_slot(struct shard *s, size_t start,
 	return victim;
 }
 
-bool cds_iplimit_take(struct cds_iplimit *il, const struct sockaddr *peer,
-		      double n, int64_t now_us, uint32_t *retry_after_s)
+/* Take n tokens for an encoded key (addr_key's form). */
+static bool take(struct cds_iplimit *il, const uint8_t key[KEY_BYTES],
+		 double n, int64_t now_us, uint32_t *retry_after_s)
 {
-	uint8_t key[KEY_BYTES], h[crypto_shorthash_BYTES];
+	uint8_t h[crypto_shorthash_BYTES];
 	uint64_t hv;
 	struct shard *s;
 	struct slot *e;
 	bool ok;
 
-	*retry_after_s = 0;
-	if (!il->sh || !peer || !addr_key(key, peer))
-		return true;
 	crypto_shorthash(h, key, KEY_BYTES, il->hkey);
 	memcpy(&hv, h, sizeof(hv));
 	s = &il->sh[hv % SHARDS];
@@ -163,4 +162,28 @@ bool cds_iplimit_take(struct cds_iplimit *il, const struct sockaddr *peer,
 	if (!ok && *retry_after_s == 0)
 		*retry_after_s = 1;
 	return ok;
+}
+
+bool cds_iplimit_take(struct cds_iplimit *il, const struct sockaddr *peer,
+		      double n, int64_t now_us, uint32_t *retry_after_s)
+{
+	uint8_t key[KEY_BYTES];
+
+	*retry_after_s = 0;
+	if (!il->sh || !peer || !addr_key(key, peer))
+		return true;
+	return take(il, key, n, now_us, retry_after_s);
+}
+
+bool cds_iplimit_take_key(struct cds_iplimit *il, const uint8_t *k,
+			  size_t len, double n, int64_t now_us,
+			  uint32_t *retry_after_s)
+{
+	uint8_t key[KEY_BYTES] = {'K'};
+
+	*retry_after_s = 0;
+	if (!il->sh || len > CDS_IPLIMIT_KEY_BYTES)
+		return true;
+	memcpy(key + 1, k, len);
+	return take(il, key, n, now_us, retry_after_s);
 }

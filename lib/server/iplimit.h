@@ -6,6 +6,10 @@
  * (an IPv4 address, or an IPv6 /64, since one host usually owns a whole
  * /64) gets a token bucket of `rate` requests per second with a `burst`.
  *
+ * The same table serves any other key of up to CDS_IPLIMIT_KEY_BYTES bytes
+ * (cds_iplimit_take_key): the server limits each account's writes and each
+ * address's verifications with instances of their own.
+ *
  * Memory is bounded: a fixed table; when a probe window is full, the
  * longest-idle entry is replaced (so a flood from very many addresses can
  * reset others' buckets, which only ever makes the guard more lenient).
@@ -18,6 +22,8 @@
 #include <sys/socket.h>
 
 #include "core/err.h"
+
+#define CDS_IPLIMIT_KEY_BYTES 16
 
 struct cds_iplimit;
 
@@ -33,5 +39,10 @@ void cds_iplimit_free(struct cds_iplimit *il);
  */
 bool cds_iplimit_take(struct cds_iplimit *il, const struct sockaddr *peer,
 		      double n, int64_t now_us, uint32_t *retry_after_s);
+
+/* The same for an arbitrary key of len <= CDS_IPLIMIT_KEY_BYTES bytes. */
+bool cds_iplimit_take_key(struct cds_iplimit *il, const uint8_t *key,
+			  size_t len, double n, int64_t now_us,
+			  uint32_t *retry_after_s);
 
 #endif

@@ -20,7 +20,7 @@ enum cds_metric {
 	CDS_M_ELEMENTS_EVALUATED,  /* OPRF elements evaluated */
 	CDS_M_LOOKUP_HANDLES,      /* plain-lookup handles answered */
 	CDS_M_RATE_REJECTED,       /* requests refused by account rate limits */
-	CDS_M_IP_REJECTED,         /* bucket fetches refused by the IP guard */
+	CDS_M_IP_REJECTED,         /* refused by a per-address guard */
 	CDS_M_BUCKET_FETCHES,      /* buckets served (GET or in a POST) */
 	CDS_M_BUCKET_NOT_MODIFIED, /* GET answered 304 */
 	CDS_M_LOG_REFUSED,         /* requests answered 503: log queue full */

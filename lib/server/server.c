@@ -57,6 +57,12 @@ void cds_server_config_init(struct cds_server_config *c)
 	c->bucket_rate_per_ip = 2000;
 	c->bucket_burst_per_ip = 4000;
 	c->bucket_max_age = 5;
+	c->verify_ttl_s = 600;
+	c->verify_attempts = 5;
+	c->verify_per_handle = 5;
+	c->verify_per_ip = 30;
+	c->writes_per_account = 60;
+	c->verify_timeout_s = 10;
 }
 
 /* Values that no daemon could run with: CDS_ERR_USAGE naming them. */
@@ -82,6 +88,10 @@ static enum cds_err check_config(const struct cds_server_config *c,
 	if (c->retention_days < 0)
 		return cds_fail(err, CDS_ERR_USAGE,
 				"--retention-days must not be negative");
+	if (c->verify_attempts < 1 || c->verify_per_handle < 1 ||
+	    c->verify_timeout_s < 1)
+		return cds_fail(err, CDS_ERR_USAGE,
+				"verification attempts, per-handle limit and timeout must be at least 1");
 	if (c->bucket_rate_per_ip > 0 &&
 	    c->bucket_burst_per_ip < (double)c->max_prefixes)
 		return cds_fail(err, CDS_ERR_USAGE,
@@ -158,6 +168,44 @@ static enum cds_err load_metrics_token(struct cds_server *s,
 	return rc;
 }
 
+/* Per-hour limits as token buckets: a burst of one hour's worth. */
+static enum cds_err hourly(struct cds_iplimit **out, double per_hour,
+			   struct cds_error *err)
+{
+	return cds_iplimit_new(out, per_hour / 3600.0, per_hour, err);
+}
+
+/* Verified handles: limits, the code key, the delivery channels. */
+static enum cds_err open_verify(struct cds_server *s, struct cds_error *err)
+{
+	const struct cds_server_config *c = &s->cfg;
+	struct cds_deliver_config dc = {
+		.outbox = c->verify_outbox,
+		.smtp_url = c->verify_smtp,
+		.smtp_from = c->verify_from,
+		.sms_url = c->verify_sms_webhook,
+		.sms_token_file = c->verify_sms_token_file,
+		.timeout_s = c->verify_timeout_s,
+		.senders = 2,
+		.queue = 256,
+	};
+	enum cds_err rc;
+
+	if ((rc = hourly(&s->writes, c->writes_per_account, err)) ||
+	    (rc = hourly(&s->verify_ip, c->verify_per_ip, err)) ||
+	    (rc = cds_deliver_new(&s->deliver, &dc, err)))
+		return rc;
+	(void)sodium_mlock(s->vkey, sizeof(s->vkey)); /* best effort */
+	rc = cds_vcode_key_load(s->vkey, c->datadir, err);
+	if (!rc)
+		cds_log_info("verification: e-mail codes by %s, phone codes by %s; registration %s",
+			     c->verify_smtp ? "SMTP" : c->verify_outbox ? "outbox" : "(none)",
+			     c->verify_sms_webhook ? "SMS webhook"
+						   : c->verify_outbox ? "outbox" : "(none)",
+			     c->registration_closed ? "closed" : "open");
+	return rc;
+}
+
 /* The parts that need no network: limits, metrics, pool, rate state. */
 static enum cds_err open_state(struct cds_server *s, struct cds_error *err)
 {
@@ -175,7 +223,8 @@ static enum cds_err open_state(struct cds_server *s, struct cds_error *err)
 				    c->rate_refill, err)) ||
 	    (rc = cds_iplimit_new(&s->iplimit, c->bucket_rate_per_ip,
 				  c->bucket_burst_per_ip, err)) ||
-	    (rc = cds_storepool_new(&s->pool, c->datadir, c->threads + 1, err)))
+	    (rc = cds_storepool_new(&s->pool, c->datadir, c->threads + 1, err)) ||
+	    (rc = open_verify(s, err)))
 		return rc;
 	if ((rc = cds_storepool_get(s->pool, &st, err)))
 		return rc;
@@ -402,6 +451,12 @@ enum cds_err cds_server_stop(struct cds_server *s, unsigned drain_ms)
 	if (!s)
 		return CDS_OK;
 	cds_metrics_listen_stop(s);
+	/*
+	 * Deliver what is queued and stop the senders first: every suspended
+	 * request is then resumed, as MHD needs before it stops, and later
+	 * verifications are answered 503 at once.
+	 */
+	cds_deliver_close(s->deliver);
 	cds_daemon_stop(s, drain_ms);
 	cds_deadline_free(s->deadline);
 	stop_bg(s);
@@ -412,6 +467,10 @@ enum cds_err cds_server_stop(struct cds_server *s, unsigned drain_ms)
 	cds_mirror_close(s->mirror);
 	cds_storepool_free(s->pool);
 	cds_iplimit_free(s->iplimit);
+	cds_deliver_free(s->deliver);
+	cds_iplimit_free(s->writes);
+	cds_iplimit_free(s->verify_ip);
+	sodium_munlock(s->vkey, sizeof(s->vkey));
 	cds_ratelimit_free(s->rate);
 	cds_metrics_free(s->metrics);
 	cds_secret_free(s->metrics_hash, CDS_TOKEN_HASH_BYTES);

@@ -64,6 +64,19 @@ struct cds_server_config {
 	size_t n_trusted_proxies;
 	/* /metrics: with DIR/metrics.token here, or without on this address */
 	const char *metrics_listen;   /* "HOST:PORT" or NULL */
+	/* verified handles (api_verify.c, deliver.h) */
+	bool registration_closed;     /* POST /v1/register refused */
+	const char *verify_outbox;    /* directory, or NULL */
+	const char *verify_smtp;      /* smtp:// or smtps:// URL, or NULL */
+	const char *verify_from;
+	const char *verify_sms_webhook;
+	const char *verify_sms_token_file;
+	unsigned verify_ttl_s;        /* code lifetime; 0 (tests): born expired */
+	unsigned verify_attempts;     /* wrong codes before one dies */
+	unsigned verify_per_handle;   /* codes per handle per hour */
+	double verify_per_ip;         /* verifications per address per hour */
+	double writes_per_account;    /* account writes per hour */
+	unsigned verify_timeout_s;    /* delivery timeout per message */
 	bool quiet;                   /* no index build progress */
 };
 

@@ -24,12 +24,14 @@
 #include "server/clientaddr.h"
 #include "server/deadline.h"
 #include "server/decode.h"
+#include "server/deliver.h"
 #include "server/iplimit.h"
 #include "server/metrics.h"
 #include "server/ratelimit.h"
 #include "server/reply.h"
 #include "server/server.h"
 #include "server/storepool.h"
+#include "server/vcode.h"
 #include "store/qlog.h"
 
 struct cds_server {
@@ -49,6 +51,11 @@ struct cds_server {
 	size_t n_proxies;
 	uint8_t *metrics_hash;          /* SHA-256 of DIR/metrics.token, locked */
 	struct MHD_Daemon *metrics_daemon; /* --metrics-listen, or NULL */
+	/* verified handles (api_verify.c) */
+	struct cds_iplimit *writes;     /* writes per account */
+	struct cds_iplimit *verify_ip;  /* verifications per client address */
+	struct cds_deliver *deliver;
+	uint8_t vkey[CDS_VCODE_KEY_BYTES];
 	bool rate_loaded;               /* saved state read: save at stop */
 	/* background thread: store polling and rate-state saving */
 	pthread_t bg;
@@ -99,6 +106,15 @@ struct cds_req {
 	uint8_t account[CDS_ACCOUNT_ID_BYTES];
 	struct cds_lookup_req lookup;   /* plain lookup: handles to log */
 	bool log_handles;
+	/*
+	 * A deferred answer (daemon.c): a handler that sets `defer` has its
+	 * request suspended, then defer(rq) runs; whatever thread finishes
+	 * the work fills `later` and calls cds_api_resume exactly once.
+	 */
+	void (*defer)(struct cds_req *rq);
+	bool deferred;
+	struct cds_reply later;
+	void *defer_ctx;                /* the handler's own state */
 };
 
 /* router.c: the route of (method, path); NULL with `allow` filled ("" if
@@ -114,6 +130,12 @@ bool cds_api_auth_metrics(struct cds_req *rq, struct cds_reply *rp);
 bool cds_api_charge(struct cds_req *rq, struct cds_reply *rp, size_t n);
 /* The bucket-fetch flood guard of the request's peer, n fetches. */
 bool cds_api_ip_guard(struct cds_req *rq, struct cds_reply *rp, size_t n);
+/* A 429 with Retry-After, "too many WHAT; retry in N s", counted. */
+void cds_api_reply_limited(struct cds_req *rq, struct cds_reply *rp,
+			   enum cds_metric counter, uint32_t retry,
+			   const char *what);
+/* The per-account write limit (handle, key and verification changes). */
+bool cds_api_write_guard(struct cds_req *rq, struct cds_reply *rp);
 
 /* api_*.c */
 cds_api_fn cds_api_health;
@@ -127,6 +149,9 @@ cds_api_fn cds_api_account_create;
 cds_api_fn cds_api_handles_update;
 cds_api_fn cds_api_identity_key;
 cds_api_fn cds_api_account_delete;
+cds_api_fn cds_api_verify;
+cds_api_fn cds_api_register;
+cds_api_fn cds_api_handle_bind;
 
 /* api_accounts.c: make the server's own write visible at once. */
 void cds_api_after_write(struct cds_req *rq);
@@ -153,5 +178,7 @@ void cds_daemon_panic(void *cls, const char *file, unsigned line,
 /* server.c: commit the query log's queue and save the rate-limit state now
  * (at a panic; the process is about to die). */
 void cds_server_flush(struct cds_server *s);
+/* Resume a request whose answer was deferred, `later` filled (any thread). */
+void cds_api_resume(struct cds_req *rq);
 
 #endif

@@ -50,6 +50,9 @@ enum cds_endpoint {
 	CDS_EP_IDENTITY_KEY,
 	CDS_EP_ACCOUNT_DELETE,
 	CDS_EP_METRICS,
+	CDS_EP_VERIFY,
+	CDS_EP_REGISTER,
+	CDS_EP_HANDLE_BIND,
 	CDS_EP__COUNT
 };
 const char *cds_endpoint_name(enum cds_endpoint ep);

@@ -37,6 +37,9 @@ static const char *const endpoint_names[CDS_EP__COUNT] = {
 	[CDS_EP_IDENTITY_KEY] = "identity_key",
 	[CDS_EP_ACCOUNT_DELETE] = "account_delete",
 	[CDS_EP_METRICS] = "metrics",
+	[CDS_EP_VERIFY] = "verify",
+	[CDS_EP_REGISTER] = "register",
+	[CDS_EP_HANDLE_BIND] = "handle_bind",
 };
 
 const char *cds_endpoint_name(enum cds_endpoint ep)

@@ -15,6 +15,7 @@
 #define CDS_STORE_STORE_IMPL_H
 
 #include "store/store.h"
+#include "store/verify.h"
 
 struct cds_store_ops {
 	const char *name;
@@ -71,6 +72,18 @@ struct cds_store_ops {
 				      struct cds_error *err);
 	enum cds_err (*changes_prune)(struct cds_store *s, uint64_t below,
 				      uint64_t *removed, struct cds_error *err);
+	/* verify.h: verified handles. */
+	enum cds_err (*verify_create)(struct cds_store *s,
+				      const struct cds_verification *v,
+				      unsigned max_per_window,
+				      int64_t window_us,
+				      uint32_t *retry_after_s,
+				      struct cds_error *err);
+	enum cds_err (*verify_drop)(struct cds_store *s, const uint8_t *id,
+				    struct cds_error *err);
+	enum cds_err (*verify_redeem)(struct cds_store *s,
+				      struct cds_verify_redeem *r,
+				      struct cds_error *err);
 };
 
 struct cds_store {

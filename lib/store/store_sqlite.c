@@ -100,6 +100,16 @@ static const char *const sql_text[SQ__COUNT] = {
 	/* Schema invariant 3: the newest row always stays. */
 	[SQ_CHANGES_PRUNE] = "DELETE FROM changes WHERE seq < ?1 AND "
 			     "seq < (SELECT max(seq) FROM changes)",
+	[SQ_VERIFY_PRUNE] = "DELETE FROM verifications WHERE created_us < ?1",
+	[SQ_VERIFY_COUNT] = "SELECT count(*), min(created_us) FROM verifications "
+			    "WHERE handle = ?1 AND created_us >= ?2",
+	[SQ_VERIFY_INSERT] = "INSERT INTO verifications (id, handle, code_hash, "
+			     "created_us, expires_us) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[SQ_VERIFY_DROP] = "DELETE FROM verifications WHERE id = ?1",
+	[SQ_VERIFY_GET] = "SELECT handle, code_hash, expires_us, attempts, state "
+			  "FROM verifications WHERE id = ?1",
+	[SQ_VERIFY_SET] = "UPDATE verifications SET attempts = ?2, state = ?3 "
+			  "WHERE id = ?1",
 };
 
 static const char pragmas[] =
@@ -393,6 +403,9 @@ static const struct cds_store_ops sq_ops = {
 	.ledger_mark_set = sq_ledger_mark_set,
 	.changes_floor = sq_changes_floor,
 	.changes_prune = sq_changes_prune,
+	.verify_create = sq_verify_create,
+	.verify_drop = sq_verify_drop,
+	.verify_redeem = sq_verify_redeem,
 };
 
 enum cds_err cds_sqlite_open(struct cds_store **out, const char *datadir,

@@ -8,6 +8,7 @@
  *   store_sqlite_read.c    lookups, scans, change polling, counts
  *   store_sqlite_keep.c    what is kept and for how long: change-log
  *                          pruning, the legal ledger mark
+ *   store_sqlite_verify.c  one-time codes that bind verified handles
  *
  * Invariants:
  *  1. Every statement in the cache is reset when handed out by sq_stmt and
@@ -67,6 +68,12 @@ enum sq_stmt_id {
 	SQ_LEDGER_MARK_SET,
 	SQ_CHANGES_FLOOR,
 	SQ_CHANGES_PRUNE,
+	SQ_VERIFY_PRUNE,
+	SQ_VERIFY_COUNT,
+	SQ_VERIFY_INSERT,
+	SQ_VERIFY_DROP,
+	SQ_VERIFY_GET,
+	SQ_VERIFY_SET,
 	SQ__COUNT
 };
 
@@ -84,7 +91,7 @@ static inline struct sq_store *sq_of(struct cds_store *s)
 }
 
 /* The schema version this program writes (store_sqlite_schema.c). */
-#define CDS_SQLITE_SCHEMA_VERSION 3
+#define CDS_SQLITE_SCHEMA_VERSION 4
 
 /*
  * Create the schema of `version` (1..CDS_SQLITE_SCHEMA_VERSION) in an empty
@@ -192,5 +199,36 @@ enum cds_err sq_changes_floor(struct cds_store *s, uint64_t *floor,
 			      struct cds_error *err);
 enum cds_err sq_changes_prune(struct cds_store *s, uint64_t below,
 			      uint64_t *removed, struct cds_error *err);
+
+/*
+ * Inside the caller's write transaction: create accounts (numbers, ids,
+ * tokens, handles, change rows) as sq_accounts_create does.
+ */
+enum cds_err sq_accounts_write(struct sq_store *s,
+			       struct cds_new_account *accts, size_t n,
+			       struct cds_error *err);
+
+/*
+ * Inside the caller's write transaction: take handle h from the account
+ * that holds it (with its change row), unless that account is `keep`
+ * (*kept = true then; keep may be NULL).  No-op if nobody holds h.
+ */
+enum cds_err sq_handle_release(struct sq_store *s, const char *h,
+			       const uint8_t *keep, bool *kept,
+			       struct cds_error *err);
+
+/* Bind h to existing account id, moving it from its holder (verify.h). */
+enum cds_err sq_handle_bind(struct sq_store *s, const uint8_t *id,
+			    const char *h, struct cds_error *err);
+
+/* store_sqlite_verify.c: the verify.h ops. */
+enum cds_err sq_verify_create(struct cds_store *s,
+			      const struct cds_verification *v,
+			      unsigned max_per_window, int64_t window_us,
+			      uint32_t *retry_after_s, struct cds_error *err);
+enum cds_err sq_verify_drop(struct cds_store *s, const uint8_t *id,
+			    struct cds_error *err);
+enum cds_err sq_verify_redeem(struct cds_store *s, struct cds_verify_redeem *r,
+			      struct cds_error *err);
 
 #endif

@@ -255,6 +255,21 @@ static enum cds_err write_batch(struct sq_store *s,
 	return rc;
 }
 
+enum cds_err sq_accounts_write(struct sq_store *s,
+			       struct cds_new_account *accts, size_t n,
+			       struct cds_error *err)
+{
+	struct hrow *hs = NULL;
+	size_t n_hs = 0;
+	enum cds_err rc;
+
+	rc = sorted_handles(accts, n, &hs, &n_hs, err);
+	if (!rc)
+		rc = write_batch(s, accts, n, hs, n_hs, err);
+	free(hs);
+	return rc;
+}
+
 /*
  * Foreign keys are off for the transaction: every handle row names an
  * account inserted before it in the same transaction, so the check cannot
@@ -266,21 +281,16 @@ enum cds_err sq_accounts_create(struct cds_store *base,
 				struct cds_error *err)
 {
 	struct sq_store *s = sq_of(base);
-	struct hrow *hs = NULL;
-	size_t n_hs = 0;
 	enum cds_err rc;
 
-	rc = sorted_handles(accts, n, &hs, &n_hs, err);
-	if (!rc)
-		rc = sq_foreign_keys(s, false, err);
+	rc = sq_foreign_keys(s, false, err);
 	if (!rc) {
 		rc = sq_begin_write(s, err);
 		if (!rc)
-			rc = write_batch(s, accts, n, hs, n_hs, err);
+			rc = sq_accounts_write(s, accts, n, err);
 		rc = sq_end(s, rc, err);
 		if (sq_foreign_keys(s, true, rc ? NULL : err) != CDS_OK && !rc)
 			rc = CDS_ERR_STORE;
 	}
-	free(hs);
 	return rc;
 }

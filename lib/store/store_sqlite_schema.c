@@ -73,6 +73,23 @@ static const char *const migrations[CDS_SQLITE_SCHEMA_VERSION] = {
 	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
 	"  entries INTEGER NOT NULL CHECK (entries >= 0),"
 	"  entry_hash BLOB NOT NULL CHECK (length(entry_hash) = 32));",
+
+	/*
+	 * v4: one-time codes of verified handles (verify.h).  state: 0
+	 * pending, 1 redeemed, 2 dead.  Rows live as long as the per-handle
+	 * window that counts them, then go.
+	 */
+	"CREATE TABLE verifications ("
+	"  id BLOB PRIMARY KEY CHECK (length(id) = 16),"
+	"  handle TEXT NOT NULL,"
+	"  code_hash BLOB NOT NULL CHECK (length(code_hash) = 32),"
+	"  created_us INTEGER NOT NULL,"
+	"  expires_us INTEGER NOT NULL,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  state INTEGER NOT NULL DEFAULT 0 CHECK (state BETWEEN 0 AND 2))"
+	"  WITHOUT ROWID;"
+	"CREATE INDEX verifications_by_handle ON verifications (handle, created_us);"
+	"CREATE INDEX verifications_by_age ON verifications (created_us);",
 };
 
 static enum cds_err exec(sqlite3 *db, const char *sql, const char *what,

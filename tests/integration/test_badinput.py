@@ -114,9 +114,52 @@ def cases(token, admin):
          None, 400, "invalid", 1),
         ("update without lists", "PUT", "/v1/accounts/me/handles", {}, token,
          None, 400, "invalid", None),
-        ("add and remove same", "PUT", "/v1/accounts/me/handles",
+        ("add refused", "PUT", "/v1/accounts/me/handles",
          {"add": [phone(60), phone(61)], "remove": [phone(61)]}, token, None,
-         400, "invalid", 0),
+         400, "invalid", None),
+        ("add alone refused", "PUT", "/v1/accounts/me/handles",
+         {"add": [phone(60)]}, token, None, 400, "invalid", None),
+        ("repeated handle in remove", "PUT", "/v1/accounts/me/handles",
+         {"remove": [phone(60), phone(61), phone(60)]}, token, None,
+         400, "invalid", 2),
+        ("verification without handle", "POST", "/v1/verifications", {},
+         None, None, 400, "invalid", None),
+        ("verification of a non-canonical handle", "POST",
+         "/v1/verifications", {"handle": "tel:555"}, None, None,
+         400, "invalid", None),
+        ("verification with a list", "POST", "/v1/verifications",
+         {"handle": [H1]}, None, None, 400, "invalid", None),
+        ("verification, unknown field", "POST", "/v1/verifications",
+         {"handle": H1, "code": "1"}, None, None, 400, "invalid", None),
+        ("verification, no channel for it", "POST", "/v1/verifications",
+         {"handle": H1}, None, None, 400, "unsupported", None),
+        ("verification with a wrong token", "POST", "/v1/verifications",
+         {"handle": H1}, "00" * 16 + ".x", None, 401, "unauthorized", None),
+        ("register without key", "POST", "/v1/register",
+         {"verification": "00" * 16, "code": "12345678"}, None, None,
+         400, "invalid", None),
+        ("register with a short id", "POST", "/v1/register",
+         {"verification": "00", "code": "12345678", "identity_key": KEY},
+         None, None, 400, "invalid", None),
+        ("register with a code of letters", "POST", "/v1/register",
+         {"verification": "00" * 16, "code": "abc", "identity_key": KEY},
+         None, None, 400, "invalid", None),
+        ("register with a numeric code", "POST", "/v1/register",
+         {"verification": "00" * 16, "code": 12345678, "identity_key": KEY},
+         None, None, 400, "invalid", None),
+        ("register, unknown verification", "POST", "/v1/register",
+         {"verification": "00" * 16, "code": "12345678",
+          "identity_key": KEY}, None, None, 404, "unknown_verification",
+         None),
+        ("bind with an identity key", "POST", "/v1/accounts/me/handles",
+         {"verification": "00" * 16, "code": "1", "identity_key": KEY},
+         token, None, 400, "invalid", None),
+        ("bind without a token", "POST", "/v1/accounts/me/handles",
+         {"verification": "00" * 16, "code": "1"}, None, None,
+         401, "unauthorized", None),
+        ("bind, unknown verification", "POST", "/v1/accounts/me/handles",
+         {"verification": "00" * 16, "code": "1"}, token, None,
+         404, "unknown_verification", None),
         ("bad handle in remove", "PUT", "/v1/accounts/me/handles",
          {"remove": [phone(60), "tel:+1"]}, token, None, 400, "invalid", 1),
         ("identity key not base64", "PUT", "/v1/accounts/me/identity_key",
@@ -262,6 +305,27 @@ def test_idle_connection_is_dropped():
         dd.cleanup()
 
 
+def hold_connections(srv, n, tries=50):
+    """n keep-alive connections that each got an answer, so the server
+    counts all of them.  A connection it has not yet seen closed (the
+    readiness probe's) may hold a slot for a moment: then start over."""
+    req = b"GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n"
+    for _ in range(tries):
+        held = [socket.create_connection((srv.host, srv.port), timeout=60)
+                for _ in range(n)]
+        try:
+            for s in held:
+                s.sendall(req)
+                if not s.recv(4096).startswith(b"HTTP/1.1 200"):
+                    raise OSError("refused")
+            return held
+        except OSError:
+            for s in held:
+                s.close()
+            time.sleep(0.1)
+    raise AssertionError("could not hold %d connections" % n)
+
+
 def test_connection_limit_per_ip():
     # Each held connection has had a request answered, so the server has
     # accepted it and counts it: the limit is then reached for certain.
@@ -269,12 +333,7 @@ def test_connection_limit_per_ip():
     try:
         with cdstest.Server(dd, "--max-conns-per-ip", "3",
                             "--threads", "1") as srv:
-            held = []
-            for _ in range(3):
-                s = socket.create_connection((srv.host, srv.port), timeout=60)
-                s.sendall(b"GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
-                eq(http_reply(s)[0], 200, "held connection served")
-                held.append(s)
+            held = hold_connections(srv, 3)
             got = raw_exchange(srv, b"GET /v1/health HTTP/1.1\r\nHost: x"
                                b"\r\n\r\n", timeout=60, must_close=True)
             eq(got, b"", "a 4th connection from one address is closed")

@@ -125,6 +125,8 @@ static void test_decode_handles(void **state)
 	const char *up = "{\"add\":[\"tel:+15551234567\",\"mailto:a@b.org\"],"
 			 "\"remove\":[\"tel:+15550000000\",\"mailto:a@b.org\"]}";
 	const char *good = "{\"remove\":[\"mailto:a@b.org\"]}";
+	const char *rm3 = "{\"remove\":[\"mailto:a@b.org\",\"tel:+15550000001\","
+			  "\"mailto:a@b.org\"]}";
 
 	(void)state;
 	expect_fail(cds_decode_lookup(&l, lk, strlen(lk), 10, &err), &err,
@@ -132,18 +134,63 @@ static void test_decode_handles(void **state)
 	assert_null(l.doc);
 	expect_fail(cds_decode_account(&a, ac, strlen(ac), 10, &err), &err,
 		    CDS_ERR_INVALID, 2);
+	/* An "add" is refused whatever else the body holds. */
 	expect_fail(cds_decode_handles(&h, up, strlen(up), 10, &err), &err,
-		    CDS_ERR_INVALID, 1);
+		    CDS_ERR_INVALID, -1);
+	assert_non_null(strstr(err.msg, "proof of control"));
 	expect_fail(cds_decode_handles(&h, "{}", 2, 10, &err), &err,
 		    CDS_ERR_INVALID, -1);
-	expect_fail(cds_decode_handles(&h, up, strlen(up), 3, &err), &err,
+	expect_fail(cds_decode_handles(&h, rm3, strlen(rm3), 2, &err), &err,
 		    CDS_ERR_TOO_LARGE, -1);
+	expect_fail(cds_decode_handles(&h, rm3, strlen(rm3), 10, &err), &err,
+		    CDS_ERR_INVALID, 2);
 	assert_int_equal(cds_decode_handles(&h, good, strlen(good), 10, &err),
 			 CDS_OK);
-	assert_int_equal(h.add.n, 0);
 	assert_int_equal(h.remove.n, 1);
 	assert_string_equal(h.remove.v[0], "mailto:a@b.org");
 	cds_handles_req_fini(&h);
+}
+
+static void test_decode_verify(void **state)
+{
+	struct cds_verify_req v;
+	struct cds_redeem_req r;
+	struct cds_error err = {0};
+	const char *ok = "{\"handle\":\"tel:+15551234567\"}";
+	const char *id = "\"verification\":\"000102030405060708090a0b0c0d0e0f\"";
+	char body[256];
+
+	(void)state;
+	assert_int_equal(cds_decode_verify(&v, ok, strlen(ok), &err), CDS_OK);
+	assert_string_equal(v.handle, "tel:+15551234567");
+	assert_int_equal(v.kind, CDS_HANDLE_TEL);
+	cds_verify_req_fini(&v);
+	expect_fail(cds_decode_verify(&v, "{\"handle\":\"tel:555\"}", 20,
+				      &err), &err, CDS_ERR_INVALID, -1);
+	expect_fail(cds_decode_verify(&v, "{\"handle\":1}", 12, &err), &err,
+		    CDS_ERR_INVALID, -1);
+	snprintf(body, sizeof(body), "{%s,\"code\":\"01234567\"}", id);
+	assert_int_equal(cds_decode_redeem(&r, body, strlen(body), false, &err),
+			 CDS_OK);
+	assert_string_equal(r.code, "01234567");
+	assert_int_equal(r.id[15], 15);
+	cds_redeem_req_fini(&r);
+	/* Registration needs the identity key; binding refuses one. */
+	expect_fail(cds_decode_redeem(&r, body, strlen(body), true, &err), &err,
+		    CDS_ERR_INVALID, -1);
+	snprintf(body, sizeof(body), "{%s,\"code\":\"12a4\"}", id);
+	expect_fail(cds_decode_redeem(&r, body, strlen(body), false, &err), &err,
+		    CDS_ERR_INVALID, -1);
+	snprintf(body, sizeof(body), "{%s,\"code\":\"1\",\"identity_key\":"
+		 "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"}", id);
+	expect_fail(cds_decode_redeem(&r, body, strlen(body), false, &err), &err,
+		    CDS_ERR_INVALID, -1);
+	assert_int_equal(cds_decode_redeem(&r, body, strlen(body), true, &err),
+			 CDS_OK);
+	cds_redeem_req_fini(&r);
+	snprintf(body, sizeof(body), "{\"verification\":\"00ff\",\"code\":\"1\"}");
+	expect_fail(cds_decode_redeem(&r, body, strlen(body), false, &err), &err,
+		    CDS_ERR_INVALID, -1);
 }
 
 static void test_decode_u32(void **state)
@@ -420,6 +467,7 @@ int main(void)
 		cmocka_unit_test(test_decode_discover),
 		cmocka_unit_test(test_decode_buckets),
 		cmocka_unit_test(test_decode_handles),
+		cmocka_unit_test(test_decode_verify),
 		cmocka_unit_test(test_decode_u32),
 		cmocka_unit_test(test_ratelimit),
 		cmocka_unit_test(test_ratelimit_many),

@@ -16,9 +16,11 @@
 #include <sqlite3.h>
 
 #include "core/codec.h"
+#include "core/timeutil.h"
 #include "store/idperm.h"
 #include "store/store.h"
 #include "store/store_sqlite.h"
+#include "store/verify.h"
 #include "storetest.h"
 
 struct fx {
@@ -758,6 +760,134 @@ static void test_idperm(void **state)
 	assert_false(cds_idperm_number(&n, k1, id));
 }
 
+/* A verification of handle h made at t (seconds), code hash all `c`. */
+static enum cds_err verify_at(struct fx *f, const char *h, int64_t t,
+			      uint8_t c, uint8_t id0, uint32_t *retry)
+{
+	struct cds_verification v = {.handle = h};
+
+	memset(v.id, 0, sizeof(v.id));
+	v.id[0] = id0;
+	memset(v.code_hash, c, sizeof(v.code_hash));
+	v.created_us = t * CDS_USEC_PER_SEC;
+	v.expires_us = v.created_us + 600 * CDS_USEC_PER_SEC;
+	return cds_store_verify_create(f->s, &v, 3, 3600 * CDS_USEC_PER_SEC,
+				       retry, &f->err);
+}
+
+static void test_verify_limit(void **state)
+{
+	struct fx *f = *state;
+	const int64_t t = 1700000000;
+	uint32_t retry = 0;
+
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(verify_at(f, "tel:+15554440001", t + i, 1,
+					   (uint8_t)(i + 1), &retry), CDS_OK);
+	/* The fourth within the hour is refused until the first is an hour old. */
+	assert_int_equal(verify_at(f, "tel:+15554440001", t + 10, 1, 4, &retry),
+			 CDS_ERR_RATE);
+	assert_int_equal(retry, 3600 - 10 + 1);
+	assert_int_equal(verify_at(f, "tel:+15554440002", t + 10, 1, 5, &retry),
+			 CDS_OK);
+	assert_int_equal(verify_at(f, "tel:+15554440001", t + 3600, 1, 6,
+				   &retry), CDS_ERR_RATE);
+	assert_int_equal(verify_at(f, "tel:+15554440001", t + 3601, 1, 6,
+				   &retry), CDS_OK);
+	assert_int_equal(verify_at(f, "tel:+1555", t, 1, 7, &retry),
+			 CDS_ERR_INVALID);
+}
+
+/* Redeem verification id0 with code hash c at time t (seconds). */
+static enum cds_err redeem(struct fx *f, struct cds_verify_redeem *r,
+			   uint8_t id0, uint8_t c, int64_t t,
+			   const uint8_t *account)
+{
+	static uint8_t id[CDS_VERIFY_ID_BYTES], hash[CDS_VERIFY_HASH_BYTES];
+
+	memset(r, 0, sizeof(*r));
+	memset(id, 0, sizeof(id));
+	id[0] = id0;
+	memset(hash, c, sizeof(hash));
+	r->id = id;
+	r->code_hash = hash;
+	r->now_us = t * CDS_USEC_PER_SEC;
+	r->max_attempts = 5;
+	r->account = account;
+	return cds_store_verify_redeem(f->s, r, &f->err);
+}
+
+static void test_verify_redeem(void **state)
+{
+	struct fx *f = *state;
+	const int64_t t = 1700000000;
+	struct cds_verify_redeem r;
+	struct cds_account got;
+	uint32_t retry;
+
+	assert_int_equal(verify_at(f, "tel:+15554440011", t, 7, 1, &retry), CDS_OK);
+	for (unsigned left = 4; left + 1 > 0; left--) {
+		assert_int_equal(redeem(f, &r, 1, 8, t + 1, NULL), CDS_ERR_AUTH);
+		assert_int_equal(r.refusal, CDS_VERIFY_WRONG);
+		assert_int_equal(r.attempts_left, left);
+		if (left == 0)
+			break;
+	}
+	assert_int_equal(redeem(f, &r, 1, 7, t + 1, NULL), CDS_ERR_AUTH);
+	assert_int_equal(r.refusal, CDS_VERIFY_EXHAUSTED);
+	counts(f, 0, 0);
+
+	/* The right code registers a new account owning the handle, once. */
+	assert_int_equal(verify_at(f, "tel:+15554440012", t, 7, 2, &retry), CDS_OK);
+	assert_int_equal(redeem(f, &r, 2, 8, t + 1, NULL), CDS_ERR_AUTH);
+	assert_int_equal(redeem(f, &r, 2, 7, t + 1, NULL), CDS_OK);
+	assert_string_equal(r.handle, "tel:+15554440012");
+	assert_non_null(strchr(r.created.token, '.'));
+	assert_int_equal(cds_store_handle_get(f->s, "tel:+15554440012", &got,
+					      &f->err), CDS_OK);
+	assert_memory_equal(got.id, r.created.id, CDS_ACCOUNT_ID_BYTES);
+	counts(f, 1, 1);
+	assert_int_equal(redeem(f, &r, 2, 7, t + 2, NULL), CDS_ERR_AUTH);
+	assert_int_equal(r.refusal, CDS_VERIFY_USED);
+
+	assert_int_equal(verify_at(f, "tel:+15554440013", t, 7, 3, &retry), CDS_OK);
+	assert_int_equal(redeem(f, &r, 3, 7, t + 600, NULL), CDS_ERR_AUTH);
+	assert_int_equal(r.refusal, CDS_VERIFY_EXPIRED);
+	assert_int_equal(redeem(f, &r, 9, 7, t, NULL), CDS_ERR_AUTH);
+	assert_int_equal(r.refusal, CDS_VERIFY_UNKNOWN);
+	counts(f, 1, 1);
+}
+
+static void test_verify_moves_handle(void **state)
+{
+	struct fx *f = *state;
+	const int64_t t = 1700000000;
+	struct cds_new_account a = mk(f, "tel:+15554440021", "tel:+15554440022");
+	struct cds_new_account b = mk(f, "tel:+15554440023", NULL);
+	struct cds_verify_redeem r;
+	struct cds_account got;
+	uint64_t seq = last_seq(f);
+	uint32_t retry;
+
+	assert_int_equal(verify_at(f, "tel:+15554440021", t, 7, 1, &retry), CDS_OK);
+	assert_int_equal(redeem(f, &r, 1, 7, t + 1, b.id), CDS_OK);
+	assert_int_equal(cds_store_handle_get(f->s, "tel:+15554440021", &got,
+					      &f->err), CDS_OK);
+	assert_memory_equal(got.id, b.id, CDS_ACCOUNT_ID_BYTES);
+	/* One change row for the old binding, one for the new. */
+	assert_int_equal(last_seq(f), seq + 2);
+	counts(f, 2, 3);
+	/* Binding a handle the account holds is a no-op. */
+	assert_int_equal(verify_at(f, "tel:+15554440021", t, 7, 2, &retry), CDS_OK);
+	assert_int_equal(redeem(f, &r, 2, 7, t + 1, b.id), CDS_OK);
+	assert_int_equal(last_seq(f), seq + 2);
+	/* A deleted account cannot bind, and the code is not spent. */
+	assert_int_equal(verify_at(f, "tel:+15554440022", t, 7, 3, &retry), CDS_OK);
+	assert_int_equal(cds_store_account_delete(f->s, b.id, &f->err), CDS_OK);
+	assert_int_equal(redeem(f, &r, 3, 7, t + 1, b.id), CDS_ERR_NOT_FOUND);
+	assert_int_equal(redeem(f, &r, 3, 7, t + 1, a.id), CDS_OK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -776,6 +906,10 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_rate_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_big_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify_redeem, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify_moves_handle, setup,
+						teardown),
 		cmocka_unit_test(test_idperm),
 	};
 
