@@ -5,8 +5,8 @@
  * checked against the mirror's account cache (hash compare in constant
  * time); admin endpoints take "Bearer admin.<secret>", checked by the
  * store.  Neither kind of token opens the other kind of endpoint.  Charges
- * against the per-account rate limit and the per-IP bucket guard are made
- * here too, so that every endpoint refuses in the same words.
+ * against the per-account rate limit and the per-address bucket guard
+ * are made here too, so that every endpoint refuses in the same words.
  *
  * Invariant: a copy of a token never outlives the function that made it
  * (wiped with sodium_memzero on every path).
@@ -144,17 +144,25 @@ bool cds_api_charge(struct cds_req *rq, struct cds_reply *rp, size_t n)
 	return false;
 }
 
-bool cds_api_ip_guard(struct cds_req *rq, struct cds_reply *rp, size_t n)
+bool cds_api_ip_admit(struct cds_req *rq, struct cds_reply *rp)
 {
 	uint32_t retry = 0;
 
-	if (cds_iplimit_take(rq->srv->iplimit, rq->peer, (double)n,
-			     cds_monotonic_us(), &retry))
+	if (cds_iplimit_admit(rq->srv->iplimit, rq->peer, cds_monotonic_us(),
+			      &retry))
 		return true;
 	cds_metrics_add(rq->srv->metrics, CDS_M_IP_REJECTED, 1);
 	cds_reply_error(rp, 429, "rate_limited", -1,
-			"too many bucket fetches from this address; retry in %u s",
-			retry);
+			"too many bucket bytes sent to this address (%.0f bytes/s, burst %.0f); retry in %u s",
+			rq->srv->cfg.bucket_bytes_per_ip,
+			rq->srv->cfg.bucket_burst_bytes, retry);
 	cds_reply_header(rp, "Retry-After", "%u", retry);
 	return false;
+}
+
+void cds_api_ip_charge(struct cds_req *rq, const struct cds_reply *rp)
+{
+	cds_iplimit_charge(rq->srv->iplimit, rq->peer,
+			   (double)(CDS_BUCKET_REQUEST_BYTES + rp->len),
+			   cds_monotonic_us());
 }

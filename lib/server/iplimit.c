@@ -3,7 +3,8 @@
  *
  * The table has SHARDS x SLOTS entries; an address hashes (keyed SipHash)
  * to a shard and a start slot, and is looked for in a window of WINDOW
- * slots.  Invariant: an address occupies at most one slot of its window.
+ * slots.  Invariants: an address occupies at most one slot of its window;
+ * a balance stays within [-burst, burst].
  */
 #include "server/iplimit.h"
 
@@ -129,18 +130,22 @@ static struct slot *find_slot(struct shard *s, size_t start,
 	return victim;
 }
 
-bool cds_iplimit_take(struct cds_iplimit *il, const struct sockaddr *peer,
-		      double n, int64_t now_us, uint32_t *retry_after_s)
+/*
+ * Run fn on peer's slot, refilled to now_us, under its shard's lock.
+ * Returns false (fn not run) for a guard without limit or a non-IP peer.
+ */
+static bool with_slot(struct cds_iplimit *il, const struct sockaddr *peer,
+		      int64_t now_us, void (*fn)(struct cds_iplimit *,
+						 struct slot *, void *),
+		      void *ctx)
 {
 	uint8_t key[KEY_BYTES], h[crypto_shorthash_BYTES];
 	uint64_t hv;
 	struct shard *s;
 	struct slot *e;
-	bool ok;
 
-	*retry_after_s = 0;
 	if (!il->sh || !peer || !addr_key(key, peer))
-		return true;
+		return false;
 	crypto_shorthash(h, key, KEY_BYTES, il->hkey);
 	memcpy(&hv, h, sizeof(hv));
 	s = &il->sh[hv % SHARDS];
@@ -153,14 +158,41 @@ bool cds_iplimit_take(struct cds_iplimit *il, const struct sockaddr *peer,
 			e->tokens = il->burst;
 		e->updated_us = now_us;
 	}
-	ok = e->tokens >= n;
-	if (ok)
-		e->tokens -= n;
-	else
-		*retry_after_s = (uint32_t)ceil((n - e->tokens) /
-						(il->per_us * 1e6));
+	fn(il, e, ctx);
 	pthread_mutex_unlock(&s->mu);
-	if (!ok && *retry_after_s == 0)
-		*retry_after_s = 1;
-	return ok;
+	return true;
+}
+
+/* Seconds until the balance is positive again (at least 1). */
+static void admit_fn(struct cds_iplimit *il, struct slot *e, void *ctx)
+{
+	uint32_t *retry = ctx;
+
+	if (e->tokens > 0)
+		return;
+	*retry = (uint32_t)ceil((1.0 - e->tokens) / (il->per_us * 1e6));
+	if (*retry == 0)
+		*retry = 1;
+}
+
+bool cds_iplimit_admit(struct cds_iplimit *il, const struct sockaddr *peer,
+		       int64_t now_us, uint32_t *retry_after_s)
+{
+	*retry_after_s = 0;
+	with_slot(il, peer, now_us, admit_fn, retry_after_s);
+	return *retry_after_s == 0;
+}
+
+/* Debit, but never below -burst: a debt is paid off within burst/rate. */
+static void charge_fn(struct cds_iplimit *il, struct slot *e, void *ctx)
+{
+	e->tokens -= *(const double *)ctx;
+	if (e->tokens < -il->burst)
+		e->tokens = -il->burst;
+}
+
+void cds_iplimit_charge(struct cds_iplimit *il, const struct sockaddr *peer,
+			double n, int64_t now_us)
+{
+	with_slot(il, peer, now_us, charge_fn, &n);
 }

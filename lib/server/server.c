@@ -48,8 +48,12 @@ void cds_server_config_init(struct cds_server_config *c)
 	c->conn_memory = 32 * 1024;
 	c->rate_allowance = 50000;
 	c->rate_refill = 5000;
-	c->bucket_rate_per_ip = 2000;
-	c->bucket_burst_per_ip = 4000;
+	/* Sized in docs/operations.md "Per-address limits": the burst covers
+	 * a 10,000-handle first discovery with the densest buckets cdsctl
+	 * init chooses; the rate bounds what one address can pull for long. */
+	c->bucket_bytes_per_ip = 8 << 20;
+	c->bucket_burst_bytes = 256 << 20;
+	c->max_bucket_reply = 16 << 20;
 	c->bucket_max_age = 5;
 }
 
@@ -76,11 +80,14 @@ static enum cds_err check_config(const struct cds_server_config *c,
 	if (c->retention_days < 0)
 		return cds_fail(err, CDS_ERR_USAGE,
 				"--retention-days must not be negative");
-	if (c->bucket_rate_per_ip > 0 &&
-	    c->bucket_burst_per_ip < (double)c->max_prefixes)
+	if (c->max_bucket_reply < 4096)
 		return cds_fail(err, CDS_ERR_USAGE,
-				"the per-IP bucket burst must cover one POST /v1/buckets (%zu prefixes)",
-				c->max_prefixes);
+				"--max-bucket-reply must be at least 4096 bytes");
+	if (c->bucket_bytes_per_ip > 0 &&
+	    c->bucket_burst_bytes < CDS_BUCKET_REQUEST_BYTES)
+		return cds_fail(err, CDS_ERR_USAGE,
+				"--bucket-burst-bytes must cover one request (%d bytes)",
+				CDS_BUCKET_REQUEST_BYTES);
 	return CDS_OK;
 }
 
@@ -123,8 +130,8 @@ static enum cds_err open_state(struct cds_server *s, struct cds_error *err)
 	if ((rc = cds_metrics_new(&s->metrics, err)) ||
 	    (rc = cds_ratelimit_new(&s->rate, c->rate_allowance,
 				    c->rate_refill, err)) ||
-	    (rc = cds_iplimit_new(&s->iplimit, c->bucket_rate_per_ip,
-				  c->bucket_burst_per_ip, err)) ||
+	    (rc = cds_iplimit_new(&s->iplimit, c->bucket_bytes_per_ip,
+				  c->bucket_burst_bytes, err)) ||
 	    (rc = cds_storepool_new(&s->pool, c->datadir, c->threads + 1, err)))
 		return rc;
 	if ((rc = cds_storepool_get(s->pool, &st, err)))

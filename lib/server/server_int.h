@@ -99,8 +99,14 @@ bool cds_api_auth_account(struct cds_req *rq, struct cds_reply *rp,
 			  struct cds_account *acct);
 bool cds_api_auth_admin(struct cds_req *rq, struct cds_reply *rp);
 bool cds_api_charge(struct cds_req *rq, struct cds_reply *rp, size_t n);
-/* The bucket-fetch flood guard of the request's peer, n fetches. */
-bool cds_api_ip_guard(struct cds_req *rq, struct cds_reply *rp, size_t n);
+/*
+ * The per-address bucket guard (iplimit.h): admit before any work (false
+ * after a 429), then charge what the reply cost once it is built: its body
+ * bytes plus CDS_BUCKET_REQUEST_BYTES, whatever its status, so that floods
+ * of tiny or refused requests are paid for too.
+ */
+bool cds_api_ip_admit(struct cds_req *rq, struct cds_reply *rp);
+void cds_api_ip_charge(struct cds_req *rq, const struct cds_reply *rp);
 
 /* api_*.c */
 cds_api_fn cds_api_health;
