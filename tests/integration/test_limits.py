@@ -17,10 +17,13 @@
 import json
 import math
 import os
+import pty
 import random
 import re
+import subprocess
 import sys
 import tempfile
+import threading
 
 sys.path.insert(0, os.path.dirname(__file__))
 import cdstest  # noqa: E402
@@ -108,6 +111,34 @@ def bytes_down(stderr):
     return int(m.group(1))
 
 
+def cds_on_tty(url, token, *args):
+    """Run cds with stderr on a pseudo-terminal (stdout a pipe), as a user
+    at a terminal would; returns (exit code, stdout, what the terminal
+    showed)."""
+    master, slave = pty.openpty()
+    shown = []
+
+    def drain():
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: the last writer closed the terminal
+                return
+            if not data:
+                return
+            shown.append(data)
+    t = threading.Thread(target=drain, daemon=True)
+    t.start()
+    p = subprocess.Popen([cdstest.exe("cds"), "--server", url, "--token",
+                          token] + list(args), stdout=subprocess.PIPE,
+                         stderr=slave)
+    os.close(slave)
+    out = p.communicate(timeout=600)[0]
+    t.join(timeout=60)
+    os.close(master)
+    return p.returncode, out.decode(), b"".join(shown).decode(errors="replace")
+
+
 def check_answers(rows, registered, total):
     eq(len(rows), total, "one result per handle")
     got = by_handle(rows)
@@ -132,9 +163,17 @@ def test_large_book_default_limits():
         total = write_vcard(registered, book)
         cache = os.path.join(tmp, "cache.sqlite3")
         with cdstest.Server(dd) as srv:
-            p = cds(srv.url(), token, "discover", "--json", book)
-            check_answers(json.loads(p.stdout), registered, total)
-            eq(summary(p.stderr)["handles"], total, "discover: all parsed")
+            rc, out, tty = cds_on_tty(srv.url(), token, "discover", "--json",
+                                      book)
+            eq(rc, 0, "discover: " + tty[-2000:])
+            check_answers(json.loads(out), registered, total)
+            eq(summary(tty)["handles"], total, "discover: all parsed")
+            # Progress on the terminal, ending at the totals.
+            m = re.search(r"\rcds: blinded %d/%d, evaluated %d/%d, buckets "
+                          r"(\d+)/(\d+) \r?\n" % ((total,) * 4), tty)
+            if not m or m.group(1) != m.group(2):
+                raise AssertionError("no final progress line: %r" %
+                                     tty[-600:])
             p = cds(srv.url(), token, "sync", "--json", book, cache=cache)
             check_answers(json.loads(p.stdout), registered, total)
             first = bytes_down(p.stderr)
