@@ -10,11 +10,12 @@
 
 static const char usage[] =
 	"usage: cds --server URL --token TOKEN discover [--plain] [--region CC]\n"
-	"           [--json] [--decoys N] FILE|-\n"
+	"           [--json] [--decoys N] [--max-wait SECONDS] FILE|-\n"
 	"\n"
 	"Read a vCard (.vcf) or CSV address book (- = stdin) and find which of its\n"
 	"phone numbers and e-mail addresses have an account, privately: the\n"
-	"server evaluates blinded values and never sees a handle.\n"
+	"server evaluates blinded values and never sees a handle.  Books of more\n"
+	"than 300 handles show progress on a terminal.\n"
 	"\n"
 	"  --plain       plain lookup instead (only if the server offers it): the\n"
 	"                server sees, and may log, every handle\n"

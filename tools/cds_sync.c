@@ -16,7 +16,8 @@
 
 static const char usage[] =
 	"usage: cds --server URL --token TOKEN --cache FILE sync [--region CC]\n"
-	"           [--json] [--decoys N] [--watch [--interval SECONDS]] FILE|-\n"
+	"           [--json] [--decoys N] [--max-wait SECONDS]\n"
+	"           [--watch [--interval SECONDS]] FILE|-\n"
 	"\n"
 	"Like discover, with a local cache: OPRF evaluations are spent only on\n"
 	"contacts not yet evaluated in the server's current key epoch; everyone\n"
