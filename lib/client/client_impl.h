@@ -206,7 +206,7 @@ enum cds_err cds_buckets_fetch_post_on(struct cds_client *c,
 enum cds_err cds_buckets_match(struct cds_op *op, const struct cds_bucket_set *s,
 			       uint32_t epoch,
 			       struct cds_error *err) CDS_MUST_CHECK;
-/* Add the set's fetched / 304 / decoy counts to the client's stats. */
+/* Add the set's fetched / not-modified / decoy counts to the stats. */
 void cds_buckets_count(struct cds_client *c, const struct cds_bucket_set *s);
 
 /* ---- sync.c ---- */
