@@ -23,6 +23,7 @@
 #include "client/client_impl.h"
 
 #define JITTER_MIN_MS 250
+#define RETRY_AFTER_CAP_S 1000000L
 
 void cds_client_emit(struct cds_client *c, const struct cds_client_event *ev)
 {
@@ -111,10 +112,12 @@ static enum cds_err give_up(struct cds_client *c, const struct cds_request *rq,
 			e.msg, (double)c->max_wait_ms / 1e3, (double)waited / 1e3);
 }
 
-/* How long to wait for a Retry-After of s seconds (invariant 2). */
+/* How long to wait for a Retry-After of s seconds (invariant 2).  s is
+ * the server's word: capped (about 11 days, far past any bound) so that
+ * neither the product nor the spread can overflow. */
 static long jittered_ms(long s)
 {
-	long base = s * 1000;
+	long base = (s < RETRY_AFTER_CAP_S ? s : RETRY_AFTER_CAP_S) * 1000;
 	long spread = base / 4 > JITTER_MIN_MS ? base / 4 : JITTER_MIN_MS;
 
 	return base + 1 + (long)randombytes_uniform((uint32_t)spread);
