@@ -79,7 +79,7 @@ export CDS_TOKEN=$("$BUILD/cdsctl" --data "$data" account add \
 
 port=$(free_port)
 "$BUILD/cdsd" --data "$data" --listen "127.0.0.1:$port" --plain-lookup on \
-	--threads $THREADS --rate-allowance 1e15 --bucket-rate-per-ip 0 \
+	--threads $THREADS --rate-allowance 1e15 --bucket-bytes-per-ip 0 \
 	--quiet 2>"$work/cdsd.log" &
 pids="$pids $!"
 wait_http "http://127.0.0.1:$port/v1/health" 1800
@@ -112,7 +112,7 @@ kill -TERM "$cdsd_pid"; wait "$cdsd_pid" 2>/dev/null || true
 pids=${pids% *}
 port=$(free_port)
 "$BUILD/cdsd" --data "$data" --listen "127.0.0.1:$port" --plain-lookup on \
-	--threads $THREADS --rate-allowance 1e15 --bucket-rate-per-ip 0 \
+	--threads $THREADS --rate-allowance 1e15 --bucket-bytes-per-ip 0 \
 	--retention-days 0 --quiet 2>>"$work/cdsd.log" &
 pids="$pids $!"
 wait_http "http://127.0.0.1:$port/v1/health" 1800

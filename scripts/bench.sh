@@ -68,7 +68,7 @@ with open(sys.argv[2], "w") as f:
 PY
 	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 	"$B/cdsd" --data "$work/data" --listen "127.0.0.1:$port" --quiet \
-		--rate-allowance 1000000000 --bucket-rate-per-ip 0 2>"$work/cdsd.log" &
+		--rate-allowance 1000000000 --bucket-bytes-per-ip 0 2>"$work/cdsd.log" &
 	pid=$!
 	t0=$(date +%s.%N)
 	until curl -fsS "http://127.0.0.1:$port/v1/health" >/dev/null 2>&1; do

@@ -8,6 +8,7 @@
 #define CDS_TOOLS_CDS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "cds/client.h"
 
@@ -27,13 +28,34 @@ struct cds_run_opts {
 	const char *region; /* --region, NULL = locale */
 	bool json;
 	unsigned decoys;
+	long max_wait_s;    /* --max-wait; -1 = the library's default */
 };
+
+/* Operations of more handles than this show progress on a terminal. */
+#define CDS_PROGRESS_MIN 300
+
+/* cds_events.c: waits and progress on stderr (the client's callback). */
+struct cds_events {
+	int tty;
+	int drawn;                    /* a progress line is open */
+	int pending;                  /* `last` not drawn yet */
+	int64_t last_us;
+	struct cds_client_event last;
+};
+
+extern struct cds_events cds_events;
+
+void cds_events_init(struct cds_events *e);
+void cds_events_cb(void *ctx, const struct cds_client_event *ev);
+/* Draw the final progress and end its line (before printing results). */
+void cds_events_end(struct cds_events *e);
 
 int cds_cmd_discover(int argc, char **argv);
 int cds_cmd_sync(int argc, char **argv);
 
 /*
- * Parse one shared option at argv[*i] (--region, --json, --decoys).
+ * Parse one shared option at argv[*i] (--region, --json, --decoys,
+ * --max-wait).
  * Returns 1 if consumed (advancing *i past its value), 0 if not one of
  * them, -1 after printing a usage error.
  */

@@ -31,7 +31,8 @@ int cds_parse_common(struct cds_run_opts *o, int argc, char **argv, int *i)
 		(*i)++;
 		return 1;
 	}
-	if (strcmp(a, "--region") && strcmp(a, "--decoys"))
+	if (strcmp(a, "--region") && strcmp(a, "--decoys") &&
+	    strcmp(a, "--max-wait"))
 		return 0;
 	if (*i + 1 >= argc) {
 		cli_usage("%s needs a value", a);
@@ -42,6 +43,9 @@ int cds_parse_common(struct cds_run_opts *o, int argc, char **argv, int *i)
 		o->region = argv[*i - 1];
 		return check_region(o->region) ? -1 : 1;
 	}
+	if (!strcmp(a, "--max-wait"))
+		return cli_parse_long(&o->max_wait_s, argv[*i - 1], 0, 86400,
+				      "--max-wait") ? -1 : 1;
 	if (cli_parse_long(&v, argv[*i - 1], 0, 1L << 24, "--decoys"))
 		return -1;
 	o->decoys = (unsigned)v;
@@ -65,6 +69,11 @@ int cds_open_client(struct cds_client **out, const struct cds_run_opts *o,
 	opt.region = o->region;
 	opt.decoys = o->decoys;
 	opt.insecure_http = cds_opts.insecure_http;
+	if (o->max_wait_s >= 0)
+		opt.max_wait_ms = o->max_wait_s * 1000;
+	cds_events_init(&cds_events);
+	opt.on_event = cds_events_cb;
+	opt.event_ctx = &cds_events;
 	cds_error_clear(&err);
 	if (cds_client_new(out, &opt, &err)) {
 		/* Bad options given on the command line are usage errors. */

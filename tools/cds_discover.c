@@ -10,11 +10,12 @@
 
 static const char usage[] =
 	"usage: cds --server URL --token TOKEN discover [--plain] [--region CC]\n"
-	"           [--json] [--decoys N] FILE|-\n"
+	"           [--json] [--decoys N] [--max-wait SECONDS] FILE|-\n"
 	"\n"
 	"Read a vCard (.vcf) or CSV address book (- = stdin) and find which of its\n"
 	"phone numbers and e-mail addresses have an account, privately: the\n"
-	"server evaluates blinded values and never sees a handle.\n"
+	"server evaluates blinded values and never sees a handle.  Books of more\n"
+	"than 300 handles show progress on a terminal.\n"
 	"\n"
 	"  --plain       plain lookup instead (only if the server offers it): the\n"
 	"                server sees, and may log, every handle\n"
@@ -22,7 +23,12 @@ static const char usage[] =
 	"                from the locale, else US)\n"
 	"  --json        print [{\"name\",\"handle\",\"registered\",\"account\"?,\n"
 	"                \"identity_key\"?}] instead of a table\n"
-	"  --decoys N    also fetch N random buckets to hide which are yours\n";
+	"  --decoys N    also fetch N random buckets to hide which are yours\n"
+	"  --max-wait SECONDS\n"
+	"                when the server says 429 or 503 with Retry-After, wait\n"
+	"                and try again, up to this long in all (default 300;\n"
+	"                0 = fail at once).  A spent account allowance is not\n"
+	"                waited for: cds says when it refills and stops\n";
 
 static int parse(struct cds_run_opts *o, bool *plain, int argc, char **argv)
 {
@@ -54,7 +60,7 @@ static int parse(struct cds_run_opts *o, bool *plain, int argc, char **argv)
 
 int cds_cmd_discover(int argc, char **argv)
 {
-	struct cds_run_opts o = {NULL, NULL, false, 0};
+	struct cds_run_opts o = {NULL, NULL, false, 0, -1};
 	struct cds_client *c = NULL;
 	struct cds_error err;
 	bool plain = false;
@@ -75,7 +81,9 @@ int cds_cmd_discover(int argc, char **argv)
 		fprintf(stderr, "cds: warning: plain lookup: the server sees, and may "
 			"log, every handle in this address book\n");
 	cds_error_clear(&err);
-	if (cds_client_discover(c, plain ? CDS_DISCOVER_PLAIN : 0, &err)) {
+	rc = cds_client_discover(c, plain ? CDS_DISCOVER_PLAIN : 0, &err);
+	cds_events_end(&cds_events);
+	if (rc) {
 		rc = cli_error(&err);
 		goto out;
 	}

@@ -220,6 +220,10 @@ void cds_print_summary(const struct cds_client *c, const char *what)
 	fprintf(stderr, "; %llu bytes down in %llu requests, %.1f ms",
 		(unsigned long long)st.bytes_down,
 		(unsigned long long)st.requests, st.wall_us / 1000.0);
+	if (st.waits)
+		fprintf(stderr, " (%.1f s of it waiting out %llu refusals)",
+			(double)st.waited_ms / 1e3,
+			(unsigned long long)st.waits);
 	if (st.problems)
 		fprintf(stderr, "; %zu address-book entries skipped (above)",
 			st.problems);

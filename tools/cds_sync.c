@@ -16,17 +16,22 @@
 
 static const char usage[] =
 	"usage: cds --server URL --token TOKEN --cache FILE sync [--region CC]\n"
-	"           [--json] [--decoys N] [--watch [--interval SECONDS]] FILE|-\n"
+	"           [--json] [--decoys N] [--max-wait SECONDS]\n"
+	"           [--watch [--interval SECONDS]] FILE|-\n"
 	"\n"
 	"Like discover, with a local cache: OPRF evaluations are spent only on\n"
 	"contacts not yet evaluated in the server's current key epoch; everyone\n"
-	"else is re-checked by re-fetching buckets (a 304 when nothing changed).\n"
+	"else is re-checked by revalidating cached buckets, 256 to a request (a\n"
+	"few bytes each when nothing changed).\n"
 	"Changes since the last sync (newly registered, gone, identity key\n"
-	"changed) are reported on stderr.\n"
+	"changed) are reported on stderr; books of more than 300 handles show\n"
+	"progress on a terminal.\n"
 	"\n"
 	"  --region CC         country for numbers without a country code\n"
 	"  --json              print JSON instead of a table\n"
 	"  --decoys N          also fetch N random buckets\n"
+	"  --max-wait SECONDS  wait out 429/503 Retry-After up to this long in\n"
+	"                      all (default 300; 0 = fail at once)\n"
 	"  --watch             repeat until interrupted (re-reading FILE)\n"
 	"  --interval SECONDS  time between syncs with --watch (default 3600)\n";
 
@@ -97,7 +102,9 @@ static int once(struct cds_client *c, const struct sync_opts *s)
 	if (rc)
 		return rc;
 	cds_error_clear(&err);
-	if (cds_client_sync(c, &err))
+	rc = cds_client_sync(c, &err);
+	cds_events_end(&cds_events);
+	if (rc)
 		return cli_error(&err);
 	cds_print_results(c, s->o.json, true);
 	cds_print_changes(c);
@@ -168,6 +175,7 @@ int cds_cmd_sync(int argc, char **argv)
 
 	memset(&s, 0, sizeof(s));
 	s.interval = 3600;
+	s.o.max_wait_s = -1;
 	if (cli_wants_help(argc, argv)) {
 		fputs(usage, stdout);
 		return CLI_OK;

@@ -52,8 +52,10 @@ static const char usage_text[] =
 	"  --conn-memory BYTES      memory per connection, bounds the headers (default 32768)\n"
 	"  --rate-allowance N       OPRF elements/lookup handles a new account may use (default 50000)\n"
 	"  --rate-refill N          tokens refilled per day (default 5000)\n"
-	"  --bucket-rate-per-ip N   bucket fetches per second per address, 0 = no limit (default 2000)\n"
-	"  --bucket-burst N         burst of that limit (default 4000)\n"
+	"  --bucket-bytes-per-ip N  bucket reply bytes per second per address, 0 = no limit\n"
+	"                           (default 8388608: 8 MiB/s)\n"
+	"  --bucket-burst-bytes N   burst of that limit (default 268435456: 256 MiB)\n"
+	"  --max-bucket-reply BYTES cap of one POST /v1/buckets reply (default 16777216)\n"
 	"  --bucket-max-age SECONDS Cache-Control max-age of buckets (default 5)\n"
 	"  --trusted-proxy CIDR     believe X-Forwarded-For from peers in CIDR (for\n"
 	"                           the query log and per-address limits); repeatable\n"
@@ -185,6 +187,7 @@ static const struct {
 	{"--timeout", 1, 3600, NUM_UNSIGNED, offsetof(struct opts, cfg.timeout_s)},
 	{"--request-deadline", 1, 3600, NUM_UNSIGNED, offsetof(struct opts, cfg.deadline_s)},
 	{"--conn-memory", 4096, 1L << 20, NUM_SIZE, offsetof(struct opts, cfg.conn_memory)},
+	{"--max-bucket-reply", 4096, 1L << 30, NUM_SIZE, offsetof(struct opts, cfg.max_bucket_reply)},
 	{"--bucket-max-age", 0, 86400, NUM_UNSIGNED, offsetof(struct opts, cfg.bucket_max_age)},
 	{"--drain", 0, 3600, NUM_LONG, offsetof(struct opts, drain_s)},
 	{"--verify-per-handle", 1, 1000, NUM_UNSIGNED, offsetof(struct opts, cfg.verify_per_handle)},
@@ -222,13 +225,13 @@ static int opt_double(struct opts *o, const char *name, const char *v)
 		return parse_double(&c->rate_allowance, v, name);
 	if (!strcmp(name, "--rate-refill"))
 		return parse_double(&c->rate_refill, v, name);
-	if (!strcmp(name, "--bucket-rate-per-ip"))
-		return parse_double(&c->bucket_rate_per_ip, v, name);
+	if (!strcmp(name, "--bucket-bytes-per-ip"))
+		return parse_double(&c->bucket_bytes_per_ip, v, name);
 	if (!strcmp(name, "--verify-per-ip"))
 		return parse_double(&c->verify_per_ip, v, name);
 	if (!strcmp(name, "--account-writes"))
 		return parse_double(&c->writes_per_account, v, name);
-	return parse_double(&c->bucket_burst_per_ip, v, name);
+	return parse_double(&c->bucket_burst_bytes, v, name);
 }
 
 static int opt_string(struct opts *o, const char *name, const char *v)
@@ -303,11 +306,12 @@ static const struct {
 	{"--request-deadline", true, opt_long},
 	{"--conn-memory", true, opt_long},
 	{"--bucket-max-age", true, opt_long},
+	{"--max-bucket-reply", true, opt_long},
 	{"--drain", true, opt_long},
 	{"--rate-allowance", true, opt_double},
 	{"--rate-refill", true, opt_double},
-	{"--bucket-rate-per-ip", true, opt_double},
-	{"--bucket-burst", true, opt_double},
+	{"--bucket-bytes-per-ip", true, opt_double},
+	{"--bucket-burst-bytes", true, opt_double},
 	{"--trusted-proxy", true, opt_proxy},
 	{"--metrics-listen", true, opt_string},
 	{"--registration", true, opt_registration},

@@ -15,8 +15,9 @@
  * With a cache file (SQLite, mode 0600) the client remembers each handle's
  * OPRF output per key epoch and its last result, so cds_client_sync() spends
  * OPRF evaluations only on new handles (or once after a key rotation) and
- * otherwise re-fetches buckets with If-None-Match, which costs a 304 when
- * nothing changed.  Sync reports what changed since the previous sync.
+ * otherwise revalidates its cached buckets with their ETags, 256 to a
+ * request, which costs a few bytes per bucket when nothing changed.  Sync
+ * reports what changed since the previous sync.
  *
  * Conventions
  *   - Every fallible function returns enum cds_err (cds/err.h; CDS_OK = 0)
@@ -76,6 +77,42 @@ extern "C" {
 
 struct cds_client;
 
+/* ---- Events: waiting and progress ------------------------------------ */
+
+enum cds_event_kind {
+	CDS_EVENT_WAIT = 1,     /* about to wait out a 429/503 Retry-After */
+	CDS_EVENT_PROGRESS = 2, /* a step of an operation advanced */
+};
+
+/* The steps of a private discovery or sync that report progress. */
+enum cds_phase {
+	CDS_PHASE_BLINDED = 0,   /* handles blinded */
+	CDS_PHASE_EVALUATED = 1, /* handles evaluated by the server, verified */
+	CDS_PHASE_BUCKETS = 2,   /* buckets fetched or revalidated */
+	CDS_PHASE__COUNT = 3,
+};
+
+struct cds_client_event {
+	enum cds_event_kind kind;
+	/* CDS_EVENT_WAIT */
+	const char *request;     /* "POST /v1/buckets" */
+	long status;             /* 429 or 503 */
+	long wait_ms;            /* about to wait this long (with jitter) */
+	long waited_ms;          /* waited before this, in this operation */
+	long max_wait_ms;        /* the bound (cds_client_options) */
+	/* CDS_EVENT_PROGRESS: done[p] of total[p] for every phase p (totals
+	 * are 0 for a step that has nothing to do) */
+	uint64_t done[CDS_PHASE__COUNT];
+	uint64_t total[CDS_PHASE__COUNT];
+};
+
+/*
+ * Called during an operation, possibly from the library's worker threads,
+ * but never by two threads at once.  It must not call back into the client.
+ */
+typedef void (*cds_client_event_fn)(void *ctx,
+				    const struct cds_client_event *ev);
+
 /*
  * Options for cds_client_new().  Call cds_client_options_init() first, then
  * set what you need; every field has a usable default except server_url.
@@ -112,6 +149,18 @@ struct cds_client_options {
 	 * cds_client_new refuses such a URL with CDS_ERR_INVALID, since anyone
 	 * on the path could read the token and spend its rate limit. */
 	int insecure_http;
+	/* A 429 or 503 with Retry-After is waited out (plus up to a quarter
+	 * more, at random, so that clients refused together do not return
+	 * together) and the request sent again, as long as the waits of one
+	 * operation add up to at most this many milliseconds; past it the
+	 * operation fails (CDS_ERR_RATE or CDS_ERR_BUSY).  0 = never wait.
+	 * Default 300000 (5 minutes).  Exception: a 429 on POST /v1/discover
+	 * or /v1/lookup means the account's daily allowance is spent, which
+	 * no short wait cures: it fails at once, saying when it refills. */
+	long max_wait_ms;
+	/* Waits and progress, or NULL. */
+	cds_client_event_fn on_event;
+	void *event_ctx;
 };
 
 /* Fill opt with the defaults (all pointers NULL). */
@@ -243,8 +292,9 @@ enum cds_err cds_client_discover(struct cds_client *c, unsigned flags,
 /*
  * Private discovery with the cache (required: CDS_ERR_USAGE without one).
  * Handles never evaluated, or evaluated in an epoch other than the server's
- * current one, get an OPRF evaluation; every other handle only re-fetches
- * its bucket with If-None-Match (a 304 when unchanged).  Each result carries
+ * current one, get an OPRF evaluation; every other handle only revalidates
+ * its cached bucket (POST /v1/buckets with "etags": "not_modified" and no
+ * entries when unchanged).  Each result carries
  * its change since the previous sync.  The contacts, OPRF outputs, results
  * and buckets are saved in transactions, so an interrupted sync leaves the
  * cache as the last completed step left it.  A cache that was filled from a
@@ -300,13 +350,15 @@ struct cds_client_stats {
 	uint64_t oprf_evaluations;     /* elements the server evaluated */
 	uint64_t plain_lookups;        /* handles sent in the clear */
 	uint64_t buckets_fetched;      /* bucket bodies received (200) */
-	uint64_t buckets_not_modified; /* 304 answers */
+	uint64_t buckets_not_modified; /* answered not modified */
 	uint64_t decoys;               /* of the buckets asked for, decoys */
 	uint64_t requests;             /* HTTP requests made */
 	uint64_t bytes_down;           /* headers and bodies received */
 	uint64_t bytes_up;             /* headers and bodies sent */
 	long retry_after_s;            /* after CDS_ERR_RATE / BUSY: the
 					  server's Retry-After, else 0 */
+	uint64_t waits;                /* 429/503 answers waited out */
+	int64_t waited_ms;             /* time spent waiting them out */
 	int cache_reset;               /* sync started the cache afresh */
 	int64_t wall_us;               /* duration of the operation */
 };

@@ -1,7 +1,8 @@
 /*
  * buckets.c: step 2 of private discovery: choose the buckets to fetch
- * (the contacts' own and random decoys), fetch them, and open the entries
- * that match the contacts' OPRF outputs.
+ * (the contacts' own and random decoys), fetch them with POST /v1/buckets
+ * in groups (revalidating the ones a sync holds by their ETags), and open
+ * the entries that match the contacts' OPRF outputs.
  *
  * Invariants:
  *   1. A bucket set is sorted by prefix with no duplicates, and decoys are
@@ -23,12 +24,10 @@
 #include "client/client_impl.h"
 #include "crypto/entry.h"
 
-/* Largest group of prefixes in one POST /v1/buckets.  The params do not
- * publish the server's limit; cdsd's default is 256, and a 413 makes us
- * split the group (post_range). */
+/* Largest group of prefixes in one POST /v1/buckets (the server's
+ * max_prefixes may be lower); a 413 (reply over the server's byte cap)
+ * makes us split the group (post_range). */
 #define POST_GROUP_MAX 256
-/* Fewer buckets than this are fetched by one thread. */
-#define GET_PARALLEL_MIN 16
 
 void cds_bucket_set_fini(struct cds_bucket_set *s)
 {
@@ -145,19 +144,37 @@ struct fetch_job {
 	struct cds_bucket_set *s;
 	size_t group;
 	struct cds_http *http; /* NULL: the worker's own connection */
+	bool revalidate;       /* send the ETags of buckets we hold */
 };
 
-/* Take a parsed bucket's entries into the set. */
-static void adopt(struct cds_bucket *b, struct cds_proto_bucket *pb,
-		  const char *etag)
+/* Take one bucket of a group reply into the set. */
+static void adopt(struct cds_bucket *b, struct cds_proto_bucket *pb)
 {
+	if (pb->not_modified) {
+		b->not_modified = true;
+		return;
+	}
 	free(b->entries);
 	b->entries = pb->entries;
 	b->n = pb->n;
 	pb->entries = NULL;
 	b->have = true;
 	b->fresh = true;
-	snprintf(b->etag, sizeof(b->etag), "%s", etag ? etag : "");
+	memcpy(b->etag, pb->etag, sizeof(b->etag));
+}
+
+/* The request's ETags: those of the buckets held, when revalidating. */
+static const char **group_etags(const struct fetch_job *job,
+				const struct cds_bucket *bs, size_t m)
+{
+	const char **etags;
+
+	if (!job->revalidate)
+		return NULL;
+	etags = calloc(m, sizeof(*etags));
+	for (size_t i = 0; etags && i < m; i++)
+		etags[i] = bs[i].have ? bs[i].etag : NULL;
+	return etags;
 }
 
 /* POST one group of buckets; on 413 split it in halves and try again. */
@@ -165,28 +182,31 @@ static enum cds_err post_range(struct fetch_job *job, unsigned worker,
 			       struct cds_bucket *bs, size_t m,
 			       struct cds_error *err)
 {
-	static const char what[] = "POST /v1/buckets";
+	struct cds_request rq = {.what = "POST /v1/buckets",
+				 .path = "/v1/buckets"};
 	uint32_t *prefixes = malloc(m * sizeof(*prefixes));
 	struct cds_proto_bucket *got = calloc(m, sizeof(*got));
+	const char **etags = group_etags(job, bs, m);
 	struct cds_http_reply r;
 	struct cds_buf body;
 	enum cds_err rc;
 
 	cds_buf_init(&body);
 	cds_http_reply_init(&r);
-	if (!prefixes || !got) {
+	if (!prefixes || !got || (job->revalidate && !etags)) {
 		rc = cds_fail(err, CDS_ERR_NOMEM, "out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < m; i++)
 		prefixes[i] = bs[i].prefix;
-	rc = cds_proto_build_buckets(&body, job->p->epoch, prefixes, m, err);
+	rc = cds_proto_build_buckets(&body, job->p->epoch, prefixes, etags, m,
+				     err);
+	rq.body = (const char *)body.data;
+	rq.len = body.len;
 	if (!rc)
-		rc = cds_http_post_json(job->http ? job->http
-						  : job->c->http[worker],
-					"/v1/buckets",
-					(const char *)body.data, body.len, 0,
-					&r, err);
+		rc = cds_client_request(job->c, job->http ? job->http
+							  : job->c->http[worker],
+					&rq, &r, err);
 	if (!rc && r.status == 413 && m > 1) {
 		rc = post_range(job, worker, bs, m / 2, err);
 		if (!rc)
@@ -196,16 +216,19 @@ static enum cds_err post_range(struct fetch_job *job, unsigned worker,
 	if (!rc && r.status != 200)
 		rc = cds_proto_status_error(r.status, r.retry_after,
 					    (const char *)r.body.data,
-					    r.body.len, what, err);
+					    r.body.len, rq.what, err);
 	if (!rc)
-		rc = cds_proto_parse_buckets(got, job->p->epoch, prefixes, m,
-					     (const char *)r.body.data,
+		rc = cds_proto_parse_buckets(got, job->p->epoch, prefixes, etags,
+					     m, (const char *)r.body.data,
 					     r.body.len, err);
 	for (size_t i = 0; !rc && i < m; i++)
-		adopt(&bs[i], &got[i], NULL);
+		adopt(&bs[i], &got[i]);
+	if (!rc)
+		cds_client_progress(job->c, CDS_PHASE_BUCKETS, m);
 out:
 	free(prefixes);
 	free(got);
+	free(etags);
 	cds_buf_fini(&body);
 	cds_http_reply_fini(&r);
 	return rc;
@@ -221,19 +244,29 @@ static enum cds_err post_group(void *ctx, size_t task, unsigned worker,
 	return post_range(job, worker, job->s->v + a, m, err);
 }
 
+/* Groups of at most what the server takes, and at most POST_GROUP_MAX. */
+static size_t plan_groups(struct fetch_job *job)
+{
+	size_t most = job->p->max_prefixes;
+
+	job->group = most < POST_GROUP_MAX ? most : POST_GROUP_MAX;
+	cds_client_progress_total(job->c, CDS_PHASE_BUCKETS, job->s->n);
+	return (job->s->n + job->group - 1) / job->group;
+}
+
 enum cds_err cds_buckets_fetch_post(struct cds_client *c,
 				    const struct cds_params *p,
-				    struct cds_bucket_set *s,
+				    struct cds_bucket_set *s, bool revalidate,
 				    struct cds_error *err)
 {
-	struct fetch_job job = {c, p, s, 0};
+	struct fetch_job job = {c, p, s, 0, NULL, revalidate};
 	size_t tasks;
 
 	if (!s->n)
 		return CDS_OK;
-	job.group = p->max_batch < POST_GROUP_MAX ? p->max_batch : POST_GROUP_MAX;
-	tasks = (s->n + job.group - 1) / job.group;
-	return cds_workers_run(c->threads, tasks, post_group, &job, err);
+	tasks = plan_groups(&job);
+	return cds_workers_run(tasks > 1 ? c->threads : 1, tasks, post_group,
+			       &job, err);
 }
 
 enum cds_err cds_buckets_fetch_post_on(struct cds_client *c,
@@ -242,67 +275,16 @@ enum cds_err cds_buckets_fetch_post_on(struct cds_client *c,
 				       struct cds_bucket_set *s,
 				       struct cds_error *err)
 {
-	struct fetch_job job = {c, p, s, 0, http};
+	struct fetch_job job = {c, p, s, 0, http, false};
 	enum cds_err rc = CDS_OK;
 	size_t tasks;
 
 	if (!s->n)
 		return CDS_OK;
-	job.group = p->max_batch < POST_GROUP_MAX ? p->max_batch : POST_GROUP_MAX;
-	tasks = (s->n + job.group - 1) / job.group;
+	tasks = plan_groups(&job);
 	for (size_t t = 0; !rc && t < tasks; t++)
 		rc = post_group(&job, t, 0, err);
 	return rc;
-}
-
-static enum cds_err get_one(void *ctx, size_t task, unsigned worker,
-			    struct cds_error *err)
-{
-	struct fetch_job *job = ctx;
-	struct cds_bucket *b = &job->s->v[task];
-	struct cds_proto_bucket pb = {0, NULL, 0};
-	struct cds_http_reply r;
-	char path[64], what[64];
-	bool conditional = b->have && b->etag[0];
-	enum cds_err rc;
-
-	snprintf(path, sizeof(path), "/v1/buckets/%u?epoch=%u", b->prefix,
-		 job->p->epoch);
-	snprintf(what, sizeof(what), "GET /v1/buckets/%u", b->prefix);
-	cds_http_reply_init(&r);
-	rc = cds_http_get(job->c->http[worker], path,
-			  conditional ? b->etag : NULL, &r, err);
-	if (!rc && r.status == 304) {
-		if (!conditional)
-			rc = cds_fail(err, CDS_ERR_PROTO,
-				      "%s: 304 Not Modified to an unconditional request",
-				      what);
-		b->not_modified = true;
-	} else if (!rc && r.status == 200) {
-		rc = cds_proto_parse_bucket(&pb, job->p->epoch, b->prefix,
-					    (const char *)r.body.data,
-					    r.body.len, err);
-		if (!rc)
-			adopt(b, &pb, r.etag);
-	} else if (!rc) {
-		rc = cds_proto_status_error(r.status, r.retry_after,
-					    (const char *)r.body.data,
-					    r.body.len, what, err);
-	}
-	free(pb.entries);
-	cds_http_reply_fini(&r);
-	return rc;
-}
-
-enum cds_err cds_buckets_fetch_get(struct cds_client *c,
-				   const struct cds_params *p,
-				   struct cds_bucket_set *s,
-				   struct cds_error *err)
-{
-	struct fetch_job job = {c, p, s, 1};
-
-	return cds_workers_run(s->n >= GET_PARALLEL_MIN ? c->threads : 1, s->n,
-			       get_one, &job, err);
 }
 
 /* Look one record up in its bucket (invariant 3). */

@@ -30,6 +30,7 @@
 #define DEFAULT_CONNECT_TIMEOUT_MS 5000
 #define DEFAULT_TIMEOUT_MS 60000
 #define DEFAULT_MAX_REPLY ((size_t)256 << 20)
+#define DEFAULT_MAX_WAIT_MS (5 * 60 * 1000)
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int init_failed;
@@ -54,6 +55,7 @@ void cds_client_options_init(struct cds_client_options *opt)
 	opt->connect_timeout_ms = DEFAULT_CONNECT_TIMEOUT_MS;
 	opt->timeout_ms = DEFAULT_TIMEOUT_MS;
 	opt->max_reply_bytes = DEFAULT_MAX_REPLY;
+	opt->max_wait_ms = DEFAULT_MAX_WAIT_MS;
 }
 
 enum cds_err cds_client_region(char out[3], const char *region,
@@ -97,6 +99,10 @@ static enum cds_err check_options(const struct cds_client_options *o,
 		return cds_fail(err, CDS_ERR_INVALID,
 				"timeouts must be positive (got %ld ms and %ld ms)",
 				o->connect_timeout_ms, o->timeout_ms);
+	if (o->max_wait_ms < 0)
+		return cds_fail(err, CDS_ERR_INVALID,
+				"max_wait_ms = %ld must not be negative",
+				o->max_wait_ms);
 	if (o->max_reply_bytes < 4096)
 		return cds_fail(err, CDS_ERR_INVALID,
 				"max_reply_bytes = %zu is too small", o->max_reply_bytes);
@@ -163,6 +169,10 @@ enum cds_err cds_client_new(struct cds_client **out,
 	cds_contacts_init(&c->contacts);
 	c->decoys = opt->decoys;
 	c->threads = opt->threads;
+	c->max_wait_ms = opt->max_wait_ms;
+	c->on_event = opt->on_event;
+	c->event_ctx = opt->event_ctx;
+	pthread_mutex_init(&c->event_mu, NULL);
 	rc = copy_region(&c->region, opt->region, err);
 	if (!rc)
 		rc = open_parts(c, opt, err);
@@ -186,6 +196,7 @@ void cds_client_free(struct cds_client *c)
 	cds_client_results_clear(c);
 	free(c->url);
 	free(c->region);
+	pthread_mutex_destroy(&c->event_mu);
 	free(c);
 }
 

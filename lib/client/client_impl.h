@@ -10,6 +10,8 @@
 #ifndef CDS_CLIENT_IMPL_H
 #define CDS_CLIENT_IMPL_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -38,6 +40,27 @@ struct cds_client {
 	struct cds_result *results;             /* strings owned */
 	size_t n_results;
 	struct cds_client_stats stats;
+	/* waiting and events (request.c); counters reset per operation */
+	long max_wait_ms;
+	cds_client_event_fn on_event;
+	void *event_ctx;
+	pthread_mutex_t event_mu;
+	atomic_long waited_ms;
+	atomic_uint_fast64_t waits;
+	atomic_long retry_after_s;              /* last Retry-After seen */
+	atomic_uint_fast64_t done[CDS_PHASE__COUNT];
+	atomic_uint_fast64_t total[CDS_PHASE__COUNT];
+};
+
+/* One request as the client sends it (request.c). */
+struct cds_request {
+	const char *what;          /* "POST /v1/buckets", for messages */
+	const char *path;
+	const char *body;          /* POST this JSON; NULL = GET */
+	size_t len;
+	const char *if_none_match; /* GET: an ETag, or NULL */
+	bool auth;                 /* send the account token */
+	bool charged;              /* spends the account's allowance */
 };
 
 /* One distinct handle of an operation. */
@@ -71,7 +94,7 @@ struct cds_bucket {
 	bool decoy;
 	bool have;          /* entries hold the bucket's current content */
 	bool fresh;         /* received with a 200 in this operation */
-	bool not_modified;  /* the server said 304 to our cached copy */
+	bool not_modified;  /* the server said our cached copy is current */
 	uint8_t *entries;   /* n * CDS_ENTRY_BYTES, malloc'd */
 	size_t n;
 	char etag[CDS_HTTP_ETAG_BYTES]; /* cached or fresh ETag, "" if none */
@@ -81,6 +104,29 @@ struct cds_bucket_set {
 	struct cds_bucket *v; /* sorted by prefix, distinct */
 	size_t n;
 };
+
+/* ---- request.c ---- */
+
+/*
+ * Send rq on h (a connection of c) into r.  A 429 or 503 with Retry-After
+ * is waited out and sent again while the operation's waits stay within
+ * c->max_wait_ms; then, or at once for a 429 to a charged request (the
+ * account's allowance: the message says when it refills) or without
+ * Retry-After, it fails with CDS_ERR_RATE or CDS_ERR_BUSY.  Any other
+ * status is CDS_OK with r filled, for the caller to judge.  Transport
+ * errors as cds_http_get / cds_http_post_json.
+ */
+enum cds_err cds_client_request(struct cds_client *c, struct cds_http *h,
+				const struct cds_request *rq,
+				struct cds_http_reply *r,
+				struct cds_error *err) CDS_MUST_CHECK;
+/* Progress of step ph: its total (resets done), or n more done.  Each
+ * emits a CDS_EVENT_PROGRESS. */
+void cds_client_progress_total(struct cds_client *c, enum cds_phase ph,
+			       uint64_t total);
+void cds_client_progress(struct cds_client *c, enum cds_phase ph, uint64_t n);
+/* Hand ev to the caller's callback, one at a time. */
+void cds_client_emit(struct cds_client *c, const struct cds_client_event *ev);
 
 /* ---- client.c / op.c ---- */
 
@@ -137,31 +183,30 @@ enum cds_err cds_buckets_plan(struct cds_bucket_set *s, const struct cds_op *op,
 void cds_bucket_set_fini(struct cds_bucket_set *s);
 struct cds_bucket *cds_bucket_set_find(const struct cds_bucket_set *s,
 				       uint32_t prefix);
-/* Fetch every bucket of s with POST /v1/buckets, in groups. */
+/*
+ * Fetch every bucket of s with POST /v1/buckets, in groups, on the worker
+ * threads.  With revalidate, buckets that have entries send their ETag and
+ * a not_modified answer keeps them (b->not_modified); others are adopted
+ * fresh with their ETag.
+ */
 enum cds_err cds_buckets_fetch_post(struct cds_client *c,
 				    const struct cds_params *p,
-				    struct cds_bucket_set *s,
+				    struct cds_bucket_set *s, bool revalidate,
 				    struct cds_error *err) CDS_MUST_CHECK;
-/* The same on one given connection, on the calling thread (the prefetch
- * that runs beside the OPRF step). */
+/* The same without revalidating, on one given connection, on the calling
+ * thread (the prefetch that runs beside the OPRF step). */
 enum cds_err cds_buckets_fetch_post_on(struct cds_client *c,
 				       struct cds_http *http,
 				       const struct cds_params *p,
 				       struct cds_bucket_set *s,
 				       struct cds_error *err) CDS_MUST_CHECK;
-/* Fetch every bucket of s with GET, sending If-None-Match for those that
- * already have entries and an ETag; a 304 keeps the cached entries. */
-enum cds_err cds_buckets_fetch_get(struct cds_client *c,
-				   const struct cds_params *p,
-				   struct cds_bucket_set *s,
-				   struct cds_error *err) CDS_MUST_CHECK;
 /* Look every record with an OPRF output up in its bucket and open its
  * entry: registered, account, identity_key.  CDS_ERR_CRYPTO naming the
  * handle if a matching entry does not decrypt. */
 enum cds_err cds_buckets_match(struct cds_op *op, const struct cds_bucket_set *s,
 			       uint32_t epoch,
 			       struct cds_error *err) CDS_MUST_CHECK;
-/* Add the set's fetched / 304 / decoy counts to the client's stats. */
+/* Add the set's fetched / not-modified / decoy counts to the stats. */
 void cds_buckets_count(struct cds_client *c, const struct cds_bucket_set *s);
 
 /* ---- sync.c ---- */

@@ -93,6 +93,13 @@ enum cds_err cds_client_load_addressbook_mem(struct cds_client *c,
 static void begin_stats(struct cds_client *c)
 {
 	memset(&c->stats, 0, sizeof(c->stats));
+	atomic_store(&c->waited_ms, 0);
+	atomic_store(&c->waits, 0);
+	atomic_store(&c->retry_after_s, 0);
+	for (int i = 0; i < CDS_PHASE__COUNT; i++) {
+		atomic_store(&c->done[i], 0);
+		atomic_store(&c->total[i], 0);
+	}
 	c->stats.contacts = c->contacts.n;
 	for (size_t i = 0; i < c->contacts.n; i++)
 		c->stats.problems += c->contacts.v[i].n_problems;
@@ -112,6 +119,9 @@ static void end_stats(struct cds_client *c, const struct cds_op *op,
 	c->stats.bytes_down = sum.bytes_down;
 	c->stats.bytes_up = sum.bytes_up;
 	c->stats.handles = op->n;
+	c->stats.waits = atomic_load(&c->waits);
+	c->stats.waited_ms = atomic_load(&c->waited_ms);
+	c->stats.retry_after_s = atomic_load(&c->retry_after_s);
 	c->stats.wall_us = cds_monotonic_us() - t0;
 }
 

@@ -27,15 +27,17 @@
 enum cds_err cds_disc_params(struct cds_client *c, struct cds_params *p,
 			     struct cds_error *err)
 {
+	static const struct cds_request rq = {
+		.what = "GET /v1/params", .path = "/v1/params"};
 	struct cds_http_reply r;
 	enum cds_err rc;
 
 	cds_http_reply_init(&r);
-	rc = cds_http_get(c->http[0], "/v1/params", NULL, &r, err);
+	rc = cds_client_request(c, c->http[0], &rq, &r, err);
 	if (!rc && r.status != 200)
 		rc = cds_proto_status_error(r.status, r.retry_after,
 					    (const char *)r.body.data, r.body.len,
-					    "GET /v1/params", err);
+					    rq.what, err);
 	if (!rc)
 		rc = cds_proto_parse_params(p, (const char *)r.body.data,
 					    r.body.len, err);
@@ -43,8 +45,6 @@ enum cds_err cds_disc_params(struct cds_client *c, struct cds_params *p,
 		c->stats.epoch = p->epoch;
 		c->stats.prefix_bits = p->prefix_bits;
 	}
-	if (r.retry_after > 0)
-		c->stats.retry_after_s = r.retry_after;
 	cds_http_reply_fini(&r);
 	return rc;
 }
@@ -63,7 +63,6 @@ struct oprf_job {
 	size_t n;
 	size_t batch;           /* records per task */
 	atomic_uint_fast64_t evaluations;
-	atomic_long retry_after;
 };
 
 /* Memory of one batch; blinds and outputs are secret. */
@@ -132,7 +131,9 @@ static enum cds_err blind_all(struct batch *b, struct cds_hrec **recs,
 static enum cds_err request(struct oprf_job *job, struct batch *b,
 			    unsigned worker, struct cds_error *err)
 {
-	static const char what[] = "POST /v1/discover";
+	struct cds_request rq = {.what = "POST /v1/discover",
+				 .path = "/v1/discover", .auth = true,
+				 .charged = true};
 	struct cds_http_reply r;
 	struct cds_buf body;
 	enum cds_err rc;
@@ -140,17 +141,15 @@ static enum cds_err request(struct oprf_job *job, struct batch *b,
 	cds_buf_init(&body);
 	cds_http_reply_init(&r);
 	rc = cds_proto_build_discover(&body, job->p->epoch, b->blinded, b->m, err);
+	rq.body = (const char *)body.data;
+	rq.len = body.len;
 	if (!rc)
-		rc = cds_http_post_json(job->c->http[worker], "/v1/discover",
-					(const char *)body.data, body.len, 1, &r,
+		rc = cds_client_request(job->c, job->c->http[worker], &rq, &r,
 					err);
-	if (!rc && r.status != 200) {
-		if (r.retry_after > 0)
-			atomic_store(&job->retry_after, r.retry_after);
+	if (!rc && r.status != 200)
 		rc = cds_proto_status_error(r.status, r.retry_after,
 					    (const char *)r.body.data,
-					    r.body.len, what, err);
-	}
+					    r.body.len, rq.what, err);
 	if (!rc)
 		rc = cds_proto_parse_discover(b->evaluated, b->proof,
 					      job->p->epoch, b->m,
@@ -198,10 +197,14 @@ static enum cds_err oprf_task(void *ctx, size_t task, unsigned worker,
 	rc = batch_init(&b, recs, m, err);
 	if (!rc)
 		rc = blind_all(&b, recs, err);
-	if (!rc)
+	if (!rc) {
+		cds_client_progress(job->c, CDS_PHASE_BLINDED, m);
 		rc = request(job, &b, worker, err);
+	}
 	if (!rc)
 		rc = finalize(job, &b, err);
+	if (!rc)
+		cds_client_progress(job->c, CDS_PHASE_EVALUATED, m);
 	for (size_t i = 0; !rc && i < m; i++) {
 		memcpy(recs[i]->out, b.outputs + i * CDS_OPRF_OUTPUT_BYTES,
 		       CDS_OPRF_OUTPUT_BYTES);
@@ -236,21 +239,20 @@ enum cds_err cds_disc_oprf(struct cds_client *c, const struct cds_params *p,
 	job.c = c;
 	job.p = p;
 	atomic_init(&job.evaluations, 0);
-	atomic_init(&job.retry_after, 0);
 	job.todo = malloc((op->n ? op->n : 1) * sizeof(*job.todo));
 	if (!job.todo)
 		return cds_fail(err, CDS_ERR_NOMEM, "out of memory");
 	for (size_t i = 0; i < op->n; i++)
 		if (op->recs[i].need_eval)
 			job.todo[job.n++] = &op->recs[i];
+	cds_client_progress_total(c, CDS_PHASE_BLINDED, job.n);
+	cds_client_progress_total(c, CDS_PHASE_EVALUATED, job.n);
 	if (job.n) {
 		plan_batches(c, job.n, p->max_batch, &job.batch, &workers);
 		rc = cds_workers_run(workers, (job.n + job.batch - 1) / job.batch,
 				     oprf_task, &job, err);
 	}
 	c->stats.oprf_evaluations += atomic_load(&job.evaluations);
-	if (atomic_load(&job.retry_after) > 0)
-		c->stats.retry_after_s = atomic_load(&job.retry_after);
 	free(job.todo);
 	return rc;
 }
@@ -292,7 +294,7 @@ static enum cds_err oprf_and_buckets(struct cds_client *c,
 
 	if (pthread_create(&th, NULL, prefetch_main, &pf) != 0) {
 		rc = cds_disc_oprf(c, p, op, err);
-		return rc ? rc : cds_buckets_fetch_post(c, p, set, err);
+		return rc ? rc : cds_buckets_fetch_post(c, p, set, false, err);
 	}
 	rc = cds_disc_oprf(c, p, op, err);
 	pthread_join(th, NULL);

@@ -23,7 +23,9 @@ struct plain_job {
 static enum cds_err plain_task(void *ctx, size_t task, unsigned worker,
 			       struct cds_error *err)
 {
-	static const char what[] = "POST /v1/lookup";
+	struct cds_request rq = {.what = "POST /v1/lookup",
+				 .path = "/v1/lookup", .auth = true,
+				 .charged = true};
 	struct plain_job *job = ctx;
 	size_t a = task * job->batch;
 	size_t m = job->op->n - a < job->batch ? job->op->n - a : job->batch;
@@ -43,14 +45,15 @@ static enum cds_err plain_task(void *ctx, size_t task, unsigned worker,
 	for (size_t i = 0; i < m; i++)
 		handles[i] = recs[i].handle;
 	rc = cds_proto_build_lookup(&body, handles, m, err);
+	rq.body = (const char *)body.data;
+	rq.len = body.len;
 	if (!rc)
-		rc = cds_http_post_json(job->c->http[worker], "/v1/lookup",
-					(const char *)body.data, body.len, 1,
-					&r, err);
+		rc = cds_client_request(job->c, job->c->http[worker], &rq, &r,
+					err);
 	if (!rc && r.status != 200)
 		rc = cds_proto_status_error(r.status, r.retry_after,
 					    (const char *)r.body.data,
-					    r.body.len, what, err);
+					    r.body.len, rq.what, err);
 	if (!rc) {
 		atomic_fetch_add(&job->sent, m);
 		rc = cds_proto_parse_lookup(res, handles, m,

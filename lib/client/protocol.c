@@ -180,7 +180,7 @@ enum cds_err cds_proto_parse_params(struct cds_params *p, const char *body,
 {
 	static const char what[] = "GET /v1/params";
 	json_t *root = NULL, *plain;
-	uint64_t epoch, bits, batch;
+	uint64_t epoch, bits, batch, prefixes = CDS_PROTO_PREFIXES_DEFAULT;
 	enum cds_err rc;
 
 	rc = cds_proto_load(&root, body, len, what, err);
@@ -197,6 +197,11 @@ enum cds_err cds_proto_parse_params(struct cds_params *p, const char *body,
 					what, err);
 	if (!rc)
 		rc = params_key(p->public_key, root, what, err);
+	/* Optional (announced since the per-address limits): older servers
+	 * take the default. */
+	if (!rc && json_object_get(root, "max_prefixes"))
+		rc = cds_proto_get_uint(&prefixes, root, "max_prefixes", 1,
+					1u << 24, what, err);
 	plain = json_object_get(root, "plain_lookup");
 	if (!rc && !json_is_boolean(plain))
 		rc = cds_fail(err, CDS_ERR_PROTO,
@@ -206,6 +211,7 @@ enum cds_err cds_proto_parse_params(struct cds_params *p, const char *body,
 		p->epoch = (uint32_t)epoch;
 		p->prefix_bits = (unsigned)bits;
 		p->max_batch = (size_t)batch;
+		p->max_prefixes = (size_t)prefixes;
 		p->plain_lookup = json_is_true(plain);
 	}
 	json_decref(root);

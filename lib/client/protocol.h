@@ -17,24 +17,33 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "client/http.h"
 #include "core/buf.h"
 #include "core/err.h"
 #include "crypto/entry.h"
 #include "crypto/oprf.h"
+
+/* Prefixes per POST /v1/buckets when the params do not say (cdsd's
+ * default). */
+#define CDS_PROTO_PREFIXES_DEFAULT 256
 
 struct cds_params {
 	uint32_t epoch;
 	uint8_t public_key[CDS_OPRF_ELEMENT_BYTES];
 	unsigned prefix_bits;
 	size_t max_batch;
+	size_t max_prefixes;        /* optional "max_prefixes", else default */
 	bool plain_lookup;
 };
 
-/* One bucket of a reply; entries (n * CDS_ENTRY_BYTES) are malloc'd. */
+/* One bucket of a reply; entries (n * CDS_ENTRY_BYTES) are malloc'd.  A
+ * not_modified bucket has no entries: the client's copy is current. */
 struct cds_proto_bucket {
 	uint32_t prefix;
 	uint8_t *entries;
 	size_t n;
+	bool not_modified;
+	char etag[CDS_HTTP_ETAG_BYTES]; /* "" if the reply gave none */
 };
 
 /* One plain-lookup result. */
@@ -45,7 +54,9 @@ struct cds_proto_lookup {
 };
 
 /* GET /v1/params: version 1, suite, mode, a valid public key, prefix_bits
- * 0..24, max_batch >= 1, plain_lookup boolean. */
+ * 0..24, max_batch >= 1, plain_lookup boolean; max_prefixes >= 1 if
+ * present.  The other limits the server announces are not needed: the
+ * client waits out a 429 whatever the guard's figures. */
 enum cds_err cds_proto_parse_params(struct cds_params *p, const char *body,
 				    size_t len,
 				    struct cds_error *err) CDS_MUST_CHECK;
@@ -63,24 +74,22 @@ enum cds_err cds_proto_parse_discover(uint8_t *evaluated,
 				      const char *body, size_t len,
 				      struct cds_error *err) CDS_MUST_CHECK;
 
-/* {"epoch":E,"prefixes":[P...]} */
+/* {"epoch":E,"prefixes":[P...]}, plus "etags":[ETAG|null...] if etags is
+ * not NULL (etags[i] NULL or "" for none; ETags are token text, so they
+ * need no escaping beyond their quotes). */
 enum cds_err cds_proto_build_buckets(struct cds_buf *out, uint32_t epoch,
-				     const uint32_t *prefixes, size_t n,
+				     const uint32_t *prefixes,
+				     const char *const *etags, size_t n,
 				     struct cds_error *err) CDS_MUST_CHECK;
 
-/* GET /v1/buckets/{prefix} reply for (epoch, prefix).  The caller frees
- * b->entries. */
-enum cds_err cds_proto_parse_bucket(struct cds_proto_bucket *b, uint32_t epoch,
-				    uint32_t prefix, const char *body,
-				    size_t len,
-				    struct cds_error *err) CDS_MUST_CHECK;
-
 /* POST /v1/buckets reply: every requested prefix exactly once, nothing
- * else.  out[i] answers prefixes[i]; the caller frees each out[i].entries
- * (all NULL on failure). */
+ * else; "not_modified":true only for a prefix sent with an ETag (etags as
+ * given to the builder, may be NULL).  out[i] answers prefixes[i]; the
+ * caller frees each out[i].entries (all NULL on failure). */
 enum cds_err cds_proto_parse_buckets(struct cds_proto_bucket *out,
 				     uint32_t epoch, const uint32_t *prefixes,
-				     size_t n, const char *body, size_t len,
+				     const char *const *etags, size_t n,
+				     const char *body, size_t len,
 				     struct cds_error *err) CDS_MUST_CHECK;
 
 /* Check that entries[0..nbytes) is whole entries sorted by fingerprint

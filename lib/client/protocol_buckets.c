@@ -1,5 +1,5 @@
 /*
- * protocol_buckets.c: the client's codecs for bucket replies (GET and POST
+ * protocol_buckets.c: the client's codecs for bucket replies (POST
  * /v1/buckets) and plain lookup (POST /v1/lookup).  Same invariants as
  * protocol.c; in addition a bucket is accepted only as whole 104-byte
  * entries strictly sorted by fingerprint, and a group reply only if it
@@ -15,8 +15,36 @@
 
 #define PREFIX_MAX ((UINT32_C(1) << CDS_PREFIX_BITS_MAX) - 1)
 
+/* Append ,"etags":[...] for the n prefixes. */
+static enum cds_err append_etags(struct cds_buf *out,
+				 const char *const *etags, size_t n)
+{
+	enum cds_err rc = cds_buf_append(out, ",\"etags\":[", 10);
+
+	for (size_t i = 0; !rc && i < n; i++) {
+		const char *t = etags[i];
+
+		if (i)
+			rc = cds_buf_append(out, ",", 1);
+		if (rc)
+			break;
+		if (!t || !*t) {
+			rc = cds_buf_append(out, "null", 4);
+			continue;
+		}
+		rc = cds_buf_append(out, "\"", 1);
+		for (; !rc && *t; t++)
+			rc = *t == '"' ? cds_buf_append(out, "\\\"", 2)
+				       : cds_buf_append(out, t, 1);
+		if (!rc)
+			rc = cds_buf_append(out, "\"", 1);
+	}
+	return rc ? rc : cds_buf_append(out, "]", 1);
+}
+
 enum cds_err cds_proto_build_buckets(struct cds_buf *out, uint32_t epoch,
-				     const uint32_t *prefixes, size_t n,
+				     const uint32_t *prefixes,
+				     const char *const *etags, size_t n,
 				     struct cds_error *err)
 {
 	enum cds_err rc;
@@ -26,7 +54,11 @@ enum cds_err cds_proto_build_buckets(struct cds_buf *out, uint32_t epoch,
 	for (size_t i = 0; !rc && i < n; i++)
 		rc = cds_buf_appendf(out, "%s%u", i ? "," : "", prefixes[i]);
 	if (!rc)
-		rc = cds_buf_append(out, "]}", 2);
+		rc = cds_buf_append(out, "]", 1);
+	if (!rc && etags)
+		rc = append_etags(out, etags, n);
+	if (!rc)
+		rc = cds_buf_append(out, "}", 1);
 	if (rc)
 		return cds_fail(err, CDS_ERR_NOMEM, "out of memory building a request");
 	return CDS_OK;
@@ -80,33 +112,6 @@ static enum cds_err bucket_entries(struct cds_proto_bucket *b, json_t *o,
 	return CDS_OK;
 }
 
-enum cds_err cds_proto_parse_bucket(struct cds_proto_bucket *b, uint32_t epoch,
-				    uint32_t prefix, const char *body,
-				    size_t len, struct cds_error *err)
-{
-	static const char what[] = "GET /v1/buckets";
-	json_t *root = NULL;
-	uint64_t p;
-	enum cds_err rc;
-
-	b->entries = NULL;
-	b->n = 0;
-	b->prefix = prefix;
-	rc = cds_proto_load(&root, body, len, what, err);
-	if (!rc)
-		rc = cds_proto_check_epoch(root, epoch, what, err);
-	if (!rc)
-		rc = cds_proto_get_uint(&p, root, "prefix", 0, PREFIX_MAX, what, err);
-	if (!rc && p != prefix)
-		rc = cds_fail(err, CDS_ERR_PROTO,
-			      "reply to %s/%u is for bucket %llu", what, prefix,
-			      (unsigned long long)p);
-	if (!rc)
-		rc = bucket_entries(b, root, what, err);
-	json_decref(root);
-	return rc;
-}
-
 /* Index of prefix p in the request, or -1. */
 static long find_prefix(const uint32_t *prefixes, size_t n, uint64_t p)
 {
@@ -124,9 +129,51 @@ static void free_buckets(struct cds_proto_bucket *out, size_t n)
 	}
 }
 
+/* s[0..len) is 1..cap-1 printable ASCII characters, no space. */
+static bool is_token_text(const char *s, size_t len, size_t cap)
+{
+	if (len == 0 || len >= cap)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] < 0x21 || s[i] > 0x7e)
+			return false;
+	return true;
+}
+
+/*
+ * One item o of a group reply into b: not_modified (allowed only if an ETag
+ * was sent), or entries and an optional ETag (kept if it fits and is
+ * token text, as GET's would be).
+ */
+static enum cds_err bucket_item(struct cds_proto_bucket *b, json_t *o,
+				bool sent_etag, const char *what,
+				struct cds_error *err)
+{
+	json_t *nm = json_object_get(o, "not_modified");
+	json_t *tag = json_object_get(o, "etag");
+
+	if (nm) {
+		if (!json_is_true(nm) || !sent_etag)
+			return cds_fail(err, CDS_ERR_PROTO,
+					"reply to %s: bucket %u: \"not_modified\" must be true, and only for a bucket sent with an ETag",
+					what, b->prefix);
+		b->not_modified = true;
+		return CDS_OK;
+	}
+	if (tag && !json_is_string(tag))
+		return cds_fail(err, CDS_ERR_PROTO,
+				"reply to %s: bucket %u: \"etag\" is not a string",
+				what, b->prefix);
+	if (tag && is_token_text(json_string_value(tag), json_string_length(tag),
+				 sizeof(b->etag)))
+		memcpy(b->etag, json_string_value(tag), json_string_length(tag) + 1);
+	return bucket_entries(b, o, what, err);
+}
+
 /* Fill out[] from the "buckets" array; each slot at most once. */
 static enum cds_err buckets_array(struct cds_proto_bucket *out,
-				  const uint32_t *prefixes, size_t n,
+				  const uint32_t *prefixes,
+				  const char *const *etags, size_t n,
 				  json_t *arr, const char *what,
 				  struct cds_error *err)
 {
@@ -157,7 +204,8 @@ static enum cds_err buckets_array(struct cds_proto_bucket *out,
 		}
 		seen[at] = true;
 		out[at].prefix = (uint32_t)p;
-		rc = bucket_entries(&out[at], o, what, err);
+		rc = bucket_item(&out[at], o,
+				 etags && etags[at] && etags[at][0], what, err);
 	}
 	free(seen);
 	return rc;
@@ -165,7 +213,8 @@ static enum cds_err buckets_array(struct cds_proto_bucket *out,
 
 enum cds_err cds_proto_parse_buckets(struct cds_proto_bucket *out,
 				     uint32_t epoch, const uint32_t *prefixes,
-				     size_t n, const char *body, size_t len,
+				     const char *const *etags, size_t n,
+				     const char *body, size_t len,
 				     struct cds_error *err)
 {
 	static const char what[] = "POST /v1/buckets";
@@ -185,7 +234,7 @@ enum cds_err cds_proto_parse_buckets(struct cds_proto_bucket *out,
 			      what, n);
 		goto out;
 	}
-	rc = buckets_array(out, prefixes, n, arr, what, err);
+	rc = buckets_array(out, prefixes, etags, n, arr, what, err);
 out:
 	if (rc)
 		free_buckets(out, n);

@@ -3,8 +3,9 @@
  *
  * A sync spends OPRF evaluations only on handles without an output for the
  * server's current epoch (new contacts, or everyone once after a key
- * rotation) and re-fetches every other handle's bucket with If-None-Match,
- * so an unchanged directory costs one 304 per bucket and nothing else.
+ * rotation) and revalidates every other handle's cached bucket by its ETag,
+ * 256 to a POST /v1/buckets, so an unchanged directory costs a few bytes
+ * per bucket and one request per 256 buckets.
  *
  * Invariants:
  *   1. The cache is reconciled with the server's params before anything is
@@ -244,7 +245,7 @@ static enum cds_err attempt(struct cds_client *c, struct cds_op *op,
 	if (!rc)
 		rc = load_buckets(c, &p, &set, err);
 	if (!rc)
-		rc = cds_buckets_fetch_get(c, &p, &set, err);
+		rc = cds_buckets_fetch_post(c, &p, &set, true, err);
 	cds_buckets_count(c, &set);
 	if (!rc)
 		rc = cds_buckets_match(op, &set, p.epoch, err);

@@ -3,13 +3,25 @@
  * GET /v1/buckets/{prefix}?epoch=E and POST /v1/buckets.
  *
  * Buckets are the same bytes for every client, so these endpoints need no
- * account and are not charged; a per-IP guard bounds floods instead.  GET
- * answers carry an ETag derived from (epoch, prefix, bucket version,
- * representation) and honour If-None-Match with 304; Accept:
- * application/octet-stream returns the raw concatenated entries.
+ * account and are not charged to one; the per-address guard (iplimit.h)
+ * admits a request while the address's balance is positive and charges the
+ * bytes of the reply.  GET answers carry an ETag derived from (epoch,
+ * prefix, bucket version, representation) and honour If-None-Match with
+ * 304; Accept: application/octet-stream returns the raw concatenated
+ * entries.  POST answers carry each bucket's (JSON) ETag and, given
+ * "etags", answer a bucket whose ETag still matches with "not_modified"
+ * and no entries, so a client revalidates 256 buckets per request.
  *
- * Bodies are written by hand: they hold only numbers and base64, so no
- * escaping is needed, and this is the hottest path of the server.
+ * Invariants:
+ *  1. A POST reply never exceeds cfg.max_bucket_reply bytes unless it
+ *     holds one bucket (a bucket is always servable on its own): past the
+ *     cap the request is refused with 413 naming the first prefix that
+ *     did not fit, before that bucket is encoded.
+ *  2. Every reply, error or not, is charged to the peer's address.
+ *
+ * Bodies are written by hand: they hold only numbers, base64 and our own
+ * ETags, so no escaping beyond the ETag's quotes is needed, and this is
+ * the hottest path of the server.
  */
 #include "server/server_int.h"
 
@@ -21,6 +33,31 @@
 #include "server/pubenc.h"
 
 #define BUCKET_PATH "/v1/buckets/"
+#define ETAG_BYTES 80
+
+/* The ETag of a bucket version in one representation ('j' JSON, 'b' raw). */
+static void bucket_etag(char out[ETAG_BYTES], uint32_t epoch, uint32_t prefix,
+			uint64_t version, char repr)
+{
+	snprintf(out, ETAG_BYTES, "\"%u.%u.%llx.%c\"", epoch, prefix,
+		 (unsigned long long)version, repr);
+}
+
+/* True if tag (weak or strong) names this bucket version in either
+ * representation: the entries are the same bytes. */
+static bool etag_current(const char *tag, uint32_t epoch, uint32_t prefix,
+			 uint64_t version)
+{
+	char mine[ETAG_BYTES];
+
+	if (!strncmp(tag, "W/", 2))
+		tag += 2;
+	bucket_etag(mine, epoch, prefix, version, 'j');
+	if (!strcmp(tag, mine))
+		return true;
+	bucket_etag(mine, epoch, prefix, version, 'b');
+	return !strcmp(tag, mine);
+}
 
 /* Append `"entries":"<base64 of bucket>"` to out. */
 static enum cds_err append_entries(struct cds_buf *out, const uint8_t *raw,
@@ -179,18 +216,18 @@ void cds_api_bucket_get(struct cds_req *rq, struct cds_reply *rp)
 	uint32_t prefix, epoch;
 	uint64_t version = 0;
 	struct cds_buf raw;
-	char etag[80];
+	char etag[ETAG_BYTES];
 	bool octets = wants_raw(rq->conn);
 
 	rq->items = 1;
-	if (!bucket_args(rq, rp, &prefix, &epoch) ||
-	    !cds_api_ip_guard(rq, rp, 1) || !bucket_check(rq, rp, epoch, prefix))
-		return;
 	cds_buf_init(&raw);
-	if (!fetch(rq, rp, epoch, prefix, &raw, &version, -1))
+	if (!cds_api_ip_admit(rq, rp))
 		goto out;
-	snprintf(etag, sizeof(etag), "\"%u.%u.%llx.%c\"", epoch, prefix,
-		 (unsigned long long)version, octets ? 'b' : 'j');
+	if (!bucket_args(rq, rp, &prefix, &epoch) ||
+	    !bucket_check(rq, rp, epoch, prefix) ||
+	    !fetch(rq, rp, epoch, prefix, &raw, &version, -1))
+		goto charge;
+	bucket_etag(etag, epoch, prefix, version, octets ? 'b' : 'j');
 	if (etag_matches(rq->conn, etag)) {
 		cds_metrics_add(rq->srv->metrics, CDS_M_BUCKET_NOT_MODIFIED, 1);
 		cds_reply_raw(rp, 304, octets ? "application/octet-stream"
@@ -202,11 +239,51 @@ void cds_api_bucket_get(struct cds_req *rq, struct cds_reply *rp)
 	cds_reply_header(rp, "Cache-Control", "public, max-age=%u",
 			 rq->srv->cfg.bucket_max_age);
 	cds_reply_header(rp, "Vary", "Accept");
+charge:
+	cds_metrics_add(rq->srv->metrics, CDS_M_BUCKET_BYTES, rp->len);
+	cds_api_ip_charge(rq, rp);
 out:
 	cds_buf_fini(&raw);
 }
 
-/* {"epoch":E,"buckets":[{"prefix":P,"entries":B64}...]} */
+/* One bucket of a POST reply: not_modified, or with its ETag and entries.
+ * 413 (invariant 1) or 503 on failure, both with the prefix's index. */
+static bool bucket_item(struct cds_req *rq, struct cds_reply *rp,
+			const struct cds_buckets_req *b, size_t i,
+			const struct cds_buf *raw, uint64_t version,
+			struct cds_buf *out)
+{
+	size_t cap = rq->srv->cfg.max_bucket_reply;
+	uint32_t p = b->prefixes[i];
+	char etag[ETAG_BYTES];
+
+	if (b->etags && b->etags[i] &&
+	    etag_current(b->etags[i], b->epoch, p, version)) {
+		cds_metrics_add(rq->srv->metrics, CDS_M_BUCKET_NOT_MODIFIED, 1);
+		if (!cds_buf_appendf(out, "%s{\"prefix\":%u,\"not_modified\":true}",
+				     i ? "," : "", p))
+			return true;
+		goto nomem;
+	}
+	if (i > 0 && out->len + CDS_B64_LEN(raw->len) + 2 * ETAG_BYTES > cap) {
+		cds_reply_error(rp, 413, "too_large", (long)i,
+				"the reply would exceed %zu bytes at prefixes[%zu]; ask for fewer buckets",
+				cap, i);
+		return false;
+	}
+	bucket_etag(etag, b->epoch, p, version, 'j');
+	/* Our ETags hold no backslash; only their quotes need escaping. */
+	if (!cds_buf_appendf(out, "%s{\"prefix\":%u,\"etag\":\"\\\"%.*s\\\"\",",
+			     i ? "," : "", p, (int)strlen(etag) - 2, etag + 1) &&
+	    !append_entries(out, raw->data, raw->len) &&
+	    !cds_buf_append(out, "}", 1))
+		return true;
+nomem:
+	cds_reply_error(rp, 503, "busy", (long)i, "out of memory");
+	return false;
+}
+
+/* {"epoch":E,"buckets":[...]} into out; false after an error reply. */
 static bool buckets_doc(struct cds_req *rq, struct cds_reply *rp,
 			const struct cds_buckets_req *b, struct cds_buf *out)
 {
@@ -215,25 +292,22 @@ static bool buckets_doc(struct cds_req *rq, struct cds_reply *rp,
 	bool ok = false;
 
 	cds_buf_init(&raw);
-	if (cds_buf_appendf(out, "{\"epoch\":%u,\"buckets\":[", b->epoch))
-		goto nomem;
+	if (cds_buf_appendf(out, "{\"epoch\":%u,\"buckets\":[", b->epoch)) {
+		cds_reply_error(rp, 503, "busy", -1, "out of memory");
+		goto out;
+	}
 	for (size_t i = 0; i < b->n; i++) {
 		cds_buf_reset(&raw);
 		if (!fetch(rq, rp, b->epoch, b->prefixes[i], &raw, &version,
-			   (long)i))
+			   (long)i) ||
+		    !bucket_item(rq, rp, b, i, &raw, version, out))
 			goto out;
-		if (cds_buf_appendf(out, "%s{\"prefix\":%u,", i ? "," : "",
-				    b->prefixes[i]) ||
-		    append_entries(out, raw.data, raw.len) ||
-		    cds_buf_append(out, "}", 1))
-			goto nomem;
 	}
-	if (cds_buf_append(out, "]}", 2))
-		goto nomem;
+	if (cds_buf_append(out, "]}", 2)) {
+		cds_reply_error(rp, 503, "busy", -1, "out of memory");
+		goto out;
+	}
 	ok = true;
-	goto out;
-nomem:
-	cds_reply_error(rp, 503, "busy", -1, "out of memory");
 out:
 	cds_buf_fini(&raw);
 	return ok;
@@ -249,24 +323,27 @@ void cds_api_buckets_post(struct cds_req *rq, struct cds_reply *rp)
 	size_t len;
 
 	cds_buf_init(&out);
+	if (!cds_api_ip_admit(rq, rp))
+		goto out;
 	cds_mirror_params(rq->srv->mirror, &p);
 	if (cds_decode_buckets(&b, (const char *)rq->body.data, rq->body.len,
 			       rq->srv->cfg.max_prefixes, p.prefix_bits,
 			       &err)) {
 		cds_reply_from_err(rp, &err);
-		goto out;
+		goto charge;
 	}
 	rq->items = (uint32_t)b.n;
-	if (!cds_api_ip_guard(rq, rp, b.n))
-		goto out;
 	if (!cds_api_epoch_served(&p, b.epoch)) {
 		cds_reply_epoch(rp, b.epoch, p.epoch);
-		goto out;
+		goto charge;
 	}
 	if (!buckets_doc(rq, rp, &b, &out))
-		goto out;
+		goto charge;
 	body = cds_buf_steal(&out, &len);
 	cds_reply_raw(rp, 200, "application/json", body, len);
+charge:
+	cds_metrics_add(rq->srv->metrics, CDS_M_BUCKET_BYTES, rp->len);
+	cds_api_ip_charge(rq, rp);
 out:
 	cds_buf_fini(&out);
 	cds_buckets_req_fini(&b);

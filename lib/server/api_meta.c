@@ -24,23 +24,38 @@ bool cds_api_epoch_served(const struct cds_mirror_params *p, uint32_t epoch)
 	return false;
 }
 
+/*
+ * The DESIGN.md fields first, unchanged, then the limits a client paces
+ * itself by: prefixes per POST /v1/buckets, the per-address guard (bytes
+ * per second, burst, what each request costs beyond its bytes; 0 = no
+ * guard) and the byte cap of one POST /v1/buckets reply.
+ */
 void cds_api_params(struct cds_req *rq, struct cds_reply *rp)
 {
+	const struct cds_server_config *c = &rq->srv->cfg;
 	struct cds_mirror_params p;
 	char pk[CDS_B64_LEN(CDS_OPRF_ELEMENT_BYTES)];
 
 	cds_mirror_params(rq->srv->mirror, &p);
 	cds_b64_encode(pk, p.public_key, sizeof(p.public_key));
 	cds_reply_json(rp, 200,
-		       json_pack("{s:i, s:s, s:s, s:I, s:s, s:i, s:I, s:b}",
+		       json_pack("{s:i, s:s, s:s, s:I, s:s, s:i, s:I, s:b,"
+				 " s:I, s:{s:I, s:I, s:I}, s:I}",
 				 "version", 1,
 				 "suite", "ristretto255-SHA512",
 				 "mode", "voprf",
 				 "epoch", (json_int_t)p.epoch,
 				 "public_key", pk,
 				 "prefix_bits", (int)p.prefix_bits,
-				 "max_batch", (json_int_t)rq->srv->cfg.max_batch,
-				 "plain_lookup", rq->srv->cfg.plain_lookup));
+				 "max_batch", (json_int_t)c->max_batch,
+				 "plain_lookup", c->plain_lookup,
+				 "max_prefixes", (json_int_t)c->max_prefixes,
+				 "bucket_limit",
+				 "bytes_per_s", (json_int_t)c->bucket_bytes_per_ip,
+				 "burst_bytes", (json_int_t)(c->bucket_bytes_per_ip > 0
+							     ? c->bucket_burst_bytes : 0),
+				 "request_bytes", (json_int_t)CDS_BUCKET_REQUEST_BYTES,
+				 "max_bucket_reply", (json_int_t)c->max_bucket_reply));
 }
 
 /* The metrics text; rp gets 200 or the error met while rendering. */

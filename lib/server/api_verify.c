@@ -49,7 +49,7 @@ static bool verify_ip_guard(struct cds_req *rq, struct cds_reply *rp)
 {
 	uint32_t retry = 0;
 
-	if (cds_iplimit_take(rq->srv->verify_ip, rq->peer, 1,
+	if (cds_iplimit_take(rq->srv->verify_ip, rq->client, 1,
 			     cds_monotonic_us(), &retry))
 		return true;
 	cds_api_reply_limited(rq, rp, CDS_M_IP_REJECTED, retry,

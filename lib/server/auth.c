@@ -5,9 +5,9 @@
  * checked against the mirror's account cache (hash compare in constant
  * time); admin endpoints take "Bearer admin.<secret>", checked by the
  * store; /metrics takes the metrics token.  No kind of token opens another
- * kind's endpoints.  Charges
- * against the per-account rate limit and the per-IP bucket guard are made
- * here too, so that every endpoint refuses in the same words.
+ * kind's endpoints.  Charges against the per-account rate limit and the
+ * per-address bucket guard are made here too, so that every endpoint
+ * refuses in the same words.
  *
  * Invariant: a copy of a token never outlives the function that made it
  * (wiped with sodium_memzero on every path).
@@ -169,15 +169,15 @@ bool cds_api_charge(struct cds_req *rq, struct cds_reply *rp, size_t n)
 	return false;
 }
 
-bool cds_api_ip_guard(struct cds_req *rq, struct cds_reply *rp, size_t n)
+bool cds_api_ip_admit(struct cds_req *rq, struct cds_reply *rp)
 {
 	uint32_t retry = 0;
 
-	if (cds_iplimit_take(rq->srv->iplimit, rq->client, (double)n,
-			     cds_monotonic_us(), &retry))
+	if (cds_iplimit_admit(rq->srv->iplimit, rq->client, cds_monotonic_us(),
+			      &retry))
 		return true;
 	cds_api_reply_limited(rq, rp, CDS_M_IP_REJECTED, retry,
-			      "bucket fetches from this address");
+			      "bucket bytes sent to this address");
 	return false;
 }
 
@@ -202,4 +202,11 @@ bool cds_api_write_guard(struct cds_req *rq, struct cds_reply *rp)
 	cds_api_reply_limited(rq, rp, CDS_M_RATE_REJECTED, retry,
 			      "changes from this account");
 	return false;
+}
+
+void cds_api_ip_charge(struct cds_req *rq, const struct cds_reply *rp)
+{
+	cds_iplimit_charge(rq->srv->iplimit, rq->client,
+			   (double)(CDS_BUCKET_REQUEST_BYTES + rp->len),
+			   cds_monotonic_us());
 }

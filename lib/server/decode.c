@@ -273,24 +273,152 @@ void cds_discover_req_fini(struct cds_discover_req *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* prefixes[i] for every item of arr, each from 0 to limit. */
+static enum cds_err get_prefixes(uint32_t *out, json_t *arr, uint32_t limit,
+				 struct cds_error *err)
+{
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		json_t *v = json_array_get(arr, i);
+		json_int_t p = json_is_integer(v) ? json_integer_value(v) : -1;
+
+		if (p < 0 || p > (json_int_t)limit)
+			return cds_fail_at(err, CDS_ERR_INVALID, (long)i,
+					   "prefixes[%zu] must be an integer from 0 to %u",
+					   i, limit);
+		out[i] = (uint32_t)p;
+	}
+	return CDS_OK;
+}
+
+static int cmp_u32_idx(const void *a, const void *b, void *ctx)
+{
+	const uint32_t *v = ctx;
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+
+	if (v[i] != v[j])
+		return v[i] < v[j] ? -1 : 1;
+	return i < j ? -1 : i > j;
+}
+
+/*
+ * A prefix asked for twice would make the server build (and the guard
+ * charge) the same bucket again for nothing: CDS_ERR_INVALID naming the
+ * first repeat.  Sorting indices keeps this O(n log n).
+ */
+static enum cds_err check_distinct(const uint32_t *v, size_t n,
+				   struct cds_error *err)
+{
+	size_t *idx, bad = SIZE_MAX, first = 0;
+
+	if (n < 2)
+		return CDS_OK;
+	idx = malloc(n * sizeof(*idx));
+	if (!idx)
+		return cds_fail(err, CDS_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		idx[i] = i;
+	qsort_r(idx, n, sizeof(*idx), cmp_u32_idx, (void *)v);
+	for (size_t i = 1; i < n; i++)
+		if (v[idx[i - 1]] == v[idx[i]] && idx[i] < bad) {
+			bad = idx[i];
+			first = idx[i - 1];
+		}
+	free(idx);
+	if (bad == SIZE_MAX)
+		return CDS_OK;
+	return cds_fail_at(err, CDS_ERR_INVALID, (long)bad,
+			   "prefixes[%zu] repeats prefixes[%zu] (%u); ask for each bucket once",
+			   bad, first, v[bad]);
+}
+
+/* True if s[0..len) is an entity tag: W/ optional, then "etagc*". */
+static bool is_etag(const char *s, size_t len)
+{
+	if (len >= 2 && s[0] == 'W' && s[1] == '/') {
+		s += 2;
+		len -= 2;
+	}
+	if (len < 2 || s[0] != '"' || s[len - 1] != '"')
+		return false;
+	for (size_t i = 1; i + 1 < len; i++)
+		if (s[i] < 0x21 || s[i] > 0x7e || s[i] == '"')
+			return false;
+	return true;
+}
+
+/* One item of "etags": null, or an ETag (is_etag). */
+static enum cds_err get_etag(const char **out, json_t *v, size_t i,
+			     struct cds_error *err)
+{
+	size_t len;
+
+	*out = NULL;
+	if (json_is_null(v))
+		return CDS_OK;
+	if (!json_is_string(v))
+		return cds_fail_at(err, CDS_ERR_INVALID, (long)i,
+				   "etags[%zu] must be an ETag string or null", i);
+	len = json_string_length(v);
+	if (len > CDS_ETAG_MAX_BYTES)
+		return cds_fail_at(err, CDS_ERR_INVALID, (long)i,
+				   "etags[%zu] is %zu characters; an ETag has at most %d",
+				   i, len, CDS_ETAG_MAX_BYTES);
+	if (!is_etag(json_string_value(v), len))
+		return cds_fail_at(err, CDS_ERR_INVALID, (long)i,
+				   "etags[%zu] is not an ETag as GET /v1/buckets returns it (a quoted string)",
+				   i);
+	*out = json_string_value(v);
+	return CDS_OK;
+}
+
+/* The optional "etags" array, parallel to the n prefixes. */
+static enum cds_err get_etags(struct cds_buckets_req *out, json_t *doc,
+			      struct cds_error *err)
+{
+	json_t *arr = json_object_get(doc, "etags");
+	size_t m;
+	enum cds_err rc;
+
+	if (!arr)
+		return CDS_OK;
+	if (!json_is_array(arr))
+		return cds_fail(err, CDS_ERR_INVALID,
+				"'etags' must be an array parallel to 'prefixes'");
+	m = json_array_size(arr);
+	if (m != out->n)
+		return cds_fail_at(err, CDS_ERR_INVALID,
+				   (long)(m < out->n ? m : out->n),
+				   "'etags' has %zu items but 'prefixes' has %zu; they must be parallel (null for no ETag)",
+				   m, out->n);
+	out->etags = calloc(m, sizeof(*out->etags));
+	if (!out->etags)
+		return cds_fail(err, CDS_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < m; i++)
+		if ((rc = get_etag(&out->etags[i], json_array_get(arr, i), i,
+				   err)))
+			return rc;
+	return CDS_OK;
+}
+
 enum cds_err cds_decode_buckets(struct cds_buckets_req *out,
 				const char *body, size_t len,
 				size_t max_prefixes, unsigned prefix_bits,
 				struct cds_error *err)
 {
-	static const char *const fields[] = {"epoch", "prefixes", NULL};
+	static const char *const fields[] = {"epoch", "prefixes", "etags",
+					     NULL};
 	uint32_t limit = prefix_bits >= 32 ? UINT32_MAX
 					   : (uint32_t)((1ULL << prefix_bits) - 1);
-	json_t *doc = NULL, *arr;
+	json_t *arr;
 	enum cds_err rc;
-	size_t i;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = load_object(&doc, body, len, err)) ||
-	    (rc = check_fields(doc, fields, err)) ||
-	    (rc = get_u32(&out->epoch, doc, "epoch", 1, UINT32_MAX, err)) ||
-	    (rc = get_array(&arr, doc, "prefixes", false, false, max_prefixes,
-			    err)))
+	if ((rc = load_object(&out->doc, body, len, err)) ||
+	    (rc = check_fields(out->doc, fields, err)) ||
+	    (rc = get_u32(&out->epoch, out->doc, "epoch", 1, UINT32_MAX,
+			  err)) ||
+	    (rc = get_array(&arr, out->doc, "prefixes", false, false,
+			    max_prefixes, err)))
 		goto out;
 	out->n = json_array_size(arr);
 	out->prefixes = malloc(out->n * sizeof(*out->prefixes));
@@ -298,20 +426,11 @@ enum cds_err cds_decode_buckets(struct cds_buckets_req *out,
 		rc = cds_fail(err, CDS_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	for (i = 0; i < out->n; i++) {
-		json_t *v = json_array_get(arr, i);
-		json_int_t p = json_is_integer(v) ? json_integer_value(v) : -1;
-
-		if (!json_is_integer(v) || p < 0 || p > (json_int_t)limit) {
-			rc = cds_fail_at(err, CDS_ERR_INVALID, (long)i,
-					 "prefixes[%zu] must be an integer from 0 to %u",
-					 i, limit);
-			goto out;
-		}
-		out->prefixes[i] = (uint32_t)p;
-	}
+	if ((rc = get_prefixes(out->prefixes, arr, limit, err)) ||
+	    (rc = check_distinct(out->prefixes, out->n, err)))
+		goto out;
+	rc = get_etags(out, out->doc, err);
 out:
-	json_decref(doc);
 	if (rc)
 		cds_buckets_req_fini(out);
 	return rc;
@@ -319,7 +438,9 @@ out:
 
 void cds_buckets_req_fini(struct cds_buckets_req *r)
 {
+	json_decref(r->doc);
 	free(r->prefixes);
+	free(r->etags);
 	memset(r, 0, sizeof(*r));
 }
 

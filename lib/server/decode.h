@@ -40,10 +40,21 @@ struct cds_discover_req {
 	size_t n;
 };
 
-/* POST /v1/buckets: {"epoch":E,"prefixes":[P...]} */
+/* Longest ETag accepted in "etags" (cdsd's own are under 40). */
+#define CDS_ETAG_MAX_BYTES 64
+
+/*
+ * POST /v1/buckets: {"epoch":E,"prefixes":[P...],"etags":[ETAG|null...]?}
+ * Prefixes are distinct.  etags is NULL when absent; else etags[i] is the
+ * ETag sent for prefixes[i] (pointing into doc) or NULL for a JSON null.
+ * An ETag is a quoted string as GET returns it ("..." or W/"..."):
+ * printable ASCII, no space, at most CDS_ETAG_MAX_BYTES.
+ */
 struct cds_buckets_req {
+	json_t *doc;
 	uint32_t epoch;
 	uint32_t *prefixes;
+	const char **etags;
 	size_t n;
 };
 

@@ -3,7 +3,8 @@
  *
  * The table has SHARDS x SLOTS entries; an address hashes (keyed SipHash)
  * to a shard and a start slot, and is looked for in a window of WINDOW
- * slots.  Invariant: an address occupies at most one slot of its window.
+ * slots.  Invariants: an address occupies at most one slot of its window;
+ * a balance stays within [-burst, burst].
  */
 #include "server/iplimit.h"
 
@@ -130,15 +131,19 @@ static struct slot *find_slot(struct shard *s, size_t start,
 	return victim;
 }
 
-/* Take n tokens for an encoded key (addr_key's form). */
-static bool take(struct cds_iplimit *il, const uint8_t key[KEY_BYTES],
-		 double n, int64_t now_us, uint32_t *retry_after_s)
+/*
+ * Run fn on the slot of an encoded key (addr_key's form), refilled to
+ * now_us, under its shard's lock.
+ */
+static void with_slot(struct cds_iplimit *il, const uint8_t key[KEY_BYTES],
+		      int64_t now_us, void (*fn)(struct cds_iplimit *,
+						 struct slot *, void *),
+		      void *ctx)
 {
 	uint8_t h[crypto_shorthash_BYTES];
 	uint64_t hv;
 	struct shard *s;
 	struct slot *e;
-	bool ok;
 
 	crypto_shorthash(h, key, KEY_BYTES, il->hkey);
 	memcpy(&hv, h, sizeof(hv));
@@ -152,16 +157,84 @@ static bool take(struct cds_iplimit *il, const uint8_t key[KEY_BYTES],
 			e->tokens = il->burst;
 		e->updated_us = now_us;
 	}
-	ok = e->tokens >= n;
-	if (ok)
-		e->tokens -= n;
-	else
-		*retry_after_s = (uint32_t)ceil((n - e->tokens) /
-						(il->per_us * 1e6));
+	fn(il, e, ctx);
 	pthread_mutex_unlock(&s->mu);
-	if (!ok && *retry_after_s == 0)
-		*retry_after_s = 1;
-	return ok;
+}
+
+/* peer's key; false for a guard without limit or a non-IP peer. */
+static bool peer_key(struct cds_iplimit *il, uint8_t key[KEY_BYTES],
+		     const struct sockaddr *peer)
+{
+	return il->sh && peer && addr_key(key, peer);
+}
+
+/* Seconds until the balance is positive again (at least 1). */
+static void admit_fn(struct cds_iplimit *il, struct slot *e, void *ctx)
+{
+	uint32_t *retry = ctx;
+
+	if (e->tokens > 0)
+		return;
+	*retry = (uint32_t)ceil((1.0 - e->tokens) / (il->per_us * 1e6));
+	if (*retry == 0)
+		*retry = 1;
+}
+
+bool cds_iplimit_admit(struct cds_iplimit *il, const struct sockaddr *peer,
+		       int64_t now_us, uint32_t *retry_after_s)
+{
+	uint8_t key[KEY_BYTES];
+
+	*retry_after_s = 0;
+	if (peer_key(il, key, peer))
+		with_slot(il, key, now_us, admit_fn, retry_after_s);
+	return *retry_after_s == 0;
+}
+
+/* Debit, but never below -burst: a debt is paid off within burst/rate. */
+static void charge_fn(struct cds_iplimit *il, struct slot *e, void *ctx)
+{
+	e->tokens -= *(const double *)ctx;
+	if (e->tokens < -il->burst)
+		e->tokens = -il->burst;
+}
+
+void cds_iplimit_charge(struct cds_iplimit *il, const struct sockaddr *peer,
+			double n, int64_t now_us)
+{
+	uint8_t key[KEY_BYTES];
+
+	if (peer_key(il, key, peer))
+		with_slot(il, key, now_us, charge_fn, &n);
+}
+
+struct take {
+	double n;
+	uint32_t retry;
+};
+
+/* Take n tokens if there are that many, else say when there will be. */
+static void take_fn(struct cds_iplimit *il, struct slot *e, void *ctx)
+{
+	struct take *t = ctx;
+
+	if (e->tokens >= t->n) {
+		e->tokens -= t->n;
+		return;
+	}
+	t->retry = (uint32_t)ceil((t->n - e->tokens) / (il->per_us * 1e6));
+	if (t->retry == 0)
+		t->retry = 1;
+}
+
+static bool take(struct cds_iplimit *il, const uint8_t key[KEY_BYTES],
+		 double n, int64_t now_us, uint32_t *retry_after_s)
+{
+	struct take t = {n, 0};
+
+	with_slot(il, key, now_us, take_fn, &t);
+	*retry_after_s = t.retry;
+	return t.retry == 0;
 }
 
 bool cds_iplimit_take(struct cds_iplimit *il, const struct sockaddr *peer,
@@ -170,11 +243,10 @@ bool cds_iplimit_take(struct cds_iplimit *il, const struct sockaddr *peer,
 	uint8_t key[KEY_BYTES];
 
 	*retry_after_s = 0;
-	if (!il->sh || !peer || !addr_key(key, peer))
+	if (!peer_key(il, key, peer))
 		return true;
 	return take(il, key, n, now_us, retry_after_s);
 }
-
 bool cds_iplimit_take_key(struct cds_iplimit *il, const uint8_t *k,
 			  size_t len, double n, int64_t now_us,
 			  uint32_t *retry_after_s)

@@ -20,9 +20,10 @@ enum cds_metric {
 	CDS_M_ELEMENTS_EVALUATED,  /* OPRF elements evaluated */
 	CDS_M_LOOKUP_HANDLES,      /* plain-lookup handles answered */
 	CDS_M_RATE_REJECTED,       /* requests refused by account rate limits */
-	CDS_M_IP_REJECTED,         /* refused by a per-address guard */
-	CDS_M_BUCKET_FETCHES,      /* buckets served (GET or in a POST) */
-	CDS_M_BUCKET_NOT_MODIFIED, /* GET answered 304 */
+	CDS_M_IP_REJECTED,         /* bucket requests refused by the IP guard */
+	CDS_M_BUCKET_FETCHES,      /* buckets looked up (GET or in a POST) */
+	CDS_M_BUCKET_NOT_MODIFIED, /* GET 304, or POST not_modified */
+	CDS_M_BUCKET_BYTES,        /* body bytes of bucket replies */
 	CDS_M_LOG_REFUSED,         /* requests answered 503: log queue full */
 	CDS_M_POLL_ERRORS,         /* failed store polls */
 	CDS_M__COUNT

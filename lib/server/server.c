@@ -54,8 +54,12 @@ void cds_server_config_init(struct cds_server_config *c)
 	c->conn_memory = 32 * 1024;
 	c->rate_allowance = 50000;
 	c->rate_refill = 5000;
-	c->bucket_rate_per_ip = 2000;
-	c->bucket_burst_per_ip = 4000;
+	/* Sized in docs/operations.md "Per-address limits": the burst covers
+	 * a 10,000-handle first discovery with the densest buckets cdsctl
+	 * init chooses; the rate bounds what one address can pull for long. */
+	c->bucket_bytes_per_ip = 8 << 20;
+	c->bucket_burst_bytes = 256 << 20;
+	c->max_bucket_reply = 16 << 20;
 	c->bucket_max_age = 5;
 	c->verify_ttl_s = 600;
 	c->verify_attempts = 5;
@@ -92,11 +96,14 @@ static enum cds_err check_config(const struct cds_server_config *c,
 	    c->verify_timeout_s < 1)
 		return cds_fail(err, CDS_ERR_USAGE,
 				"verification attempts, per-handle limit and timeout must be at least 1");
-	if (c->bucket_rate_per_ip > 0 &&
-	    c->bucket_burst_per_ip < (double)c->max_prefixes)
+	if (c->max_bucket_reply < 4096)
 		return cds_fail(err, CDS_ERR_USAGE,
-				"the per-IP bucket burst must cover one POST /v1/buckets (%zu prefixes)",
-				c->max_prefixes);
+				"--max-bucket-reply must be at least 4096 bytes");
+	if (c->bucket_bytes_per_ip > 0 &&
+	    c->bucket_burst_bytes < CDS_BUCKET_REQUEST_BYTES)
+		return cds_fail(err, CDS_ERR_USAGE,
+				"--bucket-burst-bytes must cover one request (%d bytes)",
+				CDS_BUCKET_REQUEST_BYTES);
 	return CDS_OK;
 }
 
@@ -221,8 +228,8 @@ static enum cds_err open_state(struct cds_server *s, struct cds_error *err)
 	    (rc = cds_metrics_new(&s->metrics, err)) ||
 	    (rc = cds_ratelimit_new(&s->rate, c->rate_allowance,
 				    c->rate_refill, err)) ||
-	    (rc = cds_iplimit_new(&s->iplimit, c->bucket_rate_per_ip,
-				  c->bucket_burst_per_ip, err)) ||
+	    (rc = cds_iplimit_new(&s->iplimit, c->bucket_bytes_per_ip,
+				  c->bucket_burst_bytes, err)) ||
 	    (rc = cds_storepool_new(&s->pool, c->datadir, c->threads + 1, err)) ||
 	    (rc = open_verify(s, err)))
 		return rc;

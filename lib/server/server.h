@@ -29,6 +29,14 @@
 #include "core/err.h"
 #include "store/qlog.h"
 
+/*
+ * What one bucket request costs against the per-address guard beyond its
+ * body bytes: about what the headers of a small request and its reply,
+ * and the work of answering it, are worth.  It bounds floods of tiny
+ * requests (304s, errors) at bucket_bytes_per_ip / this many per second.
+ */
+#define CDS_BUCKET_REQUEST_BYTES 2048
+
 struct cds_server_config {
 	const char *datadir;
 	const char *listen;           /* "HOST:PORT" or "[V6]:PORT" */
@@ -56,8 +64,9 @@ struct cds_server_config {
 	/* rate limits */
 	double rate_allowance;        /* onboarding tokens per account */
 	double rate_refill;           /* tokens per day */
-	double bucket_rate_per_ip;    /* bucket fetches/s per IP; 0 = no limit */
-	double bucket_burst_per_ip;
+	double bucket_bytes_per_ip;   /* bucket bytes/s per address; 0 = none */
+	double bucket_burst_bytes;    /* burst of that guard, bytes */
+	size_t max_bucket_reply;      /* bytes of one POST /v1/buckets reply */
 	unsigned bucket_max_age;      /* Cache-Control max-age of buckets */
 	/* whom to believe about client addresses (clientaddr.h) */
 	const char *const *trusted_proxies; /* CIDR texts, n_trusted_proxies */

@@ -128,14 +128,20 @@ bool cds_api_auth_account(struct cds_req *rq, struct cds_reply *rp,
 bool cds_api_auth_admin(struct cds_req *rq, struct cds_reply *rp);
 bool cds_api_auth_metrics(struct cds_req *rq, struct cds_reply *rp);
 bool cds_api_charge(struct cds_req *rq, struct cds_reply *rp, size_t n);
-/* The bucket-fetch flood guard of the request's peer, n fetches. */
-bool cds_api_ip_guard(struct cds_req *rq, struct cds_reply *rp, size_t n);
 /* A 429 with Retry-After, "too many WHAT; retry in N s", counted. */
 void cds_api_reply_limited(struct cds_req *rq, struct cds_reply *rp,
 			   enum cds_metric counter, uint32_t retry,
 			   const char *what);
 /* The per-account write limit (handle, key and verification changes). */
 bool cds_api_write_guard(struct cds_req *rq, struct cds_reply *rp);
+/*
+ * The per-address bucket guard (iplimit.h): admit before any work (false
+ * after a 429), then charge what the reply cost once it is built: its body
+ * bytes plus CDS_BUCKET_REQUEST_BYTES, whatever its status, so that floods
+ * of tiny or refused requests are paid for too.
+ */
+bool cds_api_ip_admit(struct cds_req *rq, struct cds_reply *rp);
+void cds_api_ip_charge(struct cds_req *rq, const struct cds_reply *rp);
 
 /* api_*.c */
 cds_api_fn cds_api_health;

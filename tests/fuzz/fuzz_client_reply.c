@@ -38,28 +38,17 @@ static void check_entries(const struct cds_proto_bucket *b)
 			      b->entries + i * CDS_ENTRY_BYTES, CDS_FP_BYTES) < 0);
 }
 
-static void one_bucket(const char *body, size_t len, struct cds_error *err)
-{
-	struct cds_proto_bucket b;
-	enum cds_err rc = cds_proto_parse_bucket(&b, 1, 0, body, len, err);
-
-	if (rc) {
-		check_failed(rc, err);
-		assert(b.entries == NULL);
-		return;
-	}
-	assert(b.prefix == 0);
-	check_entries(&b);
-	free(b.entries);
-}
-
+/* A group reply, revalidating (ETags sent for even prefixes) or not. */
 static void many_buckets(const char *body, size_t len, size_t n,
-			 struct cds_error *err)
+			 bool revalidate, struct cds_error *err)
 {
 	static const uint32_t prefixes[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+	static const char *const tags[8] = {"\"a\"", NULL, "\"c\"", NULL,
+					    "\"e\"", NULL, "\"g\"", NULL};
+	const char *const *etags = revalidate ? tags : NULL;
 	struct cds_proto_bucket out[8];
-	enum cds_err rc = cds_proto_parse_buckets(out, 1, prefixes, n, body, len,
-						  err);
+	enum cds_err rc = cds_proto_parse_buckets(out, 1, prefixes, etags, n,
+						  body, len, err);
 
 	for (size_t i = 0; i < n; i++) {
 		if (rc) {
@@ -67,6 +56,10 @@ static void many_buckets(const char *body, size_t len, size_t n,
 			continue;
 		}
 		assert(out[i].prefix == prefixes[i]);
+		/* not_modified only where an ETag was sent, and then bare. */
+		assert(!out[i].not_modified || (etags && etags[i]));
+		assert(!out[i].not_modified || out[i].entries == NULL);
+		assert(strlen(out[i].etag) < sizeof(out[i].etag));
 		check_entries(&out[i]);
 		free(out[i].entries);
 	}
@@ -100,10 +93,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rc = cds_proto_parse_discover(ev, proof, 1, n, body, len, &err);
 		break;
 	case 2:
-		one_bucket(body, len, &err);
+		many_buckets(body, len, n, true, &err);
 		return 0;
 	case 3:
-		many_buckets(body, len, n, &err);
+		many_buckets(body, len, n, false, &err);
 		return 0;
 	case 4:
 		rc = cds_proto_parse_lookup(res, handles, n, body, len, &err);

@@ -65,8 +65,17 @@ static void fuzz_buckets(const char *b, size_t n, unsigned bits)
 		return;
 	}
 	assert(r.n >= 1 && r.n <= MAX_BATCH);
-	for (size_t i = 0; i < r.n; i++)
+	for (size_t i = 0; i < r.n; i++) {
 		assert((uint64_t)r.prefixes[i] < (UINT64_C(1) << bits));
+		for (size_t j = 0; j < i; j++)
+			assert(r.prefixes[j] != r.prefixes[i]);
+		if (r.etags && r.etags[i]) {
+			size_t len = strlen(r.etags[i]);
+
+			assert(len >= 2 && len <= CDS_ETAG_MAX_BYTES);
+			assert(r.etags[i][len - 1] == '"');
+		}
+	}
 	cds_buckets_req_fini(&r);
 }
 

@@ -26,9 +26,18 @@ def test_health_and_params():
             eq((st, body), (200, b""), "HEAD health")
             st, _, p = srv.request("GET", "/v1/params")
             eq(st, 200, "params")
-            eq(sorted(p), sorted(["version", "suite", "mode", "epoch",
-                                  "public_key", "prefix_bits", "max_batch",
-                                  "plain_lookup"]), "params fields")
+            eq(list(p)[:8], ["version", "suite", "mode", "epoch",
+                             "public_key", "prefix_bits", "max_batch",
+                             "plain_lookup"], "DESIGN.md's fields first")
+            eq(list(p)[8:], ["max_prefixes", "bucket_limit",
+                                             "max_bucket_reply"],
+               "then the limits")
+            eq((p["max_prefixes"], p["max_bucket_reply"]), (256, 16 << 20),
+               "default limits")
+            eq(p["bucket_limit"], {"bytes_per_s": 8 << 20,
+                                   "burst_bytes": 256 << 20,
+                                   "request_bytes": 2048},
+               "default per-address guard")
             eq((p["version"], p["suite"], p["mode"]),
                (1, "ristretto255-SHA512", "voprf"), "params suite")
             eq(p["epoch"], 1, "first epoch")

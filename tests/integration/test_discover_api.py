@@ -247,10 +247,13 @@ def test_bucket_bad_input():
             for body, status, code, idx in post:
                 expect_error(srv.request("POST", "/v1/buckets", body),
                              status, code, idx, json.dumps(body)[:60])
+            expect_error(srv.request("POST", "/v1/buckets", {
+                "epoch": 1, "prefixes": [3, 0, 3]}), 400, "invalid", 2,
+                "duplicate prefix")
             st, _, body = srv.request("POST", "/v1/buckets",
-                                      {"epoch": 1, "prefixes": [3, 0, 3]})
+                                      {"epoch": 1, "prefixes": [3, 0]})
             eq(st, 200, "POST buckets")
-            eq([b["prefix"] for b in body["buckets"]], [3, 0, 3], "order")
+            eq([b["prefix"] for b in body["buckets"]], [3, 0], "order")
             _, _, one = srv.request("GET", "/v1/buckets/3?epoch=1")
             eq(body["buckets"][0]["entries"], one["entries"], "same bucket")
     finally:
@@ -258,12 +261,14 @@ def test_bucket_bad_input():
 
 
 def test_bucket_flood_guard():
+    """The per-address guard charges bytes: each of these tiny replies
+    costs its body plus 2,048 bytes, so a 6,000-byte burst admits three
+    (the third into debt) and refuses the fourth."""
     dd = cdstest.DataDir(prefix_bits=2)
     try:
-        with cdstest.Server(dd, "--bucket-rate-per-ip", "0.5",
-                            "--bucket-burst", "6", "--max-prefixes",
-                            "4") as srv:
-            for i in range(6):
+        with cdstest.Server(dd, "--bucket-bytes-per-ip", "0.5",
+                            "--bucket-burst-bytes", "6000") as srv:
+            for i in range(3):
                 eq(srv.request("GET", "/v1/buckets/0?epoch=1")[0], 200,
                    "within burst")
             st, hdrs, body = srv.request("GET", "/v1/buckets/0?epoch=1")
@@ -273,7 +278,7 @@ def test_bucket_flood_guard():
                 raise AssertionError("no Retry-After: %r" % hdrs)
             expect_error(srv.request("POST", "/v1/buckets", {
                 "epoch": 1, "prefixes": [0, 1]}), 429, "rate_limited",
-                what="POST counted per prefix")
+                what="POST refused too")
             eq(srv.request("GET", "/v1/health")[0], 200, "others free")
             eq(metric_value(metrics(srv), "cds_ip_limited_total"), 2,
                "refusals counted")

@@ -154,8 +154,11 @@ def bucket(srv, xff):
                        headers={"X-Forwarded-For": xff})
 
 
-# A refill so slow that no test run sees a token come back.
-GUARD = ("--bucket-rate-per-ip", "0.001", "--bucket-burst", "3",
+# A refill so slow that no test run sees a byte come back.  The guard
+# charges 2,048 bytes per request plus the reply's body (an empty bucket:
+# some 40 bytes), and admits while the balance is positive: a burst of
+# 3 x 2,048 bytes admits exactly three such requests.
+GUARD = ("--bucket-bytes-per-ip", "0.001", "--bucket-burst-bytes", "6144",
          "--max-prefixes", "2")
 
 

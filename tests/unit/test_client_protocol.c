@@ -232,6 +232,9 @@ static void two_entries(uint8_t e[2 * CDS_ENTRY_BYTES], int sorted)
 	memset(e + CDS_ENTRY_BYTES, sorted ? 0x02 : 0x01, CDS_ENTRY_BYTES);
 }
 
+static const uint32_t want42 = 42;
+
+/* One bucket, prefix 42 asked for, answered as `prefix`. */
 static enum cds_err bucket(const uint8_t *entries, size_t nbytes,
 			   const char *prefix, struct cds_proto_bucket *b,
 			   struct cds_error *err)
@@ -240,11 +243,13 @@ static enum cds_err bucket(const uint8_t *entries, size_t nbytes,
 	enum cds_err rc;
 
 	cds_b64_encode(b64, entries, nbytes);
-	snprintf(json, sizeof(json), "{\"epoch\":5,\"prefix\":%s,\"entries\":\"%s\"}",
+	snprintf(json, sizeof(json),
+		 "{\"epoch\":5,\"buckets\":[{\"prefix\":%s,\"entries\":\"%s\"}]}",
 		 prefix, b64);
 	free(b64);
 	cds_error_clear(err);
-	rc = cds_proto_parse_bucket(b, 5, 42, json, strlen(json), err);
+	rc = cds_proto_parse_buckets(b, 5, &want42, NULL, 1, json, strlen(json),
+				     err);
 	return rc;
 }
 
@@ -254,7 +259,8 @@ static enum cds_err bucket_text(const char *json, struct cds_error *err)
 	enum cds_err rc;
 
 	cds_error_clear(err);
-	rc = cds_proto_parse_bucket(&b, 5, 42, json, strlen(json), err);
+	rc = cds_proto_parse_buckets(&b, 5, &want42, NULL, 1, json, strlen(json),
+				     err);
 	if (rc == CDS_OK)
 		free(b.entries);
 	else
@@ -291,16 +297,16 @@ static void test_bucket_parse(void **state)
 	assert_int_equal(bucket(e, sizeof(e), "42", &b, &err), CDS_ERR_PROTO);
 	assert_int_equal(bucket(e, sizeof(e), "16777216", &b, &err), CDS_ERR_PROTO);
 	cds_error_clear(&err);
-	assert_int_equal(bucket_text("{\"epoch\":5,\"prefix\":42,\"entries\":\"AA=\"}",
+	assert_int_equal(bucket_text("{\"epoch\":5,\"buckets\":[{\"prefix\":42,\"entries\":\"AA=\"}]}",
 				     &err), CDS_ERR_PROTO);
 	assert_non_null(strstr(err.msg, "base64"));
-	assert_int_equal(bucket_text("{\"epoch\":4,\"prefix\":42,\"entries\":\"\"}",
+	assert_int_equal(bucket_text("{\"epoch\":4,\"buckets\":[{\"prefix\":42,\"entries\":\"\"}]}",
 				     &err), CDS_ERR_PROTO);
 	assert_non_null(strstr(err.msg, "epoch 4"));
-	assert_int_equal(bucket_text("{\"epoch\":5,\"prefix\":42}", &err),
+	assert_int_equal(bucket_text("{\"epoch\":5,\"buckets\":[{\"prefix\":42}]}", &err),
 			 CDS_ERR_PROTO);
 	assert_non_null(strstr(err.msg, "entries"));
-	assert_int_equal(bucket_text("{\"epoch\":5,\"prefix\":42,\"entries\":7}",
+	assert_int_equal(bucket_text("{\"epoch\":5,\"buckets\":[{\"prefix\":42,\"entries\":7}]}",
 				     &err), CDS_ERR_PROTO);
 }
 
@@ -315,7 +321,7 @@ static void test_buckets_parse(void **state)
 
 	(void)state;
 	cds_buf_init(&req);
-	assert_int_equal(cds_proto_build_buckets(&req, 5, want, 2, &err), CDS_OK);
+	assert_int_equal(cds_proto_build_buckets(&req, 5, want, NULL, 2, &err), CDS_OK);
 	assert_string_equal((char *)req.data, "{\"epoch\":5,\"prefixes\":[9,3]}");
 	cds_buf_fini(&req);
 
@@ -325,7 +331,7 @@ static void test_buckets_parse(void **state)
 	snprintf(json, sizeof(json),
 		 "{\"epoch\":5,\"buckets\":[{\"prefix\":3,\"entries\":\"\"},"
 		 "{\"prefix\":9,\"entries\":\"%s\"}]}", b64);
-	assert_int_equal(cds_proto_parse_buckets(out, 5, want, 2, json,
+	assert_int_equal(cds_proto_parse_buckets(out, 5, want, NULL, 2, json,
 						 strlen(json), &err), CDS_OK);
 	assert_int_equal(out[0].n, 2);
 	assert_int_equal(out[1].n, 0);
@@ -335,27 +341,84 @@ static void test_buckets_parse(void **state)
 	snprintf(json, sizeof(json),
 		 "{\"epoch\":5,\"buckets\":[{\"prefix\":9,\"entries\":\"\"},"
 		 "{\"prefix\":9,\"entries\":\"\"}]}");
-	assert_int_equal(cds_proto_parse_buckets(out, 5, want, 2, json,
+	assert_int_equal(cds_proto_parse_buckets(out, 5, want, NULL, 2, json,
 						 strlen(json), &err), CDS_ERR_PROTO);
 	assert_non_null(strstr(err.msg, "twice"));
 	assert_null(out[0].entries);
 	snprintf(json, sizeof(json),
 		 "{\"epoch\":5,\"buckets\":[{\"prefix\":9,\"entries\":\"\"},"
 		 "{\"prefix\":4,\"entries\":\"\"}]}");
-	assert_int_equal(cds_proto_parse_buckets(out, 5, want, 2, json,
+	assert_int_equal(cds_proto_parse_buckets(out, 5, want, NULL, 2, json,
 						 strlen(json), &err), CDS_ERR_PROTO);
 	snprintf(json, sizeof(json),
 		 "{\"epoch\":5,\"buckets\":[{\"prefix\":9,\"entries\":\"\"}]}");
-	assert_int_equal(cds_proto_parse_buckets(out, 5, want, 2, json,
+	assert_int_equal(cds_proto_parse_buckets(out, 5, want, NULL, 2, json,
 						 strlen(json), &err), CDS_ERR_PROTO);
 	snprintf(json, sizeof(json),
 		 "{\"epoch\":5,\"buckets\":[{\"prefix\":9,\"entries\":\"\"}, 3]}");
-	assert_int_equal(cds_proto_parse_buckets(out, 5, want, 2, json,
+	assert_int_equal(cds_proto_parse_buckets(out, 5, want, NULL, 2, json,
 						 strlen(json), &err), CDS_ERR_PROTO);
 	snprintf(json, sizeof(json),
 		 "{\"epoch\":6,\"buckets\":[{\"prefix\":9,\"entries\":\"\"},"
 		 "{\"prefix\":3,\"entries\":\"\"}]}");
-	assert_int_equal(cds_proto_parse_buckets(out, 5, want, 2, json,
+	assert_int_equal(cds_proto_parse_buckets(out, 5, want, NULL, 2, json,
+						 strlen(json), &err), CDS_ERR_PROTO);
+}
+
+/* Revalidation: ETags go out parallel to the prefixes (null for none);
+ * not_modified comes back only for a prefix sent with one. */
+static void test_buckets_etags(void **state)
+{
+	const uint32_t want[3] = {9, 3, 4};
+	const char *tags[3] = {"\"5.9.a.j\"", NULL, "W/\"5.4.1.b\""};
+	struct cds_proto_bucket out[3];
+	struct cds_buf req;
+	struct cds_error err;
+	char json[512];
+
+	(void)state;
+	cds_buf_init(&req);
+	assert_int_equal(cds_proto_build_buckets(&req, 5, want, tags, 3, &err),
+			 CDS_OK);
+	assert_string_equal((char *)req.data,
+			    "{\"epoch\":5,\"prefixes\":[9,3,4],\"etags\":"
+			    "[\"\\\"5.9.a.j\\\"\",null,\"W/\\\"5.4.1.b\\\"\"]}");
+	cds_buf_fini(&req);
+	snprintf(json, sizeof(json),
+		 "{\"epoch\":5,\"buckets\":[{\"prefix\":9,\"not_modified\":true},"
+		 "{\"prefix\":3,\"etag\":\"\\\"5.3.b.j\\\"\",\"entries\":\"\"},"
+		 "{\"prefix\":4,\"etag\":7,\"entries\":\"\"}]}");
+	assert_int_equal(cds_proto_parse_buckets(out, 5, want, tags, 3, json,
+						 strlen(json), &err), CDS_ERR_PROTO);
+	assert_non_null(strstr(err.msg, "etag"));
+	snprintf(json, sizeof(json),
+		 "{\"epoch\":5,\"buckets\":[{\"prefix\":9,\"not_modified\":true},"
+		 "{\"prefix\":3,\"etag\":\"\\\"5.3.b.j\\\"\",\"entries\":\"\"},"
+		 "{\"prefix\":4,\"entries\":\"\"}]}");
+	assert_int_equal(cds_proto_parse_buckets(out, 5, want, tags, 3, json,
+						 strlen(json), &err), CDS_OK);
+	assert_true(out[0].not_modified);
+	assert_null(out[0].entries);
+	assert_false(out[1].not_modified);
+	assert_string_equal(out[1].etag, "\"5.3.b.j\"");
+	assert_string_equal(out[2].etag, "");
+	for (int i = 0; i < 3; i++)
+		free(out[i].entries);
+	/* not_modified for a bucket sent without an ETag, or not true. */
+	snprintf(json, sizeof(json),
+		 "{\"epoch\":5,\"buckets\":[{\"prefix\":9,\"not_modified\":true},"
+		 "{\"prefix\":3,\"not_modified\":true},"
+		 "{\"prefix\":4,\"entries\":\"\"}]}");
+	assert_int_equal(cds_proto_parse_buckets(out, 5, want, tags, 3, json,
+						 strlen(json), &err), CDS_ERR_PROTO);
+	assert_non_null(strstr(err.msg, "not_modified"));
+	assert_int_equal(cds_proto_parse_buckets(out, 5, want, NULL, 3, json,
+						 strlen(json), &err), CDS_ERR_PROTO);
+	snprintf(json, sizeof(json),
+		 "{\"epoch\":5,\"buckets\":[{\"prefix\":9,\"not_modified\":false},"
+		 "{\"prefix\":3,\"entries\":\"\"},"
+		 "{\"prefix\":4,\"entries\":\"\"}]}");
+	assert_int_equal(cds_proto_parse_buckets(out, 5, want, tags, 3, json,
 						 strlen(json), &err), CDS_ERR_PROTO);
 }
 
@@ -458,6 +521,7 @@ int main(void)
 		cmocka_unit_test(test_discover_parse),
 		cmocka_unit_test(test_bucket_parse),
 		cmocka_unit_test(test_buckets_parse),
+		cmocka_unit_test(test_buckets_etags),
 		cmocka_unit_test(test_lookup),
 		cmocka_unit_test(test_status_error),
 	};

@@ -110,7 +110,57 @@ static void test_decode_buckets(void **state)
 	/* prefix_bits 0: only bucket 0 exists. */
 	assert_int_equal(cds_decode_buckets(&r, any, strlen(any), 8, 0, &err),
 			 CDS_OK);
+	assert_null(r.etags);
 	cds_buckets_req_fini(&r);
+}
+
+static enum cds_err buckets(struct cds_buckets_req *r, const char *body,
+			    struct cds_error *err)
+{
+	return cds_decode_buckets(r, body, strlen(body), 8, 4, err);
+}
+
+static void test_decode_buckets_etags(void **state)
+{
+	struct cds_buckets_req r;
+	struct cds_error err = {0};
+	char long_tag[128];
+
+	(void)state;
+	assert_int_equal(buckets(&r, "{\"epoch\":1,\"prefixes\":[3,4],"
+				 "\"etags\":[\"\\\"1.3.a.j\\\"\",null]}", &err),
+			 CDS_OK);
+	assert_string_equal(r.etags[0], "\"1.3.a.j\"");
+	assert_null(r.etags[1]);
+	cds_buckets_req_fini(&r);
+	assert_int_equal(buckets(&r, "{\"epoch\":1,\"prefixes\":[3],"
+				 "\"etags\":[\"W/\\\"x\\\"\"]}", &err), CDS_OK);
+	cds_buckets_req_fini(&r);
+	/* Duplicates name the repeat. */
+	expect_fail(buckets(&r, "{\"epoch\":1,\"prefixes\":[3,0,5,0]}", &err),
+		    &err, CDS_ERR_INVALID, 3);
+	/* Not parallel: the first index without a partner. */
+	expect_fail(buckets(&r, "{\"epoch\":1,\"prefixes\":[3,4],"
+			    "\"etags\":[null]}", &err), &err, CDS_ERR_INVALID, 1);
+	expect_fail(buckets(&r, "{\"epoch\":1,\"prefixes\":[3],"
+			    "\"etags\":[null,null]}", &err), &err,
+		    CDS_ERR_INVALID, 1);
+	expect_fail(buckets(&r, "{\"epoch\":1,\"prefixes\":[3],"
+			    "\"etags\":{}}", &err), &err, CDS_ERR_INVALID, -1);
+	/* Malformed items. */
+	expect_fail(buckets(&r, "{\"epoch\":1,\"prefixes\":[3,4],"
+			    "\"etags\":[null,7]}", &err), &err, CDS_ERR_INVALID, 1);
+	expect_fail(buckets(&r, "{\"epoch\":1,\"prefixes\":[3,4],"
+			    "\"etags\":[null,\"1.3.a.j\"]}", &err), &err,
+		    CDS_ERR_INVALID, 1);
+	expect_fail(buckets(&r, "{\"epoch\":1,\"prefixes\":[3],"
+			    "\"etags\":[\"\\\"a b\\\"\"]}", &err), &err,
+		    CDS_ERR_INVALID, 0);
+	/* Wrong length: over CDS_ETAG_MAX_BYTES. */
+	snprintf(long_tag, sizeof(long_tag),
+		 "{\"epoch\":1,\"prefixes\":[3],\"etags\":[\"\\\"%0*d\\\"\"]}",
+		 CDS_ETAG_MAX_BYTES, 0);
+	expect_fail(buckets(&r, long_tag, &err), &err, CDS_ERR_INVALID, 0);
 }
 
 static void test_decode_handles(void **state)
@@ -301,18 +351,33 @@ static void test_iplimit(void **state)
 	inet_pton(AF_INET6, "2001:db8::1", &b.sin6_addr);
 	inet_pton(AF_INET6, "2001:db8::2", &c.sin6_addr); /* same /64 */
 	assert_int_equal(cds_iplimit_new(&il, 2, 4, &err), CDS_OK);
-	for (int i = 0; i < 4; i++)
-		assert_true(cds_iplimit_take(il, (void *)&a, 1, 0, &retry));
-	assert_false(cds_iplimit_take(il, (void *)&a, 1, 0, &retry));
+	/* Admitted while the balance is positive, then charged. */
+	for (int i = 0; i < 4; i++) {
+		assert_true(cds_iplimit_admit(il, (void *)&a, 0, &retry));
+		cds_iplimit_charge(il, (void *)&a, 1, 0);
+	}
+	assert_false(cds_iplimit_admit(il, (void *)&a, 0, &retry));
 	assert_int_equal(retry, 1);
-	assert_true(cds_iplimit_take(il, (void *)&a, 1, CDS_USEC_PER_SEC, &retry));
-	assert_true(cds_iplimit_take(il, (void *)&b, 4, 0, &retry));
-	assert_false(cds_iplimit_take(il, (void *)&c, 1, 0, &retry));
-	assert_true(cds_iplimit_take(il, NULL, 100, 0, &retry));
+	assert_true(cds_iplimit_admit(il, (void *)&a, CDS_USEC_PER_SEC, &retry));
+	/* A large reply leaves a debt, paid off at the rate (down to -4). */
+	cds_iplimit_charge(il, (void *)&a, 100, CDS_USEC_PER_SEC);
+	assert_false(cds_iplimit_admit(il, (void *)&a, CDS_USEC_PER_SEC, &retry));
+	assert_int_equal(retry, 3);
+	assert_false(cds_iplimit_admit(il, (void *)&a, 3 * CDS_USEC_PER_SEC,
+				       &retry));
+	assert_true(cds_iplimit_admit(il, (void *)&a, 4 * CDS_USEC_PER_SEC,
+				      &retry));
+	/* IPv6 addresses share their /64. */
+	assert_true(cds_iplimit_admit(il, (void *)&b, 0, &retry));
+	cds_iplimit_charge(il, (void *)&b, 4, 0);
+	assert_false(cds_iplimit_admit(il, (void *)&c, 0, &retry));
+	assert_true(cds_iplimit_admit(il, NULL, 0, &retry));
 	cds_iplimit_free(il);
 	assert_int_equal(cds_iplimit_new(&il, 0, 0, &err), CDS_OK);
-	for (int i = 0; i < 100; i++)
-		assert_true(cds_iplimit_take(il, (void *)&a, 1000, 0, &retry));
+	for (int i = 0; i < 100; i++) {
+		cds_iplimit_charge(il, (void *)&a, 1000, 0);
+		assert_true(cds_iplimit_admit(il, (void *)&a, 0, &retry));
+	}
 	cds_iplimit_free(il);
 }
 
@@ -466,6 +531,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decode_discover),
 		cmocka_unit_test(test_decode_buckets),
+		cmocka_unit_test(test_decode_buckets_etags),
 		cmocka_unit_test(test_decode_handles),
 		cmocka_unit_test(test_decode_verify),
 		cmocka_unit_test(test_decode_u32),
