@@ -41,7 +41,7 @@ export CDS_TOKEN=$("$BUILD/cdsctl" --data "$work/d" account add \
 run() {
 	port=$(free_port)
 	"$1" --data "$work/d" --listen "127.0.0.1:$port" --plain-lookup on \
-		--threads $THREADS --rate-allowance 1e15 --bucket-rate-per-ip 0 \
+		--threads $THREADS --rate-allowance 1e15 --bucket-bytes-per-ip 0 \
 		--quiet 2>>"$work/cdsd.log" &
 	pid=$!
 	i=0

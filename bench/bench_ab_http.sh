@@ -52,7 +52,7 @@ setup() {
 run() {
 	port=$(free_port)
 	"$2/cdsd" --data "$work/$1" --listen "127.0.0.1:$port" --plain-lookup on \
-		--threads 2 --rate-allowance 1e15 --bucket-rate-per-ip 0 --quiet \
+		--threads 2 --rate-allowance 1e15 --bucket-bytes-per-ip 0 --quiet \
 		2>>"$work/$1.log" &
 	pid=$!
 	i=0
