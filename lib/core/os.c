@@ -4,6 +4,7 @@
 #include "os.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -28,6 +29,31 @@ enum cds_err cds_write_all_sync(int fd, const char *path, const void *p,
 	if (fsync(fd) != 0)
 		return cds_fail(err, CDS_ERR_IO, "cannot sync '%s': %s", path,
 				strerror(errno));
+	return CDS_OK;
+}
+
+enum cds_err cds_read_head(const char *path, void *buf, size_t cap, size_t *n,
+			   struct cds_error *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t r;
+
+	*n = 0;
+	if (fd < 0)
+		return cds_fail(err, errno == ENOENT ? CDS_ERR_NOT_FOUND
+						     : CDS_ERR_IO,
+				"cannot open '%s': %s", path, strerror(errno));
+	do
+		r = read(fd, buf, cap);
+	while (r < 0 && errno == EINTR);
+	if (r < 0) {
+		enum cds_err rc = cds_fail(err, CDS_ERR_IO, "cannot read '%s': %s",
+					   path, strerror(errno));
+		close(fd);
+		return rc;
+	}
+	close(fd);
+	*n = (size_t)r;
 	return CDS_OK;
 }
 

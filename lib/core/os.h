@@ -18,6 +18,15 @@ enum cds_err cds_write_all_sync(int fd, const char *path, const void *p,
 				size_t n, struct cds_error *err) CDS_MUST_CHECK;
 
 /*
+ * Read the first bytes of the file at path into buf (at most cap) with
+ * one read; *n gets how many.  CDS_ERR_NOT_FOUND if there is no such file,
+ * CDS_ERR_IO otherwise; the message names path.  For small files read
+ * whole (tokens, keys) or a fixed header.
+ */
+enum cds_err cds_read_head(const char *path, void *buf, size_t cap, size_t *n,
+			   struct cds_error *err) CDS_MUST_CHECK;
+
+/*
  * Initialise a rwlock that prefers writers, so that one updater is not
  * starved by a steady stream of readers.  0 on success, -1 on failure.
  */

@@ -25,6 +25,8 @@
 
 #include <sodium.h>
 
+#include "core/os.h"
+
 #define MAGIC "CDSINDEX"
 #define FORMAT_VERSION 1
 #define OFF_VERSION 8
@@ -449,17 +451,13 @@ enum cds_err cds_snapshot_seq(const char *path, uint32_t epoch, uint64_t *seq,
 			      struct cds_error *err)
 {
 	uint8_t h[CDS_SNAPSHOT_HEADER_BYTES];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
+	enum cds_err rc;
+	size_t n;
 
 	*seq = 0;
-	if (fd < 0)
-		return cds_fail(err, errno == ENOENT ? CDS_ERR_NOT_FOUND
-						     : CDS_ERR_IO,
-				"cannot open '%s': %s", path, strerror(errno));
-	n = read(fd, h, sizeof(h));
-	close(fd);
-	if (n != (ssize_t)sizeof(h) || memcmp(h, MAGIC, 8) ||
+	if ((rc = cds_read_head(path, h, sizeof(h), &n, err)))
+		return rc;
+	if (n != sizeof(h) || memcmp(h, MAGIC, 8) ||
 	    get32(h + OFF_VERSION) != FORMAT_VERSION ||
 	    get32(h + OFF_EPOCH) != epoch)
 		return cds_fail(err, CDS_ERR_INVALID,

@@ -12,7 +12,6 @@
 #include "store/ledger_head.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/codec.h"
+#include "core/os.h"
 #include "store/store_impl.h"
 
 #define HEAD_DOMAIN "cds/v1/ledger-head"
@@ -104,27 +104,17 @@ static enum cds_err key_load(const char *datadir, bool create,
 {
 	char path[PATH_MAX], text[SK_HEX + 2];
 	enum cds_err rc;
-	ssize_t n;
-	int fd;
+	size_t n = 0;
 
 	if ((rc = key_path(path, datadir, "ledger.key", err)))
 		return rc;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT && create) {
-		if ((rc = key_create(datadir, path, err)))
-			return rc;
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-	}
-	if (fd < 0)
-		return cds_fail(err, errno == ENOENT ? CDS_ERR_NOT_FOUND
-						     : CDS_ERR_IO,
-				"cannot open the ledger key '%s': %s", path,
-				strerror(errno));
-	n = read(fd, text, sizeof(text));
-	close(fd);
-	if (n < SK_HEX ||
-	    cds_hex_decode_exact(sk, crypto_sign_SECRETKEYBYTES, text, SK_HEX,
-				 "ledger key", NULL) != CDS_OK)
+	rc = cds_read_head(path, text, sizeof(text), &n, err);
+	if (rc == CDS_ERR_NOT_FOUND && create &&
+	    !(rc = key_create(datadir, path, err)))
+		rc = cds_read_head(path, text, sizeof(text), &n, err);
+	if (!rc && (n < SK_HEX ||
+		    cds_hex_decode_exact(sk, crypto_sign_SECRETKEYBYTES, text,
+					 SK_HEX, "ledger key", NULL) != CDS_OK))
 		rc = cds_fail(err, CDS_ERR_INVALID,
 			      "the ledger key '%s' is malformed", path);
 	sodium_memzero(text, sizeof(text));

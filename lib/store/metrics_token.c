@@ -4,7 +4,6 @@
 #include "store/metrics_token.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 
 #include <sodium.h>
 
+#include "core/os.h"
 #include "store/store_impl.h"
 
 #define PREFIX "metrics."
@@ -44,18 +44,11 @@ static enum cds_err read_token(const char *path,
 			       char token[static CDS_TOKEN_MAX_BYTES],
 			       struct cds_error *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
+	enum cds_err rc;
+	size_t n;
 
-	if (fd < 0)
-		return cds_fail(err, errno == ENOENT ? CDS_ERR_NOT_FOUND
-						     : CDS_ERR_IO,
-				"cannot open '%s': %s", path, strerror(errno));
-	n = read(fd, token, CDS_TOKEN_MAX_BYTES - 1);
-	close(fd);
-	if (n < 0)
-		return cds_fail(err, CDS_ERR_IO, "cannot read '%s': %s", path,
-				strerror(errno));
+	if ((rc = cds_read_head(path, token, CDS_TOKEN_MAX_BYTES - 1, &n, err)))
+		return rc;
 	token[n] = '\0';
 	token[strcspn(token, "\r\n")] = '\0';
 	if (strncmp(token, PREFIX, strlen(PREFIX)) != 0 ||

@@ -1,8 +1,9 @@
 """test_hardening: the server-side hardening of issue 8 against a real cdsd:
 the total deadline for receiving a request (a client trickling bytes is cut
 off), X-Forwarded-For believed only from --trusted-proxy peers (query log
-and per-address limits), and /metrics behind the metrics token or on the
-separate --metrics-listen address.
+and per-address limits), /metrics behind the metrics token or on the
+separate --metrics-listen address, and no core dumps with secrets locked
+in memory (or a warning saying they could not be).
 
 Timing: the deadline tests assert only that the server cuts the trickling
 client at some point after the deadline and within a generous bound, and
@@ -279,6 +280,41 @@ def test_metrics_listen_in_use():
             raise AssertionError("message: %r" % p.stderr)
     finally:
         s.close()
+        dd.cleanup()
+
+
+def proc_field(pid, name, field):
+    with open("/proc/%d/%s" % (pid, name)) as f:
+        for line in f:
+            if line.startswith(field):
+                return line
+    raise AssertionError("no %r in /proc/%d/%s" % (field, pid, name))
+
+
+def under_asan():
+    """True if cdsd is an AddressSanitizer build."""
+    with open(cdstest.exe("cdsd"), "rb") as f:
+        return b"__asan_init" in f.read()
+
+
+def test_no_core_dumps_and_locked_secrets():
+    dd = DataDir()
+    try:
+        dd.ctl("account", "add", "--identity-key",
+               "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+               "tel:+15550004444")
+        with Server(dd) as srv:
+            pid = srv.proc.pid
+            limits = proc_field(pid, "limits", "Max core file size").split()
+            eq(limits[4:6], ["0", "0"], "RLIMIT_CORE soft and hard")
+            locked = int(proc_field(pid, "status", "VmLck:").split()[1])
+            warned = "cannot lock secrets in memory" in srv.stderr()
+            if under_asan():
+                return  # ASan's mlock interceptor locks nothing
+            if not locked and not warned:
+                raise AssertionError("secrets neither locked (VmLck 0) nor "
+                                     "a warning logged")
+    finally:
         dd.cleanup()
 
 
