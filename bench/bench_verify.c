@@ -255,16 +255,42 @@ static void report(const char *what, double *v, int rounds, double health,
 	printf("\n");
 }
 
+/* The interleaved rounds and the report; 0, or -1 if a request failed. */
+static int run_rounds(struct bench *b, int n, int rounds)
+{
+	double h[MAX_ROUNDS], fs[MAX_ROUNDS], is[MAX_ROUNDS], ck[MAX_ROUNDS];
+
+	printf("bench_verify: %d requests a round, %d rounds, interleaved "
+	       "(health, fsync, issue, check); outbox %s\n", n, rounds, b->outbox);
+	for (int i = 0; i < rounds; i++) {
+		h[i] = round_health(b, n);
+		fs[i] = round_fsync(b, n);
+		is[i] = round_issue(b, n);
+		ck[i] = round_check(b, n);
+		if (h[i] < 0 || fs[i] < 0 || is[i] < 0 || ck[i] < 0) {
+			fprintf(stderr, "bench_verify: a request failed in round %d\n",
+				i + 1);
+			return -1;
+		}
+	}
+	report("baseline GET /v1/health", h, rounds, 0, 0);
+	report("baseline write+fsync 100 B", fs, rounds, 0, 0);
+	report("issue POST /v1/verifications", is, rounds, median(h, rounds),
+	       median(fs, rounds));
+	report("check POST /v1/register", ck, rounds, median(h, rounds),
+	       median(fs, rounds));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int n = argc > 1 ? atoi(argv[1]) : 200;
 	int rounds = argc > 2 ? atoi(argv[2]) : 5;
-	double h[MAX_ROUNDS], fs[MAX_ROUNDS], is[MAX_ROUNDS], ck[MAX_ROUNDS];
 	static struct bench b;
 	char dir[64], cmd[128];
 	struct cds_server *srv;
 	struct curl_slist *hdr;
-	int rc = 1;
+	int rc;
 
 	if (n < 1 || n > (1 << 12) || rounds < 1 || rounds > MAX_ROUNDS) {
 		fprintf(stderr, "usage: bench_verify [N<=4096] [ROUNDS<=%d]\n",
@@ -279,27 +305,7 @@ int main(int argc, char **argv)
 	hdr = curl_slist_append(NULL, "Content-Type: application/json");
 	curl_easy_setopt(b.c, CURLOPT_HTTPHEADER, hdr);
 	curl_easy_setopt(b.c, CURLOPT_WRITEFUNCTION, collect);
-	printf("bench_verify: %d requests a round, %d rounds, interleaved "
-	       "(health, fsync, issue, check); outbox %s\n", n, rounds, b.outbox);
-	for (int i = 0; i < rounds; i++) {
-		h[i] = round_health(&b, n);
-		fs[i] = round_fsync(&b, n);
-		is[i] = round_issue(&b, n);
-		ck[i] = round_check(&b, n);
-		if (h[i] < 0 || fs[i] < 0 || is[i] < 0 || ck[i] < 0) {
-			fprintf(stderr, "bench_verify: a request failed in round %d\n",
-				i + 1);
-			goto out;
-		}
-	}
-	report("baseline GET /v1/health", h, rounds, 0, 0);
-	report("baseline write+fsync 100 B", fs, rounds, 0, 0);
-	report("issue POST /v1/verifications", is, rounds, median(h, rounds),
-	       median(fs, rounds));
-	report("check POST /v1/register", ck, rounds, median(h, rounds),
-	       median(fs, rounds));
-	rc = 0;
-out:
+	rc = run_rounds(&b, n, rounds) ? 1 : 0;
 	curl_slist_free_all(hdr);
 	curl_easy_cleanup(b.c);
 	(void)cds_server_stop(srv, 1000);

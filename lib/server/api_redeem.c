@@ -46,6 +46,14 @@ static void reply_refusal(struct cds_reply *rp,
 	}
 }
 
+/* The body held a code: wipe it with the decoded copy. */
+static void wipe_request(struct cds_req *rq, struct cds_redeem_req *q)
+{
+	if (rq->body.data)
+		sodium_memzero(rq->body.data, rq->body.len);
+	cds_redeem_req_fini(q);
+}
+
 /* Check the code of q and bind its handle as r says; false: rp filled. */
 static bool redeem(struct cds_req *rq, struct cds_reply *rp,
 		   const struct cds_redeem_req *q, struct cds_verify_redeem *r)
@@ -89,7 +97,7 @@ void cds_api_register(struct cds_req *rq, struct cds_reply *rp)
 	if (cds_decode_redeem(&q, (const char *)rq->body.data, rq->body.len,
 			      true, &err)) {
 		cds_reply_from_err(rp, &err);
-		return;
+		goto out;
 	}
 	rq->items = 1;
 	memcpy(r.identity_key, q.identity_key, CDS_IDENTITY_KEY_BYTES);
@@ -102,8 +110,9 @@ void cds_api_register(struct cds_req *rq, struct cds_reply *rp)
 						  "handle", r.handle));
 		rp->secret = true;
 	}
+out:
 	sodium_memzero(&r, sizeof(r));
-	cds_redeem_req_fini(&q);
+	wipe_request(rq, &q);
 }
 
 void cds_api_handle_bind(struct cds_req *rq, struct cds_reply *rp)
@@ -119,7 +128,7 @@ void cds_api_handle_bind(struct cds_req *rq, struct cds_reply *rp)
 	if (cds_decode_redeem(&q, (const char *)rq->body.data, rq->body.len,
 			      false, &err)) {
 		cds_reply_from_err(rp, &err);
-		return;
+		goto out;
 	}
 	rq->items = 1;
 	r.account = acct.id;
@@ -129,6 +138,7 @@ void cds_api_handle_bind(struct cds_req *rq, struct cds_reply *rp)
 						  "ok", "account", hex, "handle",
 						  r.handle));
 	}
+out:
 	sodium_memzero(&r, sizeof(r));
-	cds_redeem_req_fini(&q);
+	wipe_request(rq, &q);
 }

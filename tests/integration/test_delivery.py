@@ -3,10 +3,13 @@ starting its own real peer on a free loopback port: an SMTP server
 (python3-aiosmtpd, smtpsink.py) for e-mail handles and an SMS gateway's
 webhook (http.server) for phone numbers.  A peer that refuses or is not
 there is a 502 the client sees, never a silent success, and leaves no
-verification behind.  Also: cdsd refuses a bad delivery configuration."""
+verification behind; a peer that never answers costs the request no more
+than --verify-timeout and the server no worker thread.  Also: cdsd refuses
+a bad delivery configuration."""
 import os
 import sys
 import tempfile
+import threading
 
 sys.path.insert(0, os.path.dirname(__file__))
 import cdstest  # noqa: E402
@@ -14,7 +17,8 @@ from apiutil import (create_account, expect_error, phone,  # noqa: E402
                      registered)
 from cdstest import eq  # noqa: E402
 from verifyutil import (Gateway, SmtpSink, ask, ask_ok, bind,  # noqa: E402
-                        code_in, register, verifications_in_store)
+                        code_in, register, verifications_in_store,
+                        wait_until)
 
 MAIL = "mailto:alice@example.org"
 TOKEN = "gw-secret-7f3a"
@@ -100,6 +104,34 @@ def test_bind_by_sms_webhook():
                          what="gateway answers 500")
             eq(len(verifications_in_store(dd)), 1,
                "the failed one left nothing")
+    finally:
+        gw.stop()
+        os.unlink(tok)
+        dd.cleanup()
+
+
+def test_gateway_that_never_answers():
+    """A gateway that takes the POST and never answers: the request waits
+    (suspended) no longer than --verify-timeout, then gets its 502, and
+    the server serves other requests meanwhile."""
+    dd = cdstest.DataDir()
+    gw = Gateway()
+    gw.hold = True
+    tok = token_file()
+    try:
+        with cdstest.Server(dd, "--verify-sms-webhook", gw.url(),
+                            "--verify-sms-token-file", tok,
+                            "--verify-timeout", "1", "--threads", "1") as srv:
+            out = []
+            t = threading.Thread(target=lambda: out.append(
+                ask(srv, phone(4))))
+            t.start()
+            wait_until(lambda: gw.posts, "the gateway got the POST")
+            eq(srv.request("GET", "/v1/health")[0], 200,
+               "the one worker thread is not blocked")
+            t.join(60)
+            expect_error(out[0], 502, "delivery_failed", what="no answer")
+            eq(verifications_in_store(dd), [], "nothing left behind")
     finally:
         gw.stop()
         os.unlink(tok)

@@ -132,11 +132,14 @@ class SmtpSink:
 
 class Gateway:
     """An SMS gateway's webhook: records each POST (headers and JSON
-    body) and answers `status` (settable)."""
+    body) and answers `status` (settable); while `hold` is set, it answers
+    nothing until released (stop() releases it)."""
 
     def __init__(self, status=200):
         self.status = status
         self.posts = []
+        self.hold = False
+        self.released = threading.Event()
         gw = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -146,6 +149,9 @@ class Gateway:
                 gw.posts.append({"path": self.path,
                                  "headers": dict(self.headers),
                                  "body": json.loads(body)})
+                if gw.hold:
+                    gw.released.wait(60)
+                    return
                 self.send_response(gw.status)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
@@ -164,6 +170,7 @@ class Gateway:
         return "http://127.0.0.1:%d/sms/send" % self.httpd.server_port
 
     def stop(self):
+        self.released.set()
         self.httpd.shutdown()
         self.httpd.server_close()
 
