@@ -22,6 +22,7 @@
 #include "cdsctl_opt.h"
 #include "cli.h"
 #include "crypto/entry.h"
+#include "crypto/gwkeys.h"
 #include "crypto/keys.h"
 #include "store/store.h"
 
@@ -117,11 +118,13 @@ int cdsctl_init(int argc, char **argv)
 	rc = fresh(dir);
 	if (rc)
 		return rc;
-	if (cds_store_create(dir, bits, &err) || cds_keys_init(dir, &err))
+	if (cds_store_create(dir, bits, &err) || cds_keys_init(dir, &err) ||
+	    cds_gwkeys_create(dir, &err))
 		return cli_error(&err);
 	printf("created store %s/cds.sqlite3 (prefix bits %u: %u buckets)\n", dir,
 	       bits, 1u << bits);
 	printf("created OPRF key epoch 1 in %s/keys\n", dir);
+	printf("created Oblivious HTTP gateway key 1 in %s/keys\n", dir);
 	printf("wrote the admin token to %s/admin.token (mode 0600)\n", dir);
 	return CLI_OK;
 }

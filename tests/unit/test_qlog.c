@@ -254,6 +254,40 @@ static void test_ip_policy_on_disk(void **state)
 	}
 }
 
+/*
+ * Through the Oblivious HTTP gateway the peer is the relay: even under
+ * `full` no address is kept, and the record says via 'ohttp'; a direct
+ * record beside it keeps its address and has via NULL.
+ */
+static void test_via_gateway_keeps_no_address(void **state)
+{
+	int64_t t = T("2030-03-05T10:00:00Z");
+	struct sockaddr_in a4;
+	char *dir = tmpdir(), *path, got[64];
+	struct cds_qlog *q = open_log(dir, 30, CDS_QLOG_BATCH, CDS_QLOG_IP_FULL, 0);
+	struct cds_qlog_request r = {(struct sockaddr *)&a4, NULL,
+				     CDS_EP_DISCOVER, 5, 200, t,
+				     CDS_QLOG_VIA_OHTTP};
+	struct cds_error err;
+
+	(void)state;
+	sin4(&a4, "192.0.2.55");
+	assert_int_equal(cds_qlog_submit(q, &r, &err), CDS_OK);
+	r.via = CDS_QLOG_VIA_DIRECT;
+	r.time_us = t + 1;
+	assert_int_equal(cds_qlog_submit(q, &r, &err), CDS_OK);
+	cds_qlog_close(q);
+	path = day_file(dir, "2030-03-05");
+	assert_int_equal(query_int(path, "SELECT count(*) FROM records WHERE"
+				   " via = 'ohttp' AND ip IS NULL AND ip_bits = 0"
+				   " AND endpoint = 'discover' AND items = 5"), 1);
+	query_text(path, "SELECT ip FROM records WHERE via IS NULL", got,
+		   sizeof(got));
+	assert_string_equal(got, "192.0.2.55");
+	free(path);
+	rmtree(dir);
+}
+
 /* ---- day files ------------------------------------------------------ */
 
 static void test_day_split(void **state)
@@ -278,7 +312,7 @@ static void test_day_split(void **state)
 	/* Every day file states the modes in force. */
 	assert_true(query_int(a, "SELECT count(*) FROM config") >= 1);
 	assert_true(query_int(b, "SELECT count(*) FROM config") >= 1);
-	assert_int_equal(query_int(a, "PRAGMA user_version"), 1);
+	assert_int_equal(query_int(a, "PRAGMA user_version"), 2);
 	(void)st;
 	free(a);
 	free(b);
@@ -689,6 +723,7 @@ int main(void)
 		cmocka_unit_test(test_ip_policy),
 		cmocka_unit_test(test_ip_forms),
 		cmocka_unit_test(test_ip_policy_on_disk),
+		cmocka_unit_test(test_via_gateway_keeps_no_address),
 		cmocka_unit_test(test_day_split),
 		cmocka_unit_test(test_file_modes),
 		cmocka_unit_test(test_retention_zero),
