@@ -16,6 +16,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <sodium.h>
+
 #define FRAMING_REQUEST 0
 #define FRAMING_RESPONSE 1
 
@@ -34,6 +36,8 @@ void cds_bhttp_init(struct cds_bhttp_msg *m)
 
 void cds_bhttp_fini(struct cds_bhttp_msg *m)
 {
+	if (m->arena_)
+		sodium_memzero(m->arena_, m->arena_len_);
 	free(m->arena_);
 	memset(m, 0, sizeof(*m));
 }
@@ -275,6 +279,7 @@ static enum cds_err parse(struct cds_bhttp_msg *m, const uint8_t *in,
 	if (!r.arena)
 		return cds_fail(err, CDS_ERR_NOMEM, "binary HTTP: out of memory");
 	m->arena_ = r.arena;
+	m->arena_len_ = 2 * len + 8;
 	ok = framing == FRAMING_REQUEST ? read_request_control(&r, m)
 					: read_status(&r, m);
 	ok = ok && read_fields(&r, m, true) && read_tail(&r, m);

@@ -40,6 +40,7 @@ struct cds_bhttp_msg {
 	const uint8_t *content;
 	size_t content_len;
 	char *arena_;       /* owned: every string above points into it */
+	size_t arena_len_;  /* wiped on fini: it may hold a bearer token */
 };
 
 /* A zeroed message; cds_bhttp_fini frees and re-zeroes (accepts zeroed). */

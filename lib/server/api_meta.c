@@ -6,6 +6,7 @@
 #include "server/server_int.h"
 
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/codec.h"
@@ -24,6 +25,28 @@ bool cds_api_epoch_served(const struct cds_mirror_params *p, uint32_t epoch)
 	return false;
 }
 
+/*
+ * The gateway's key configurations (base64 of application/ohttp-keys), so
+ * that a client can check the config it got through a relay against what
+ * the server tells everyone (NULL if it cannot be built).
+ */
+static json_t *ohttp_keys_b64(struct cds_server *s)
+{
+	struct cds_buf b;
+	json_t *v = NULL;
+	char *text;
+
+	cds_buf_init(&b);
+	if (!cds_gateway_configs(s->gateway, &b, NULL) &&
+	    (text = malloc(CDS_B64_LEN(b.len)))) {
+		cds_b64_encode(text, b.data, b.len);
+		v = json_string(text);
+		free(text);
+	}
+	cds_buf_fini(&b);
+	return v;
+}
+
 void cds_api_params(struct cds_req *rq, struct cds_reply *rp)
 {
 	struct cds_mirror_params p;
@@ -32,7 +55,7 @@ void cds_api_params(struct cds_req *rq, struct cds_reply *rp)
 	cds_mirror_params(rq->srv->mirror, &p);
 	cds_b64_encode(pk, p.public_key, sizeof(p.public_key));
 	cds_reply_json(rp, 200,
-		       json_pack("{s:i, s:s, s:s, s:I, s:s, s:i, s:I, s:b}",
+		       json_pack("{s:i, s:s, s:s, s:I, s:s, s:i, s:I, s:b, s:o*}",
 				 "version", 1,
 				 "suite", "ristretto255-SHA512",
 				 "mode", "voprf",
@@ -40,7 +63,8 @@ void cds_api_params(struct cds_req *rq, struct cds_reply *rp)
 				 "public_key", pk,
 				 "prefix_bits", (int)p.prefix_bits,
 				 "max_batch", (json_int_t)rq->srv->cfg.max_batch,
-				 "plain_lookup", rq->srv->cfg.plain_lookup));
+				 "plain_lookup", rq->srv->cfg.plain_lookup,
+				 "ohttp_keys", ohttp_keys_b64(rq->srv)));
 }
 
 /* Loopback: 127.0.0.0/8, ::1, or an IPv4-mapped 127.x address. */

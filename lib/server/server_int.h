@@ -19,15 +19,18 @@
 
 #include <microhttpd.h>
 
+#include "core/bhttp.h"
 #include "core/buf.h"
 #include "index/mirror.h"
 #include "server/decode.h"
+#include "server/gateway.h"
 #include "server/iplimit.h"
 #include "server/metrics.h"
 #include "server/ratelimit.h"
 #include "server/reply.h"
 #include "server/server.h"
 #include "server/storepool.h"
+#include "crypto/ohttp.h"
 #include "store/qlog.h"
 
 struct cds_server {
@@ -43,6 +46,7 @@ struct cds_server {
 	struct cds_iplimit *iplimit;
 	struct cds_metrics *metrics;
 	struct cds_storepool *pool;
+	struct cds_gateway *gateway;    /* Oblivious HTTP keys */
 	bool rate_loaded;               /* saved state read: save at stop */
 	/* background thread: store polling and rate-state saving */
 	pthread_t bg;
@@ -67,6 +71,7 @@ struct cds_route {
 	bool mutating;                  /* writes to the store */
 	enum cds_endpoint ep;
 	cds_api_fn *fn;
+	const char *body_type;          /* media type of the body; NULL: JSON */
 };
 
 struct cds_req {
@@ -87,12 +92,33 @@ struct cds_req {
 	uint8_t account[CDS_ACCOUNT_ID_BYTES];
 	struct cds_lookup_req lookup;   /* plain lookup: handles to log */
 	bool log_handles;
+	/*
+	 * Through the Oblivious HTTP gateway (api_ohttp.c): the inner
+	 * request's headers, and its query split into "name=value" strings
+	 * (n_query of them, one after the other), replace the connection's.
+	 */
+	enum cds_qlog_via via;
+	unsigned log_status;            /* the inner reply's status; 0: rp's */
+	const struct cds_bhttp_msg *inner;
+	const char *query;
+	size_t n_query;
 };
+
+/*
+ * request.c: a request header or query parameter (decoded), from the
+ * connection or, through the gateway, from the encapsulated request.
+ * NULL if absent.  The strings live as long as the request.
+ */
+const char *cds_req_header(const struct cds_req *rq, const char *name);
+const char *cds_req_query(const struct cds_req *rq, const char *name);
 
 /* router.c: the route of (method, path); NULL with `allow` filled ("" if
  * no route has that path, else the methods it accepts). */
 const struct cds_route *cds_route_find(const char *method, const char *path,
 				       char allow[64]);
+/* The 405 (with Allow) or 404 answer when cds_route_find found nothing. */
+void cds_route_reply_missing(struct cds_reply *rp, const char *method,
+			     const char *path, const char allow[64]);
 
 /* auth.c: on failure these fill rp (401, or 403/429/413) and return false. */
 bool cds_api_auth_account(struct cds_req *rq, struct cds_reply *rp,
@@ -114,6 +140,8 @@ cds_api_fn cds_api_account_create;
 cds_api_fn cds_api_handles_update;
 cds_api_fn cds_api_identity_key;
 cds_api_fn cds_api_account_delete;
+cds_api_fn cds_api_ohttp_keys;
+cds_api_fn cds_api_ohttp;
 
 /* api_accounts.c: make the server's own write visible at once. */
 void cds_api_after_write(struct cds_req *rq);
@@ -122,6 +150,12 @@ void cds_api_after_write(struct cds_req *rq);
 bool cds_api_epoch_served(const struct cds_mirror_params *p, uint32_t epoch);
 
 /* daemon.c */
+/* Before a write: false if the query log could not take its record. */
+bool cds_log_has_room(struct cds_server *s);
+/* The 503 of a full query log (counted in the metrics). */
+void cds_reply_log_full(struct cds_server *s, struct cds_reply *rp);
+/* ct (NULL: no Content-Type) is the media type the route's body wants. */
+bool cds_body_type_ok(const struct cds_route *r, const char *ct);
 enum cds_err cds_daemon_start(struct cds_server *s, const struct sockaddr *sa,
 			      struct cds_error *err) CDS_MUST_CHECK;
 void cds_daemon_stop(struct cds_server *s, unsigned drain_ms);

@@ -27,7 +27,8 @@ def test_health_and_params():
             eq(st, 200, "params")
             eq(sorted(p), sorted(["version", "suite", "mode", "epoch",
                                   "public_key", "prefix_bits", "max_batch",
-                                  "plain_lookup"]), "params fields")
+                                  "plain_lookup", "ohttp_keys"]),
+               "params fields")
             eq((p["version"], p["suite"], p["mode"]),
                (1, "ristretto255-SHA512", "voprf"), "params suite")
             eq(p["epoch"], 1, "first epoch")
