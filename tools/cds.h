@@ -16,6 +16,7 @@ struct cds_globals {
 	const char *server; /* --server, else $CDS_SERVER */
 	const char *token;  /* --token, --token-file, else $CDS_TOKEN */
 	const char *cache;  /* --cache */
+	const char *relay;  /* --relay: Oblivious HTTP relay URL, or NULL */
 };
 
 extern struct cds_globals cds_opts;
