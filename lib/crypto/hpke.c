@@ -133,19 +133,22 @@ out:
 enum cds_err cds_hpke_decap(uint8_t shared_secret[static CDS_HPKE_SECRET_BYTES],
 			    const uint8_t enc[static CDS_HPKE_PK_BYTES],
 			    const uint8_t skR[static CDS_HPKE_SK_BYTES],
-			    struct cds_error *err)
+			    const uint8_t *pkR, struct cds_error *err)
 {
-	uint8_t pkR[CDS_HPKE_PK_BYTES], dh[CDS_HPKE_PK_BYTES];
+	uint8_t pk[CDS_HPKE_PK_BYTES], dh[CDS_HPKE_PK_BYTES];
 	enum cds_err rc = CDS_OK;
 
-	crypto_scalarmult_base(pkR, skR);
+	if (pkR)
+		memcpy(pk, pkR, sizeof(pk));
+	else
+		crypto_scalarmult_base(pk, skR);
 	if (crypto_scalarmult(dh, skR, enc) != 0) {
 		sodium_memzero(shared_secret, CDS_HPKE_SECRET_BYTES);
 		rc = cds_fail(err, CDS_ERR_CRYPTO,
 			      "HPKE: the encapsulated key is of small order");
 		goto out;
 	}
-	kem_shared_secret(shared_secret, dh, enc, pkR);
+	kem_shared_secret(shared_secret, dh, enc, pk);
 out:
 	sodium_memzero(dh, sizeof(dh));
 	return rc;
@@ -236,6 +239,7 @@ enum cds_err cds_hpke_setup_recipient(struct cds_hpke_ctx *ctx,
 				      uint16_t aead_id,
 				      const uint8_t enc[static CDS_HPKE_PK_BYTES],
 				      const uint8_t skR[static CDS_HPKE_SK_BYTES],
+				      const uint8_t *pkR,
 				      const uint8_t *info, size_t info_len,
 				      struct cds_error *err)
 {
@@ -243,7 +247,7 @@ enum cds_err cds_hpke_setup_recipient(struct cds_hpke_ctx *ctx,
 	enum cds_err rc;
 
 	cds_hpke_ctx_wipe(ctx);
-	rc = cds_hpke_decap(ss, enc, skR, err);
+	rc = cds_hpke_decap(ss, enc, skR, pkR, err);
 	if (!rc)
 		rc = cds_hpke_key_schedule(ctx, aead_id, ss, info, info_len,
 					   NULL, err);

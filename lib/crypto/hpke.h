@@ -64,10 +64,15 @@ enum cds_err cds_hpke_encap(uint8_t shared_secret[static CDS_HPKE_SECRET_BYTES],
 			    const uint8_t *skE,
 			    struct cds_error *err) CDS_MUST_CHECK;
 
-/* Decap(enc, skR).  CDS_ERR_CRYPTO for a small-order enc. */
+/*
+ * Decap(enc, skR).  pkR is skR's public key if the caller keeps it (NULL:
+ * derived, one more scalar multiplication).  CDS_ERR_CRYPTO for a
+ * small-order enc.
+ */
 enum cds_err cds_hpke_decap(uint8_t shared_secret[static CDS_HPKE_SECRET_BYTES],
 			    const uint8_t enc[static CDS_HPKE_PK_BYTES],
 			    const uint8_t skR[static CDS_HPKE_SK_BYTES],
+			    const uint8_t *pkR,
 			    struct cds_error *err) CDS_MUST_CHECK;
 
 /*
@@ -93,6 +98,7 @@ enum cds_err cds_hpke_setup_recipient(struct cds_hpke_ctx *ctx,
 				      uint16_t aead_id,
 				      const uint8_t enc[static CDS_HPKE_PK_BYTES],
 				      const uint8_t skR[static CDS_HPKE_SK_BYTES],
+				      const uint8_t *pkR,
 				      const uint8_t *info, size_t info_len,
 				      struct cds_error *err) CDS_MUST_CHECK;
 

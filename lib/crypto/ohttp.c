@@ -152,7 +152,7 @@ enum cds_err cds_ohttp_request_open(struct cds_ohttp_exchange *x,
 	request_info(info, req);
 	memcpy(x->enc, req + CDS_OHTTP_HDR_BYTES, CDS_HPKE_PK_BYTES);
 	rc = cds_hpke_setup_recipient(&x->hpke, get16(req + 5), x->enc, k->sk,
-				      info, sizeof(info), err);
+				      k->pk, info, sizeof(info), err);
 	if (!rc)
 		rc = append_opened(out, &x->hpke, req + head, len - head, err);
 	if (rc)

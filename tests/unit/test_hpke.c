@@ -69,7 +69,7 @@ static void test_encap_decap(void **state)
 	assert_int_equal(cds_hpke_encap(ss, enc, pkR, skE, &err), CDS_OK);
 	vec_expect(enc, 32, vec, "enc");
 	vec_expect(ss, 32, vec, "shared_secret");
-	assert_int_equal(cds_hpke_decap(ss2, enc, skR, &err), CDS_OK);
+	assert_int_equal(cds_hpke_decap(ss2, enc, skR, NULL, &err), CDS_OK);
 	vec_expect(ss2, 32, vec, "shared_secret");
 }
 
@@ -175,7 +175,7 @@ static void test_setup_sender_recipient(void **state)
 					       pkR, info, info_len, skE, &err),
 			 CDS_OK);
 	assert_int_equal(cds_hpke_setup_recipient(&r, CDS_AEAD_CHACHA20POLY1305,
-						  enc, skR, info, info_len,
+						  enc, skR, pkR, info, info_len,
 						  &err), CDS_OK);
 	vec_expect(s.key, 32, vec, "key");
 	vec_expect(r.key, 32, vec, "key");
@@ -198,7 +198,7 @@ static void check_tamper(uint16_t aead)
 				       sizeof(msg), &err), CDS_OK);
 	for (size_t i = 0; i < sizeof(ct); i++) {
 		ct[i] ^= 1;
-		assert_int_equal(cds_hpke_setup_recipient(&r, aead, enc, sk, NULL,
+		assert_int_equal(cds_hpke_setup_recipient(&r, aead, enc, sk, NULL, NULL,
 							  0, &err), CDS_OK);
 		assert_int_equal(cds_hpke_open(&r, pt, (const uint8_t *)"a", 1,
 					       ct, sizeof(ct), &err),
@@ -236,7 +236,7 @@ static void test_wrong_key_and_bad_input(void **state)
 	assert_int_equal(cds_hpke_seal(&s, ct, NULL, 0, (const uint8_t *)"ping",
 				       4, &err), CDS_OK);
 	assert_int_equal(cds_hpke_setup_recipient(&r, CDS_AEAD_AES128GCM, enc,
-						  sk2, NULL, 0, &err), CDS_OK);
+						  sk2, NULL, NULL, 0, &err), CDS_OK);
 	assert_int_equal(cds_hpke_open(&r, pt, NULL, 0, ct, sizeof(ct), &err),
 			 CDS_ERR_CRYPTO);
 	/* small-order (all-zero) points: refused both ways */
@@ -245,7 +245,7 @@ static void test_wrong_key_and_bad_input(void **state)
 			 CDS_ERR_CRYPTO);
 	assert_int_equal(s.aead_id, 0);
 	assert_int_equal(cds_hpke_setup_recipient(&r, CDS_AEAD_AES128GCM, zero,
-						  sk, NULL, 0, &err),
+						  sk, NULL, NULL, 0, &err),
 			 CDS_ERR_CRYPTO);
 	/* unsupported AEAD (0x0002 AES-256-GCM, 0xffff export-only) */
 	assert_int_equal(cds_hpke_setup_sender(&s, enc, 0x0002, pk, NULL, 0,
@@ -257,7 +257,7 @@ static void test_wrong_key_and_bad_input(void **state)
 				       4, &err), CDS_ERR_INTERNAL);
 	/* a ciphertext shorter than a tag */
 	assert_int_equal(cds_hpke_setup_recipient(&r, CDS_AEAD_AES128GCM, enc,
-						  sk, NULL, 0, &err), CDS_OK);
+						  sk, NULL, NULL, 0, &err), CDS_OK);
 	assert_int_equal(cds_hpke_open(&r, pt, NULL, 0, ct, 15, &err),
 			 CDS_ERR_CRYPTO);
 }
