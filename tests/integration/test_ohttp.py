@@ -117,6 +117,24 @@ def test_sync_through_nginx_relay():
         eq(rows, direct2, "changed contacts: same answers as directly")
 
 
+def test_large_discovery_through_nginx_relay():
+    """600 contacts: request and reply bodies well past nginx's default
+    in-memory buffers, which the relay must still never spill to disk."""
+    with World("--rate-allowance", "100000") as w, \
+            NginxRelay("127.0.0.1:%d" % w.srv.port) as relay:
+        with open(w.book, "a") as f:
+            for i in range(600):
+                f.write("n%d,+1201%d%06d,\n" % (i, 2 + i % 8, 100000 + i))
+        direct, _ = run_json(w, None, "discover")
+        via, s = run_json(w, relay.url(), "discover")
+        eq(via, direct, "same answers through the relay")
+        if s["oprf"] < 600:
+            raise AssertionError("not a large request: %r" % s)
+        tmp = [os.path.join(dp, f) for dp, _, fs in os.walk(relay.dir)
+               for f in fs if os.sep + "body" in dp or os.sep + "proxy" in dp]
+        eq(tmp, [], "no temporary body files on the relay")
+
+
 def test_relay_forwards_no_client_header():
     with Recorder() as gw, NginxRelay(gw.hostport()) as relay:
         spy = {"X-Forwarded-For": "198.51.100.7",
