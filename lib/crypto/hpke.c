@@ -275,9 +275,18 @@ static enum cds_err check_ctx(const struct cds_hpke_ctx *ctx,
 	return CDS_OK;
 }
 
-enum cds_err cds_hpke_seal(struct cds_hpke_ctx *ctx, uint8_t *ct,
-			   const uint8_t *aad, size_t aad_len,
-			   const uint8_t *pt, size_t pt_len,
+/* cds_aead_seal and cds_aead_open share this shape. */
+typedef enum cds_err aead_fn(uint16_t aead_id, uint8_t *out,
+			     const uint8_t *key,
+			     const uint8_t nonce[static CDS_AEAD_NONCE_BYTES],
+			     const uint8_t *aad, size_t aad_len,
+			     const uint8_t *in, size_t in_len,
+			     struct cds_error *err);
+
+/* One AEAD operation at the context's sequence number, then seq + 1. */
+static enum cds_err at_seq(struct cds_hpke_ctx *ctx, aead_fn *fn,
+			   uint8_t *out, const uint8_t *aad, size_t aad_len,
+			   const uint8_t *in, size_t in_len,
 			   struct cds_error *err)
 {
 	uint8_t nonce[CDS_AEAD_NONCE_BYTES];
@@ -286,11 +295,19 @@ enum cds_err cds_hpke_seal(struct cds_hpke_ctx *ctx, uint8_t *ct,
 	if (rc)
 		return rc;
 	cds_hpke_nonce(ctx, ctx->seq, nonce);
-	rc = cds_aead_seal(ctx->aead_id, ct, ctx->key, nonce, aad, aad_len,
-			   pt, pt_len, err);
+	rc = fn(ctx->aead_id, out, ctx->key, nonce, aad, aad_len, in, in_len,
+		err);
 	if (!rc)
 		ctx->seq++;
 	return rc;
+}
+
+enum cds_err cds_hpke_seal(struct cds_hpke_ctx *ctx, uint8_t *ct,
+			   const uint8_t *aad, size_t aad_len,
+			   const uint8_t *pt, size_t pt_len,
+			   struct cds_error *err)
+{
+	return at_seq(ctx, cds_aead_seal, ct, aad, aad_len, pt, pt_len, err);
 }
 
 enum cds_err cds_hpke_open(struct cds_hpke_ctx *ctx, uint8_t *pt,
@@ -298,17 +315,7 @@ enum cds_err cds_hpke_open(struct cds_hpke_ctx *ctx, uint8_t *pt,
 			   const uint8_t *ct, size_t ct_len,
 			   struct cds_error *err)
 {
-	uint8_t nonce[CDS_AEAD_NONCE_BYTES];
-	enum cds_err rc = check_ctx(ctx, err);
-
-	if (rc)
-		return rc;
-	cds_hpke_nonce(ctx, ctx->seq, nonce);
-	rc = cds_aead_open(ctx->aead_id, pt, ctx->key, nonce, aad, aad_len,
-			   ct, ct_len, err);
-	if (!rc)
-		ctx->seq++;
-	return rc;
+	return at_seq(ctx, cds_aead_open, pt, aad, aad_len, ct, ct_len, err);
 }
 
 enum cds_err cds_hpke_export(const struct cds_hpke_ctx *ctx, uint8_t *out,

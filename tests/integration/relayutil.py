@@ -9,10 +9,10 @@ import os
 import shutil
 import subprocess
 import tempfile
-import threading
 import time
 
 import cdstest
+from clientutil import BackgroundServer
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 TEMPLATE = os.path.join(ROOT, "deploy", "ohttp-relay.nginx.conf.in")
@@ -103,7 +103,7 @@ class NginxRelay:
         self.close()
 
 
-class Recorder:
+class Recorder(BackgroundServer):
     """An HTTP server that records every request (method, path, headers,
     body).  With upstream (a cdstest.Server) it acts as a minimal relay:
     GET goes to /v1/ohttp/keys, POST to /v1/ohttp; without, it answers 200
@@ -145,24 +145,7 @@ class Recorder:
 
             do_GET = do_POST = handle_one
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever,
-                                       daemon=True)
-        self.thread.start()
-
-    def hostport(self):
-        return "127.0.0.1:%d" % self.httpd.server_address[1]
+        self.serve(Handler)
 
     def url(self):
         return "http://%s/ohttp" % self.hostport()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
