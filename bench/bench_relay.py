@@ -32,6 +32,11 @@ import tempfile
 import time
 import urllib.request
 
+# the relay exactly as the integration tests run it (deploy/ config)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "tests", "integration"))
+from relayutil import NginxRelay  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, os.environ.get("BUILD", "build"))
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 100000
@@ -77,30 +82,6 @@ def start(args, **kw):
                          stderr=subprocess.DEVNULL, **kw)
     procs.append(p)
     return p
-
-
-def start_relay(work, gateway):
-    d = os.path.join(work, "nginx")
-    os.mkdir(d)
-    port = free_port()
-    with open(os.path.join(ROOT, "deploy", "ohttp-relay.nginx.conf.in")) as f:
-        conf = (f.read().replace("@RELAY_LISTEN@", "127.0.0.1:%d" % port)
-                .replace("@GATEWAY_SCHEME@", "http")
-                .replace("@GATEWAY@", gateway)
-                .replace("@ACCESS_LOG@", os.path.join(d, "access.log")))
-    with open(os.path.join(d, "relay.conf"), "w") as f:
-        f.write(conf)
-    with open(os.path.join(d, "nginx.conf"), "w") as f:
-        f.write("daemon off;\nworker_processes 1;\npid %s/pid;\n"
-                "error_log %s/error.log;\nevents { worker_connections 256; }\n"
-                "http {\n client_body_temp_path %s/b; proxy_temp_path %s/p;\n"
-                " fastcgi_temp_path %s/f; uwsgi_temp_path %s/u;\n"
-                " scgi_temp_path %s/s;\n include %s/relay.conf;\n}\n"
-                % ((d,) * 8))
-    start([shutil.which("nginx") or "/usr/sbin/nginx", "-p", d, "-c",
-           os.path.join(d, "nginx.conf")])
-    wait_http("http://127.0.0.1:%d/" % port, status=404)
-    return "http://127.0.0.1:%d/ohttp" % port
 
 
 def wrk(script, url, env):
@@ -155,6 +136,7 @@ def make_book(work, handles_file):
 
 def main():
     work = tempfile.mkdtemp(prefix="cds-bench-relay-")
+    nginx = None
     data = os.path.join(work, "data")
     ctl = os.path.join(BUILD, "cdsctl")
     try:
@@ -172,7 +154,8 @@ def main():
                "127.0.0.1:%d" % port, "--threads", "2", "--rate-allowance",
                "1e15", "--bucket-rate-per-ip", "0", "--quiet"])
         wait_http(url + "/v1/health")
-        relay = start_relay(work, "127.0.0.1:%d" % port)
+        nginx = NginxRelay("127.0.0.1:%d" % port)
+        relay = nginx.url()
         params = json.loads(urllib.request.urlopen(url + "/v1/params").read())
         keys = os.path.join(work, "keys.bin")
         with open(keys, "wb") as f:
@@ -188,7 +171,7 @@ def main():
         print("bench_relay: %d handles, prefix bits %d, %d interleaved pairs,"
               " wrk 2 threads x 32 connections %d s each"
               % (N, params["prefix_bits"], PAIRS, WRK_S))
-        pairs("bucket fetch, req/s (gateway direct)", "req/s",
+        pairs("bucket fetch: GET vs POST /v1/ohttp", "req/s",
               lambda: wrk("get_path.lua", url, {"CDS_PATH": path}),
               lambda: wrk("ohttp.lua", url, {"CDS_OHTTP_REQ": req}),
               higher_better=True)
@@ -205,6 +188,8 @@ def main():
               lambda: timed(cds + ["--cache", cd, "sync", "--json", book]),
               lambda: timed(via + ["--cache", cr, "sync", "--json", book]))
     finally:
+        if nginx:
+            nginx.close()
         for p in procs:
             p.terminate()
         for p in procs:
