@@ -288,6 +288,50 @@ static void test_via_gateway_keeps_no_address(void **state)
 	rmtree(dir);
 }
 
+/*
+ * A day file of schema 1 (before `via`), as an older cdsd left it, gains
+ * the column when the writer next opens it; its old row keeps via NULL.
+ */
+static void test_schema_1_upgraded(void **state)
+{
+	static const char v1[] =
+		"CREATE TABLE records(id INTEGER PRIMARY KEY, time_us INTEGER NOT NULL,"
+		" ip TEXT, ip_bits INTEGER NOT NULL, account TEXT, endpoint TEXT NOT NULL,"
+		" items INTEGER NOT NULL, status INTEGER NOT NULL, handles TEXT);"
+		"CREATE TABLE config(time_us INTEGER NOT NULL, event TEXT NOT NULL,"
+		" plain_lookup INTEGER NOT NULL, ip_policy TEXT NOT NULL,"
+		" retention_days INTEGER NOT NULL, durability TEXT NOT NULL);"
+		"INSERT INTO records(time_us, ip, ip_bits, endpoint, items, status)"
+		" VALUES (1, '192.0.2.0', 24, 'params', 0, 200);"
+		"PRAGMA application_id = 1667527537; PRAGMA user_version = 1;";
+	int64_t t = T("2030-03-06T10:00:00Z");
+	char *dir = tmpdir(), *path, qdir[512];
+	struct cds_qlog *q;
+	struct cds_qlog_request r = {NULL, NULL, CDS_EP_DISCOVER, 1, 200, t,
+				     CDS_QLOG_VIA_OHTTP};
+	struct cds_error err;
+	sqlite3 *db;
+
+	(void)state;
+	snprintf(qdir, sizeof(qdir), "%s/querylog", dir);
+	assert_int_equal(mkdir(qdir, 0700), 0);
+	path = day_file(dir, "2030-03-06");
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, v1, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(chmod(path, 0600), 0);
+	q = open_log(dir, 30, CDS_QLOG_BATCH, CDS_QLOG_IP_FULL, 0);
+	assert_int_equal(cds_qlog_submit(q, &r, &err), CDS_OK);
+	cds_qlog_close(q);
+	assert_int_equal(query_int(path, "PRAGMA user_version"), 2);
+	assert_int_equal(query_int(path, "SELECT count(*) FROM records WHERE"
+				   " via IS NULL AND endpoint = 'params'"), 1);
+	assert_int_equal(query_int(path, "SELECT count(*) FROM records WHERE"
+				   " via = 'ohttp' AND endpoint = 'discover'"), 1);
+	free(path);
+	rmtree(dir);
+}
+
 /* ---- day files ------------------------------------------------------ */
 
 static void test_day_split(void **state)
@@ -724,6 +768,7 @@ int main(void)
 		cmocka_unit_test(test_ip_forms),
 		cmocka_unit_test(test_ip_policy_on_disk),
 		cmocka_unit_test(test_via_gateway_keeps_no_address),
+		cmocka_unit_test(test_schema_1_upgraded),
 		cmocka_unit_test(test_day_split),
 		cmocka_unit_test(test_file_modes),
 		cmocka_unit_test(test_retention_zero),
