@@ -137,8 +137,9 @@ static enum cds_err outer_status(const struct cds_relay *rl,
 {
 	if (o->status == 200)
 		return CDS_OK;
+	/* CDS_ERR_CRYPTO: cds_relay_exchange refetches the config once */
 	if (o->status == 400)
-		return cds_fail(err, CDS_ERR_PROTO,
+		return cds_fail(err, CDS_ERR_CRYPTO,
 				"the gateway behind relay %s cannot decrypt our "
 				"request (key configuration changed?)", rl->url);
 	if (o->status == 429 || o->status == 503)
@@ -264,20 +265,43 @@ static enum cds_err bootstrap(struct cds_relay *rl, struct cds_http *h,
 	return rc;
 }
 
+/*
+ * The config to use: fetched and checked on first use, and again when
+ * `stale` (the gateway could not decrypt with it: rotated past its grace).
+ */
+static enum cds_err current_config(struct cds_relay *rl, struct cds_http *h,
+				   const char *base, bool stale,
+				   struct cds_ohttp_config *cfg,
+				   struct cds_error *err)
+{
+	enum cds_err rc = CDS_OK;
+
+	pthread_mutex_lock(&rl->mu);
+	if (stale && rl->ready && rl->cfg.id == cfg->id &&
+	    !memcmp(rl->cfg.pk, cfg->pk, sizeof(cfg->pk)))
+		rl->ready = false;   /* another thread may have refreshed it */
+	if (!rl->ready)
+		rc = bootstrap(rl, h, base, err);
+	*cfg = rl->cfg;
+	pthread_mutex_unlock(&rl->mu);
+	return rc;
+}
+
 enum cds_err cds_relay_exchange(struct cds_relay *rl, struct cds_http *h,
 				const struct cds_relay_req *req,
 				struct cds_http_reply *r,
 				struct cds_error *err)
 {
-	struct cds_ohttp_config cfg;
-	enum cds_err rc = CDS_OK;
+	struct cds_ohttp_config cfg = {0};
+	enum cds_err rc;
 
-	pthread_mutex_lock(&rl->mu);
-	if (!rl->ready)
-		rc = bootstrap(rl, h, req->base, err);
-	cfg = rl->cfg;
-	pthread_mutex_unlock(&rl->mu);
-	if (rc)
-		return rc;
-	return exchange_with(rl, &cfg, h, req, r, err);
+	rc = current_config(rl, h, req->base, false, &cfg, err);
+	if (!rc)
+		rc = exchange_with(rl, &cfg, h, req, r, err);
+	if (rc == CDS_ERR_CRYPTO) {
+		rc = current_config(rl, h, req->base, true, &cfg, err);
+		if (!rc)
+			rc = exchange_with(rl, &cfg, h, req, r, err);
+	}
+	return rc;
 }

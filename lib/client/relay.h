@@ -47,8 +47,10 @@ struct cds_relay_req {
 
 /*
  * Send req through the relay with handle h; fill r with the inner reply.
- * CDS_ERR_NET if the relay cannot be reached, CDS_ERR_PROTO if its answer
- * or the gateway's cannot be used (a 400 key problem included).
+ * A gateway that cannot decrypt (its key rotated past the grace period)
+ * makes the client fetch and check the configuration again, once.
+ * CDS_ERR_NET if the relay cannot be reached, CDS_ERR_CRYPTO if the
+ * gateway still cannot decrypt, CDS_ERR_PROTO if an answer cannot be used.
  */
 enum cds_err cds_relay_exchange(struct cds_relay *rl, struct cds_http *h,
 				const struct cds_relay_req *req,

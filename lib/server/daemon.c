@@ -154,7 +154,9 @@ static enum MHD_Result complete(struct cds_req *rq, struct cds_reply *rp)
 	enum MHD_Result ret;
 
 	log_request(rq, rp);
-	cds_metrics_request(rq->srv->metrics, rq->ep, rp->status,
+	/* through the gateway: the inner request's endpoint and status */
+	cds_metrics_request(rq->srv->metrics, rq->ep,
+			    rq->log_status ? rq->log_status : rp->status,
 			    cds_monotonic_us() - rq->start_us);
 	ret = send_reply(rq, rp);
 	cds_reply_fini(rp);

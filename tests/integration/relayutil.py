@@ -107,8 +107,9 @@ class Recorder(BackgroundServer):
     """An HTTP server that records every request (method, path, headers,
     body).  With upstream (a cdstest.Server) it acts as a minimal relay:
     GET goes to /v1/ohttp/keys, POST to /v1/ohttp; without, it answers 200
-    with an empty body.  keys: bytes to answer every GET with instead (a
-    relay that hands out a key configuration of its own)."""
+    with an empty body.  keys: a list of bodies to answer GETs with instead,
+    one per GET, the last one for good (a relay that hands out a key
+    configuration of its own, or a stale one)."""
 
     def __init__(self, upstream=None, keys=None):
         self.seen = []
@@ -127,7 +128,8 @@ class Recorder(BackgroundServer):
                                  dict(self.headers.items()), body))
                 status, ctype, data = 200, "text/plain", b""
                 if keys is not None and self.command == "GET":
-                    status, ctype, data = 200, "application/ohttp-keys", keys
+                    data = keys.pop(0) if len(keys) > 1 else keys[0]
+                    status, ctype = 200, "application/ohttp-keys"
                 elif upstream is not None:
                     path = ("/v1/ohttp/keys" if self.command == "GET"
                             else "/v1/ohttp")

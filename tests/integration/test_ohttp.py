@@ -276,13 +276,27 @@ def captured_url(w):
 w_relays = []
 
 
+def test_stale_key_config_refetched():
+    """A config the gateway no longer has (rotated past its grace): the
+    client gets 400, fetches the configuration again, and goes on."""
+    with World() as w:
+        keys = w.srv.request("GET", "/v1/ohttp/keys", raw=True)[2]
+        stale = keys[:2] + bytes([keys[2] ^ 0x80]) + keys[3:]
+        direct, _ = run_json(w, None, "discover")
+        with Recorder(upstream=w.srv, keys=[stale, keys]) as rec:
+            via, _ = run_json(w, rec.url(), "discover")
+            gets = [m for m, _, _, _ in rec.seen if m == "GET"]
+        eq(via, direct, "answers after the refetch")
+        eq(len(gets), 2, "the configuration fetched twice")
+
+
 def test_relay_with_its_own_key_config_refused():
     with World() as w:
         keys = w.srv.request("GET", "/v1/ohttp/keys", raw=True)[2]
         # The real config first (so requests decrypt), then one more: not
         # what the server publishes.
         other = keys + bytes([0, 5, 9, 0, 0x10, 0xab, 0xcd])
-        with Recorder(upstream=w.srv, keys=other) as rec:
+        with Recorder(upstream=w.srv, keys=[other]) as rec:
             p = cds(w.srv.url(), w.token, "--relay", rec.url(), "discover",
                     w.book, check=False)
         eq(p.returncode, 1, "refused")
