@@ -96,7 +96,7 @@ def wrk(script, url, env):
     return float(kv["rps"])
 
 
-def pairs(label, unit, a, b, higher_better=False):
+def pairs(label, unit, a, b, higher_better=False, names=("direct", "relay")):
     """PAIRS interleaved runs of a() and b(); print best, median, ratio."""
     xs, ys = [], []
     for _ in range(PAIRS):
@@ -104,9 +104,10 @@ def pairs(label, unit, a, b, higher_better=False):
         ys.append(b())
     best = max if higher_better else min
     mx, my = statistics.median(xs), statistics.median(ys)
-    print("%-38s direct best %9.1f median %9.1f | relay best %9.1f "
-          "median %9.1f %s | relay/direct %.2fx"
-          % (label, best(xs), mx, best(ys), my, unit, my / mx))
+    print("%-38s %s best %9.1f median %9.1f | %s best %9.1f "
+          "median %9.1f %s | %s/%s %.2fx"
+          % (label, names[0], best(xs), mx, names[1], best(ys), my, unit,
+             names[1], names[0], my / mx))
     return xs, ys
 
 
@@ -174,7 +175,7 @@ def main():
         pairs("bucket fetch: GET vs POST /v1/ohttp", "req/s",
               lambda: wrk("get_path.lua", url, {"CDS_PATH": path}),
               lambda: wrk("ohttp.lua", url, {"CDS_OHTTP_REQ": req}),
-              higher_better=True)
+              higher_better=True, names=("GET", "ohttp"))
         book = make_book(work, os.path.join(work, "handles.txt"))
         cds = [os.path.join(BUILD, "cds"), "--server", url, "--token", token]
         via = cds[:3] + ["--relay", relay] + cds[3:]

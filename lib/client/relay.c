@@ -124,7 +124,13 @@ static enum cds_err decode_reply(struct cds_http_reply *r, const uint8_t *in,
 	snprintf(r->etag, sizeof(r->etag), "%s",
 		 v && strlen(v) < sizeof(r->etag) && !strchr(v, ' ') ? v : "");
 	v = cds_bhttp_field(&m, "retry-after");
-	r->retry_after = v ? strtol(v, NULL, 10) : -1;
+	r->retry_after = -1;
+	if (v) {
+		char *end;
+		long s = strtol(v, &end, 10);
+
+		r->retry_after = *end || end == v || s < 0 ? -1 : s;
+	}
 	rc = cds_buf_append(&r->body, m.content, m.content_len);
 	cds_bhttp_fini(&m);
 	return rc ? cds_fail(err, rc, "out of memory") : CDS_OK;
