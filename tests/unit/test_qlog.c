@@ -558,9 +558,12 @@ static void test_sweeper_thread(void **state)
 	cur = day_file(dir, day);
 	assert_true(exists(old));
 	q = open_log(dir, 30, CDS_QLOG_BATCH, CDS_QLOG_IP_FULL, 0);
-	for (int i = 0; i < 200 && exists(old); i++)
-		usleep(10000);
+	/* The file goes before the sweep is counted: wait for both. */
 	cds_qlog_get_stats(q, &st);
+	for (int i = 0; i < 1000 && (exists(old) || st.swept_files < 1); i++) {
+		usleep(10000);
+		cds_qlog_get_stats(q, &st);
+	}
 	cds_qlog_close(q);
 	assert_false(exists(old));
 	assert_true(exists(cur)); /* the start-up statement of the modes */
