@@ -5,6 +5,8 @@
  *   cdsctl --data DIR key rotate --ohttp
  *                                   new Oblivious HTTP gateway key; prints
  *                                   its key id
+ *   cdsctl --data DIR key list --ohttp
+ *                                   the gateway keys in service
  *   cdsctl --data DIR key list      epochs on disk, newest first
  *
  * A running cdsd finds a new epoch on its next poll, builds its index and
@@ -14,6 +16,8 @@
  */
 #include <stdio.h>
 #include <string.h>
+
+#include <sodium.h>
 
 #include "cdsctl.h"
 #include "cli.h"
@@ -53,10 +57,38 @@ static int rotate_ohttp(void)
 }
 
 static const char list_usage[] =
-	"usage: cdsctl --data DIR key list\n"
+	"usage: cdsctl --data DIR key list [--ohttp]\n"
 	"\n"
 	"Print each key epoch on disk, newest first: its number, creation time\n"
-	"and public key (base64).\n";
+	"and public key (base64).\n"
+	"\n"
+	"--ohttp  the Oblivious HTTP gateway keys instead: key id, creation\n"
+	"         time, public key, and whether current or since when retired.\n";
+
+/* `key list --ohttp`: the gateway keys still in service, current first. */
+static int list_ohttp(void)
+{
+	struct cds_gwkey k[CDS_GWKEYS_MAX];
+	char when[CDS_RFC3339_BYTES], ret[CDS_RFC3339_BYTES];
+	char pk[CDS_B64_LEN(CDS_HPKE_PK_BYTES)];
+	struct cds_error err;
+	size_t n = 0;
+
+	cds_error_clear(&err);
+	if (cds_gwkeys_load(cdsctl_datadir, cds_now_us(), k, &n, &err))
+		return cli_error(&err);
+	for (size_t i = 0; i < n; i++) {
+		cds_time_format(when, k[i].created_us);
+		cds_time_format(ret, k[i].retired_us);
+		cds_b64_encode(pk, k[i].key.pk, sizeof(k[i].key.pk));
+		printf("ohttp key id %u  created %s  public_key %s  %s%s\n",
+		       k[i].key.id, when, pk,
+		       k[i].retired_us ? "retired " : "(current)",
+		       k[i].retired_us ? ret : "");
+	}
+	sodium_memzero(k, sizeof(k));
+	return CLI_OK;
+}
 
 static int rotate(int argc, char **argv)
 {
@@ -90,6 +122,8 @@ static int list(int argc, char **argv)
 		fputs(list_usage, stdout);
 		return CLI_OK;
 	}
+	if (argc == 2 && !strcmp(argv[1], "--ohttp"))
+		return list_ohttp();
 	if (argc > 1)
 		return cli_usage("unexpected argument '%s' (try --help)", argv[1]);
 	if (cds_keys_load(cdsctl_datadir, &keys, &n, &err))

@@ -259,6 +259,10 @@ def test_keys_published_and_rotated():
         until(lambda: w.srv.request("GET", "/v1/ohttp/keys",
                                     raw=True)[2][2] == 2, "new key served")
         eq(post_ohttp(w, old)[0], 200, "the old key decrypts in its grace")
+        lines = w.dd.ctl("key", "list", "--ohttp").stdout.splitlines()
+        eq([ln.split()[3] for ln in lines], ["2", "1"], "key list --ohttp")
+        if "(current)" not in lines[0] or "retired 20" not in lines[1]:
+            raise AssertionError("key list --ohttp states: %r" % lines)
         rows, _ = run_json(w, None, "discover")
         via, _ = run_json(w, captured_url(w), "discover")
         eq(via, rows, "clients use the new key")
