@@ -24,7 +24,6 @@ import json
 import os
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,6 +34,7 @@ import urllib.request
 # the relay exactly as the integration tests run it (deploy/ config)
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "tests", "integration"))
+import cdstest  # noqa: E402
 from relayutil import NginxRelay  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -45,20 +45,8 @@ WRK_S = int(sys.argv[3]) if len(sys.argv) > 3 else 3
 procs = []
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def run(*args, **kw):
-    p = subprocess.run(args, capture_output=True, text=True, **kw)
-    if p.returncode:
-        raise SystemExit("bench_relay: %s exited %d: %s"
-                         % (" ".join(args[:4]), p.returncode, p.stderr[-800:]))
-    return p
+def run(*args, env=None):
+    return cdstest.run(list(args), env=env)
 
 
 def wait_http(url, status=200, timeout=600):
@@ -149,7 +137,7 @@ def main():
         token = json.loads(run(ctl, "--data", data, "account", "add",
                                "--identity-key", "A" * 43 + "=",
                                "mailto:bench@example.org").stdout)["token"]
-        port = free_port()
+        port = cdstest.free_port()
         url = "http://127.0.0.1:%d" % port
         start([os.path.join(BUILD, "cdsd"), "--data", data, "--listen",
                "127.0.0.1:%d" % port, "--threads", "2", "--rate-allowance",
