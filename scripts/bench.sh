@@ -40,6 +40,10 @@ say "query log writer (bench_qlog)"
 "$B/bench/bench_qlog" --count $QLOG_N --threads 2 --mode batch
 "$B/bench/bench_qlog" --count 20000 --threads 8 --mode sync
 "$B/bench/bench_qlog" --count $((QLOG_N / 10)) --threads 2 --handles 100 --mode batch
+say "Oblivious HTTP crypto (bench_ohttp)"
+"$B/bench/bench_ohttp" $ROUNDS
+say "Oblivious HTTP end to end, direct vs relay (bench/bench_relay.py)"
+BUILD="$B" python3 bench/bench_relay.py 100000 5 3
 say "bulk import (bench_import)"
 "$B/bench/bench_import" -n $IMPORT_N --cdsctl "$B/cdsctl"
 

@@ -9,6 +9,8 @@
 #   5. the classic plain lookup of the same book, and what the server logged
 #   6. a legal export by target handle: it can only find the plain lookup
 #   7. a re-check with the local cache: buckets only, no OPRF evaluation
+#   8. a private discovery through an Oblivious HTTP relay (nginx, from
+#      deploy/): the server's log line for it has no address at all
 set -eu
 B=${BUILD:-build}
 D=var/demo
@@ -85,7 +87,7 @@ showlog() { # show the records after id $1, then any handles they hold
 		sqlite3 -header -column "$f" "SELECT
 		 strftime('%H:%M:%f', time_us / 1e6, 'unixepoch') AS time,
 		 ip, substr(account, 1, 8) || '..' AS account, endpoint, items,
-		 status, CASE WHEN handles IS NULL THEN '(none)'
+		 status, coalesce(via, 'direct') AS via, CASE WHEN handles IS NULL THEN '(none)'
 		 ELSE (length(handles) - length(replace(handles, char(10), '')) + 1)
 		 || ' handles, below' END AS handles
 		 FROM records WHERE endpoint NOT IN ('health', 'params')
@@ -124,13 +126,54 @@ echo "can check later that no disclosure was removed or rewritten since:"
 say "7. Re-checking with a local cache (cds sync)"
 CACHE=$D/client-cache.sqlite3
 "$B/cds" --server "$URL" --token "$TOKEN" --cache "$CACHE" sync --region US "$BOOK" >/dev/null
-echo "The second sync, nothing changed: buckets re-fetched with If-None-Match only"
+echo "The second sync, nothing changed: buckets revalidated by ETag only, 256 to a request"
 "$B/cds" --server "$URL" --token "$TOKEN" --cache "$CACHE" sync --region US "$BOOK" 2>&1 >/dev/null |
 	grep 'sync:'
 register tel:+12015550145 >/dev/null
 echo "Bob Brown (tel:+12015550145) registers"
 "$B/cds" --server "$URL" --token "$TOKEN" --cache "$CACHE" sync --region US "$BOOK" 2>&1 >/dev/null |
 	grep -E 'new:|sync:' 
+
+say "8. Private discovery through an Oblivious HTTP relay (nginx)"
+RPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+R=$D/relay
+mkdir -p "$R"
+sed -e "s|@RELAY_LISTEN@|127.0.0.1:$RPORT|" -e "s|@GATEWAY@|127.0.0.1:$PORT|" \
+	-e 's|@GATEWAY_SCHEME@|http|' -e "s|@ACCESS_LOG@|$PWD/$R/access.log|" \
+	deploy/ohttp-relay.nginx.conf.in >"$R/relay.conf"
+cat >"$R/nginx.conf" <<CONF
+daemon off;
+worker_processes 1;
+pid $PWD/$R/nginx.pid;
+error_log $PWD/$R/error.log;
+events { worker_connections 64; }
+http {
+  client_body_temp_path $PWD/$R/body;
+  proxy_temp_path $PWD/$R/proxy;
+  fastcgi_temp_path $PWD/$R/fcgi;
+  uwsgi_temp_path $PWD/$R/uwsgi;
+  scgi_temp_path $PWD/$R/scgi;
+  include $PWD/$R/relay.conf;
+}
+CONF
+nginx -p "$PWD/$R" -c "$PWD/$R/nginx.conf" &
+NGINX=$!
+trap 'kill $PID $NGINX 2>/dev/null || true' EXIT INT TERM
+i=0
+until curl -s -o /dev/null "http://127.0.0.1:$RPORT/"; do
+	i=$((i + 1)); [ $i -lt 100 ] || { cat "$R/error.log"; exit 1; }
+	sleep 0.1
+done
+echo "   relay on http://127.0.0.1:$RPORT/ohttp (run by someone else, in real life)"
+mark=$(lastid)
+"$B/cds" --server "$URL" --relay "http://127.0.0.1:$RPORT/ohttp" \
+	--token "$TOKEN" discover --region US "$BOOK" >/dev/null
+echo "What the server logged this time: the account, but no address (via ohttp);"
+echo "(ohttp_keys is the relay itself fetching the public key configuration):"
+showlog "$mark"
+echo "What the relay logged: who and when, nothing of what was asked:"
+sed 's/^/    /' "$R/access.log"
+kill -TERM $NGINX; wait $NGINX 2>/dev/null || true
 
 kill -TERM $PID; wait $PID 2>/dev/null || true
 trap - EXIT INT TERM

@@ -20,7 +20,8 @@ static const struct cli_cmd commands[] = {
 };
 
 static const char usage_head[] =
-	"usage: cds --server URL (--token TOKEN | --token-file FILE) [--cache FILE]\n"
+	"usage: cds --server URL [--relay RELAY_URL]\n"
+	"           (--token TOKEN | --token-file FILE) [--cache FILE]\n"
 	"           [--insecure-http] COMMAND [ARGS...]\n"
 	"\n"
 	"The cds client: finds which of your contacts have an account without\n"
@@ -28,7 +29,9 @@ static const char usage_head[] =
 	"for --server and --token (a token on the command line is visible to\n"
 	"other users of this machine; prefer --token-file or $CDS_TOKEN).\n"
 	"The token is never sent over plain http:// to a host that is not\n"
-	"loopback unless --insecure-http is given.";
+	"loopback unless --insecure-http is given.\n"
+	"--relay sends every request through an Oblivious HTTP relay (RFC 9458)\n"
+	"to the server's gateway: the server never sees this machine's address.";
 
 static char token_buf[1024];
 
@@ -67,7 +70,8 @@ static int parse_global(int argc, char **argv, int *i)
 	}
 	slot = !strcmp(a, "--server") ? &cds_opts.server
 	     : !strcmp(a, "--token") ? &cds_opts.token
-	     : !strcmp(a, "--cache") ? &cds_opts.cache : NULL;
+	     : !strcmp(a, "--cache") ? &cds_opts.cache
+	     : !strcmp(a, "--relay") ? &cds_opts.relay : NULL;
 
 	if (!slot && strcmp(a, "--token-file"))
 		return 0;

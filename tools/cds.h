@@ -18,6 +18,7 @@ struct cds_globals {
 	const char *token;  /* --token, --token-file, else $CDS_TOKEN */
 	const char *cache;  /* --cache */
 	bool insecure_http; /* --insecure-http */
+	const char *relay;  /* --relay: Oblivious HTTP relay URL, or NULL */
 };
 
 extern struct cds_globals cds_opts;

@@ -65,6 +65,7 @@ int cds_open_client(struct cds_client **out, const struct cds_run_opts *o,
 	cds_client_options_init(&opt);
 	opt.server_url = cds_opts.server;
 	opt.token = cds_opts.token;
+	opt.relay_url = cds_opts.relay;
 	opt.cache_path = with_cache ? cds_opts.cache : NULL;
 	opt.region = o->region;
 	opt.decoys = o->decoys;

@@ -25,6 +25,7 @@
 #include "cdsctl_opt.h"
 #include "cli.h"
 #include "crypto/entry.h"
+#include "crypto/gwkeys.h"
 #include "crypto/keys.h"
 #include "store/ledger_head.h"
 #include "store/metrics_token.h"
@@ -37,8 +38,8 @@ static const char usage[] =
 	"usage: cdsctl --data DIR init [--prefix-bits K | --expected-handles N]\n"
 	"\n"
 	"Create a data directory: the store (DIR/cds.sqlite3), the OPRF key of\n"
-	"epoch 1 (DIR/keys), the admin token (DIR/admin.token) and the metrics\n"
-	"token (DIR/metrics.token), both mode 0600.\n"
+	"epoch 1 and the Oblivious HTTP gateway key (DIR/keys), the admin token\n"
+	"(DIR/admin.token) and the metrics token (DIR/metrics.token), both mode 0600.\n"
 	"DIR is created if missing; a directory that has a store is refused.\n"
 	"\n"
 	"  --prefix-bits K        bucket prefix bits, 0..24 (fixed for the life\n"
@@ -127,11 +128,13 @@ int cdsctl_init(int argc, char **argv)
 		return rc;
 	if (cds_store_create(dir, bits, &err) || cds_keys_init(dir, &err) ||
 	    cds_metrics_token_load(dir, hash, &created, &err) ||
-	    cds_ledger_key_ensure(dir, &err))
+	    cds_ledger_key_ensure(dir, &err) ||
+	    cds_gwkeys_create(dir, &err))
 		return cli_error(&err);
 	printf("created store %s/cds.sqlite3 (prefix bits %u: %u buckets)\n", dir,
 	       bits, 1u << bits);
 	printf("created OPRF key epoch 1 in %s/keys\n", dir);
+	printf("created Oblivious HTTP gateway key 1 in %s/keys\n", dir);
 	printf("wrote the admin token to %s/admin.token (mode 0600)\n", dir);
 	printf("wrote the metrics token to %s/metrics.token (mode 0600)\n", dir);
 	printf("created the ledger key %s/keys/ledger.key (mode 0600)\n", dir);

@@ -161,6 +161,13 @@ struct cds_client_options {
 	/* Waits and progress, or NULL. */
 	cds_client_event_fn on_event;
 	void *event_ctx;
+	/* Oblivious HTTP relay (RFC 9458), "http://..." or "https://...":
+	 * every request then goes, encrypted to the server's gateway key,
+	 * through this relay, so that the server never sees this machine's
+	 * address; the key configuration is fetched through the relay and
+	 * checked against the one the server publishes.  NULL (the default):
+	 * requests go straight to server_url. */
+	const char *relay_url;
 };
 
 /* Fill opt with the defaults (all pointers NULL). */

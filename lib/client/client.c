@@ -23,6 +23,7 @@
 
 #include "client/addressbook.h"
 #include "client/client_impl.h"
+#include "client/relay.h"
 #include "core/handle.h"
 #include "core/timeutil.h"
 
@@ -119,6 +120,19 @@ static enum cds_err check_options(const struct cds_client_options *o,
 	return CDS_OK;
 }
 
+/* Route every handle's requests through the relay (client/relay.h). */
+static enum cds_err use_relay(struct cds_client *c, const char *url,
+			      struct cds_error *err)
+{
+	enum cds_err rc = cds_relay_new(&c->relay, url, err);
+
+	for (unsigned i = 0; !rc && i < c->threads; i++)
+		cds_http_use_relay(c->http[i], c->relay);
+	if (!rc)
+		cds_http_use_relay(c->prefetch, c->relay);
+	return rc;
+}
+
 static enum cds_err open_parts(struct cds_client *c,
 			       const struct cds_client_options *o,
 			       struct cds_error *err)
@@ -140,6 +154,8 @@ static enum cds_err open_parts(struct cds_client *c,
 		rc = cds_http_new(&c->prefetch, c->url, o->token,
 				  o->connect_timeout_ms, o->timeout_ms,
 				  o->max_reply_bytes, err);
+	if (!rc && o->relay_url)
+		rc = use_relay(c, o->relay_url, err);
 	if (!rc && o->cache_path)
 		rc = cds_cache_open(&c->cache, o->cache_path, err);
 	if (!rc && c->cache)
@@ -191,6 +207,7 @@ void cds_client_free(struct cds_client *c)
 	for (unsigned i = 0; i < CDS_WORKERS_MAX; i++)
 		cds_http_free(c->http[i]);
 	cds_http_free(c->prefetch);
+	cds_relay_free(c->relay);
 	cds_cache_close(c->cache);
 	cds_contacts_fini(&c->contacts);
 	cds_client_results_clear(c);

@@ -35,6 +35,7 @@ struct cds_client {
 	unsigned threads;
 	struct cds_http *http[CDS_WORKERS_MAX]; /* one per worker thread */
 	struct cds_http *prefetch; /* buckets fetched beside the OPRF step */
+	struct cds_relay *relay;   /* NULL: direct; shared by the handles */
 	struct cds_cache *cache;                /* NULL without a cache */
 	struct cds_contact_list contacts;
 	struct cds_result *results;             /* strings owned */

@@ -23,6 +23,8 @@
 #include <curl/curl.h>
 #include <sodium.h>
 
+#include "client/relay.h"
+
 struct cds_http {
 	CURL *curl;
 	char *base;
@@ -31,8 +33,21 @@ struct cds_http {
 	int too_large;
 	struct cds_http_reply *cur;
 	struct cds_http_counters ctr;
+	struct cds_relay *relay;    /* not owned; NULL: direct */
 	char errbuf[CURL_ERROR_SIZE];
 };
+
+void cds_http_use_relay(struct cds_http *h, struct cds_relay *rl)
+{
+	h->relay = rl;
+}
+
+/* The bearer credentials ("Bearer T") of the handle, or NULL. */
+static const char *bearer(const struct cds_http *h)
+{
+	return h->auth_header ? h->auth_header + strlen("Authorization: ")
+			      : NULL;
+}
 
 void cds_http_reply_init(struct cds_http_reply *r)
 {
@@ -349,9 +364,17 @@ enum cds_err cds_http_get(struct cds_http *h, const char *path,
 {
 	char line[CDS_HTTP_ETAG_BYTES + 32];
 	struct curl_slist *hdrs = NULL;
-	char *url = make_url(h, path);
+	char *url;
 	enum cds_err rc;
 
+	if (h->relay) {
+		struct cds_relay_req q = {.method = "GET", .base = h->base,
+					  .path = path,
+					  .if_none_match = if_none_match};
+
+		return cds_relay_exchange(h->relay, h, &q, r, err);
+	}
+	url = make_url(h, path);
 	hdrs = add_header(hdrs, "Accept: application/json");
 	if (hdrs && if_none_match && *if_none_match) {
 		snprintf(line, sizeof(line), "If-None-Match: %s", if_none_match);
@@ -381,6 +404,14 @@ enum cds_err cds_http_post_json(struct cds_http *h, const char *path,
 	if (auth && !h->auth_header)
 		return cds_fail(err, CDS_ERR_AUTH,
 				"%s needs an account token (none given)", path);
+	if (h->relay) {
+		struct cds_relay_req q = {.method = "POST", .base = h->base,
+					  .path = path,
+					  .authorization = auth ? bearer(h) : NULL,
+					  .body = body, .len = len};
+
+		return cds_relay_exchange(h->relay, h, &q, r, err);
+	}
 	url = make_url(h, path);
 	hdrs = add_header(hdrs, "Content-Type: application/json");
 	if (hdrs)
@@ -401,5 +432,38 @@ enum cds_err cds_http_post_json(struct cds_http *h, const char *path,
 out:
 	curl_slist_free_all(hdrs);
 	free(url);
+	return rc;
+}
+
+enum cds_err cds_http_send_to(struct cds_http *h, const char *url,
+			      const char *ctype, const char *accept,
+			      const uint8_t *body, size_t len,
+			      struct cds_http_reply *r, struct cds_error *err)
+{
+	struct curl_slist *hdrs = NULL;
+	char line[128];
+	enum cds_err rc;
+
+	snprintf(line, sizeof(line), "Accept: %s", accept);
+	hdrs = add_header(hdrs, line);
+	if (hdrs && ctype) {
+		snprintf(line, sizeof(line), "Content-Type: %s", ctype);
+		hdrs = add_header(hdrs, line);
+	}
+	if (hdrs)
+		hdrs = add_header(hdrs, "Expect:");
+	if (!hdrs)
+		return cds_fail(err, CDS_ERR_NOMEM, "out of memory");
+	if (ctype) {
+		curl_easy_setopt(h->curl, CURLOPT_POST, 1L);
+		curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE,
+				 (curl_off_t)len);
+	} else {
+		curl_easy_setopt(h->curl, CURLOPT_HTTPGET, 1L);
+	}
+	rc = perform(h, url, hdrs, r, err);
+	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, NULL);
+	curl_slist_free_all(hdrs);
 	return rc;
 }

@@ -69,6 +69,25 @@ enum cds_err cds_http_post_json(struct cds_http *h, const char *path,
 				struct cds_http_reply *r,
 				struct cds_error *err) CDS_MUST_CHECK;
 
+struct cds_relay;
+
+/*
+ * Send every later request of h through the Oblivious HTTP relay rl
+ * (relay.h), which h does not own and which must outlive it.
+ */
+void cds_http_use_relay(struct cds_http *h, struct cds_relay *rl);
+
+/*
+ * A request to an absolute URL, never through a relay and without the
+ * token: what relay.c sends to the relay itself.  ctype NULL = GET with
+ * Accept: accept; otherwise POST body with Content-Type: ctype.
+ */
+enum cds_err cds_http_send_to(struct cds_http *h, const char *url,
+			      const char *ctype, const char *accept,
+			      const uint8_t *body, size_t len,
+			      struct cds_http_reply *r,
+			      struct cds_error *err) CDS_MUST_CHECK;
+
 /* Add the handle's counters to *sum and zero them. */
 void cds_http_take_counters(struct cds_http *h, struct cds_http_counters *sum);
 

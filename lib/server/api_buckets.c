@@ -74,10 +74,9 @@ static enum cds_err append_entries(struct cds_buf *out, const uint8_t *raw,
 	return cds_buf_append(out, "\"", 1);
 }
 
-static bool wants_raw(struct MHD_Connection *c)
+static bool wants_raw(const struct cds_req *rq)
 {
-	const char *a = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-						    "Accept");
+	const char *a = cds_req_header(rq, "Accept");
 
 	return a && strcasestr(a, "application/octet-stream") != NULL;
 }
@@ -86,10 +85,9 @@ static bool wants_raw(struct MHD_Connection *c)
  * True if If-None-Match lists etag (weak comparison, RFC 9110 13.1.2) or
  * is "*".
  */
-static bool etag_matches(struct MHD_Connection *c, const char *etag)
+static bool etag_matches(const struct cds_req *rq, const char *etag)
 {
-	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-						    "If-None-Match");
+	const char *h = cds_req_header(rq, "If-None-Match");
 	size_t elen = strlen(etag);
 
 	while (h && *h) {
@@ -116,9 +114,7 @@ static bool bucket_args(struct cds_req *rq, struct cds_reply *rp,
 			uint32_t *prefix, uint32_t *epoch)
 {
 	const char *ps = rq->url + strlen(BUCKET_PATH);
-	const char *es = MHD_lookup_connection_value(rq->conn,
-						     MHD_GET_ARGUMENT_KIND,
-						     "epoch");
+	const char *es = cds_req_query(rq, "epoch");
 	struct cds_error err = {0};
 
 	if (cds_decode_u32(prefix, ps, strlen(ps), 0, UINT32_MAX,
@@ -217,7 +213,7 @@ void cds_api_bucket_get(struct cds_req *rq, struct cds_reply *rp)
 	uint64_t version = 0;
 	struct cds_buf raw;
 	char etag[ETAG_BYTES];
-	bool octets = wants_raw(rq->conn);
+	bool octets = wants_raw(rq);
 
 	rq->items = 1;
 	cds_buf_init(&raw);
@@ -228,7 +224,7 @@ void cds_api_bucket_get(struct cds_req *rq, struct cds_reply *rp)
 	    !fetch(rq, rp, epoch, prefix, &raw, &version, -1))
 		goto charge;
 	bucket_etag(etag, epoch, prefix, version, octets ? 'b' : 'j');
-	if (etag_matches(rq->conn, etag)) {
+	if (etag_matches(rq, etag)) {
 		cds_metrics_add(rq->srv->metrics, CDS_M_BUCKET_NOT_MODIFIED, 1);
 		cds_reply_raw(rp, 304, octets ? "application/octet-stream"
 					      : "application/json", NULL, 0);

@@ -6,6 +6,8 @@
  */
 #include "server/server_int.h"
 
+#include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/codec.h"
@@ -25,10 +27,33 @@ bool cds_api_epoch_served(const struct cds_mirror_params *p, uint32_t epoch)
 }
 
 /*
+ * The gateway's key configurations (base64 of application/ohttp-keys), so
+ * that a client can check the config it got through a relay against what
+ * the server tells everyone (NULL if it cannot be built).
+ */
+static json_t *ohttp_keys_b64(struct cds_server *s)
+{
+	struct cds_buf b;
+	json_t *v = NULL;
+	char *text;
+
+	cds_buf_init(&b);
+	if (!cds_gateway_configs(s->gateway, &b, NULL) &&
+	    (text = malloc(CDS_B64_LEN(b.len)))) {
+		cds_b64_encode(text, b.data, b.len);
+		v = json_string(text);
+		free(text);
+	}
+	cds_buf_fini(&b);
+	return v;
+}
+
+/*
  * The DESIGN.md fields first, unchanged, then the limits a client paces
  * itself by: prefixes per POST /v1/buckets, the per-address guard (bytes
  * per second, burst, what each request costs beyond its bytes; 0 = no
- * guard) and the byte cap of one POST /v1/buckets reply.
+ * guard) and the byte cap of one POST /v1/buckets reply; last the
+ * gateway's key configurations.
  */
 void cds_api_params(struct cds_req *rq, struct cds_reply *rp)
 {
@@ -40,7 +65,7 @@ void cds_api_params(struct cds_req *rq, struct cds_reply *rp)
 	cds_b64_encode(pk, p.public_key, sizeof(p.public_key));
 	cds_reply_json(rp, 200,
 		       json_pack("{s:i, s:s, s:s, s:I, s:s, s:i, s:I, s:b,"
-				 " s:I, s:{s:I, s:I, s:I}, s:I}",
+				 " s:I, s:{s:I, s:I, s:I}, s:I, s:o*}",
 				 "version", 1,
 				 "suite", "ristretto255-SHA512",
 				 "mode", "voprf",
@@ -55,7 +80,8 @@ void cds_api_params(struct cds_req *rq, struct cds_reply *rp)
 				 "burst_bytes", (json_int_t)(c->bucket_bytes_per_ip > 0
 							     ? c->bucket_burst_bytes : 0),
 				 "request_bytes", (json_int_t)CDS_BUCKET_REQUEST_BYTES,
-				 "max_bucket_reply", (json_int_t)c->max_bucket_reply));
+				 "max_bucket_reply", (json_int_t)c->max_bucket_reply,
+				 "ohttp_keys", ohttp_keys_b64(rq->srv)));
 }
 
 /* The metrics text; rp gets 200 or the error met while rendering. */

@@ -41,8 +41,7 @@ struct pending {
 /* A request with an Authorization header acts for that account. */
 static bool has_auth(struct cds_req *rq)
 {
-	return MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
-					   "Authorization") != NULL;
+	return cds_req_header(rq, "Authorization") != NULL;
 }
 
 static bool verify_ip_guard(struct cds_req *rq, struct cds_reply *rp)

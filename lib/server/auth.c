@@ -36,8 +36,7 @@ static void reply_401(struct cds_reply *rp, const char *msg)
 static bool bearer(struct cds_req *rq, struct cds_reply *rp,
 		   char tok[CDS_TOKEN_MAX_BYTES])
 {
-	const char *h = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
-						    "Authorization");
+	const char *h = cds_req_header(rq, "Authorization");
 	size_t len;
 
 	if (!h) {

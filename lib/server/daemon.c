@@ -134,7 +134,8 @@ static void log_request(struct cds_req *rq, struct cds_reply *rp)
 		.account = rq->has_account ? rq->account : NULL,
 		.endpoint = rq->ep,
 		.items = rq->items,
-		.status = (uint16_t)rp->status,
+		.status = (uint16_t)(rq->log_status ? rq->log_status : rp->status),
+		.via = rq->via,
 	};
 	struct cds_error err = {0};
 	enum cds_err rc;
@@ -147,12 +148,18 @@ static void log_request(struct cds_req *rq, struct cds_reply *rp)
 		rc = cds_qlog_submit(rq->srv->qlog, &qr, &err);
 	if (!rc)
 		return;
-	cds_metrics_add(rq->srv->metrics, CDS_M_LOG_REFUSED, 1);
-	if (rq->route && rq->route->mutating && rp->status < 300) {
+	if (rq->route && rq->route->mutating && qr.status < 300) {
+		cds_metrics_add(rq->srv->metrics, CDS_M_LOG_REFUSED, 1);
 		cds_log_warn("%s answered %u but not logged: %s",
-			     cds_endpoint_name(rq->ep), rp->status, err.msg);
+			     cds_endpoint_name(rq->ep), qr.status, err.msg);
 		return;
 	}
+	cds_reply_log_full(rq->srv, rp);
+}
+
+void cds_reply_log_full(struct cds_server *s, struct cds_reply *rp)
+{
+	cds_metrics_add(s->metrics, CDS_M_LOG_REFUSED, 1);
 	cds_reply_error(rp, 503, "busy", -1,
 			"the server is overloaded (query log full); retry shortly");
 	cds_reply_header(rp, "Retry-After", "1");
@@ -175,15 +182,16 @@ static enum MHD_Result complete(struct cds_req *rq, struct cds_reply *rp)
 	/* Received whole (or refused): the answer is not on the clock. */
 	cds_deadline_disarm(rq->srv->deadline, conn_deadline(rq->conn));
 	log_request(rq, rp);
-	cds_metrics_request(rq->srv->metrics, rq->ep, rp->status,
+	/* through the gateway: the inner request's endpoint and status */
+	cds_metrics_request(rq->srv->metrics, rq->ep,
+			    rq->log_status ? rq->log_status : rp->status,
 			    cds_monotonic_us() - rq->start_us);
 	ret = send_reply(rq, rp);
 	cds_reply_fini(rp);
 	return ret;
 }
 
-/* Before a write: refuse at once if the log could not take its record. */
-static bool log_has_room(struct cds_server *s)
+bool cds_log_has_room(struct cds_server *s)
 {
 	struct cds_qlog_stats st;
 
@@ -193,18 +201,17 @@ static bool log_has_room(struct cds_server *s)
 	return st.queue_depth < s->cfg.log_queue;
 }
 
-/* Media type of a JSON body: absent, or application/json[; params]. */
-static bool json_content_type(struct MHD_Connection *c)
+bool cds_body_type_ok(const struct cds_route *r, const char *ct)
 {
-	const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-						    "Content-Type");
-	static const char want[] = "application/json";
+	const char *want = r->body_type ? r->body_type : "application/json";
+	size_t n = strlen(want);
 
+	/* A JSON body may come without a type; any other must say what it is. */
 	if (!ct)
-		return true;
-	if (strncasecmp(ct, want, sizeof(want) - 1))
+		return !r->body_type;
+	if (strncasecmp(ct, want, n))
 		return false;
-	ct += sizeof(want) - 1;
+	ct += n;
 	return *ct == '\0' || *ct == ';' || *ct == ' ' || *ct == '\t';
 }
 
@@ -233,31 +240,26 @@ static bool begin(struct cds_req *rq, const char *method,
 	char allow[64];
 
 	rq->route = cds_route_find(method, rq->url, allow);
-	if (!rq->route && allow[0]) {
-		cds_reply_error(rp, 405, "method_not_allowed", -1,
-				"%.16s is not allowed on %.80s (allowed: %s)",
-				method, rq->url, allow);
-		cds_reply_header(rp, "Allow", "%s", allow);
-		return true;
-	}
 	if (!rq->route) {
-		cds_reply_error(rp, 404, "not_found", -1, "no such endpoint %.80s",
-				rq->url);
+		cds_route_reply_missing(rp, method, rq->url, allow);
 		return true;
 	}
 	rq->ep = rq->route->ep;
-	if (rq->route->mutating && !log_has_room(rq->srv)) {
-		cds_metrics_add(rq->srv->metrics, CDS_M_LOG_REFUSED, 1);
-		cds_reply_error(rp, 503, "busy", -1,
-				"the server is overloaded (query log full); retry shortly");
-		cds_reply_header(rp, "Retry-After", "1");
+	/* Through the gateway the peer is the relay's: never logged. */
+	if (rq->ep == CDS_EP_OHTTP)
+		rq->via = CDS_QLOG_VIA_OHTTP;
+	if (rq->route->mutating && !cds_log_has_room(rq->srv)) {
+		cds_reply_log_full(rq->srv, rp);
 		return true;
 	}
 	if (!rq->route->has_body)
 		return false;
-	if (!json_content_type(rq->conn)) {
+	if (!cds_body_type_ok(rq->route, MHD_lookup_connection_value(
+					 rq->conn, MHD_HEADER_KIND, "Content-Type"))) {
 		cds_reply_error(rp, 415, "unsupported_media_type", -1,
-				"the request body must be application/json");
+				"the request body must be %s",
+				rq->route->body_type ? rq->route->body_type
+						     : "application/json");
 		return true;
 	}
 	if (declared_too_large(rq)) {

@@ -3,7 +3,9 @@
  *
  * One row per (method, path).  A path that exists under another method is
  * a 405 with Allow listing the methods it does accept; any other path is a
- * 404.  HEAD is served wherever GET is.
+ * 404.  HEAD is served wherever GET is.  POST /v1/ohttp runs any other
+ * row's handler on the request it decapsulates (api_ohttp.c), so a row
+ * added here is reachable through the gateway too.
  */
 #include "server/server_int.h"
 
@@ -35,6 +37,12 @@ static const struct cds_route routes[] = {
 	 cds_api_register},
 	{"POST", "/v1/accounts/me/handles", false, true, true,
 	 CDS_EP_HANDLE_BIND, cds_api_handle_bind},
+	{"GET", "/v1/ohttp/keys", false, false, false, CDS_EP_OHTTP_KEYS,
+	 cds_api_ohttp_keys},
+	{"GET", "/.well-known/ohttp-gateway", false, false, false,
+	 CDS_EP_OHTTP_KEYS, cds_api_ohttp_keys},
+	{"POST", "/v1/ohttp", false, true, false, CDS_EP_OHTTP, cds_api_ohttp,
+	 CDS_OHTTP_MEDIA_REQ},
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -57,6 +65,20 @@ static void add_allow(char allow[64], const char *method)
 	if (strstr(allow, method))
 		return;
 	snprintf(allow + len, 64 - len, "%s%s", len ? ", " : "", method);
+}
+
+void cds_route_reply_missing(struct cds_reply *rp, const char *method,
+			     const char *path, const char allow[64])
+{
+	if (allow[0]) {
+		cds_reply_error(rp, 405, "method_not_allowed", -1,
+				"%.16s is not allowed on %.80s (allowed: %s)",
+				method, path, allow);
+		cds_reply_header(rp, "Allow", "%s", allow);
+		return;
+	}
+	cds_reply_error(rp, 404, "not_found", -1, "no such endpoint %.80s",
+			path);
 }
 
 const struct cds_route *cds_route_find(const char *method, const char *path,

@@ -338,6 +338,11 @@ static void bg_round(struct cds_server *s, int64_t *last_save,
 			*last_warn = now;
 		}
 	}
+	if (cds_gateway_poll(s->gateway, &err) &&
+	    now - *last_warn >= POLL_WARN_EVERY_US) {
+		cds_log_warn("gateway keys kept as they were: %s", err.msg);
+		*last_warn = now;
+	}
 	if (now - *last_save >= RATE_SAVE_SECONDS * CDS_USEC_PER_SEC) {
 		*last_save = now;
 		if (save_rates(s, &err) && now - *last_warn >= POLL_WARN_EVERY_US) {
@@ -415,6 +420,7 @@ enum cds_err cds_server_start(struct cds_server **out,
 		return rc;
 	if ((rc = open_state(s, err)) || (rc = open_index(s, err)) ||
 	    (rc = open_qlog(s, err)) ||
+	    (rc = cds_gateway_open(&s->gateway, s->cfg.datadir, err)) ||
 	    (rc = cds_daemon_start(s, (const struct sockaddr *)&sa, err)) ||
 	    (rc = cds_metrics_listen_start(s, err)) ||
 	    (rc = start_bg(s, err)))
@@ -471,6 +477,7 @@ enum cds_err cds_server_stop(struct cds_server *s, unsigned drain_ms)
 		cds_log_warn("saving rate limits at shutdown failed: %s",
 			     err.msg);
 	cds_qlog_close(s->qlog);
+	cds_gateway_free(s->gateway);
 	cds_mirror_close(s->mirror);
 	cds_storepool_free(s->pool);
 	cds_iplimit_free(s->iplimit);

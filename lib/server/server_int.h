@@ -19,12 +19,14 @@
 
 #include <microhttpd.h>
 
+#include "core/bhttp.h"
 #include "core/buf.h"
 #include "index/mirror.h"
 #include "server/clientaddr.h"
 #include "server/deadline.h"
 #include "server/decode.h"
 #include "server/deliver.h"
+#include "server/gateway.h"
 #include "server/iplimit.h"
 #include "server/metrics.h"
 #include "server/ratelimit.h"
@@ -32,6 +34,7 @@
 #include "server/server.h"
 #include "server/storepool.h"
 #include "server/vcode.h"
+#include "crypto/ohttp.h"
 #include "store/qlog.h"
 
 struct cds_server {
@@ -56,6 +59,7 @@ struct cds_server {
 	struct cds_iplimit *verify_ip;  /* verifications per client address */
 	struct cds_deliver *deliver;
 	uint8_t vkey[CDS_VCODE_KEY_BYTES];
+	struct cds_gateway *gateway;    /* Oblivious HTTP keys */
 	bool rate_loaded;               /* saved state read: save at stop */
 	/* background thread: store polling and rate-state saving */
 	pthread_t bg;
@@ -81,6 +85,7 @@ struct cds_route {
 	bool mutating;                  /* writes to the store */
 	enum cds_endpoint ep;
 	cds_api_fn *fn;
+	const char *body_type;          /* media type of the body; NULL: JSON */
 };
 
 struct cds_req {
@@ -115,12 +120,33 @@ struct cds_req {
 	bool deferred;
 	struct cds_reply later;
 	void *defer_ctx;                /* the handler's own state */
+	/*
+	 * Through the Oblivious HTTP gateway (api_ohttp.c): the inner
+	 * request's headers, and its query split into "name=value" strings
+	 * (n_query of them, one after the other), replace the connection's.
+	 */
+	enum cds_qlog_via via;
+	unsigned log_status;            /* the inner reply's status; 0: rp's */
+	const struct cds_bhttp_msg *inner;
+	const char *query;
+	size_t n_query;
 };
+
+/*
+ * request.c: a request header or query parameter (decoded), from the
+ * connection or, through the gateway, from the encapsulated request.
+ * NULL if absent.  The strings live as long as the request.
+ */
+const char *cds_req_header(const struct cds_req *rq, const char *name);
+const char *cds_req_query(const struct cds_req *rq, const char *name);
 
 /* router.c: the route of (method, path); NULL with `allow` filled ("" if
  * no route has that path, else the methods it accepts). */
 const struct cds_route *cds_route_find(const char *method, const char *path,
 				       char allow[64]);
+/* The 405 (with Allow) or 404 answer when cds_route_find found nothing. */
+void cds_route_reply_missing(struct cds_reply *rp, const char *method,
+			     const char *path, const char allow[64]);
 
 /* auth.c: on failure these fill rp (401, or 403/429/413) and return false. */
 bool cds_api_auth_account(struct cds_req *rq, struct cds_reply *rp,
@@ -158,6 +184,8 @@ cds_api_fn cds_api_account_delete;
 cds_api_fn cds_api_verify;
 cds_api_fn cds_api_register;
 cds_api_fn cds_api_handle_bind;
+cds_api_fn cds_api_ohttp_keys;
+cds_api_fn cds_api_ohttp;
 
 /* api_accounts.c: make the server's own write visible at once. */
 void cds_api_after_write(struct cds_req *rq);
@@ -174,6 +202,12 @@ enum cds_err cds_metrics_listen_start(struct cds_server *s,
 void cds_metrics_listen_stop(struct cds_server *s);
 
 /* daemon.c */
+/* Before a write: false if the query log could not take its record. */
+bool cds_log_has_room(struct cds_server *s);
+/* The 503 of a full query log (counted in the metrics). */
+void cds_reply_log_full(struct cds_server *s, struct cds_reply *rp);
+/* ct (NULL: no Content-Type) is the media type the route's body wants. */
+bool cds_body_type_ok(const struct cds_route *r, const char *ct);
 enum cds_err cds_daemon_start(struct cds_server *s, const struct sockaddr *sa,
 			      struct cds_error *err) CDS_MUST_CHECK;
 void cds_daemon_stop(struct cds_server *s, unsigned drain_ms);

@@ -171,13 +171,15 @@ static enum cds_err add_rec(struct legal_doc *d, sqlite3_stmt *st,
 	} else {
 		r->handles = dup_col(st, 7, &oom);
 	}
+	r->via = dup_col(st, 8, &oom);
 	return oom ? cds_fail(err, CDS_ERR_NOMEM, "export: out of memory")
 		   : CDS_OK;
 }
 
+/* %s: the via column, or NULL in a schema 1 file that has none. */
 static const char rec_sql[] =
-	"SELECT time_us, ip, ip_bits, account, endpoint, items, status, handles"
-	" FROM records WHERE time_us >= ?1 AND time_us < ?2 AND ";
+	"SELECT time_us, ip, ip_bits, account, endpoint, items, status, handles,"
+	" %s FROM records WHERE time_us >= ?1 AND time_us < ?2 AND ";
 
 /* Bind the scope condition's parameters (?3...). */
 static void bind_scope(sqlite3_stmt *st, const struct legal_doc *d)
@@ -216,11 +218,17 @@ static enum cds_err read_recs(sqlite3 *db, struct legal_doc *d,
 	};
 	enum cds_err rc = CDS_OK;
 	sqlite3_stmt *st = NULL;
-	char *sql = NULL;
+	char *sql = NULL, *sql2;
 	int src;
 
-	if (asprintf(&sql, "%s%s ORDER BY time_us, id", rec_sql,
+	if (asprintf(&sql, rec_sql, qlog_day_version(db) >= 2 ? "via" : "NULL") < 0)
+		return cds_fail(err, CDS_ERR_NOMEM, "export: out of memory");
+	if (asprintf(&sql2, "%s%s ORDER BY time_us, id", sql,
 		     cond[d->req->scope]) < 0)
+		sql2 = NULL;
+	free(sql);
+	sql = sql2;
+	if (!sql)
 		return cds_fail(err, CDS_ERR_NOMEM, "export: out of memory");
 	src = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
 	free(sql);

@@ -24,6 +24,7 @@ void legal_doc_fini(struct legal_doc *d)
 		free(d->recs[i].account);
 		free(d->recs[i].endpoint);
 		free(d->recs[i].handles);
+		free(d->recs[i].via);
 	}
 	free(d->recs);
 	free(d->cfgs);

@@ -5,7 +5,8 @@
  * window {since, until} (null = open), generated, record_count,
  * retention_days (null = unknown), modes_in_window [{from, until,
  * plain_lookup, ip_policy}] (null = unknown), note, records [{time,
- * time_us, ip, ip_bits, account, endpoint, items, status, handles?}].
+ * time_us, ip, ip_bits, account, endpoint, items, status, via, handles?}]
+ * (via: "direct", or "ohttp" through the Oblivious HTTP gateway).
  *
  * CSV: the same header as "# key: value" comment lines, then a header row
  * and one row per record; a record's handles are space-separated in one
@@ -74,6 +75,7 @@ static json_t *record_json(const struct legal_rec *r)
 	put(o, "endpoint", str_or_null(r->endpoint), &bad);
 	put(o, "items", json_integer(r->items), &bad);
 	put(o, "status", json_integer(r->status), &bad);
+	put(o, "via", json_string(r->via ? r->via : "direct"), &bad);
 	if (r->handles)
 		put(o, "handles", handles_json(r->handles), &bad);
 	if (bad)
@@ -185,7 +187,8 @@ static enum cds_err csv_record(struct cds_buf *b, const struct legal_rec *r)
 	for (char *p = h; p && *p; p++)
 		if (*p == '\n')
 			*p = ' ';
-	rc = rc ? rc : csv_field(b, h, '\n');
+	rc = rc ? rc : csv_field(b, h, ',');
+	rc = rc ? rc : csv_field(b, r->via ? r->via : "direct", '\n');
 	free(h);
 	return rc;
 }
@@ -230,7 +233,7 @@ enum cds_err legal_format_csv(const struct legal_doc *d, struct cds_buf *out,
 	rc = rc ? rc : csv_modes(out, d);
 	rc = rc ? rc : cds_buf_appendf(out, "# note: %s\n", d->note);
 	rc = rc ? rc : cds_buf_appendf(out, "time,time_us,ip,ip_bits,account,"
-					    "endpoint,items,status,handles\n");
+					    "endpoint,items,status,handles,via\n");
 	for (size_t i = 0; !rc && i < d->n_recs; i++)
 		rc = csv_record(out, &d->recs[i]);
 	if (rc)

@@ -28,6 +28,7 @@ struct legal_rec {
 	char *account;
 	char *endpoint;
 	char *handles;  /* '\n'-joined; for a target search only the target */
+	char *via;      /* NULL: direct; "ohttp": through the gateway */
 };
 
 /* A config row of a day file: the modes stated at a time. */

@@ -53,6 +53,8 @@ enum cds_endpoint {
 	CDS_EP_VERIFY,
 	CDS_EP_REGISTER,
 	CDS_EP_HANDLE_BIND,
+	CDS_EP_OHTTP,           /* a gateway request that never reached a route */
+	CDS_EP_OHTTP_KEYS,
 	CDS_EP__COUNT
 };
 const char *cds_endpoint_name(enum cds_endpoint ep);
@@ -66,14 +68,22 @@ struct cds_qlog_config {
 	bool plain_lookup;             /* recorded as the mode in force */
 };
 
+/*
+ * How a request reached the server: directly, or encapsulated through the
+ * Oblivious HTTP gateway (its peer is then the relay, whose address is
+ * worthless and never recorded).
+ */
+enum cds_qlog_via { CDS_QLOG_VIA_DIRECT = 0, CDS_QLOG_VIA_OHTTP = 1 };
+
 /* What the request path knows about one request. */
 struct cds_qlog_request {
-	const struct sockaddr *peer;   /* may be NULL */
+	const struct sockaddr *peer;   /* may be NULL; ignored via the gateway */
 	const uint8_t *account;        /* CDS_ACCOUNT_ID_BYTES or NULL */
 	enum cds_endpoint endpoint;
 	uint32_t items;                /* elements, handles, prefixes... */
 	uint16_t status;               /* HTTP status sent */
 	int64_t time_us;               /* 0 = now (tests pass their own) */
+	enum cds_qlog_via via;         /* last: positional initialisers */
 };
 
 struct cds_qlog_stats {

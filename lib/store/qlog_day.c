@@ -6,10 +6,13 @@
  * holding old records).  Schema (user_version 1):
  *
  *   records(id, time_us, ip, ip_bits, account, endpoint, items, status,
- *           handles)        one row per API request; ip_bits says how much
+ *           handles, via)   one row per API request; ip_bits says how much
  *                           of the address the policy kept (32/128 full,
  *                           24/48 truncated, 0 = none, ip NULL); handles is
- *                           NULL except for plain lookups ('\n'-joined)
+ *                           NULL except for plain lookups ('\n'-joined);
+ *                           via is NULL for a direct request, 'ohttp' for
+ *                           one through the gateway (schema 2; a version 1
+ *                           file gains the column when next written)
  *   config(time_us, event, plain_lookup, ip_policy, retention_days,
  *          durability)      the modes in force, stated when the file is
  *                           created ("new_day") and when a server starts
@@ -52,7 +55,8 @@ static const char schema_sql[] =
 	" endpoint TEXT NOT NULL,"
 	" items INTEGER NOT NULL,"
 	" status INTEGER NOT NULL,"
-	" handles TEXT);"
+	" handles TEXT,"
+	" via TEXT);"
 	"CREATE TABLE IF NOT EXISTS config("
 	" time_us INTEGER NOT NULL,"
 	" event TEXT NOT NULL,"
@@ -61,11 +65,15 @@ static const char schema_sql[] =
 	" retention_days INTEGER NOT NULL,"
 	" durability TEXT NOT NULL);"
 	"PRAGMA application_id = 1667527537;"
-	"PRAGMA user_version = 1;";
+	"PRAGMA user_version = 2;";
+
+static const char upgrade_v1_sql[] =
+	"ALTER TABLE records ADD COLUMN via TEXT;"
+	"PRAGMA user_version = 2;";
 
 static const char insert_sql[] =
 	"INSERT INTO records(time_us, ip, ip_bits, account, endpoint, items,"
-	" status, handles) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+	" status, handles, via) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 
 static const char config_sql[] =
 	"INSERT INTO config(time_us, event, plain_lookup, ip_policy,"
@@ -191,8 +199,9 @@ static enum cds_err setup(struct qlog_day *d, const char *path,
 				"query log %s: schema version %d is newer than this "
 				"program (%d)", path, v, QLOG_SCHEMA_VERSION);
 	*created = v == 0;
-	if (*created) {
-		rc = sqlite3_exec(d->db, schema_sql, NULL, NULL, NULL);
+	if (*created || v == 1) {
+		rc = sqlite3_exec(d->db, *created ? schema_sql : upgrade_v1_sql,
+				  NULL, NULL, NULL);
 		if (rc != SQLITE_OK)
 			return qlog_sqlite_err(err, d->db, rc, "create schema", path);
 	}
@@ -319,6 +328,10 @@ static int insert_one(sqlite3_stmt *st, const struct qlog_rec *r)
 		sqlite3_bind_text(st, 8, r->handles, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, 8);
+	if (r->via == CDS_QLOG_VIA_OHTTP)
+		sqlite3_bind_text(st, 9, "ohttp", -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 9);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
@@ -349,6 +362,13 @@ enum cds_err qlog_day_insert(struct qlog_day *d, const struct qlog_rec *recs,
 	if (!sqlite3_get_autocommit(d->db))
 		sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
 	return code;
+}
+
+int qlog_day_version(sqlite3 *db)
+{
+	int v = 0;
+
+	return user_version(db, &v) == SQLITE_OK ? v : 0;
 }
 
 enum cds_err qlog_day_open_ro(sqlite3 **db, const char *path,

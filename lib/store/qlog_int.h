@@ -24,7 +24,7 @@
 
 #define QLOG_IP_TEXT_BYTES 46   /* INET6_ADDRSTRLEN */
 #define QLOG_DIR "querylog"
-#define QLOG_SCHEMA_VERSION 1
+#define QLOG_SCHEMA_VERSION 2   /* 2: records.via */
 
 /* Result slot of a sync submitter, on its stack until the writer is done. */
 struct qlog_waiter {
@@ -41,6 +41,7 @@ struct qlog_rec {
 	uint16_t status;
 	uint8_t endpoint;
 	uint8_t ip_bits;            /* 0 = no address kept */
+	uint8_t via;                /* enum cds_qlog_via */
 	bool has_account;
 	uint8_t account[CDS_ACCOUNT_ID_BYTES];
 	char ip[QLOG_IP_TEXT_BYTES];
@@ -137,6 +138,9 @@ enum cds_err qlog_day_insert(struct qlog_day *d, const struct qlog_rec *recs,
 /* Map a SQLite result code to a cds error (FULL, IO or STORE). */
 enum cds_err qlog_sqlite_err(struct cds_error *err, sqlite3 *db, int rc,
 			     const char *what, const char *path);
+
+/* The schema version of an open day file (1 has no records.via). */
+int qlog_day_version(sqlite3 *db);
 
 /*
  * Open an existing day file read-only (legal export, sweep counting).

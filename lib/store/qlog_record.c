@@ -11,7 +11,9 @@
  *     reports for an IPv4 client) is logged as the IPv4 address: the same
  *     client gives the same text whichever socket accepted it, so an export
  *     by IP finds it.
- *  3. Handles are joined with '\n', which no canonical handle contains, so
+ *  3. A request that came through the Oblivious HTTP gateway keeps no
+ *     address at all, whatever the policy: its peer is the relay.
+ *  4. Handles are joined with '\n', which no canonical handle contains, so
  *     a search for one handle can match it exactly, never a substring.
  */
 #include "store/qlog_int.h"
@@ -40,6 +42,8 @@ static const char *const endpoint_names[CDS_EP__COUNT] = {
 	[CDS_EP_VERIFY] = "verify",
 	[CDS_EP_REGISTER] = "register",
 	[CDS_EP_HANDLE_BIND] = "handle_bind",
+	[CDS_EP_OHTTP] = "ohttp",
+	[CDS_EP_OHTTP_KEYS] = "ohttp_keys",
 };
 
 const char *cds_endpoint_name(enum cds_endpoint ep)
@@ -204,6 +208,9 @@ enum cds_err qlog_rec_build(struct qlog_rec *rec,
 		rec->has_account = true;
 		memcpy(rec->account, req->account, CDS_ACCOUNT_ID_BYTES);
 	}
-	qlog_ip_reduce(rec->ip, &rec->ip_bits, req->peer, policy);
+	rec->via = (uint8_t)req->via;
+	/* Through the gateway the peer is the relay: nothing worth keeping. */
+	if (req->via == CDS_QLOG_VIA_DIRECT)
+		qlog_ip_reduce(rec->ip, &rec->ip_bits, req->peer, policy);
 	return CDS_OK;
 }

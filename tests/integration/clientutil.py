@@ -93,7 +93,35 @@ def until(fn, what, timeout=12.0):
     raise AssertionError("timed out waiting for " + what)
 
 
-class Proxy:
+class BackgroundServer:
+    """A ThreadingHTTPServer on a free loopback port, serving `handler` (a
+    BaseHTTPRequestHandler class) from a daemon thread until close()."""
+
+    def serve(self, handler):
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever,
+                                       daemon=True)
+        self.thread.start()
+
+    def hostport(self):
+        return "127.0.0.1:%d" % self.httpd.server_address[1]
+
+    def url(self):
+        return "http://" + self.hostport()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class Proxy(BackgroundServer):
     """Forward HTTP requests to a cdsd and let `alter` rewrite replies.
 
     alter(method, path, status, headers, body) returns (status, headers,
@@ -139,24 +167,7 @@ class Proxy:
 
             do_GET = do_POST = do_PUT = do_DELETE = forward
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever,
-                                       daemon=True)
-        self.thread.start()
-
-    def url(self):
-        return "http://127.0.0.1:%d" % self.httpd.server_address[1]
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+        self.serve(Handler)
 
 
 def json_body(body):

@@ -92,7 +92,7 @@ def test_requester_window_csv():
             if not any(l.startswith("# %s: " % key) for l in header):
                 raise AssertionError("CSV header lacks " + key)
         eq(rows[0], "time,time_us,ip,ip_bits,account,endpoint,items,status,"
-           "handles", "CSV columns")
+           "handles,via", "CSV columns")
         if len(rows) < 3:
             raise AssertionError("B's two lookups missing: %r" % rows)
         for r in rows[1:]:

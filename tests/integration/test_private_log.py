@@ -114,8 +114,9 @@ def test_private_discovery_logs_no_target():
         for r in private:
             eq(r["handles"], None, "handles of a %s record" % r["endpoint"])
             eq(set(r) - {"id", "time_us", "ip", "ip_bits", "account",
-                         "endpoint", "items", "status", "handles"}, set(),
-               "record columns")
+                         "endpoint", "items", "status", "handles", "via"},
+               set(), "record columns")
+            eq(r["via"], None, "a direct request's via")
         # The search works: a plain lookup of the same numbers is found.
         with Server(dd, "--log-ip", "full", "--durability", "sync",
                     "--plain-lookup", "on") as srv:

@@ -258,4 +258,5 @@ def test_sync_usage():
             eq(f.read(), "hello\n" * 200, "foreign file untouched")
 
 
-cdstest.main(globals())
+if __name__ == "__main__":  # test_ohttp.py imports World
+    cdstest.main(globals())

@@ -313,7 +313,7 @@ static void test_csv(void **state)
 	assert_non_null(strstr((char *)b.data, "# order: ORDER-42\n"));
 	assert_non_null(strstr((char *)b.data, "# record_count: 4\n"));
 	assert_non_null(strstr((char *)b.data, "\ntime,time_us,ip,ip_bits,account,"
-					       "endpoint,items,status,handles\n"));
+					       "endpoint,items,status,handles,via\n"));
 	assert_non_null(strstr((char *)b.data, "tel:+15551234567 mailto:bob@"));
 	for (line = strtok_r((char *)b.data, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {

@@ -258,6 +258,84 @@ static void test_ip_policy_on_disk(void **state)
 	}
 }
 
+/*
+ * Through the Oblivious HTTP gateway the peer is the relay: even under
+ * `full` no address is kept, and the record says via 'ohttp'; a direct
+ * record beside it keeps its address and has via NULL.
+ */
+static void test_via_gateway_keeps_no_address(void **state)
+{
+	int64_t t = T("2030-03-05T10:00:00Z");
+	struct sockaddr_in a4;
+	char *dir = tmpdir(), *path, got[64];
+	struct cds_qlog *q = open_log(dir, 30, CDS_QLOG_BATCH, CDS_QLOG_IP_FULL, 0);
+	struct cds_qlog_request r = {(struct sockaddr *)&a4, NULL,
+				     CDS_EP_DISCOVER, 5, 200, t,
+				     CDS_QLOG_VIA_OHTTP};
+	struct cds_error err;
+
+	(void)state;
+	sin4(&a4, "192.0.2.55");
+	assert_int_equal(cds_qlog_submit(q, &r, &err), CDS_OK);
+	r.via = CDS_QLOG_VIA_DIRECT;
+	r.time_us = t + 1;
+	assert_int_equal(cds_qlog_submit(q, &r, &err), CDS_OK);
+	cds_qlog_close(q);
+	path = day_file(dir, "2030-03-05");
+	assert_int_equal(query_int(path, "SELECT count(*) FROM records WHERE"
+				   " via = 'ohttp' AND ip IS NULL AND ip_bits = 0"
+				   " AND endpoint = 'discover' AND items = 5"), 1);
+	query_text(path, "SELECT ip FROM records WHERE via IS NULL", got,
+		   sizeof(got));
+	assert_string_equal(got, "192.0.2.55");
+	free(path);
+	rmtree(dir);
+}
+
+/*
+ * A day file of schema 1 (before `via`), as an older cdsd left it, gains
+ * the column when the writer next opens it; its old row keeps via NULL.
+ */
+static void test_schema_1_upgraded(void **state)
+{
+	static const char v1[] =
+		"CREATE TABLE records(id INTEGER PRIMARY KEY, time_us INTEGER NOT NULL,"
+		" ip TEXT, ip_bits INTEGER NOT NULL, account TEXT, endpoint TEXT NOT NULL,"
+		" items INTEGER NOT NULL, status INTEGER NOT NULL, handles TEXT);"
+		"CREATE TABLE config(time_us INTEGER NOT NULL, event TEXT NOT NULL,"
+		" plain_lookup INTEGER NOT NULL, ip_policy TEXT NOT NULL,"
+		" retention_days INTEGER NOT NULL, durability TEXT NOT NULL);"
+		"INSERT INTO records(time_us, ip, ip_bits, endpoint, items, status)"
+		" VALUES (1, '192.0.2.0', 24, 'params', 0, 200);"
+		"PRAGMA application_id = 1667527537; PRAGMA user_version = 1;";
+	int64_t t = T("2030-03-06T10:00:00Z");
+	char *dir = tmpdir(), *path, qdir[512];
+	struct cds_qlog *q;
+	struct cds_qlog_request r = {NULL, NULL, CDS_EP_DISCOVER, 1, 200, t,
+				     CDS_QLOG_VIA_OHTTP};
+	struct cds_error err;
+	sqlite3 *db;
+
+	(void)state;
+	snprintf(qdir, sizeof(qdir), "%s/querylog", dir);
+	assert_int_equal(mkdir(qdir, 0700), 0);
+	path = day_file(dir, "2030-03-06");
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, v1, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(chmod(path, 0600), 0);
+	q = open_log(dir, 30, CDS_QLOG_BATCH, CDS_QLOG_IP_FULL, 0);
+	assert_int_equal(cds_qlog_submit(q, &r, &err), CDS_OK);
+	cds_qlog_close(q);
+	assert_int_equal(query_int(path, "PRAGMA user_version"), 2);
+	assert_int_equal(query_int(path, "SELECT count(*) FROM records WHERE"
+				   " via IS NULL AND endpoint = 'params'"), 1);
+	assert_int_equal(query_int(path, "SELECT count(*) FROM records WHERE"
+				   " via = 'ohttp' AND endpoint = 'discover'"), 1);
+	free(path);
+	rmtree(dir);
+}
+
 /* ---- day files ------------------------------------------------------ */
 
 static void test_day_split(void **state)
@@ -282,7 +360,7 @@ static void test_day_split(void **state)
 	/* Every day file states the modes in force. */
 	assert_true(query_int(a, "SELECT count(*) FROM config") >= 1);
 	assert_true(query_int(b, "SELECT count(*) FROM config") >= 1);
-	assert_int_equal(query_int(a, "PRAGMA user_version"), 1);
+	assert_int_equal(query_int(a, "PRAGMA user_version"), 2);
 	(void)st;
 	free(a);
 	free(b);
@@ -697,6 +775,8 @@ int main(void)
 		cmocka_unit_test(test_ip_policy),
 		cmocka_unit_test(test_ip_forms),
 		cmocka_unit_test(test_ip_policy_on_disk),
+		cmocka_unit_test(test_via_gateway_keeps_no_address),
+		cmocka_unit_test(test_schema_1_upgraded),
 		cmocka_unit_test(test_day_split),
 		cmocka_unit_test(test_file_modes),
 		cmocka_unit_test(test_retention_zero),

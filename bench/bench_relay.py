@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""bench_relay.py: Oblivious HTTP end to end, side by side with the direct
+path, in one run (DESIGN.md "Figures": through a relay at most 1.25x).
+
+    python3 bench/bench_relay.py [N] [PAIRS] [WRK_SECONDS]
+
+Makes a data directory with `cdsctl synth --count N` (default 100,000),
+starts cdsd (rate limits out of the way) and an nginx relay configured from
+deploy/ohttp-relay.nginx.conf.in, then:
+
+ 1. gateway throughput: wrk (2 threads, 32 connections, WRK_SECONDS each,
+    default 3) on GET /v1/buckets/P?epoch=E direct, and on POST /v1/ohttp
+    carrying the same fetch encapsulated (replayed; `bench_ohttp --seal`);
+ 2. a 1,000-contact private discovery (500 registered, 500 not) with
+    `cds discover`, direct and with --relay;
+ 3. an unchanged `cds sync` of the same book (caches filled first), direct
+    and with --relay.
+
+Each comparison runs as PAIRS interleaved pairs (direct, relay, direct,
+relay..., default 5) and prints best and median of each and the ratio of
+the medians.  Everything it starts it stops.  BUILD=build by default.
+"""
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+# the relay exactly as the integration tests run it (deploy/ config)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "tests", "integration"))
+import cdstest  # noqa: E402
+from relayutil import NginxRelay  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(ROOT, os.environ.get("BUILD", "build"))
+N = int(sys.argv[1]) if len(sys.argv) > 1 else 100000
+PAIRS = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+WRK_S = int(sys.argv[3]) if len(sys.argv) > 3 else 3
+procs = []
+
+
+def run(*args, env=None):
+    return cdstest.run(list(args), env=env)
+
+
+def wait_http(url, status=200, timeout=600):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url) as r:
+                if r.status == status:
+                    return
+        except urllib.error.HTTPError as e:
+            if e.code == status:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit("bench_relay: %s not up" % url)
+
+
+def start(args, **kw):
+    p = subprocess.Popen(args, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, **kw)
+    procs.append(p)
+    return p
+
+
+def wrk(script, url, env):
+    out = run("wrk", "-t2", "-c32", "-d%ds" % WRK_S, "-s",
+              os.path.join(ROOT, "bench", "wrk", script), url,
+              env=dict(os.environ, CDS_WRK_DIR=os.path.join(ROOT, "bench",
+                                                           "wrk"), **env))
+    line = [ln for ln in out.stdout.splitlines() if ln.startswith("CDS ")][0]
+    kv = dict(f.split("=") for f in line.split()[1:])
+    if int(kv["errors"]):
+        raise SystemExit("bench_relay: wrk errors: " + line)
+    return float(kv["rps"])
+
+
+def pairs(label, unit, a, b, higher_better=False, names=("direct", "relay")):
+    """PAIRS interleaved runs of a() and b(); print best, median, ratio."""
+    xs, ys = [], []
+    for _ in range(PAIRS):
+        xs.append(a())
+        ys.append(b())
+    best = max if higher_better else min
+    mx, my = statistics.median(xs), statistics.median(ys)
+    print("%-38s %s best %9.1f median %9.1f | %s best %9.1f "
+          "median %9.1f %s | %s/%s %.2fx"
+          % (label, names[0], best(xs), mx, names[1], best(ys), my, unit,
+             names[1], names[0], my / mx))
+    return xs, ys
+
+
+def timed(argv):
+    t0 = time.monotonic()
+    run(*argv)
+    return (time.monotonic() - t0) * 1000
+
+
+def make_book(work, handles_file):
+    reg = [ln.strip() for ln in open(handles_file)][:500]
+    known = set(reg)
+    rnd = random.Random(7)
+    unreg = []
+    while len(unreg) < 500:
+        h = "tel:+1201%d%06d" % (rnd.randrange(2, 10), rnd.randrange(10 ** 6))
+        if h not in known:
+            unreg.append(h)
+            known.add(h)
+    path = os.path.join(work, "book.csv")
+    with open(path, "w") as f:
+        f.write("name,phone\n")
+        for i, h in enumerate(reg + unreg):
+            f.write("c%d,%s\n" % (i, h[4:]))
+    return path
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="cds-bench-relay-")
+    nginx = None
+    data = os.path.join(work, "data")
+    ctl = os.path.join(BUILD, "cdsctl")
+    try:
+        run(ctl, "--data", data, "init", "--expected-handles", str(N))
+        print("bench_relay: registering %d synthetic accounts..." % N,
+              file=sys.stderr)
+        run(ctl, "--data", data, "synth", "--count", str(N), "--out",
+            os.path.join(work, "handles.txt"))
+        token = json.loads(run(ctl, "--data", data, "account", "add",
+                               "--identity-key", "A" * 43 + "=",
+                               "mailto:bench@example.org").stdout)["token"]
+        port = cdstest.free_port()
+        url = "http://127.0.0.1:%d" % port
+        start([os.path.join(BUILD, "cdsd"), "--data", data, "--listen",
+               "127.0.0.1:%d" % port, "--threads", "2", "--rate-allowance",
+               "1e15", "--bucket-rate-per-ip", "0", "--quiet"])
+        wait_http(url + "/v1/health")
+        nginx = NginxRelay("127.0.0.1:%d" % port)
+        relay = nginx.url()
+        params = json.loads(urllib.request.urlopen(url + "/v1/params").read())
+        keys = os.path.join(work, "keys.bin")
+        with open(keys, "wb") as f:
+            f.write(urllib.request.urlopen(url + "/v1/ohttp/keys").read())
+        path = "/v1/buckets/%d?epoch=%d" % (
+            random.Random(3).randrange(1 << params["prefix_bits"]),
+            params["epoch"])
+        req = os.path.join(work, "req.bin")
+        with open(req, "wb") as f:
+            f.write(subprocess.run(
+                [os.path.join(BUILD, "bench", "bench_ohttp"), "--seal", keys,
+                 path], check=True, capture_output=True).stdout)
+        print("bench_relay: %d handles, prefix bits %d, %d interleaved pairs,"
+              " wrk 2 threads x 32 connections %d s each"
+              % (N, params["prefix_bits"], PAIRS, WRK_S))
+        pairs("bucket fetch: GET vs POST /v1/ohttp", "req/s",
+              lambda: wrk("get_path.lua", url, {"CDS_PATH": path}),
+              lambda: wrk("ohttp.lua", url, {"CDS_OHTTP_REQ": req}),
+              higher_better=True, names=("GET", "ohttp"))
+        book = make_book(work, os.path.join(work, "handles.txt"))
+        cds = [os.path.join(BUILD, "cds"), "--server", url, "--token", token]
+        via = cds[:3] + ["--relay", relay] + cds[3:]
+        pairs("1,000-contact private discovery", "ms",
+              lambda: timed(cds + ["discover", "--json", book]),
+              lambda: timed(via + ["discover", "--json", book]))
+        cd, cr = os.path.join(work, "cd.sqlite3"), os.path.join(work, "cr.sqlite3")
+        run(*(cds + ["--cache", cd, "sync", "--json", book]))
+        run(*(via + ["--cache", cr, "sync", "--json", book]))
+        pairs("unchanged sync of 1,000 contacts", "ms",
+              lambda: timed(cds + ["--cache", cd, "sync", "--json", book]),
+              lambda: timed(via + ["--cache", cr, "sync", "--json", book]))
+    finally:
+        if nginx:
+            nginx.close()
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

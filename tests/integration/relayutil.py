@@ -1,0 +1,153 @@
+"""relayutil: Oblivious HTTP helpers for the integration tests: a real nginx
+relay configured from deploy/ohttp-relay.nginx.conf.in, and a recording
+HTTP server (to see what a relay forwards, or to capture encapsulated
+requests).  Standard library only.
+"""
+import http.client
+import http.server
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+import cdstest
+from clientutil import BackgroundServer
+
+ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
+TEMPLATE = os.path.join(ROOT, "deploy", "ohttp-relay.nginx.conf.in")
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+class NginxRelay:
+    """nginx running the project's relay configuration in front of
+    upstream ("host:port"), on a free loopback port, in a temporary
+    directory.  url() is the relay resource a client is given."""
+
+    def __init__(self, upstream):
+        self.dir = tempfile.mkdtemp(prefix="cds-relay-")
+        self.port = cdstest.free_port()
+        self.access_log = os.path.join(self.dir, "access.log")
+        with open(TEMPLATE) as f:
+            conf = f.read()
+        conf = (conf.replace("@RELAY_LISTEN@", "127.0.0.1:%d" % self.port)
+                .replace("@GATEWAY_SCHEME@", "http")
+                .replace("@GATEWAY@", upstream)
+                .replace("@ACCESS_LOG@", self.access_log))
+        with open(os.path.join(self.dir, "relay.conf"), "w") as f:
+            f.write(conf)
+        d = self.dir
+        with open(os.path.join(d, "nginx.conf"), "w") as f:
+            f.write("daemon off;\nworker_processes 1;\npid %s/nginx.pid;\n"
+                    "error_log %s/error.log;\n"
+                    "events { worker_connections 64; }\n"
+                    "http {\n  client_body_temp_path %s/body;\n"
+                    "  proxy_temp_path %s/proxy;\n"
+                    "  fastcgi_temp_path %s/fcgi;\n"
+                    "  uwsgi_temp_path %s/uwsgi;\n"
+                    "  scgi_temp_path %s/scgi;\n"
+                    "  include %s/relay.conf;\n}\n" % ((d,) * 8))
+        self.proc = subprocess.Popen(
+            [NGINX, "-p", d, "-c", os.path.join(d, "nginx.conf")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self._wait_ready()
+
+    def _wait_ready(self, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError("nginx exited %d: %s" % (
+                    self.proc.returncode, self.error_log()))
+            try:
+                st, _, _ = self.request("GET", "/")
+                if st == 404:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError("nginx relay did not start: " + self.error_log())
+
+    def error_log(self):
+        try:
+            with open(os.path.join(self.dir, "error.log")) as f:
+                return f.read()[-2000:]
+        except OSError:
+            return ""
+
+    def log_lines(self):
+        with open(self.access_log) as f:
+            return f.read().splitlines()
+
+    def url(self):
+        return "http://127.0.0.1:%d/ohttp" % self.port
+
+    def request(self, method, path, body=None, headers=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            r = conn.getresponse()
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+        finally:
+            conn.close()
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class Recorder(BackgroundServer):
+    """An HTTP server that records every request (method, path, headers,
+    body).  With upstream (a cdstest.Server) it acts as a minimal relay:
+    GET goes to /v1/ohttp/keys, POST to /v1/ohttp; without, it answers 200
+    with an empty body.  keys: a list of bodies to answer GETs with instead,
+    one per GET, the last one for good (a relay that hands out a key
+    configuration of its own, or a stale one)."""
+
+    def __init__(self, upstream=None, keys=None):
+        self.seen = []
+        rec = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def handle_one(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n) if n else b""
+                rec.seen.append((self.command, self.path,
+                                 dict(self.headers.items()), body))
+                status, ctype, data = 200, "text/plain", b""
+                if keys is not None and self.command == "GET":
+                    data = keys.pop(0) if len(keys) > 1 else keys[0]
+                    status, ctype = 200, "application/ohttp-keys"
+                elif upstream is not None:
+                    path = ("/v1/ohttp/keys" if self.command == "GET"
+                            else "/v1/ohttp")
+                    hdrs = {"Content-Type": self.headers.get(
+                        "Content-Type", "")} if body else {}
+                    status, h, data = upstream.request(
+                        self.command, path, body=body or None,
+                        headers=hdrs, raw=True)
+                    ctype = h.get("content-type", "")
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = handle_one
+
+        self.serve(Handler)
+
+    def url(self):
+        return "http://%s/ohttp" % self.hostport()
