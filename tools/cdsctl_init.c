@@ -2,11 +2,13 @@
  * cdsctl_init.c: `cdsctl init`: a new data directory.
  *
  *   cdsctl --data DIR init [--prefix-bits K | --expected-handles N]
+ *                          [--store URL]
  *
- * Creates DIR (0700) if it is missing, the store DIR/cds.sqlite3, the OPRF
- * key of epoch 1 in DIR/keys and the admin token DIR/admin.token (0600).
- * Refuses a directory that already has a store or keys: init never
- * overwrites anything.
+ * Creates DIR (0700) if it is missing, the store (DIR/cds.sqlite3, or a
+ * PostgreSQL database that DIR/store.conf then names), the OPRF key of
+ * epoch 1 in DIR/keys and the admin token DIR/admin.token (0600).  Refuses
+ * a directory that already has a store or keys, and a database that has a
+ * store: init never overwrites anything.
  *
  * The bucket prefix is fixed for the store's life (clients compute bucket
  * numbers from it), so it is chosen for the size the directory will reach:
@@ -30,11 +32,19 @@
 
 static const char usage[] =
 	"usage: cdsctl --data DIR init [--prefix-bits K | --expected-handles N]\n"
+	"                              [--store URL]\n"
 	"\n"
-	"Create a data directory: the store (DIR/cds.sqlite3), the OPRF key of\n"
-	"epoch 1 (DIR/keys) and the admin token (DIR/admin.token, mode 0600).\n"
-	"DIR is created if missing; a directory that has a store is refused.\n"
+	"Create a data directory: the store, the OPRF key of epoch 1 (DIR/keys)\n"
+	"and the admin token (DIR/admin.token, mode 0600).  DIR is created if\n"
+	"missing; a directory that has a store is refused.\n"
 	"\n"
+	"  --store URL            where the directory store lives: 'sqlite' (the\n"
+	"                         default: DIR/cds.sqlite3) or a libpq URI\n"
+	"                         postgresql://[user@]host[:port]/dbname, which\n"
+	"                         DIR/store.conf records for every later command.\n"
+	"                         No password in the URI: libpq reads it from\n"
+	"                         PGPASSFILE (~/.pgpass), a service file or\n"
+	"                         PGPASSWORD\n"
 	"  --prefix-bits K        bucket prefix bits, 0..24 (fixed for the life\n"
 	"                         of the store)\n"
 	"  --expected-handles N   choose K so that buckets average 32..128 handles\n"
@@ -53,10 +63,13 @@ static unsigned bits_for(uint64_t n)
 	return k;
 }
 
-static int parse(int argc, char **argv, unsigned *bits, uint64_t *expected)
+static int parse(int argc, char **argv, unsigned *bits, uint64_t *expected,
+		 const char **store)
 {
 	struct cdsctl_opt opts[] = {{"--prefix-bits", NULL},
-				    {"--expected-handles", NULL}, {NULL, NULL}};
+				    {"--expected-handles", NULL},
+				    {"--store", NULL}, {NULL, NULL}};
+	struct cds_error err;
 	const char *k, *n;
 	uint64_t v;
 
@@ -64,6 +77,12 @@ static int parse(int argc, char **argv, unsigned *bits, uint64_t *expected)
 		return -1;
 	k = cdsctl_opt_get(opts, "--prefix-bits");
 	n = cdsctl_opt_get(opts, "--expected-handles");
+	*store = cdsctl_opt_get(opts, "--store");
+	if (*store && strcmp(*store, "sqlite") != 0 &&
+	    cds_store_url_check(*store, &err) != CDS_OK) {
+		cli_usage("--store: %s", err.msg);
+		return -1;
+	}
 	if (k && n) {
 		cli_usage("give --prefix-bits or --expected-handles, not both");
 		return -1;
@@ -89,6 +108,10 @@ static int fresh(const char *dir)
 	if (stat(path, &st) == 0)
 		return cli_fail("'%s' already has a store ('%s'); init refuses to "
 				"overwrite it", dir, path);
+	snprintf(path, sizeof(path), "%s/store.conf", dir);
+	if (stat(path, &st) == 0)
+		return cli_fail("'%s' already has a store ('%s'); init refuses to "
+				"overwrite it", dir, path);
 	snprintf(path, sizeof(path), "%s/keys", dir);
 	if (stat(path, &st) == 0)
 		return cli_fail("'%s' already has OPRF keys ('%s'); init refuses to "
@@ -100,6 +123,7 @@ int cdsctl_init(int argc, char **argv)
 {
 	const char *dir = cdsctl_datadir;
 	struct cds_error err;
+	const char *store = NULL;
 	uint64_t expected;
 	unsigned bits;
 	int rc;
@@ -109,7 +133,7 @@ int cdsctl_init(int argc, char **argv)
 		fputs(usage, stdout);
 		return CLI_OK;
 	}
-	if (parse(argc, argv, &bits, &expected))
+	if (parse(argc, argv, &bits, &expected, &store))
 		return CLI_USAGE;
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		return cli_fail("cannot create data directory '%s': %s", dir,
@@ -117,10 +141,14 @@ int cdsctl_init(int argc, char **argv)
 	rc = fresh(dir);
 	if (rc)
 		return rc;
-	if (cds_store_create(dir, bits, &err) || cds_keys_init(dir, &err))
+	if (cds_store_create_at(dir, bits, store, &err) ||
+	    cds_keys_init(dir, &err))
 		return cli_error(&err);
-	printf("created store %s/cds.sqlite3 (prefix bits %u: %u buckets)\n", dir,
-	       bits, 1u << bits);
+	if (store && strcmp(store, "sqlite") != 0)
+		printf("created store in %s, recorded in %s/store.conf", store, dir);
+	else
+		printf("created store %s/cds.sqlite3", dir);
+	printf(" (prefix bits %u: %u buckets)\n", bits, 1u << bits);
 	printf("created OPRF key epoch 1 in %s/keys\n", dir);
 	printf("wrote the admin token to %s/admin.token (mode 0600)\n", dir);
 	return CLI_OK;

@@ -68,8 +68,33 @@ struct cds_rate_state {
 enum cds_err cds_store_create(const char *datadir, unsigned prefix_bits,
 			      struct cds_error *err) CDS_MUST_CHECK;
 
+/* The longest store URI accepted, with its NUL. */
+#define CDS_STORE_URL_MAX 1024
+
 /*
- * Open the store of datadir (migrating its schema forward if it is older).
+ * cds_store_create on a chosen backend.  url NULL or "sqlite": the store is
+ * DIR/cds.sqlite3.  A libpq URI "postgresql://..." (or "postgres://"): the
+ * store goes into that database (schema "cds"), and DIR/store.conf records
+ * the URI, so that cds_store_open finds it.  CDS_ERR_INVALID for any other
+ * url, or a URI holding a password (cds never writes one to disk: libpq
+ * reads it from PGPASSFILE, a service file or PGPASSWORD); CDS_ERR_EXISTS
+ * if DIR already has a store, or the database does.
+ */
+enum cds_err cds_store_create_at(const char *datadir, unsigned prefix_bits,
+				 const char *url,
+				 struct cds_error *err) CDS_MUST_CHECK;
+
+/*
+ * Check a PostgreSQL store URI as cds_store_create_at does: CDS_OK for a
+ * libpq URI without a password, else CDS_ERR_INVALID (or TOO_LARGE) saying
+ * why, never quoting the URI (it may hold the password).
+ */
+enum cds_err cds_store_url_check(const char *url,
+				 struct cds_error *err) CDS_MUST_CHECK;
+
+/*
+ * Open the store of datadir (migrating its schema forward if it is older),
+ * on the backend DIR records (DIR/store.conf: PostgreSQL; else SQLite).
  * CDS_ERR_NOT_FOUND if there is none ("run cdsctl init").  The caller closes
  * it with cds_store_close.
  */
