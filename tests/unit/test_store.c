@@ -1,8 +1,11 @@
 /*
- * test_store.c: the directory store (lib/store/store.h) over SQLite:
- * create/open, schema migration, accounts and tokens, handles, identity
- * keys, deletion, the change log (store.h invariant 2), scans, rate-limit
- * state, counts, and a reader and a writer on two connections.
+ * test_store.c: the directory store (lib/store/store.h): create/open, the
+ * store URL and DIR/store.conf, schema migration, accounts and tokens,
+ * handles, identity keys, deletion, the change log (store.h invariant 2),
+ * scans, rate-limit state, counts, and a reader and a writer on two
+ * connections.  Every test runs on SQLite, and again on PostgreSQL in the
+ * store_pg run (storetest.h); migration has one test per backend, since it
+ * reaches into each database's own schema.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,12 +15,14 @@
 #include <sys/stat.h>
 
 #include <cmocka.h>
+#include <libpq-fe.h>
 #include <sodium.h>
 #include <sqlite3.h>
 
 #include "core/codec.h"
 #include "store/idperm.h"
 #include "store/store.h"
+#include "store/store_pg.h"
 #include "store/store_sqlite.h"
 #include "storetest.h"
 
@@ -33,7 +38,7 @@ static int setup(void **state)
 
 	f->dir = tmpdir_new();
 	cds_error_clear(&f->err);
-	if (cds_store_create(f->dir, 10, &f->err) ||
+	if (storetest_create(f->dir, 10, &f->err) ||
 	    cds_store_open(&f->s, f->dir, &f->err)) {
 		fprintf(stderr, "setup: %s\n", f->err.msg);
 		return -1;
@@ -66,12 +71,20 @@ static struct cds_new_account mk(struct fx *f, const char *h1, const char *h2)
 	return a;
 }
 
+static int no_account(void *ctx, const struct cds_account *acct)
+{
+	(void)ctx;
+	(void)acct;
+	return 0;
+}
+
+/* The last change sequence, as a scan reports it. */
 static uint64_t last_seq(struct fx *f)
 {
 	uint64_t seq = 0;
 
-	assert_int_equal(sq_last_seq((struct sq_store *)f->s, &seq, &f->err),
-			 CDS_OK);
+	assert_int_equal(cds_store_scan_accounts(f->s, no_account, NULL, &seq,
+						 &f->err), CDS_OK);
 	return seq;
 }
 
@@ -107,11 +120,17 @@ static void test_create_open(void **state)
 	assert_int_equal(cds_store_create("/nonexistent/cds", 3, &f->err),
 			 CDS_ERR_NOT_FOUND);
 
-	/* The database and the admin token are private to the owner. */
+	/* The database (or the file naming it) and the admin token are
+	 * private to the owner. */
 	assert_int_equal(stat(tmpdir_path(f->dir, "admin.token"), &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
-	assert_int_equal(stat(tmpdir_path(f->dir, "cds.sqlite3"), &st), 0);
+	assert_int_equal(stat(tmpdir_path(f->dir, storetest_pg() ? "store.conf"
+							      : "cds.sqlite3"),
+			      &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(stat(tmpdir_path(f->dir, storetest_pg() ? "cds.sqlite3"
+							      : "store.conf"),
+			      &st), -1);
 
 	/* The admin token checks; a changed one does not. */
 	tf = fopen(tmpdir_path(f->dir, "admin.token"), "r");
@@ -178,7 +197,7 @@ static void raw_exec(const char *dir, const char *sql)
 	sqlite3_close(db);
 }
 
-static void test_migration(void **state)
+static void test_migration_sqlite(void **state)
 {
 	struct fx *f = *state;
 	char *dir = tmpdir_new();
@@ -234,6 +253,163 @@ static void test_migration(void **state)
 	assert_non_null(strstr(f->err.msg, "not a cds store"));
 	assert_int_equal(cds_sqlite_create_version(f->dir, 1, 3, &f->err),
 			 CDS_ERR_EXISTS);
+	tmpdir_free(dir);
+}
+
+/* Run SQL on the test database (PostgreSQL runs only). */
+static void pg_raw(const char *sql)
+{
+	PGconn *c = PQconnectdb(storetest_pg());
+	PGresult *r;
+
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	r = PQexec(c, sql);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		fprintf(stderr, "pg_raw: %s", PQerrorMessage(c));
+	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	PQfinish(c);
+}
+
+static int pg_version(void)
+{
+	PGconn *c = PQconnectdb(storetest_pg());
+	PGresult *r = PQexec(c, "SELECT version FROM cds.schema_version");
+	int v = -1;
+
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+		v = atoi(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	PQfinish(c);
+	return v;
+}
+
+/* test_migration_sqlite's story, on PostgreSQL's schema_version. */
+static void test_migration_pg(void **state)
+{
+	struct fx *f = *state;
+	const char *url = storetest_pg();
+	char *dir = tmpdir_new();
+	struct cds_store *s = NULL;
+	struct cds_account acct;
+	struct cds_rate_state rs = {.tokens = 5, .updated_us = 7};
+	const char *hs[] = {"tel:+15550002222"};
+	struct cds_new_account a = {.handles = hs, .n_handles = 1};
+	struct rate_ctx r = {0};
+	uint8_t id[16];
+	unsigned bits = 0;
+
+	/* A version-1 store with one account in it, as an old cds left it. */
+	cds_store_close(f->s);
+	f->s = NULL;
+	cds_pg_remove(url);
+	assert_int_equal(cds_pg_create_version(url, 12, 1, &f->err), CDS_OK);
+	assert_int_equal(cds_store_conf_write(dir, url, &f->err), CDS_OK);
+	assert_int_equal(pg_version(), 1);
+	pg_raw("INSERT INTO cds.accounts VALUES (1, "
+	       "'\\x000102030405060708090a0b0c0d0e0f', "
+	       "decode(repeat('00', 32), 'hex'), decode(repeat('00', 32), 'hex'), 1);"
+	       "INSERT INTO cds.handles VALUES ('tel:+15550001111', 1)");
+
+	/* Opening migrates it to the current version, keeping the data. */
+	assert_int_equal(cds_store_open(&s, dir, &f->err), CDS_OK);
+	assert_int_equal(pg_version(), CDS_PG_SCHEMA_VERSION);
+	assert_int_equal(cds_store_prefix_bits(s, &bits, &f->err), CDS_OK);
+	assert_int_equal(bits, 12);
+	assert_int_equal(cds_store_handle_get(s, "tel:+15550001111", &acct, &f->err),
+			 CDS_OK);
+	for (int i = 0; i < 16; i++)
+		id[i] = (uint8_t)i;
+	assert_memory_equal(acct.id, id, 16);
+	assert_int_equal(cds_store_accounts_create(s, &a, 1, &f->err),
+			 CDS_ERR_STORE); /* number 1 is taken by the raw row */
+	pg_raw("UPDATE cds.meta SET next_n = 2");
+	assert_int_equal(cds_store_accounts_create(s, &a, 1, &f->err), CDS_OK);
+	memcpy(rs.account, a.id, 16);
+	assert_int_equal(cds_store_rate_save(s, &rs, 1, &f->err), CDS_OK);
+	assert_int_equal(cds_store_rate_load(s, collect_rate, &r, &f->err), CDS_OK);
+	assert_int_equal(r.n, 1);
+	cds_store_close(s);
+	assert_int_equal(cds_store_open(&s, dir, &f->err), CDS_OK);
+	cds_store_close(s);
+
+	/* A store from a newer program is refused; so is a broken version. */
+	pg_raw("UPDATE cds.schema_version SET version = 99");
+	assert_int_equal(cds_store_open(&s, dir, &f->err), CDS_ERR_STORE);
+	assert_non_null(strstr(f->err.msg, "newer"));
+	pg_raw("UPDATE cds.schema_version SET version = 0");
+	assert_int_equal(cds_store_open(&s, dir, &f->err), CDS_ERR_STORE);
+	assert_non_null(strstr(f->err.msg, "not a cds store"));
+	/* A database that holds a store is not created over. */
+	assert_int_equal(cds_pg_create_version(url, 1, 2, &f->err),
+			 CDS_ERR_EXISTS);
+	/* A database without one: open says to run init. */
+	cds_pg_remove(url);
+	assert_int_equal(cds_store_open(&s, dir, &f->err), CDS_ERR_NOT_FOUND);
+	assert_non_null(strstr(f->err.msg, "cdsctl init"));
+	tmpdir_free(dir);
+}
+
+static void test_migration(void **state)
+{
+	if (storetest_pg())
+		test_migration_pg(state);
+	else
+		test_migration_sqlite(state);
+}
+
+/*
+ * The store URL: anything but sqlite or a libpq URI is refused, and so is a
+ * URI with a password, at create and in an edited store.conf, without the
+ * password in the message; nothing is left behind in DIR.
+ */
+static void test_store_url(void **state)
+{
+	static const char *const bad[] = {
+		"mysql://db", "postgresql:/x", "", "sqlite3",
+		"postgresql://cds:hunter2@127.0.0.1/db",
+		"postgres://cds@127.0.0.1/db?password=hunter2",
+		"postgresql://cds@127.0.0.1/db?sslmode=nonsense&password=hunter2",
+	};
+	struct fx *f = *state;
+	char *dir = tmpdir_new();
+	struct cds_store *s = NULL;
+	struct stat st;
+	FILE *conf;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(cds_store_create_at(dir, 4, bad[i], &f->err),
+				 CDS_ERR_INVALID);
+		assert_null(strstr(f->err.msg, "hunter2"));
+		if (strstr(bad[i], "hunter2") && !strstr(bad[i], "nonsense"))
+			assert_non_null(strstr(f->err.msg, "PGPASSFILE"));
+	}
+	assert_int_equal(cds_store_url_check("postgresql://cds@127.0.0.1:5/db",
+					     &f->err), CDS_OK);
+	assert_int_equal(stat(tmpdir_path(dir, "admin.token"), &st), -1);
+	assert_int_equal(stat(tmpdir_path(dir, "store.conf"), &st), -1);
+
+	/* DIR already has a store (of either kind): refused. */
+	assert_int_equal(cds_store_create_at(f->dir, 4, "sqlite", &f->err),
+			 CDS_ERR_EXISTS);
+	assert_int_equal(cds_store_create_at(f->dir, 4,
+					     "postgresql://cds@127.0.0.1/db",
+					     &f->err), CDS_ERR_EXISTS);
+
+	/* A store.conf edited to hold a password is refused at open. */
+	conf = fopen(tmpdir_path(dir, "store.conf"), "w");
+	assert_non_null(conf);
+	fputs("# edited\nstore=postgresql://cds:hunter2@127.0.0.1/db\n", conf);
+	fclose(conf);
+	assert_int_equal(cds_store_open(&s, dir, &f->err), CDS_ERR_STORE);
+	assert_non_null(strstr(f->err.msg, "password"));
+	assert_null(strstr(f->err.msg, "hunter2"));
+	conf = fopen(tmpdir_path(dir, "store.conf"), "w");
+	fputs("url=postgresql://cds@127.0.0.1/db\n", conf);
+	fclose(conf);
+	assert_int_equal(cds_store_open(&s, dir, &f->err), CDS_ERR_STORE);
+	assert_non_null(strstr(f->err.msg, "line 1"));
+	assert_null(s);
 	tmpdir_free(dir);
 }
 
@@ -627,10 +803,11 @@ static void test_rate_state(void **state)
 	}
 }
 
-/* Enough accounts for the multi-row statements (SQ_MANY) and a tail. */
+/* Enough accounts for SQLite's multi-row statements (SQ_MANY) and a tail. */
 static void test_big_batch(void **state)
 {
-	enum { N = 2 * SQ_MANY + 6 };
+	enum { N = 70 };
+	_Static_assert(N > 2 * SQ_MANY, "two full multi-row statements");
 	struct fx *f = *state;
 	struct cds_new_account v[N];
 	char hs[N][2][24];
@@ -709,6 +886,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_create_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_url, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_accounts_tokens, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_all_or_nothing, setup,
 						teardown),
