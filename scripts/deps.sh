@@ -7,7 +7,7 @@ set -eu
 PKGS="build-essential pkg-config meson ninja-build clang libclang-rt-14-dev
 libsodium-dev libsqlite3-dev libpq-dev libmicrohttpd-dev libjansson-dev
 libcurl4-openssl-dev libphonenumber-dev libprotobuf-dev libcmocka-dev
-sqlite3 curl python3 bc"
+sqlite3 curl python3 bc postgresql"
 # Only for `make bench` (baselines to compare with): wrk redis-server nginx
 [ "${CDS_BENCH_DEPS:-0}" = 1 ] && PKGS="$PKGS wrk redis-server redis-tools nginx-light"
 

@@ -129,8 +129,8 @@ class PgServer:
         except OSError:
             return "(no log)"
 
-    def uri(self, dbname):
-        return "postgresql://%s@127.0.0.1:%d/%s" % (ROLE, self.port, dbname)
+    def uri(self, dbname, role=ROLE):
+        return "postgresql://%s@127.0.0.1:%d/%s" % (role, self.port, dbname)
 
     def psql(self, dbname, sql):
         """Run SQL in dbname; returns psql's unaligned output."""
@@ -142,12 +142,37 @@ class PgServer:
             raise RuntimeError("psql: %s" % p.stderr.strip())
         return p.stdout.strip()
 
-    def new_database(self, name=None):
+    def new_database(self, name=None, owner=ROLE):
         """A fresh, empty database; returns its URI (no password)."""
         self.n_db += 1
         name = name or "cds_test_%d" % self.n_db
-        self.psql("postgres", 'CREATE DATABASE "%s"' % name)
-        return self.uri(name)
+        self.psql("postgres", 'CREATE DATABASE "%s" OWNER "%s"' % (name, owner))
+        return self.uri(name, owner)
+
+    def password_role(self, role, password):
+        """A login role that must give its password over TCP (SCRAM)."""
+        self.psql("postgres", "CREATE ROLE \"%s\" LOGIN PASSWORD '%s'" % (
+            role, password))
+        hba = os.path.join(self.data, "pg_hba.conf")
+        with open(hba) as f:
+            rules = f.read()
+        with open(hba, "w") as f:
+            f.write("host all %s 127.0.0.1/32 scram-sha-256\n%s" % (
+                role, rules))
+        self._run([self._tool("pg_ctl"), "-D", self.data, "reload"])
+        # The reload is asynchronous: wait until the rule is in force.
+        for _ in range(1000):
+            if self._password_asked(role):
+                return
+        raise RuntimeError("pg_hba.conf reload not seen")
+
+    def _password_asked(self, role):
+        """Whether a connection as role without a password is refused."""
+        p = subprocess.run([self._tool("psql"), "-X", "-w", "-d",
+                            self.uri("postgres", role), "-c", "SELECT 1"],
+                           capture_output=True, text=True, timeout=60,
+                           env=dict(os.environ, PGPASSWORD=""))
+        return p.returncode != 0 and "password" in p.stderr
 
     def stop(self):
         if self.dir is None:
