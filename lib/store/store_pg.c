@@ -37,7 +37,11 @@ static const char *const sql_text[PG__COUNT] = {
 	/* The id check is redundant with the permutation, and cheap. */
 	[PG_ACCOUNT_GET] = "SELECT id, identity_key, token_hash FROM accounts "
 			   "WHERE n = $1::int8 AND id = $2::bytea",
-	[PG_ACCOUNT_DELETE] = "DELETE FROM accounts WHERE n = $1::int8",
+	/* What SQLite's ON DELETE CASCADE does (store_pg_schema.c: no FKs). */
+	[PG_ACCOUNT_DELETE] = "WITH h AS (DELETE FROM handles WHERE account = "
+			      "$1::int8), r AS (DELETE FROM ratelimit WHERE "
+			      "account = $1::int8) DELETE FROM accounts "
+			      "WHERE n = $1::int8",
 	[PG_ACCOUNT_SET_KEY] = "UPDATE accounts SET identity_key = $2::bytea "
 			       "WHERE n = $1::int8",
 	[PG_HANDLE_ADD] = "INSERT INTO handles (handle, account) "
