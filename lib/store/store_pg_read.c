@@ -114,35 +114,33 @@ typedef enum cds_err (*row_fn)(const PGresult *r, int row, void *ctx,
 			       struct cds_error *err);
 
 /*
- * In a read transaction: run `query` through a cursor and call fn on every
- * row, SCAN_ROWS at a time (invariant 2).
+ * One snapshot (invariant 1): the change sequence into *seq, then every row
+ * of the cursor `declare` opens, SCAN_ROWS at a time (invariant 2), to fn.
  */
-static enum cds_err cursor_rows(struct pg_store *s, const char *declare,
-				row_fn fn, void *ctx, struct cds_error *err)
+static enum cds_err scan_snapshot(struct pg_store *s, const char *declare,
+				  row_fn fn, void *ctx, uint64_t *seq,
+				  struct cds_error *err)
 {
 	enum cds_err rc;
 	PGresult *r = NULL;
-	int n = 0;
+	int n = SCAN_ROWS;
 
-	rc = pg_exec(s, declare, "open a scan", err);
-	do {
-		PQclear(r);
-		r = NULL;
-		if (rc)
-			break;
-		r = PQexecParams(s->conn,
-				 FETCH_SQL, 0,
-				 NULL, NULL, NULL, NULL, 1);
-		if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+	rc = pg_begin_read(s, err);
+	if (rc)
+		return rc;
+	rc = meta(s, NULL, NULL, seq, err);
+	if (!rc)
+		rc = pg_exec(s, declare, "open a scan", err);
+	while (!rc && n == SCAN_ROWS) {
+		r = PQexecParams(s->conn, FETCH_SQL, 0, NULL, NULL, NULL, NULL, 1);
+		if (PQresultStatus(r) != PGRES_TUPLES_OK)
 			rc = pg_fail(s->conn, r, "scan", err);
-			break;
-		}
-		n = PQntuples(r);
+		n = rc ? 0 : PQntuples(r);
 		for (int i = 0; i < n && !rc; i++)
 			rc = fn(r, i, ctx, err);
-	} while (n == SCAN_ROWS);
-	PQclear(r);
-	return rc;
+		PQclear(r);
+	}
+	return pg_end(s, rc, err);
 }
 
 struct handle_scan {
@@ -167,21 +165,13 @@ static enum cds_err handle_row(const PGresult *r, int row, void *ctx,
 enum cds_err pg_scan(struct cds_store *base, cds_store_handle_fn fn, void *ctx,
 		     uint64_t *seq, struct cds_error *err)
 {
-	struct pg_store *s = pg_of(base);
 	struct handle_scan hs = {fn, ctx};
-	enum cds_err rc;
 
-	rc = pg_begin_read(s, err);
-	if (rc)
-		return rc;
-	rc = meta(s, NULL, NULL, seq, err);
-	if (!rc)
-		rc = cursor_rows(s, "DECLARE cds_scan NO SCROLL CURSOR FOR "
-				    "SELECT h.handle, a.id, a.identity_key, "
-				    "a.token_hash FROM handles h JOIN accounts a "
-				    "ON a.n = h.account",
-				 handle_row, &hs, err);
-	return pg_end(s, rc, err);
+	return scan_snapshot(pg_of(base),
+			     "DECLARE cds_scan NO SCROLL CURSOR FOR SELECT "
+			     "h.handle, a.id, a.identity_key, a.token_hash FROM "
+			     "handles h JOIN accounts a ON a.n = h.account",
+			     handle_row, &hs, seq, err);
 }
 
 struct account_scan {
@@ -205,20 +195,12 @@ static enum cds_err account_row(const PGresult *r, int row, void *ctx,
 enum cds_err pg_scan_accounts(struct cds_store *base, cds_store_account_fn fn,
 			      void *ctx, uint64_t *seq, struct cds_error *err)
 {
-	struct pg_store *s = pg_of(base);
 	struct account_scan as = {fn, ctx};
-	enum cds_err rc;
 
-	rc = pg_begin_read(s, err);
-	if (rc)
-		return rc;
-	rc = meta(s, NULL, NULL, seq, err);
-	if (!rc)
-		rc = cursor_rows(s, "DECLARE cds_scan NO SCROLL CURSOR FOR "
-				    "SELECT id, identity_key, token_hash "
-				    "FROM accounts",
-				 account_row, &as, err);
-	return pg_end(s, rc, err);
+	return scan_snapshot(pg_of(base),
+			     "DECLARE cds_scan NO SCROLL CURSOR FOR SELECT id, "
+			     "identity_key, token_hash FROM accounts",
+			     account_row, &as, seq, err);
 }
 
 /* Visit change rows; *last follows the rows the consumer took. */

@@ -24,10 +24,12 @@ import pwd
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cdstest import free_port  # noqa: E402
 
 ROLE = "cds"
 START_ATTEMPTS = 5  # a free port can be taken before the server binds it
@@ -47,14 +49,6 @@ def bin_dir():
         return os.path.dirname(initdb)
     raise RuntimeError("PostgreSQL server binaries not found "
                        "(install Debian's postgresql: make deps)")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class PgServer:
