@@ -31,6 +31,7 @@
 #include "core/os.h"
 
 #define CONF_FILE "store.conf"
+#define CONF_MAX_BYTES 4096
 #define KEY "store="
 
 static bool has_prefix(const char *s, const char *p)
@@ -127,36 +128,60 @@ enum cds_err cds_store_conf_write(const char *datadir, const char *url,
 	return rc;
 }
 
-/* The URL of one "store=" line (line, without its newline). */
-static enum cds_err parse_line(const char *line, const char *path, int lineno,
+/* The URL of one "store=" line (line[0..len), without its newline). */
+static enum cds_err parse_line(const char *line, size_t len, int lineno,
 			       char *url, bool *got, struct cds_error *err)
 {
-	if (line[0] == '#' || line[0] == '\0')
-		return CDS_OK;
-	size_t n = strlen(line);
+	size_t key = strlen(KEY);
 
-	if (!has_prefix(line, KEY) || *got)
+	if (len == 0 || line[0] == '#')
+		return CDS_OK;
+	if (len < key || memcmp(line, KEY, key) != 0 || *got)
 		return cds_fail(err, CDS_ERR_STORE,
-				"%s line %d: expected one line 'store=URI'", path,
+				"line %d: expected one line 'store=URI'", lineno);
+	if (len - key >= CDS_STORE_URL_MAX || memchr(line, '\0', len))
+		return cds_fail(err, CDS_ERR_STORE,
+				"line %d: URI too long or holding a NUL byte",
 				lineno);
-	n -= strlen(KEY);
-	if (n >= CDS_STORE_URL_MAX)
-		return cds_fail(err, CDS_ERR_STORE, "%s line %d: URI too long", path,
-				lineno);
-	memcpy(url, line + strlen(KEY), n + 1);
+	memcpy(url, line + key, len - key);
+	url[len - key] = '\0';
 	*got = true;
 	return CDS_OK;
+}
+
+enum cds_err cds_store_conf_parse(const char *text, size_t len,
+				  char url[static CDS_STORE_URL_MAX],
+				  struct cds_error *err)
+{
+	struct cds_error e;
+	enum cds_err rc = CDS_OK;
+	bool got = false;
+	int lineno = 0;
+
+	while (!rc && len > 0) {
+		const char *nl = memchr(text, '\n', len);
+		size_t n = nl ? (size_t)(nl - text) : len;
+
+		rc = parse_line(text, n && text[n - 1] == '\r' ? n - 1 : n,
+				++lineno, url, &got, err);
+		text += nl ? n + 1 : n;
+		len -= nl ? n + 1 : n;
+	}
+	if (!rc && !got)
+		rc = cds_fail(err, CDS_ERR_STORE, "no 'store=' line");
+	if (!rc && cds_store_url_check(url, &e) != CDS_OK)
+		rc = cds_fail(err, CDS_ERR_STORE, "%s", e.msg);
+	return rc;
 }
 
 enum cds_err cds_store_conf_read(const char *datadir,
 				 char url[static CDS_STORE_URL_MAX],
 				 struct cds_error *err)
 {
-	char path[PATH_MAX], line[CDS_STORE_URL_MAX + 16];
+	char path[PATH_MAX], text[CONF_MAX_BYTES + 1];
 	struct cds_error e;
 	enum cds_err rc;
-	bool got = false;
-	int lineno = 0;
+	size_t n;
 	FILE *f;
 
 	rc = conf_path(path, sizeof(path), datadir, CONF_FILE, err);
@@ -166,14 +191,14 @@ enum cds_err cds_store_conf_read(const char *datadir,
 	if (!f)
 		return cds_fail(err, errno == ENOENT ? CDS_ERR_NOT_FOUND : CDS_ERR_IO,
 				"cannot read '%s': %s", path, strerror(errno));
-	while (!rc && fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\r\n")] = '\0';
-		rc = parse_line(line, path, ++lineno, url, &got, err);
-	}
+	n = fread(text, 1, sizeof(text), f);
+	if (ferror(f))
+		rc = cds_fail(err, CDS_ERR_IO, "cannot read '%s'", path);
+	else if (n > CONF_MAX_BYTES)
+		rc = cds_fail(err, CDS_ERR_STORE, "%s: larger than %d bytes", path,
+			      CONF_MAX_BYTES);
 	fclose(f);
-	if (!rc && !got)
-		rc = cds_fail(err, CDS_ERR_STORE, "%s has no 'store=' line", path);
-	if (!rc && cds_store_url_check(url, &e) != CDS_OK)
-		rc = cds_fail(err, CDS_ERR_STORE, "%s: %s", path, e.msg);
+	if (!rc && (rc = cds_store_conf_parse(text, n, url, &e)))
+		cds_fail(err, rc, "%s: %s", path, e.msg);
 	return rc;
 }

@@ -101,6 +101,14 @@ enum cds_err cds_store_conf_write(const char *datadir, const char *url,
 enum cds_err cds_store_conf_read(const char *datadir,
 				 char url[static CDS_STORE_URL_MAX],
 				 struct cds_error *err) CDS_MUST_CHECK;
+/*
+ * The URI of store.conf's text[0..len) (need not be NUL-terminated), held to
+ * the same rules: one "store=" line, comments, LF or CRLF, no password.
+ * CDS_ERR_STORE naming the bad line.
+ */
+enum cds_err cds_store_conf_parse(const char *text, size_t len,
+				  char url[static CDS_STORE_URL_MAX],
+				  struct cds_error *err) CDS_MUST_CHECK;
 
 /* store_sqlite.c: the SQLite backend's entry points. */
 enum cds_err cds_sqlite_create(const char *datadir, unsigned prefix_bits,

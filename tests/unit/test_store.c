@@ -448,6 +448,45 @@ static void test_store_url(void **state)
 	tmpdir_free(dir);
 }
 
+/* store.conf's text: comments, CRLF, exactly one store= line. */
+static void test_store_conf_parse(void **state)
+{
+	static const struct {
+		const char *text;
+		const char *want; /* NULL: refused, the message naming... */
+		const char *says;
+	} cases[] = {
+		{"store=postgresql://a@h/d\n", "postgresql://a@h/d", NULL},
+		{"# c\r\n\r\nstore=postgres://h/d\r\n", "postgres://h/d", NULL},
+		{"store=postgresql://h/d", "postgresql://h/d", NULL},
+		{"", NULL, "no 'store=' line"},
+		{"# only\n", NULL, "no 'store=' line"},
+		{"store=postgresql://h/a\nstore=postgresql://h/b\n", NULL, "line 2"},
+		{" store=postgresql://h/d\n", NULL, "line 1"},
+		{"store=sqlite\n", NULL, "unknown store"},
+		{"store=postgresql://u:pw@h/d\n", NULL, "password"},
+	};
+	char url[CDS_STORE_URL_MAX];
+	struct cds_error err;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		enum cds_err rc = cds_store_conf_parse(
+			cases[i].text, strlen(cases[i].text), url, &err);
+
+		if (cases[i].want) {
+			assert_int_equal(rc, CDS_OK);
+			assert_string_equal(url, cases[i].want);
+		} else {
+			assert_int_equal(rc, CDS_ERR_STORE);
+			assert_non_null(strstr(err.msg, cases[i].says));
+		}
+	}
+	/* A NUL byte inside the line is refused, not cut short. */
+	assert_int_equal(cds_store_conf_parse("store=postgresql://h/d\0x\n", 25,
+					      url, &err), CDS_ERR_STORE);
+}
+
 static void test_accounts_tokens(void **state)
 {
 	struct fx *f = *state;
@@ -923,6 +962,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_migration, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_url, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_reconnect, setup, teardown),
+		cmocka_unit_test(test_store_conf_parse),
 		cmocka_unit_test_setup_teardown(test_accounts_tokens, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_all_or_nothing, setup,
 						teardown),
