@@ -64,12 +64,22 @@ static const char *const sql_text[PG__COUNT] = {
 			     "WHERE seq > $1::int8 ORDER BY seq LIMIT $2::int8",
 	[PG_RATE_LOAD] = "SELECT a.id, r.tokens, r.updated_us FROM ratelimit r "
 			 "JOIN accounts a ON a.n = r.account",
-	/* A saved state for an account deleted meanwhile is dropped. */
-	[PG_RATE_SAVE] = "INSERT INTO ratelimit (account, tokens, updated_us) "
-			 "SELECT n, $2::float8, $3::int8 FROM accounts "
-			 "WHERE n = $4::int8 AND id = $1::bytea "
-			 "ON CONFLICT (account) DO UPDATE SET "
-			 "tokens = excluded.tokens, updated_us = excluded.updated_us",
+	/*
+	 * Many states at once, as arrays (hex ids, tokens, times, numbers):
+	 * one round trip.  A state for an account deleted meanwhile is
+	 * dropped; of one account given twice, the later state wins (one
+	 * INSERT may not update a row twice).
+	 */
+	[PG_RATE_SAVE_MANY] = "INSERT INTO ratelimit (account, tokens, updated_us) "
+			      "SELECT DISTINCT ON (a.n) a.n, v.tokens, v.updated_us "
+			      "FROM unnest($1::text[], $2::float8[], $3::int8[], "
+			      "$4::int8[]) WITH ORDINALITY "
+			      "AS v(id, tokens, updated_us, n, i) "
+			      "JOIN accounts a ON a.n = v.n AND a.id = "
+			      "decode(v.id, 'hex') ORDER BY a.n, v.i DESC "
+			      "ON CONFLICT (account) DO UPDATE SET "
+			      "tokens = excluded.tokens, "
+			      "updated_us = excluded.updated_us",
 	/* One statement, one snapshot: the two counts agree. */
 	[PG_COUNT] = "SELECT (SELECT count(*) FROM accounts), "
 		     "(SELECT count(*) FROM handles)",

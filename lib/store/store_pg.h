@@ -33,6 +33,7 @@
 
 #include <libpq-fe.h>
 
+#include "core/buf.h"
 #include "store/idperm.h"
 #include "store/store_impl.h"
 
@@ -54,7 +55,7 @@ enum pg_stmt_id {
 	PG_CHANGE_ALL_HANDLES,
 	PG_CHANGES_SINCE,
 	PG_RATE_LOAD,
-	PG_RATE_SAVE,
+	PG_RATE_SAVE_MANY,
 	PG_COUNT,
 	PG__COUNT
 };
@@ -175,9 +176,8 @@ enum cds_err pg_connect(PGconn **out, const char *url,
 /* store_pg_copy.c: binary COPY ... FROM STDIN into one table. */
 struct pg_copy {
 	PGconn *conn;
-	char *buf;
-	size_t len, cap;
-	bool failed; /* a buffer could not grow: the COPY will be aborted */
+	struct cds_buf buf;
+	bool failed; /* a row could not be buffered or sent: cancel the COPY */
 };
 enum cds_err pg_copy_begin(struct pg_copy *c, PGconn *conn, const char *sql,
 			   struct cds_error *err) CDS_MUST_CHECK;

@@ -15,7 +15,6 @@
 #include "store/store_pg.h"
 
 #include <endian.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define FLUSH_BYTES (1u << 20)
@@ -24,21 +23,8 @@ static const char signature[11] = "PGCOPY\n\377\r\n";
 
 static void put(struct pg_copy *c, const void *p, size_t n)
 {
-	if (c->failed)
-		return;
-	if (c->len + n > c->cap) {
-		size_t cap = c->cap * 2 > c->len + n ? c->cap * 2 : c->len + n;
-		char *b = realloc(c->buf, cap);
-
-		if (!b) {
-			c->failed = true;
-			return;
-		}
-		c->buf = b;
-		c->cap = cap;
-	}
-	memcpy(c->buf + c->len, p, n);
-	c->len += n;
+	if (!c->failed && cds_buf_append(&c->buf, p, n) != CDS_OK)
+		c->failed = true;
 }
 
 static void put_i16(struct pg_copy *c, int16_t v)
@@ -57,10 +43,11 @@ static void put_i32(struct pg_copy *c, int32_t v)
 
 static void flush(struct pg_copy *c)
 {
-	if (!c->failed && c->len > 0 &&
-	    PQputCopyData(c->conn, c->buf, (int)c->len) != 1)
+	if (!c->failed && c->buf.len > 0 &&
+	    PQputCopyData(c->conn, (const char *)c->buf.data,
+			  (int)c->buf.len) != 1)
 		c->failed = true;
-	c->len = 0;
+	cds_buf_reset(&c->buf);
 }
 
 enum cds_err pg_copy_begin(struct pg_copy *c, PGconn *conn, const char *sql,
@@ -70,6 +57,7 @@ enum cds_err pg_copy_begin(struct pg_copy *c, PGconn *conn, const char *sql,
 	enum cds_err rc = CDS_OK;
 
 	*c = (struct pg_copy){.conn = conn};
+	cds_buf_init(&c->buf);
 	if (PQresultStatus(r) != PGRES_COPY_IN)
 		rc = pg_fail(conn, r, "start a bulk copy", err);
 	PQclear(r);
@@ -83,7 +71,7 @@ enum cds_err pg_copy_begin(struct pg_copy *c, PGconn *conn, const char *sql,
 
 void pg_copy_row(struct pg_copy *c, int fields)
 {
-	if (c->len >= FLUSH_BYTES)
+	if (c->buf.len >= FLUSH_BYTES)
 		flush(c);
 	put_i16(c, (int16_t)fields);
 }
@@ -146,8 +134,7 @@ enum cds_err pg_copy_end(struct pg_copy *c, const char *what,
 					   "or connection lost)" : NULL) != 1)
 		cancel = true;
 	rc = copy_result(c, what, sqlstate, err);
-	free(c->buf);
-	*c = (struct pg_copy){.conn = c->conn};
+	cds_buf_fini(&c->buf);
 	if (cancel && !rc)
 		rc = pg_fail(c->conn, NULL, what, err);
 	return rc;

@@ -204,6 +204,45 @@ enum cds_err pg_handles_update(struct cds_store *base, const uint8_t *id,
 	return pg_end_write(s, rc, err);
 }
 
+/* Rate states per statement: bounds the size of its four arrays. */
+#define RATE_CHUNK 2000
+
+/* The arrays of PG_RATE_SAVE_MANY, as PostgreSQL array literals. */
+struct rate_arrays {
+	struct cds_buf col[4]; /* hex id, tokens, updated_us, number */
+};
+
+static enum cds_err rate_arrays_fill(struct pg_store *s, struct rate_arrays *ra,
+				     const struct cds_rate_state *st, size_t n)
+{
+	char hex[2 * CDS_ACCOUNT_ID_BYTES + 1];
+	enum cds_err rc = CDS_OK;
+	const char *sep = "{";
+	int64_t num;
+
+	for (int c = 0; c < 4; c++)
+		cds_buf_reset(&ra->col[c]);
+	for (size_t i = 0; i < n && !rc; i++) {
+		if (!pg_account_number(s, st[i].account, &num))
+			continue; /* not an account of this store: nothing to save */
+		cds_hex_encode(hex, st[i].account, CDS_ACCOUNT_ID_BYTES);
+		rc = cds_buf_appendf(&ra->col[0], "%s%s", sep, hex);
+		if (!rc)
+			rc = cds_buf_appendf(&ra->col[1], "%s%.17g", sep, st[i].tokens);
+		if (!rc)
+			rc = cds_buf_appendf(&ra->col[2], "%s%lld", sep,
+					     (long long)st[i].updated_us);
+		if (!rc)
+			rc = cds_buf_appendf(&ra->col[3], "%s%lld", sep,
+					     (long long)num);
+		sep = ",";
+	}
+	for (int c = 0; c < 4 && !rc; c++)
+		rc = cds_buf_append(&ra->col[c], sep[0] == '{' ? "{}" : "}",
+				    sep[0] == '{' ? 2 : 1);
+	return rc;
+}
+
 /*
  * Rate state is not part of the change log, so this transaction does not
  * take the writers' lock on meta: the server's periodic save never waits
@@ -214,23 +253,28 @@ enum cds_err pg_rate_save(struct cds_store *base,
 			  struct cds_error *err)
 {
 	struct pg_store *s = pg_of(base);
+	struct rate_arrays ra;
 	enum cds_err rc;
-	int64_t n = 0;
 
+	for (int c = 0; c < 4; c++)
+		cds_buf_init(&ra.col[c]);
 	rc = pg_exec(s, "BEGIN", "begin a write transaction", err);
-	if (rc)
-		return rc;
-	s->in_txn = true;
-	for (size_t i = 0; i < count && !rc; i++) {
+	s->in_txn = rc == CDS_OK;
+	for (size_t i = 0; i < count && !rc; i += RATE_CHUNK) {
 		struct pg_args a = {.n = 0};
+		size_t n = count - i < RATE_CHUNK ? count - i : RATE_CHUNK;
 
-		if (!pg_account_number(s, states[i].account, &n))
-			continue; /* not an account of this store: nothing to save */
-		pg_arg_bytes(&a, states[i].account, CDS_ACCOUNT_ID_BYTES);
-		pg_arg_f64(&a, states[i].tokens);
-		pg_arg_i64(&a, states[i].updated_us);
-		pg_arg_i64(&a, n);
-		rc = run(s, PG_RATE_SAVE, &a, "save rate-limit state", NULL, err);
+		if (rate_arrays_fill(s, &ra, states + i, n) != CDS_OK) {
+			rc = cds_fail(err, CDS_ERR_NOMEM,
+				      "out of memory saving rate-limit state");
+			break;
+		}
+		for (int c = 0; c < 4; c++)
+			pg_arg_text(&a, (const char *)ra.col[c].data);
+		rc = run(s, PG_RATE_SAVE_MANY, &a, "save rate-limit state", NULL,
+			 err);
 	}
-	return pg_end(s, rc, err);
+	for (int c = 0; c < 4; c++)
+		cds_buf_fini(&ra.col[c]);
+	return s->in_txn ? pg_end(s, rc, err) : rc;
 }

@@ -875,6 +875,50 @@ static void test_rate_state(void **state)
 		assert_true(r.got[i].tokens == st[k].tokens);
 		assert_int_equal(r.got[i].updated_us, st[k].updated_us);
 	}
+
+	/* One account twice in a batch: the later state wins. */
+	memcpy(st[1].account, a.id, 16);
+	st[0].tokens = 7.125, st[1].tokens = 1e-3, st[1].updated_us = 500;
+	assert_int_equal(cds_store_rate_save(f->s, st, 2, &f->err), CDS_OK);
+	r.n = 0;
+	assert_int_equal(cds_store_rate_load(f->s, collect_rate, &r, &f->err), CDS_OK);
+	assert_int_equal(r.n, 2);
+	for (int i = 0; i < 2; i++)
+		if (memcmp(r.got[i].account, a.id, 16) == 0) {
+			assert_true(r.got[i].tokens == 1e-3);
+			assert_int_equal(r.got[i].updated_us, 500);
+		}
+}
+
+static int count_rate(void *ctx, const struct cds_rate_state *st)
+{
+	int *n = ctx;
+
+	*n += st->tokens == (double)(st->updated_us % 1000) / 8;
+	return 0;
+}
+
+/* More states than one statement of the PostgreSQL backend carries. */
+static void test_rate_state_many(void **state)
+{
+	enum { N = 4100 };
+	struct fx *f = *state;
+	struct cds_new_account *v = calloc(N, sizeof(*v));
+	struct cds_rate_state *st = calloc(N, sizeof(*st));
+	int n = 0;
+
+	assert_int_equal(cds_store_accounts_create(f->s, v, N, &f->err), CDS_OK);
+	for (int i = 0; i < N; i++) {
+		memcpy(st[i].account, v[i].id, 16);
+		st[i].updated_us = 1000000 + i;
+		st[i].tokens = (double)(st[i].updated_us % 1000) / 8;
+	}
+	assert_int_equal(cds_store_rate_save(f->s, st, N, &f->err), CDS_OK);
+	assert_int_equal(cds_store_rate_load(f->s, count_rate, &n, &f->err),
+			 CDS_OK);
+	assert_int_equal(n, N);
+	free(st);
+	free(v);
 }
 
 /* Enough accounts for SQLite's multi-row statements (SQ_MANY) and a tail. */
@@ -972,6 +1016,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_scan_two_connections, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_rate_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rate_state_many, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_big_batch, setup, teardown),
 		cmocka_unit_test(test_idperm),
 	};
