@@ -308,6 +308,17 @@ enum cds_err cds_store_handle_get(struct cds_store *s, const char *handle,
 	return s->ops->handle_get(s, handle, out, err);
 }
 
+enum cds_err cds_store_handles_taken(struct cds_store *s,
+				     const char *const *handles, size_t n,
+				     bool *taken, struct cds_error *err)
+{
+	enum cds_err rc = check_handles(handles, n, err);
+
+	if (rc || n == 0)
+		return rc;
+	return s->ops->handles_taken(s, handles, n, taken, err);
+}
+
 enum cds_err cds_store_scan(struct cds_store *s, cds_store_handle_fn fn,
 			    void *ctx, uint64_t *seq, struct cds_error *err)
 {

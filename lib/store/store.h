@@ -171,6 +171,17 @@ enum cds_err cds_store_handle_get(struct cds_store *s, const char *handle,
 				  struct cds_error *err) CDS_MUST_CHECK;
 
 /*
+ * Which of handles[0..n) are registered: taken[i] = true or false.  For
+ * checking many handles at once (import's check pass): PostgreSQL answers
+ * in one query instead of a round trip per handle.  CDS_ERR_INVALID (with
+ * err->index) for a handle that is not canonical.
+ */
+enum cds_err cds_store_handles_taken(struct cds_store *s,
+				     const char *const *handles, size_t n,
+				     bool *taken,
+				     struct cds_error *err) CDS_MUST_CHECK;
+
+/*
  * Visit every registered handle with its account, in one read transaction,
  * and report the change sequence that snapshot corresponds to.  The callback
  * returns 0 to continue, non-zero to stop (then CDS_ERR_INTERNAL).

@@ -47,6 +47,9 @@ struct cds_store_ops {
 	enum cds_err (*handle_get)(struct cds_store *s, const char *handle,
 				   struct cds_account *out,
 				   struct cds_error *err);
+	enum cds_err (*handles_taken)(struct cds_store *s,
+				      const char *const *handles, size_t n,
+				      bool *taken, struct cds_error *err);
 	enum cds_err (*scan)(struct cds_store *s, cds_store_handle_fn fn,
 			     void *ctx, uint64_t *seq, struct cds_error *err);
 	enum cds_err (*scan_accounts)(struct cds_store *s,

@@ -53,6 +53,9 @@ static const char *const sql_text[PG__COUNT] = {
 	[PG_HANDLE_GET] = "SELECT a.id, a.identity_key, a.token_hash "
 			  "FROM handles h JOIN accounts a ON a.n = h.account "
 			  "WHERE h.handle = $1::text",
+	/* The positions (from 1) of the array's handles that are taken. */
+	[PG_HANDLES_TAKEN] = "SELECT v.i FROM unnest($1::text[]) WITH ORDINALITY "
+			     "AS v(h, i) JOIN handles ON handles.handle = v.h",
 	[PG_CHANGE_ADD] = "INSERT INTO changes (seq, account, handle) "
 			  "VALUES ($1::int8, $2::bytea, $3::text)",
 	/* Numbered after $1 in handle order, as the SQLite backend logs them. */
@@ -426,6 +429,7 @@ static const struct cds_store_ops pg_ops = {
 	.account_set_key = pg_account_set_key,
 	.handles_update = pg_handles_update,
 	.handle_get = pg_handle_get,
+	.handles_taken = pg_handles_taken,
 	.scan = pg_scan,
 	.scan_accounts = pg_scan_accounts,
 	.changes = pg_changes,

@@ -51,6 +51,7 @@ enum pg_stmt_id {
 	PG_HANDLE_OWNER,
 	PG_HANDLE_REMOVE,
 	PG_HANDLE_GET,
+	PG_HANDLES_TAKEN,
 	PG_CHANGE_ADD,
 	PG_CHANGE_ALL_HANDLES,
 	PG_CHANGES_SINCE,
@@ -216,6 +217,8 @@ enum cds_err pg_account_get(struct cds_store *s, const uint8_t *id,
 			    struct cds_account *out, struct cds_error *err);
 enum cds_err pg_handle_get(struct cds_store *s, const char *handle,
 			   struct cds_account *out, struct cds_error *err);
+enum cds_err pg_handles_taken(struct cds_store *s, const char *const *handles,
+			      size_t n, bool *taken, struct cds_error *err);
 enum cds_err pg_scan(struct cds_store *s, cds_store_handle_fn fn, void *ctx,
 		     uint64_t *seq, struct cds_error *err);
 enum cds_err pg_scan_accounts(struct cds_store *s, cds_store_account_fn fn,

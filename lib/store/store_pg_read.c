@@ -109,6 +109,67 @@ enum cds_err pg_handle_get(struct cds_store *base, const char *handle,
 	return rc;
 }
 
+/* Handles per query of pg_handles_taken: bounds the array literal. */
+#define TAKEN_CHUNK 5000
+
+/* handles[0..n) as a PostgreSQL text array literal, every element quoted. */
+static enum cds_err text_array(struct cds_buf *b, const char *const *handles,
+			       size_t n)
+{
+	enum cds_err rc = cds_buf_append(b, "{", 1);
+
+	for (size_t i = 0; i < n && !rc; i++) {
+		rc = cds_buf_append(b, i ? ",\"" : "\"", i ? 2 : 1);
+		for (const char *p = handles[i]; *p && !rc; p++)
+			rc = (*p == '"' || *p == '\\') ? cds_buf_appendf(b, "\\%c", *p)
+							: cds_buf_append(b, p, 1);
+		if (!rc)
+			rc = cds_buf_append(b, "\"", 1);
+	}
+	return rc ? rc : cds_buf_append(b, "}", 1);
+}
+
+static enum cds_err taken_chunk(struct pg_store *s, struct cds_buf *b,
+				const char *const *handles, size_t n,
+				bool *taken, struct cds_error *err)
+{
+	struct pg_args a = {.n = 0};
+	PGresult *r;
+
+	cds_buf_reset(b);
+	if (text_array(b, handles, n) != CDS_OK)
+		return cds_fail(err, CDS_ERR_NOMEM, "out of memory looking up "
+				"%zu handles", n);
+	pg_arg_text(&a, (const char *)b->data);
+	r = pg_run(s, PG_HANDLES_TAKEN, &a, "look up handles", err);
+	if (!r)
+		return CDS_ERR_STORE;
+	memset(taken, 0, n * sizeof(*taken));
+	for (int i = 0; i < PQntuples(r); i++) {
+		int64_t k = pg_col_i64(r, i, 0);
+
+		if (k >= 1 && (uint64_t)k <= n)
+			taken[k - 1] = true;
+	}
+	PQclear(r);
+	return CDS_OK;
+}
+
+enum cds_err pg_handles_taken(struct cds_store *base, const char *const *handles,
+			      size_t n, bool *taken, struct cds_error *err)
+{
+	struct cds_buf b;
+	enum cds_err rc = CDS_OK;
+
+	cds_buf_init(&b);
+	for (size_t i = 0; i < n && !rc; i += TAKEN_CHUNK)
+		rc = taken_chunk(pg_of(base), &b, handles + i,
+				 n - i < TAKEN_CHUNK ? n - i : TAKEN_CHUNK,
+				 taken + i, err);
+	cds_buf_fini(&b);
+	return rc;
+}
+
 /* One row of a scan cursor, handed to the consumer. */
 typedef enum cds_err (*row_fn)(const PGresult *r, int row, void *ctx,
 			       struct cds_error *err);

@@ -974,6 +974,41 @@ static void test_big_batch(void **state)
 	assert_int_equal(last, (uint64_t)l.n);
 }
 
+/*
+ * Many handles checked at once (import's check pass): more than one query
+ * of the PostgreSQL backend carries, with characters an array literal must
+ * quote, and a non-canonical handle refused by position.
+ */
+static void test_handles_taken(void **state)
+{
+	enum { N = 5003 };
+	struct fx *f = *state;
+	static char buf[N][32];
+	const char **hs = calloc(N, sizeof(*hs));
+	bool *taken = calloc(N, sizeof(*taken));
+
+	mk(f, "mailto:x{y}|z'w@example.org", "tel:+15552220002");
+	mk(f, "tel:+15552225002", NULL);
+	for (int i = 0; i < N; i++) {
+		snprintf(buf[i], sizeof(buf[i]), "tel:+1555222%04d", i);
+		hs[i] = buf[i];
+	}
+	hs[7] = "mailto:x{y}|z'w@example.org";
+	hs[8] = "mailto:x{y}|z'w@example.net";
+	assert_int_equal(cds_store_handles_taken(f->s, hs, N, taken, &f->err),
+			 CDS_OK);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(taken[i], i == 2 || i == 7 || i == 5002);
+	hs[9] = "tel:555";
+	assert_int_equal(cds_store_handles_taken(f->s, hs, N, taken, &f->err),
+			 CDS_ERR_INVALID);
+	assert_int_equal(f->err.index, 9);
+	assert_int_equal(cds_store_handles_taken(f->s, hs, 0, taken, &f->err),
+			 CDS_OK);
+	free(taken);
+	free(hs);
+}
+
 /* A writer on its own connection: n accounts, one transaction each. */
 struct writer {
 	const char *dir;
@@ -1092,6 +1127,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_big_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_writers, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_handles_taken, setup, teardown),
 		cmocka_unit_test(test_idperm),
 	};
 
