@@ -1,11 +1,15 @@
 /*
  * bench_import.c: bulk registration rates, end to end through cdsctl.
  *
- *   bench_import [-n N] [--rounds R] [--store URL] [--cdsctl PATH]
+ *   bench_import [-n N] [--rounds R] [--store URL] [--existing]
+ *                [--cdsctl PATH]
  *
  * 1. Writes a CSV of N accounts (distinct phone handles, random keys) and
  *    times `cdsctl import` of it into a fresh data directory: the figure is
  *    handles/s, check pass included (target: >= 100,000/s).
+ *    With --existing the directory holds one account before the import,
+ *    so the check pass looks every handle up (as any import after the
+ *    first does).
  * 2. Times `cdsctl synth --count N` into another fresh directory.
  * With --store URL (a libpq URI; default $CDS_TEST_PG, which
  * tests/integration/pgserver.py sets), each round runs both on SQLite and
@@ -22,6 +26,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,6 +128,20 @@ static double timed(char *const argv[], unsigned long n)
 	return run(argv) == 0 ? rate(n, cds_monotonic_us() - t0) : -1;
 }
 
+/* With --existing: one account, whose handle no synthetic one can be. */
+static bool existing;
+
+static int add_existing(const char *ctl, const char *dir)
+{
+	static char key[] = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+	return existing ? run((char *const[]){(char *)ctl, "--data", (char *)dir,
+					      "account", "add", "--identity-key",
+					      key, "mailto:bench@example.org",
+					      NULL})
+			: 0;
+}
+
 /* One backend: import of csv, then synth, each into a fresh directory. */
 static int bench_once(const char *ctl, const char *tmp, const char *csv,
 		      unsigned long n, const char *store, double *imp,
@@ -131,7 +150,8 @@ static int bench_once(const char *ctl, const char *tmp, const char *csv,
 	char dir[PATH_MAX], num[32];
 
 	snprintf(num, sizeof(num), "%lu", n);
-	if (fresh_dir(dir, sizeof(dir), tmp, ctl, n, store) != 0)
+	if (fresh_dir(dir, sizeof(dir), tmp, ctl, n, store) != 0 ||
+	    add_existing(ctl, dir) != 0)
 		return fprintf(stderr, "bench_import: init failed\n"), 1;
 	*imp = timed((char *const[]){(char *)ctl, "--data", dir, "import",
 				     (char *)csv, NULL}, n);
@@ -225,12 +245,14 @@ int main(int argc, char **argv)
 			rounds = strtoul(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--store") && i + 1 < argc)
 			store = argv[++i];
+		else if (!strcmp(argv[i], "--existing"))
+			existing = true;
 		else if (!strcmp(argv[i], "--cdsctl") && i + 1 < argc)
 			cdsctl = argv[++i];
 		else
 			return fprintf(stderr, "usage: bench_import [-n N] "
 					       "[--rounds R] [--store URL] "
-					       "[--cdsctl PATH]\n"), 2;
+					       "[--existing] [--cdsctl PATH]\n"), 2;
 	}
 	if (n == 0 || n > CDS_SYNTH_MAX || sodium_init() < 0)
 		return fprintf(stderr, "bench_import: bad -n\n"), 2;
@@ -248,7 +270,8 @@ int main(int argc, char **argv)
 		cdsctl = ctl;
 	}
 	printf("bench_import: cdsctl import and synth of %lu accounts "
-	       "(one phone handle each), %lu round(s)%s\n", n, rounds,
-	       store ? ", SQLite and PostgreSQL interleaved" : "");
+	       "(one phone handle each), %lu round(s)%s%s\n", n, rounds,
+	       store ? ", SQLite and PostgreSQL interleaved" : "",
+	       existing ? ", importing into a store with one account" : "");
 	return bench(cdsctl, tmp, n, (int)rounds, store);
 }
