@@ -4,7 +4,9 @@ with a password in the URI is refused; a store made with a role that needs
 a password (SCRAM, the password in a PGPASSFILE) takes accounts, an import
 and synthetic accounts through cdsctl, and cdsd serves it: private
 discovery with the `cds` client and plain lookup, and changes cdsctl makes
-reach cdsd's answers within 5 s.  The data directory holds no password."""
+reach cdsd's answers within 5 s, as do accounts made and re-keyed through
+cdsd's API (its pooled store connections).  The data directory holds no
+password."""
 import base64
 import os
 import signal
@@ -14,7 +16,7 @@ import tempfile
 sys.path.insert(0, os.path.dirname(__file__))
 import cdstest  # noqa: E402
 import pgserver  # noqa: E402
-from apiutil import phone, registered, wait_for  # noqa: E402
+from apiutil import create_account, phone, registered, wait_for  # noqa: E402
 from cdstest import eq  # noqa: E402
 from clientutil import (add_account, by_handle, cds_json, new_key,  # noqa: E402
                         until, write_book)
@@ -134,6 +136,22 @@ def check_changes(srv, dd, w, book):
     sys.stdout.write("remove visible after %.2f s\n" % took)
 
 
+def check_api_writes(srv, dd, w):
+    """Writes through cdsd's own store connections (its pool) land in
+    PostgreSQL and reach answers like cdsctl's."""
+    acct, token = create_account(srv, dd, [phone(300)])
+    wait_for(lambda: registered(srv, w["token"], phone(300))[0], LIMIT,
+             "account made through the API visible")
+    key = new_key()
+    st, _, body = srv.request("PUT", "/v1/accounts/me/identity_key",
+                              {"identity_key": key}, token=token)
+    if st not in (200, 204):
+        raise AssertionError("re-key: %d %r" % (st, body))
+    wait_for(lambda: registered(srv, w["token"], phone(300))[2] == key, LIMIT,
+             "re-key through the API visible")
+    eq(registered(srv, w["token"], phone(300))[1], acct, "same account")
+
+
 def test_serve_from_postgres():
     PG.password_role("cdsapp", PASSWORD)
     uri = PG.new_database(owner="cdsapp")
@@ -152,6 +170,7 @@ def test_serve_from_postgres():
         with cdstest.Server(dd, "--plain-lookup", "on") as srv:
             check_serving(srv, w, book)
             check_changes(srv, dd, w, book)
+            check_api_writes(srv, dd, w)
         if dir_holds(dd.path, PASSWORD):
             raise AssertionError("the data directory holds the password")
         # Without the password file, libpq has no password: a clear error.
