@@ -1,7 +1,7 @@
 /*
- * storetest.h: helpers shared by test_store.c, test_keys.c, test_import.c
- * and test_mirror.c: fresh temporary data directories, removed afterwards,
- * and the store backend the tests run on.
+ * storetest.h: helpers shared by test_store.c, test_keys.c, test_import.c,
+ * test_index.c and test_mirror.c: fresh temporary data directories, removed
+ * afterwards, and the store backend the tests run on.
  *
  * The same test binary runs once on each backend: SQLite by default, and
  * PostgreSQL when CDS_TEST_PG holds a libpq URI (meson's *_pg entries run
