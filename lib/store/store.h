@@ -1,9 +1,10 @@
 /*
  * store.h: the directory store (accounts, handles, tokens, rate-limit state)
  * behind one small interface, so that the server never knows which backend
- * it talks to.  SQLite (store_sqlite.c) is the embedded default: one file
- * DIR/cds.sqlite3 in WAL mode, so readers never wait for the writer.  A
- * PostgreSQL backend (store_pg.c) plugs in through struct cds_store_ops.
+ * it talks to.  SQLite (store_sqlite*.c) is the embedded default: one file
+ * DIR/cds.sqlite3 in WAL mode, so readers never wait for the writer.  The
+ * PostgreSQL backend (store_pg*.c) is chosen at create time and recorded in
+ * DIR/store.conf; both plug in through struct cds_store_ops.
  *
  * Invariants every backend keeps:
  *  1. A handle belongs to at most one account (unique), and is canonical.
