@@ -17,7 +17,8 @@
  * form a program should parse (the detail text is translated).  So a batch
  * is checked for repeated handles before anything is sent, and a handle
  * taken by another account is found after the rollback, by looking the
- * batch's handles up in order: the failure path pays, the common one not.
+ * batch's handles up (pg_handles_taken): the failure path pays, the common
+ * one not.
  */
 #include "store/store_pg.h"
 
@@ -153,24 +154,29 @@ static enum cds_err find_taken(struct pg_store *s,
 			       const struct cds_batch_handle *hs, size_t n_hs,
 			       struct cds_error *err)
 {
-	for (size_t k = 0; k < n_hs; k++) {
-		struct pg_args a = {.n = 0};
-		PGresult *r;
-		int found;
+	const char **h = malloc((n_hs ? n_hs : 1) * sizeof(*h));
+	bool *taken = malloc((n_hs ? n_hs : 1) * sizeof(*taken));
+	enum cds_err rc = CDS_OK;
+	size_t k = 0;
 
-		pg_arg_text(&a, hs[k].h);
-		r = pg_run(s, PG_HANDLE_OWNER, &a, "find a taken handle", err);
-		if (!r)
-			return CDS_ERR_STORE;
-		found = PQntuples(r) > 0;
-		PQclear(r);
-		if (found)
-			return cds_fail_at(err, CDS_ERR_EXISTS, (long)hs[k].acct,
-					   "handle '%.200s' is already registered",
-					   hs[k].h);
-	}
-	return cds_fail(err, CDS_ERR_EXISTS,
-			"a handle of the batch was registered meanwhile; retry");
+	if (!h || !taken)
+		rc = cds_fail(err, CDS_ERR_NOMEM, "out of memory finding a taken "
+				"handle");
+	for (size_t i = 0; i < n_hs && !rc; i++)
+		h[i] = hs[i].h;
+	if (!rc)
+		rc = pg_handles_taken(&s->base, h, n_hs, taken, err);
+	while (!rc && k < n_hs && !taken[k])
+		k++;
+	if (!rc && k < n_hs)
+		rc = cds_fail_at(err, CDS_ERR_EXISTS, (long)hs[k].acct,
+				 "handle '%.200s' is already registered", hs[k].h);
+	else if (!rc)
+		rc = cds_fail(err, CDS_ERR_EXISTS, "a handle of the batch was "
+			      "registered meanwhile; retry");
+	free(h);
+	free(taken);
+	return rc;
 }
 
 enum cds_err pg_accounts_create(struct cds_store *base,
