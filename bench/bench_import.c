@@ -1,12 +1,21 @@
 /*
  * bench_import.c: bulk registration rates, end to end through cdsctl.
  *
- *   bench_import [-n N] [--cdsctl PATH]
+ *   bench_import [-n N] [--rounds R] [--store URL] [--existing]
+ *                [--cdsctl PATH]
  *
  * 1. Writes a CSV of N accounts (distinct phone handles, random keys) and
  *    times `cdsctl import` of it into a fresh data directory: the figure is
  *    handles/s, check pass included (target: >= 100,000/s).
+ *    With --existing the directory holds one account before the import,
+ *    so the check pass looks every handle up (as any import after the
+ *    first does).
  * 2. Times `cdsctl synth --count N` into another fresh directory.
+ * With --store URL (a libpq URI; default $CDS_TEST_PG, which
+ * tests/integration/pgserver.py sets), each round runs both on SQLite and
+ * then on PostgreSQL (the database emptied before each init), so the two
+ * backends are interleaved on the same machine; the medians and the ratio
+ * PostgreSQL / SQLite close the report.
  * cdsctl defaults to the one beside this program's directory
  * (build/bench/bench_import -> build/cdsctl).  Temporary directories go
  * under $TMPDIR (default /tmp) and are removed afterwards.
@@ -17,6 +26,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +37,7 @@
 
 #include "core/codec.h"
 #include "core/timeutil.h"
+#include "store/store_impl.h"
 #include "store/synth.h"
 
 #define CSV_SEED UINT64_C(0xc5f)
@@ -80,9 +91,16 @@ static int write_csv(const char *path, unsigned long n)
 	return fclose(f);
 }
 
-/* A fresh, initialised data directory under tmp. */
+#define MAX_ROUNDS 15
+
+/* What one round measured, handles/s, per backend (0: SQLite, 1: PG). */
+struct rates {
+	double import[2][MAX_ROUNDS], synth[2][MAX_ROUNDS];
+};
+
+/* A fresh, initialised data directory under tmp; store NULL: SQLite. */
 static int fresh_dir(char *dir, size_t cap, const char *tmp, const char *ctl,
-		     unsigned long n)
+		     unsigned long n, const char *store)
 {
 	char num[32];
 
@@ -90,65 +108,159 @@ static int fresh_dir(char *dir, size_t cap, const char *tmp, const char *ctl,
 	if (!mkdtemp(dir))
 		return -1;
 	snprintf(num, sizeof(num), "%lu", n);
+	if (store)
+		cds_pg_remove(store); /* one store per database */
 	return run((char *const[]){(char *)ctl, "--data", dir, "init",
-				   "--expected-handles", num, NULL});
+				   "--expected-handles", num, "--store",
+				   (char *)(store ? store : "sqlite"), NULL});
 }
 
-static void report(const char *what, unsigned long n, int64_t us)
+static double rate(unsigned long n, int64_t us)
 {
-	double s = (double)us / 1e6;
-
-	printf("%-8s %10lu handles in %8.3f s: %10.0f handles/s\n", what, n, s,
-	       s > 0 ? (double)n / s : 0.0);
+	return us > 0 ? (double)n * 1e6 / (double)us : 0.0;
 }
 
-static int bench(const char *ctl, const char *tmp, unsigned long n)
+/* Time argv (a cdsctl command on a fresh directory); handles/s or -1. */
+static double timed(char *const argv[], unsigned long n)
 {
-	char dir[PATH_MAX], csv[PATH_MAX + 16], num[32];
-	int64_t t0;
-	int rc;
+	int64_t t0 = cds_monotonic_us();
 
-	if (fresh_dir(dir, sizeof(dir), tmp, ctl, n) != 0)
-		return fprintf(stderr, "bench_import: init failed\n"), 1;
-	snprintf(csv, sizeof(csv), "%s/in.csv", dir);
-	if (write_csv(csv, n) != 0)
-		return fprintf(stderr, "bench_import: cannot write %s\n", csv), 1;
-	t0 = cds_monotonic_us();
-	rc = run((char *const[]){(char *)ctl, "--data", dir, "import", csv, NULL});
-	if (rc == 0)
-		report("import", n, cds_monotonic_us() - t0);
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	if (rc != 0 || fresh_dir(dir, sizeof(dir), tmp, ctl, n) != 0)
-		return fprintf(stderr, "bench_import: import failed\n"), 1;
+	return run(argv) == 0 ? rate(n, cds_monotonic_us() - t0) : -1;
+}
+
+/* With --existing: one account, whose handle no synthetic one can be. */
+static bool existing;
+
+static int add_existing(const char *ctl, const char *dir)
+{
+	static char key[] = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+	return existing ? run((char *const[]){(char *)ctl, "--data", (char *)dir,
+					      "account", "add", "--identity-key",
+					      key, "mailto:bench@example.org",
+					      NULL})
+			: 0;
+}
+
+/* One backend: import of csv, then synth, each into a fresh directory. */
+static int bench_once(const char *ctl, const char *tmp, const char *csv,
+		      unsigned long n, const char *store, double *imp,
+		      double *syn)
+{
+	char dir[PATH_MAX], num[32];
+
 	snprintf(num, sizeof(num), "%lu", n);
-	t0 = cds_monotonic_us();
-	rc = run((char *const[]){(char *)ctl, "--data", dir, "synth", "--count",
-				 num, NULL});
-	if (rc == 0)
-		report("synth", n, cds_monotonic_us() - t0);
+	if (fresh_dir(dir, sizeof(dir), tmp, ctl, n, store) != 0 ||
+	    add_existing(ctl, dir) != 0)
+		return fprintf(stderr, "bench_import: init failed\n"), 1;
+	*imp = timed((char *const[]){(char *)ctl, "--data", dir, "import",
+				     (char *)csv, NULL}, n);
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	return rc != 0;
+	if (*imp < 0 || fresh_dir(dir, sizeof(dir), tmp, ctl, n, store) != 0)
+		return fprintf(stderr, "bench_import: import failed\n"), 1;
+	*syn = timed((char *const[]){(char *)ctl, "--data", dir, "synth",
+				     "--count", num, NULL}, n);
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	if (*syn < 0)
+		return fprintf(stderr, "bench_import: synth failed\n"), 1;
+	return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(const double *v, int n)
+{
+	double s[MAX_ROUNDS];
+
+	memcpy(s, v, (size_t)n * sizeof(*s));
+	qsort(s, (size_t)n, sizeof(*s), cmp_double);
+	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+static void summary(const struct rates *r, int rounds, bool pg)
+{
+	double si = median(r->import[0], rounds), ss = median(r->synth[0], rounds);
+
+	printf("median   sqlite      import %10.0f handles/s   synth %10.0f "
+	       "handles/s\n", si, ss);
+	if (!pg)
+		return;
+	double pi = median(r->import[1], rounds), ps = median(r->synth[1], rounds);
+
+	printf("median   postgresql  import %10.0f handles/s   synth %10.0f "
+	       "handles/s\n", pi, ps);
+	printf("ratio    postgresql/sqlite  import %.2f   synth %.2f\n",
+	       si > 0 ? pi / si : 0, ss > 0 ? ps / ss : 0);
+}
+
+static int bench(const char *ctl, const char *tmp, unsigned long n,
+		 int rounds, const char *store)
+{
+	static const char *const name[2] = {"sqlite", "postgresql"};
+	char csvdir[PATH_MAX], csv[PATH_MAX + 16];
+	struct rates r;
+	int rc = 0;
+
+	snprintf(csvdir, sizeof(csvdir), "%s/cds-bench-csv-XXXXXX", tmp);
+	if (!mkdtemp(csvdir))
+		return fprintf(stderr, "bench_import: cannot create %s\n", csvdir), 1;
+	snprintf(csv, sizeof(csv), "%s/in.csv", csvdir);
+	if (write_csv(csv, n) != 0) {
+		fprintf(stderr, "bench_import: cannot write %s\n", csv);
+		rc = 1;
+	}
+	for (int i = 0; i < rounds && !rc; i++)
+		for (int b = 0; b < (store ? 2 : 1) && !rc; b++) {
+			rc = bench_once(ctl, tmp, csv, n, b ? store : NULL,
+					&r.import[b][i], &r.synth[b][i]);
+			if (!rc)
+				printf("round %-2d %-11s import %10.0f handles/s   "
+				       "synth %10.0f handles/s\n", i + 1, name[b],
+				       r.import[b][i], r.synth[b][i]);
+			fflush(stdout);
+		}
+	nftw(csvdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	if (!rc)
+		summary(&r, rounds, store != NULL);
+	return rc;
 }
 
 int main(int argc, char **argv)
 {
 	static char self[PATH_MAX], ctl[PATH_MAX + 16];
 	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-	const char *cdsctl = NULL;
-	unsigned long n = 100000;
+	const char *cdsctl = NULL, *store = getenv("CDS_TEST_PG");
+	unsigned long n = 100000, rounds = 3;
 	ssize_t len;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-n") && i + 1 < argc)
 			n = strtoul(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
+			rounds = strtoul(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--store") && i + 1 < argc)
+			store = argv[++i];
+		else if (!strcmp(argv[i], "--existing"))
+			existing = true;
 		else if (!strcmp(argv[i], "--cdsctl") && i + 1 < argc)
 			cdsctl = argv[++i];
 		else
 			return fprintf(stderr, "usage: bench_import [-n N] "
-					       "[--cdsctl PATH]\n"), 2;
+					       "[--rounds R] [--store URL] "
+					       "[--existing] [--cdsctl PATH]\n"), 2;
 	}
 	if (n == 0 || n > CDS_SYNTH_MAX || sodium_init() < 0)
 		return fprintf(stderr, "bench_import: bad -n\n"), 2;
+	if (rounds == 0 || rounds > MAX_ROUNDS)
+		return fprintf(stderr, "bench_import: --rounds 1..%d\n",
+			       MAX_ROUNDS), 2;
+	if (store && !store[0])
+		store = NULL;
 	if (!cdsctl) {
 		len = readlink("/proc/self/exe", self, sizeof(self) - 1);
 		if (len < 0)
@@ -158,6 +270,8 @@ int main(int argc, char **argv)
 		cdsctl = ctl;
 	}
 	printf("bench_import: cdsctl import and synth of %lu accounts "
-	       "(one phone handle each)\n", n);
-	return bench(cdsctl, tmp, n);
+	       "(one phone handle each), %lu round(s)%s%s\n", n, rounds,
+	       store ? ", SQLite and PostgreSQL interleaved" : "",
+	       existing ? ", importing into a store with one account" : "");
+	return bench(cdsctl, tmp, n, (int)rounds, store);
 }

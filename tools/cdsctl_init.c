@@ -2,13 +2,15 @@
  * cdsctl_init.c: `cdsctl init`: a new data directory.
  *
  *   cdsctl --data DIR init [--prefix-bits K | --expected-handles N]
+ *                          [--store URL]
  *
- * Creates DIR (0700) if it is missing, the store DIR/cds.sqlite3, the OPRF
- * key of epoch 1 in DIR/keys, the admin token DIR/admin.token and the
- * metrics token DIR/metrics.token, and the legal ledger's signing key
- * DIR/keys/ledger.key (all 0600).
- * Refuses a directory that already has a store or keys: init never
- * overwrites anything.
+ * Creates DIR (0700) if it is missing, the store (DIR/cds.sqlite3, or a
+ * PostgreSQL database that DIR/store.conf then names), the OPRF key of
+ * epoch 1 and the Oblivious HTTP gateway key in DIR/keys, the admin token
+ * DIR/admin.token and the metrics token DIR/metrics.token, and the legal
+ * ledger's signing key DIR/keys/ledger.key (all 0600).  Refuses a
+ * directory that already has a store or keys, and a database that has a
+ * store: init never overwrites anything.
  *
  * The bucket prefix is fixed for the store's life (clients compute bucket
  * numbers from it), so it is chosen for the size the directory will reach:
@@ -36,12 +38,21 @@
 
 static const char usage[] =
 	"usage: cdsctl --data DIR init [--prefix-bits K | --expected-handles N]\n"
+	"                              [--store URL]\n"
 	"\n"
-	"Create a data directory: the store (DIR/cds.sqlite3), the OPRF key of\n"
+	"Create a data directory: the store (DIR/cds.sqlite3, or PostgreSQL with\n"
+	"--store), the OPRF key of\n"
 	"epoch 1 and the Oblivious HTTP gateway key (DIR/keys), the admin token\n"
 	"(DIR/admin.token) and the metrics token (DIR/metrics.token), both mode 0600.\n"
 	"DIR is created if missing; a directory that has a store is refused.\n"
 	"\n"
+	"  --store URL            where the directory store lives: 'sqlite' (the\n"
+	"                         default: DIR/cds.sqlite3) or a libpq URI\n"
+	"                         postgresql://[user@]host[:port]/dbname, which\n"
+	"                         DIR/store.conf records for every later command.\n"
+	"                         No password in the URI: libpq reads it from\n"
+	"                         PGPASSFILE (~/.pgpass), a service file or\n"
+	"                         PGPASSWORD\n"
 	"  --prefix-bits K        bucket prefix bits, 0..24 (fixed for the life\n"
 	"                         of the store)\n"
 	"  --expected-handles N   choose K so that buckets average 32..128 handles\n"
@@ -60,10 +71,13 @@ static unsigned bits_for(uint64_t n)
 	return k;
 }
 
-static int parse(int argc, char **argv, unsigned *bits, uint64_t *expected)
+static int parse(int argc, char **argv, unsigned *bits, uint64_t *expected,
+		 const char **store)
 {
 	struct cdsctl_opt opts[] = {{"--prefix-bits", NULL},
-				    {"--expected-handles", NULL}, {NULL, NULL}};
+				    {"--expected-handles", NULL},
+				    {"--store", NULL}, {NULL, NULL}};
+	struct cds_error err;
 	const char *k, *n;
 	uint64_t v;
 
@@ -71,6 +85,12 @@ static int parse(int argc, char **argv, unsigned *bits, uint64_t *expected)
 		return -1;
 	k = cdsctl_opt_get(opts, "--prefix-bits");
 	n = cdsctl_opt_get(opts, "--expected-handles");
+	*store = cdsctl_opt_get(opts, "--store");
+	if (*store && strcmp(*store, "sqlite") != 0 &&
+	    cds_store_url_check(*store, &err) != CDS_OK) {
+		cli_usage("--store: %s", err.msg);
+		return -1;
+	}
 	if (k && n) {
 		cli_usage("give --prefix-bits or --expected-handles, not both");
 		return -1;
@@ -96,6 +116,10 @@ static int fresh(const char *dir)
 	if (stat(path, &st) == 0)
 		return cli_fail("'%s' already has a store ('%s'); init refuses to "
 				"overwrite it", dir, path);
+	snprintf(path, sizeof(path), "%s/store.conf", dir);
+	if (stat(path, &st) == 0)
+		return cli_fail("'%s' already has a store ('%s'); init refuses to "
+				"overwrite it", dir, path);
 	snprintf(path, sizeof(path), "%s/keys", dir);
 	if (stat(path, &st) == 0)
 		return cli_fail("'%s' already has OPRF keys ('%s'); init refuses to "
@@ -108,6 +132,7 @@ int cdsctl_init(int argc, char **argv)
 	const char *dir = cdsctl_datadir;
 	struct cds_error err;
 	uint8_t hash[CDS_TOKEN_HASH_BYTES];
+	const char *store = NULL;
 	uint64_t expected;
 	unsigned bits;
 	bool created;
@@ -118,7 +143,7 @@ int cdsctl_init(int argc, char **argv)
 		fputs(usage, stdout);
 		return CLI_OK;
 	}
-	if (parse(argc, argv, &bits, &expected))
+	if (parse(argc, argv, &bits, &expected, &store))
 		return CLI_USAGE;
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		return cli_fail("cannot create data directory '%s': %s", dir,
@@ -126,13 +151,17 @@ int cdsctl_init(int argc, char **argv)
 	rc = fresh(dir);
 	if (rc)
 		return rc;
-	if (cds_store_create(dir, bits, &err) || cds_keys_init(dir, &err) ||
+	if (cds_store_create_at(dir, bits, store, &err) ||
+	    cds_keys_init(dir, &err) ||
 	    cds_metrics_token_load(dir, hash, &created, &err) ||
 	    cds_ledger_key_ensure(dir, &err) ||
 	    cds_gwkeys_create(dir, &err))
 		return cli_error(&err);
-	printf("created store %s/cds.sqlite3 (prefix bits %u: %u buckets)\n", dir,
-	       bits, 1u << bits);
+	if (store && strcmp(store, "sqlite") != 0)
+		printf("created store in %s, recorded in %s/store.conf", store, dir);
+	else
+		printf("created store %s/cds.sqlite3", dir);
+	printf(" (prefix bits %u: %u buckets)\n", bits, 1u << bits);
 	printf("created OPRF key epoch 1 in %s/keys\n", dir);
 	printf("created Oblivious HTTP gateway key 1 in %s/keys\n", dir);
 	printf("wrote the admin token to %s/admin.token (mode 0600)\n", dir);

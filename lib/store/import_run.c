@@ -2,7 +2,8 @@
  * import_run.c: cds_import_file, the two passes of a bulk import.
  *
  * Pass 1 (check) reads the whole file: every line must parse, its handle must
- * not be registered already (a point lookup per line, skipped when the store
+ * not be registered already (looked up CHECK_BATCH lines at a time through
+ * cds_store_handles_taken, one query on PostgreSQL; skipped when the store
  * has no handles) and must not appear twice in the file.  Repeats are found
  * without holding the file in memory: each line leaves a 64-bit keyed hash of
  * its handle with its offset and number; after sorting, lines with equal
@@ -11,7 +12,8 @@
  * transactions of opts->batch.
  *
  * Invariants: pass 2 runs only if pass 1 found nothing wrong; tokens are
- * wiped as soon as the created() callback has seen them.
+ * wiped as soon as the created() callback has seen them; pass 1 reports bad
+ * lines in line order (a batch's parse errors wait with its lookups).
  */
 #include "store/import.h"
 
@@ -39,6 +41,17 @@ struct reader {
 	uint64_t next; /* offset of the line after it */
 };
 
+/* Lines checked per lookup of their handles. */
+#define CHECK_BATCH 2048
+
+/* A line of pass 1 waiting for its batch's lookup. */
+struct pending {
+	uint64_t line, off;
+	bool bad; /* did not parse: msg says why */
+	char msg[CDS_ERROR_MSG_BYTES];
+	struct cds_import_record rec;
+};
+
 struct run {
 	struct cds_store *s;
 	struct reader rd;
@@ -47,6 +60,8 @@ struct run {
 	uint8_t hkey[crypto_shorthash_KEYBYTES];
 	struct seen *seen;
 	size_t n_seen, cap_seen;
+	struct pending *pend; /* [CHECK_BATCH] */
+	size_t n_pend;
 	bool lookup;      /* the store has handles: look each one up */
 	bool only_exists; /* every bad line so far is a taken/repeated handle */
 	uint64_t size;    /* bytes in the file, for progress */
@@ -137,7 +152,7 @@ static void sort_messages(struct cds_import_report *rep)
 		}
 }
 
-static enum cds_err remember(struct run *r, const struct cds_import_record *rec,
+static enum cds_err remember(struct run *r, const struct pending *line,
 			     struct cds_error *err)
 {
 	if (r->n_seen == r->cap_seen) {
@@ -153,42 +168,64 @@ static enum cds_err remember(struct run *r, const struct cds_import_record *rec,
 		r->cap_seen = cap;
 	}
 	crypto_shorthash((uint8_t *)&r->seen[r->n_seen].hash,
-			 (const uint8_t *)rec->handle, rec->handle_len, r->hkey);
-	r->seen[r->n_seen].off = r->rd.off;
-	r->seen[r->n_seen].line = r->rd.lineno;
+			 (const uint8_t *)line->rec.handle, line->rec.handle_len,
+			 r->hkey);
+	r->seen[r->n_seen].off = line->off;
+	r->seen[r->n_seen].line = line->line;
 	r->n_seen++;
 	return CDS_OK;
 }
 
-/* Pass 1, per line: parse, look up, remember.  Bad lines are reported. */
+/*
+ * Pass 1, per batch: look the parsed lines' handles up (if the store has
+ * any), then report or remember each line in line order.
+ */
+static enum cds_err check_pending(struct run *r, struct cds_error *err)
+{
+	const char *hs[CHECK_BATCH];
+	bool taken[CHECK_BATCH] = {false};
+	char msg[CDS_ERROR_MSG_BYTES];
+	enum cds_err rc = CDS_OK;
+	size_t m = 0, k = 0;
+
+	for (size_t i = 0; i < r->n_pend; i++)
+		if (!r->pend[i].bad)
+			hs[m++] = r->pend[i].rec.handle;
+	if (r->lookup && m)
+		rc = cds_store_handles_taken(r->s, hs, m, taken, err);
+	for (size_t i = 0; i < r->n_pend && !rc; i++) {
+		struct pending *p = &r->pend[i];
+
+		if (p->bad) {
+			report(r, p->line, p->msg, false);
+		} else if (taken[k++]) {
+			snprintf(msg, sizeof(msg),
+				 "handle '%.200s' is already registered",
+				 p->rec.handle);
+			report(r, p->line, msg, true);
+		} else {
+			rc = remember(r, p, err);
+		}
+	}
+	r->n_pend = 0;
+	return rc;
+}
+
+/* Pass 1, per line: parse, and queue for the batch's lookup. */
 static enum cds_err check_line(struct run *r, const char *line, size_t len,
 			       struct cds_error *err)
 {
-	struct cds_import_record rec;
-	struct cds_account acct;
+	struct pending *p = &r->pend[r->n_pend++];
 	struct cds_error e;
-	enum cds_err rc;
-	char msg[CDS_ERROR_MSG_BYTES];
 
 	cds_error_clear(&e);
 	r->rep->lines++;
-	if (cds_import_parse_line(&rec, line, len, &e) != CDS_OK) {
-		report(r, r->rd.lineno, e.msg, false);
-		return CDS_OK;
-	}
-	if (r->lookup) {
-		rc = cds_store_handle_get(r->s, rec.handle, &acct, &e);
-		if (rc == CDS_OK) {
-			snprintf(msg, sizeof(msg),
-				 "handle '%.200s' is already registered",
-				 rec.handle);
-			report(r, r->rd.lineno, msg, true);
-			return CDS_OK;
-		}
-		if (rc != CDS_ERR_NOT_FOUND)
-			return cds_fail(err, rc, "%s", e.msg);
-	}
-	return remember(r, &rec, err);
+	p->line = r->rd.lineno;
+	p->off = r->rd.off;
+	p->bad = cds_import_parse_line(&p->rec, line, len, &e) != CDS_OK;
+	if (p->bad)
+		snprintf(p->msg, sizeof(p->msg), "%s", e.msg);
+	return r->n_pend == CHECK_BATCH ? check_pending(r, err) : CDS_OK;
 }
 
 static int seen_cmp(const void *a, const void *b)
@@ -286,6 +323,10 @@ static enum cds_err check_pass(struct run *r, struct cds_error *err)
 	r->lookup = handles > 0;
 	r->only_exists = true;
 	crypto_shorthash_keygen(r->hkey);
+	r->pend = malloc(CHECK_BATCH * sizeof(*r->pend));
+	if (!r->pend)
+		return cds_fail(err, CDS_ERR_NOMEM, "out of memory checking '%s'",
+				r->rd.name);
 	while (!rc && (got = next_line(&r->rd, &line, &len, err)) > 0) {
 		rc = check_line(r, line, len, err);
 		if (r->rep->lines % r->batch == 0)
@@ -293,6 +334,10 @@ static enum cds_err check_pass(struct run *r, struct cds_error *err)
 	}
 	if (!rc && got < 0)
 		rc = CDS_ERR_IO;
+	if (!rc)
+		rc = check_pending(r, err);
+	free(r->pend);
+	r->pend = NULL;
 	if (!rc)
 		rc = check_repeats(r, err);
 	sort_messages(r->rep);

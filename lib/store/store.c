@@ -8,7 +8,9 @@
  *
  * The admin token file DIR/admin.token (0600) is written to a temporary name
  * before the store is created and renamed after, so that a store never exists
- * without its admin token, and a failed create leaves neither behind.
+ * without its admin token, and a failed create leaves neither behind.  For a
+ * PostgreSQL store, DIR/store.conf is written between the two, and undone
+ * (with the database's tables) if the rename fails.
  */
 #include "core/os.h"
 #include "store/store_impl.h"
@@ -99,18 +101,73 @@ static void sync_dir(const char *dir)
 	}
 }
 
-enum cds_err cds_store_create(const char *datadir, unsigned prefix_bits,
-			      struct cds_error *err)
+static bool is_sqlite(const char *url)
 {
-	char token[CDS_TOKEN_MAX_BYTES], tmp[PATH_MAX], final[PATH_MAX];
-	uint8_t hash[CDS_TOKEN_HASH_BYTES];
+	return !url || strcmp(url, "sqlite") == 0;
+}
+
+/* Refuse a URL we cannot use, and a directory that has a store already. */
+static enum cds_err create_check(const char *datadir, unsigned prefix_bits,
+				 const char *url, struct cds_error *err)
+{
+	char path[PATH_MAX];
 	enum cds_err rc;
 
 	if (prefix_bits > CDS_PREFIX_BITS_MAX)
 		return cds_fail(err, CDS_ERR_INVALID,
 				"prefix bits %u out of range 0..%d", prefix_bits,
 				CDS_PREFIX_BITS_MAX);
+	if (!is_sqlite(url) && (rc = cds_store_url_check(url, err)))
+		return rc;
 	rc = datadir_check(datadir, err);
+	if (rc)
+		return rc;
+	if (cds_store_conf_exists(datadir))
+		return cds_fail(err, CDS_ERR_EXISTS,
+				"'%s' already has a store (store.conf)", datadir);
+	snprintf(path, sizeof(path), "%s/%s", datadir, "cds.sqlite3");
+	if (!is_sqlite(url) && access(path, F_OK) == 0)
+		return cds_fail(err, CDS_ERR_EXISTS, "a store already exists: '%s'",
+				path);
+	return CDS_OK;
+}
+
+/* Create the backend's store; DIR records a PostgreSQL one. */
+static enum cds_err backend_create(const char *datadir, unsigned prefix_bits,
+				   const char *url, const uint8_t *hash,
+				   struct cds_error *err)
+{
+	enum cds_err rc;
+
+	if (is_sqlite(url))
+		return cds_sqlite_create(datadir, prefix_bits, hash, err);
+	rc = cds_pg_create(url, prefix_bits, hash, err);
+	if (!rc && (rc = cds_store_conf_write(datadir, url, err)))
+		cds_pg_remove(url);
+	return rc;
+}
+
+static void backend_remove(const char *datadir, const char *url)
+{
+	char path[PATH_MAX];
+
+	if (is_sqlite(url)) {
+		cds_sqlite_remove(datadir);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/store.conf", datadir);
+	unlink(path);
+	cds_pg_remove(url);
+}
+
+enum cds_err cds_store_create_at(const char *datadir, unsigned prefix_bits,
+				 const char *url, struct cds_error *err)
+{
+	char token[CDS_TOKEN_MAX_BYTES], tmp[PATH_MAX], final[PATH_MAX];
+	uint8_t hash[CDS_TOKEN_HASH_BYTES];
+	enum cds_err rc;
+
+	rc = create_check(datadir, prefix_bits, url, err);
 	if (rc)
 		return rc;
 	if (snprintf(tmp, sizeof(tmp), "%s/.admin.token.tmp", datadir) >=
@@ -123,7 +180,7 @@ enum cds_err cds_store_create(const char *datadir, unsigned prefix_bits,
 	rc = cds_token_write_file(tmp, token, err);
 	if (rc)
 		goto out;
-	rc = cds_sqlite_create(datadir, prefix_bits, hash, err);
+	rc = backend_create(datadir, prefix_bits, url, hash, err);
 	if (rc) {
 		unlink(tmp);
 		goto out;
@@ -131,7 +188,7 @@ enum cds_err cds_store_create(const char *datadir, unsigned prefix_bits,
 	if (rename(tmp, final) != 0) {
 		rc = cds_fail(err, CDS_ERR_IO, "cannot rename '%s' to '%s': %s", tmp,
 			      final, strerror(errno));
-		cds_sqlite_remove(datadir);
+		backend_remove(datadir, url);
 		unlink(tmp);
 		goto out;
 	}
@@ -142,20 +199,29 @@ out:
 	return rc;
 }
 
-/*
- * Only SQLite exists so far.  A PostgreSQL backend would be chosen here,
- * e.g. by a connection string in DIR/store.conf.
- */
+enum cds_err cds_store_create(const char *datadir, unsigned prefix_bits,
+			      struct cds_error *err)
+{
+	return cds_store_create_at(datadir, prefix_bits, NULL, err);
+}
+
+/* DIR/store.conf names a PostgreSQL store; without it, SQLite. */
 enum cds_err cds_store_open(struct cds_store **out, const char *datadir,
 			    struct cds_error *err)
 {
+	char url[CDS_STORE_URL_MAX];
 	enum cds_err rc;
 
 	*out = NULL;
 	rc = datadir_check(datadir, err);
 	if (rc)
 		return rc;
-	return cds_sqlite_open(out, datadir, err);
+	if (!cds_store_conf_exists(datadir))
+		return cds_sqlite_open(out, datadir, err);
+	rc = cds_store_conf_read(datadir, url, err);
+	if (!rc)
+		rc = cds_pg_open(out, url, err);
+	return rc;
 }
 
 void cds_store_close(struct cds_store *s)
@@ -239,6 +305,17 @@ enum cds_err cds_store_handle_get(struct cds_store *s, const char *handle,
 	if (rc)
 		return rc;
 	return s->ops->handle_get(s, handle, out, err);
+}
+
+enum cds_err cds_store_handles_taken(struct cds_store *s,
+				     const char *const *handles, size_t n,
+				     bool *taken, struct cds_error *err)
+{
+	enum cds_err rc = check_handles(handles, n, err);
+
+	if (rc || n == 0)
+		return rc;
+	return s->ops->handles_taken(s, handles, n, taken, err);
 }
 
 enum cds_err cds_store_scan(struct cds_store *s, cds_store_handle_fn fn,

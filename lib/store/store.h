@@ -1,9 +1,10 @@
 /*
  * store.h: the directory store (accounts, handles, tokens, rate-limit state)
  * behind one small interface, so that the server never knows which backend
- * it talks to.  SQLite (store_sqlite.c) is the embedded default: one file
- * DIR/cds.sqlite3 in WAL mode, so readers never wait for the writer.  A
- * PostgreSQL backend (store_pg.c) plugs in through struct cds_store_ops.
+ * it talks to.  SQLite (store_sqlite*.c) is the embedded default: one file
+ * DIR/cds.sqlite3 in WAL mode, so readers never wait for the writer.  The
+ * PostgreSQL backend (store_pg*.c) is chosen at create time and recorded in
+ * DIR/store.conf; both plug in through struct cds_store_ops.
  *
  * Invariants every backend keeps:
  *  1. A handle belongs to at most one account (unique), and is canonical.
@@ -69,8 +70,33 @@ struct cds_rate_state {
 enum cds_err cds_store_create(const char *datadir, unsigned prefix_bits,
 			      struct cds_error *err) CDS_MUST_CHECK;
 
+/* The longest store URI accepted, with its NUL. */
+#define CDS_STORE_URL_MAX 1024
+
 /*
- * Open the store of datadir (migrating its schema forward if it is older).
+ * cds_store_create on a chosen backend.  url NULL or "sqlite": the store is
+ * DIR/cds.sqlite3.  A libpq URI "postgresql://..." (or "postgres://"): the
+ * store goes into that database (schema "cds"), and DIR/store.conf records
+ * the URI, so that cds_store_open finds it.  CDS_ERR_INVALID for any other
+ * url, or a URI holding a password (cds never writes one to disk: libpq
+ * reads it from PGPASSFILE, a service file or PGPASSWORD); CDS_ERR_EXISTS
+ * if DIR already has a store, or the database does.
+ */
+enum cds_err cds_store_create_at(const char *datadir, unsigned prefix_bits,
+				 const char *url,
+				 struct cds_error *err) CDS_MUST_CHECK;
+
+/*
+ * Check a PostgreSQL store URI as cds_store_create_at does: CDS_OK for a
+ * libpq URI without a password, else CDS_ERR_INVALID (or TOO_LARGE) saying
+ * why, never quoting the URI (it may hold the password).
+ */
+enum cds_err cds_store_url_check(const char *url,
+				 struct cds_error *err) CDS_MUST_CHECK;
+
+/*
+ * Open the store of datadir (migrating its schema forward if it is older),
+ * on the backend DIR records (DIR/store.conf: PostgreSQL; else SQLite).
  * CDS_ERR_NOT_FOUND if there is none ("run cdsctl init").  The caller closes
  * it with cds_store_close.
  */
@@ -145,6 +171,17 @@ enum cds_err cds_store_handles_update(struct cds_store *s,
 enum cds_err cds_store_handle_get(struct cds_store *s, const char *handle,
 				  struct cds_account *out,
 				  struct cds_error *err) CDS_MUST_CHECK;
+
+/*
+ * Which of handles[0..n) are registered: taken[i] = true or false.  For
+ * checking many handles at once (import's check pass): PostgreSQL answers
+ * in one query instead of a round trip per handle.  CDS_ERR_INVALID (with
+ * err->index) for a handle that is not canonical.
+ */
+enum cds_err cds_store_handles_taken(struct cds_store *s,
+				     const char *const *handles, size_t n,
+				     bool *taken,
+				     struct cds_error *err) CDS_MUST_CHECK;
 
 /*
  * Visit every registered handle with its account, in one read transaction,

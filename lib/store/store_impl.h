@@ -5,8 +5,9 @@
  * checks (canonical handles, sizes), account ids and tokens, the admin token
  * file.  A backend gets only checked input and does the storage, keeping the
  * invariants of store.h (unique handles, change log in the same
- * transaction, token hashes only).  Adding PostgreSQL means one more ops
- * table and one more branch in cds_store_open; no caller changes.
+ * transaction, token hashes only).  There are two: SQLite (store_sqlite*.c)
+ * and PostgreSQL (store_pg*.c); DIR/store.conf (store_conf.c) says which
+ * one a data directory uses, and cds_store_open picks it; no caller knows.
  *
  * Every backend object starts with a struct cds_store, so that a pointer to
  * it is a pointer to the backend's own struct.
@@ -47,6 +48,9 @@ struct cds_store_ops {
 	enum cds_err (*handle_get)(struct cds_store *s, const char *handle,
 				   struct cds_account *out,
 				   struct cds_error *err);
+	enum cds_err (*handles_taken)(struct cds_store *s,
+				      const char *const *handles, size_t n,
+				      bool *taken, struct cds_error *err);
 	enum cds_err (*scan)(struct cds_store *s, cds_store_handle_fn fn,
 			     void *ctx, uint64_t *seq, struct cds_error *err);
 	enum cds_err (*scan_accounts)(struct cds_store *s,
@@ -106,6 +110,39 @@ void cds_token_new_metrics(char token[static CDS_TOKEN_MAX_BYTES]);
 enum cds_err cds_token_write_file(const char *path, const char *token,
 				  struct cds_error *err) CDS_MUST_CHECK;
 
+/* One handle of a batch of new accounts, and the account (index) it is for. */
+struct cds_batch_handle {
+	const char *h;
+	size_t acct;
+};
+
+/*
+ * store_batch.c: every handle of accts[0..n), sorted by handle and then by
+ * account, in a new array (*out, *n_out) the caller frees.
+ */
+enum cds_err cds_batch_handles(const struct cds_new_account *accts, size_t n,
+			       struct cds_batch_handle **out, size_t *n_out,
+			       struct cds_error *err) CDS_MUST_CHECK;
+
+/*
+ * store_conf.c: DIR/store.conf.  conf_read: CDS_ERR_NOT_FOUND if DIR has no
+ * store.conf, CDS_ERR_STORE if it is malformed or holds a password.
+ */
+bool cds_store_conf_exists(const char *datadir);
+enum cds_err cds_store_conf_write(const char *datadir, const char *url,
+				  struct cds_error *err) CDS_MUST_CHECK;
+enum cds_err cds_store_conf_read(const char *datadir,
+				 char url[static CDS_STORE_URL_MAX],
+				 struct cds_error *err) CDS_MUST_CHECK;
+/*
+ * The URI of store.conf's text[0..len) (need not be NUL-terminated), held to
+ * the same rules: one "store=" line, comments, LF or CRLF, no password.
+ * CDS_ERR_STORE naming the bad line.
+ */
+enum cds_err cds_store_conf_parse(const char *text, size_t len,
+				  char url[static CDS_STORE_URL_MAX],
+				  struct cds_error *err) CDS_MUST_CHECK;
+
 /* store_sqlite.c: the SQLite backend's entry points. */
 enum cds_err cds_sqlite_create(const char *datadir, unsigned prefix_bits,
 			       const uint8_t admin_hash[static CDS_TOKEN_HASH_BYTES],
@@ -114,5 +151,18 @@ enum cds_err cds_sqlite_open(struct cds_store **out, const char *datadir,
 			     struct cds_error *err) CDS_MUST_CHECK;
 /* Remove the database files of datadir (undo of a failed create). */
 void cds_sqlite_remove(const char *datadir);
+
+/*
+ * store_pg.c: the PostgreSQL backend's entry points, on a libpq URI that
+ * holds no password (store_conf.c checks).  cds_pg_create fails with
+ * CDS_ERR_EXISTS if the database already holds a store.
+ */
+enum cds_err cds_pg_create(const char *url, unsigned prefix_bits,
+			   const uint8_t admin_hash[static CDS_TOKEN_HASH_BYTES],
+			   struct cds_error *err) CDS_MUST_CHECK;
+enum cds_err cds_pg_open(struct cds_store **out, const char *url,
+			 struct cds_error *err) CDS_MUST_CHECK;
+/* Drop the store's tables (undo of a create DIR could not record). */
+void cds_pg_remove(const char *url);
 
 #endif

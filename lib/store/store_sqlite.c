@@ -393,6 +393,7 @@ static const struct cds_store_ops sq_ops = {
 	.account_set_key = sq_account_set_key,
 	.handles_update = sq_handles_update,
 	.handle_get = sq_handle_get,
+	.handles_taken = sq_handles_taken,
 	.scan = sq_scan,
 	.scan_accounts = sq_scan_accounts,
 	.changes = sq_changes,

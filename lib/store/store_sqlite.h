@@ -178,6 +178,8 @@ enum cds_err sq_account_get(struct cds_store *s, const uint8_t *id,
 			    struct cds_account *out, struct cds_error *err);
 enum cds_err sq_handle_get(struct cds_store *s, const char *handle,
 			   struct cds_account *out, struct cds_error *err);
+enum cds_err sq_handles_taken(struct cds_store *s, const char *const *handles,
+			      size_t n, bool *taken, struct cds_error *err);
 enum cds_err sq_scan(struct cds_store *s, cds_store_handle_fn fn, void *ctx,
 		     uint64_t *seq, struct cds_error *err);
 enum cds_err sq_scan_accounts(struct cds_store *s, cds_store_account_fn fn,

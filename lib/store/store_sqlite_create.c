@@ -151,44 +151,6 @@ static enum cds_err insert_handle(struct sq_store *s, const uint8_t *id,
 	return p->n == SQ_MANY ? pending_flush(s, p, err) : CDS_OK;
 }
 
-/* One handle of a batch and the account (index) it is for. */
-struct hrow {
-	const char *h;
-	size_t acct;
-};
-
-/* By handle; a repeated handle is reported at the later account. */
-static int hrow_cmp(const void *a, const void *b)
-{
-	const struct hrow *x = a, *y = b;
-	int c = strcmp(x->h, y->h);
-
-	return c ? c : x->acct < y->acct ? -1 : x->acct > y->acct;
-}
-
-/* Every handle of the batch, sorted, in a new array (*out, *n_out). */
-static enum cds_err sorted_handles(const struct cds_new_account *accts,
-				   size_t n, struct hrow **out, size_t *n_out,
-				   struct cds_error *err)
-{
-	size_t total = 0, k = 0;
-	struct hrow *hs;
-
-	for (size_t i = 0; i < n; i++)
-		total += accts[i].n_handles;
-	hs = malloc((total ? total : 1) * sizeof(*hs));
-	if (!hs)
-		return cds_fail(err, CDS_ERR_NOMEM,
-				"out of memory creating %zu accounts", n);
-	for (size_t i = 0; i < n; i++)
-		for (size_t j = 0; j < accts[i].n_handles; j++)
-			hs[k++] = (struct hrow){accts[i].handles[j], i};
-	qsort(hs, total, sizeof(*hs), hrow_cmp);
-	*out = hs;
-	*n_out = total;
-	return CDS_OK;
-}
-
 static enum cds_err next_number(struct sq_store *s, int64_t *next,
 				struct cds_error *err)
 {
@@ -225,7 +187,7 @@ static enum cds_err set_next_number(struct sq_store *s, int64_t next,
  */
 static enum cds_err write_batch(struct sq_store *s,
 				struct cds_new_account *accts, size_t n,
-				const struct hrow *hs, size_t n_hs,
+				const struct cds_batch_handle *hs, size_t n_hs,
 				struct cds_error *err)
 {
 	int64_t now = cds_now_us(), first = 0;
@@ -259,11 +221,11 @@ enum cds_err sq_accounts_write(struct sq_store *s,
 			       struct cds_new_account *accts, size_t n,
 			       struct cds_error *err)
 {
-	struct hrow *hs = NULL;
+	struct cds_batch_handle *hs = NULL;
 	size_t n_hs = 0;
 	enum cds_err rc;
 
-	rc = sorted_handles(accts, n, &hs, &n_hs, err);
+	rc = cds_batch_handles(accts, n, &hs, &n_hs, err);
 	if (!rc)
 		rc = write_batch(s, accts, n, hs, n_hs, err);
 	free(hs);

@@ -115,6 +115,29 @@ enum cds_err sq_handle_get(struct cds_store *base, const char *handle,
 	return rc;
 }
 
+/* A point lookup each: in-process, they cost less than any batching. */
+enum cds_err sq_handles_taken(struct cds_store *base, const char *const *handles,
+			      size_t n, bool *taken, struct cds_error *err)
+{
+	struct sq_store *s = sq_of(base);
+	enum cds_err rc = CDS_OK;
+
+	for (size_t i = 0; i < n && !rc; i++) {
+		sqlite3_stmt *st = sq_stmt(s, SQ_HANDLE_OWNER, err);
+		int r;
+
+		if (!st)
+			return CDS_ERR_STORE;
+		sqlite3_bind_text(st, 1, handles[i], -1, SQLITE_STATIC);
+		r = sqlite3_step(st);
+		taken[i] = r == SQLITE_ROW;
+		sqlite3_reset(st);
+		if (r != SQLITE_ROW && r != SQLITE_DONE)
+			rc = sq_fail(s->db, r, "look up a handle", err);
+	}
+	return rc;
+}
+
 /* Visit the rows of the handle scan; inside a read transaction. */
 static enum cds_err scan_rows(struct sq_store *s, cds_store_handle_fn fn,
 			      void *ctx, struct cds_error *err)

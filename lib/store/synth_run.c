@@ -57,33 +57,48 @@ static enum cds_err numbers(uint32_t **out, const struct cds_synth_opts *o,
 	return rc;
 }
 
-/* Fail before writing anything if a synthetic handle is taken. */
-static enum cds_err precheck(struct cds_store *s, const struct cds_synth_opts *o,
-			     const uint32_t *v, struct cds_error *err)
+/* Synthetic handles per cds_store_handles_taken call (on the stack). */
+#define PRECHECK_BATCH 1024
+
+/* Look up the handles of numbers v[0..n); the first taken one fails. */
+static enum cds_err precheck_batch(struct cds_store *s,
+				   const struct cds_synth_opts *o,
+				   const uint32_t *v, size_t n,
+				   struct cds_error *err)
 {
-	char h[CDS_SYNTH_HANDLE_BYTES];
-	struct cds_account acct;
-	uint64_t handles = 0;
+	char h[PRECHECK_BATCH][CDS_SYNTH_HANDLE_BYTES];
+	const char *hp[PRECHECK_BATCH];
+	bool taken[PRECHECK_BATCH];
 	enum cds_err rc;
 
-	rc = cds_store_count(s, NULL, &handles, err);
-	for (uint64_t i = 0; !rc && handles && i < o->count; i++) {
-		struct cds_error e;
-
-		cds_error_clear(&e);
-		cds_synth_handle_of(h, v[i]);
-		rc = cds_store_handle_get(s, h, &acct, &e);
-		if (rc == CDS_ERR_NOT_FOUND)
-			rc = CDS_OK;
-		else if (rc == CDS_OK)
+	for (size_t i = 0; i < n; i++) {
+		cds_synth_handle_of(h[i], v[i]);
+		hp[i] = h[i];
+	}
+	rc = cds_store_handles_taken(s, hp, n, taken, err);
+	for (size_t i = 0; i < n && !rc; i++)
+		if (taken[i])
 			rc = cds_fail(err, CDS_ERR_EXISTS,
 				      "synthetic handle '%s' of seed %llu is already "
 				      "registered; nothing was written (choose another "
 				      "--seed)",
-				      h, (unsigned long long)o->seed);
-		else
-			rc = cds_fail(err, rc, "%s", e.msg);
-	}
+				      h[i], (unsigned long long)o->seed);
+	return rc;
+}
+
+/* Fail before writing anything if a synthetic handle is taken. */
+static enum cds_err precheck(struct cds_store *s, const struct cds_synth_opts *o,
+			     const uint32_t *v, struct cds_error *err)
+{
+	uint64_t handles = 0;
+	enum cds_err rc;
+
+	rc = cds_store_count(s, NULL, &handles, err);
+	for (uint64_t i = 0; !rc && handles && i < o->count; i += PRECHECK_BATCH)
+		rc = precheck_batch(s, o, v + i,
+				    o->count - i < PRECHECK_BATCH ? o->count - i
+								  : PRECHECK_BATCH,
+				    err);
 	return rc;
 }
 

@@ -49,12 +49,14 @@ def free_port():
 class DataDir:
     """A fresh data directory initialised with `cdsctl init`."""
 
-    def __init__(self, prefix_bits=None, init=True):
+    def __init__(self, prefix_bits=None, init=True, store=None):
         self.path = tempfile.mkdtemp(prefix="cds-test-")
         if init:
             args = [exe("cdsctl"), "--data", self.path, "init"]
             if prefix_bits is not None:
                 args += ["--prefix-bits", str(prefix_bits)]
+            if store is not None:
+                args += ["--store", store]
             run(args)
 
     @property

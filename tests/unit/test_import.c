@@ -134,7 +134,7 @@ static int setup(void **state)
 
 	f->dir = tmpdir_new();
 	cds_error_clear(&f->err);
-	if (cds_store_create(f->dir, 4, &f->err) ||
+	if (storetest_create(f->dir, 4, &f->err) ||
 	    cds_store_open(&f->s, f->dir, &f->err))
 		return -1;
 	*state = f;

@@ -29,6 +29,7 @@
 #include "index/snapshot.h"
 #include "index/workers.h"
 #include "store/store.h"
+#include "storetest.h"
 
 #define N_ACCOUNTS 1000
 #define N_HANDLES (2 * N_ACCOUNTS)
@@ -61,7 +62,7 @@ static int fixture_setup(void **state)
 	if (!fx || !na || !hp)
 		return -1;
 	strcpy(fx->dir, "/tmp/cds-test-index-XXXXXX");
-	if (!mkdtemp(fx->dir) || cds_store_create(fx->dir, 8, &err) ||
+	if (!mkdtemp(fx->dir) || storetest_create(fx->dir, 8, &err) ||
 	    cds_keys_init(fx->dir, &err) ||
 	    cds_store_open(&fx->store, fx->dir, &err))
 		return -1;

@@ -28,6 +28,7 @@
 #include "crypto/keys.h"
 #include "index/mirror.h"
 #include "store/store.h"
+#include "storetest.h"
 
 #define N_ACCOUNTS 600
 #define N_HANDLES (2 * N_ACCOUNTS)
@@ -62,7 +63,7 @@ static int make_fixture(void **state, unsigned bits)
 		goto out;
 	fx->bits = bits;
 	strcpy(fx->dir, "/tmp/cds-test-mirror-XXXXXX");
-	if (!mkdtemp(fx->dir) || cds_store_create(fx->dir, bits, &err) ||
+	if (!mkdtemp(fx->dir) || storetest_create(fx->dir, bits, &err) ||
 	    cds_keys_init(fx->dir, &err) ||
 	    cds_store_open(&fx->s2, fx->dir, &err))
 		goto out;

@@ -1,0 +1,234 @@
+/*
+ * store_pg.h: internals shared by the PostgreSQL backend's files.
+ *
+ *   store_pg.c         connection, statement cache, arguments, transactions
+ *   store_pg_schema.c  schema versions and forward migrations
+ *   store_pg_copy.c    binary COPY (bulk account creation)
+ *   store_pg_create.c  account creation, single and bulk
+ *   store_pg_write.c   changes to accounts and handles, rate state
+ *   store_pg_read.c    lookups, scans, change polling, counts
+ *
+ * The backend keeps store.h's semantics exactly as the SQLite backend does;
+ * where PostgreSQL differs, this is how the difference is closed:
+ *  1. Writers are serialised, as SQLite serialises them: every write
+ *     transaction first locks the one meta row (pg_begin_write), which holds
+ *     the next account number and the last change sequence.  Change rows get
+ *     their sequence numbers from that counter, not from a PostgreSQL
+ *     sequence, so numbers are handed out in commit order and a rolled-back
+ *     transaction leaves no gap: a poller that has seen sequence k has seen
+ *     every change up to k, and never later finds an older one appear.
+ *  2. A scan and the sequence it reports come from one REPEATABLE READ
+ *     snapshot (the SQLite backend's one WAL snapshot).
+ *  3. Every table lives in the schema "cds" (search_path is set at connect),
+ *     so a database may hold other things, and a test can drop a store whole.
+ *  4. A connection found broken while no transaction is open is reset once
+ *     before the next statement (a restarted server), and its prepared
+ *     statements are prepared again.
+ */
+#ifndef CDS_STORE_STORE_PG_H
+#define CDS_STORE_STORE_PG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "core/buf.h"
+#include "store/idperm.h"
+#include "store/store_impl.h"
+
+#define CDS_PG_SCHEMA "cds"
+
+/* The cached (prepared) statements; the SQL text of each is in store_pg.c. */
+enum pg_stmt_id {
+	PG_META_GET,
+	PG_META_LOCK,
+	PG_META_SET,
+	PG_ACCOUNT_GET,
+	PG_ACCOUNT_DELETE,
+	PG_ACCOUNT_SET_KEY,
+	PG_HANDLE_ADD,
+	PG_HANDLE_OWNER,
+	PG_HANDLE_REMOVE,
+	PG_HANDLE_GET,
+	PG_HANDLES_TAKEN,
+	PG_CHANGE_ADD,
+	PG_CHANGE_ALL_HANDLES,
+	PG_CHANGES_SINCE,
+	PG_RATE_LOAD,
+	PG_RATE_SAVE_MANY,
+	PG_COUNT,
+	PG__COUNT
+};
+
+struct pg_store {
+	struct cds_store base; /* first: a cds_store * is a pg_store * */
+	PGconn *conn;
+	bool prepared[PG__COUNT];
+	uint8_t id_key[CDS_IDPERM_KEY_BYTES]; /* meta.id_key, read at open */
+	/* Inside a write transaction: meta's counters, as this one moves them. */
+	int64_t next_n, seq;
+	int64_t next_n0, seq0; /* their values when the transaction began */
+	bool in_txn;            /* between pg_begin_* and pg_end* */
+	char where[256];        /* host:port/dbname, for messages */
+};
+
+static inline struct pg_store *pg_of(struct cds_store *s)
+{
+	return (struct pg_store *)s;
+}
+
+/* The schema version this program writes (store_pg_schema.c). */
+#define CDS_PG_SCHEMA_VERSION 2
+
+/* Statement arguments: text or binary values with their lengths. */
+#define PG_ARGS_MAX 6
+struct pg_args {
+	const char *val[PG_ARGS_MAX];
+	int len[PG_ARGS_MAX];
+	int fmt[PG_ARGS_MAX];
+	char num[PG_ARGS_MAX][32];
+	int n;
+};
+
+void pg_arg_bytes(struct pg_args *a, const void *p, size_t len);
+void pg_arg_text(struct pg_args *a, const char *s); /* NULL: SQL NULL */
+void pg_arg_i64(struct pg_args *a, int64_t v);
+void pg_arg_f64(struct pg_args *a, double v);
+
+/*
+ * Run cached statement id with args a; results come in binary format.
+ * Returns the result (the caller PQclears it) or NULL with err filled.
+ * `what` completes "store: cannot ...".
+ */
+PGresult *pg_run(struct pg_store *s, enum pg_stmt_id id,
+		 const struct pg_args *a, const char *what,
+		 struct cds_error *err);
+
+/* Run SQL text with no arguments and no rows (BEGIN, SET...). */
+enum cds_err pg_exec(struct pg_store *s, const char *sql, const char *what,
+		     struct cds_error *err);
+
+/*
+ * Map a failed result (or, with res NULL, the connection's last error) to a
+ * cds error saying what failed.  Serialisation failures and deadlocks are
+ * CDS_ERR_BUSY, a full disk CDS_ERR_FULL.
+ */
+enum cds_err pg_fail(PGconn *conn, const PGresult *res, const char *what,
+		     struct cds_error *err);
+
+/* The SQLSTATE of a failed result ("" if none). */
+const char *pg_sqlstate(const PGresult *res);
+
+/* Binary-format column readers (int8, float8, and a field's bytes). */
+int64_t pg_col_i64(const PGresult *r, int row, int col);
+double pg_col_f64(const PGresult *r, int row, int col);
+/* Copy an account (id, identity_key, token_hash at columns c..c+2). */
+enum cds_err pg_read_account(const PGresult *r, int row, int c,
+			     struct cds_account *out, struct cds_error *err);
+
+/*
+ * Write transactions lock the meta row (invariant 1) and load next_n and
+ * seq; pg_end_write stores them back if they moved, then commits on CDS_OK
+ * and rolls back otherwise.  Returns rc or the commit's error.
+ */
+enum cds_err pg_begin_write(struct pg_store *s,
+			    struct cds_error *err) CDS_MUST_CHECK;
+enum cds_err pg_end_write(struct pg_store *s, enum cds_err rc,
+			  struct cds_error *err);
+/* A REPEATABLE READ, READ ONLY transaction (invariant 2). */
+enum cds_err pg_begin_read(struct pg_store *s,
+			   struct cds_error *err) CDS_MUST_CHECK;
+/* Commit if rc is CDS_OK, else roll back; returns rc or the commit error. */
+enum cds_err pg_end(struct pg_store *s, enum cds_err rc,
+		    struct cds_error *err);
+
+/*
+ * The row number of account id (idperm.h), or false if this store never
+ * issued that id.  Does not say whether the account still exists.
+ */
+bool pg_account_number(struct pg_store *s, const uint8_t *id, int64_t *n);
+
+/* Append one change row (handle NULL: account-level), numbered ++s->seq. */
+enum cds_err pg_log_change(struct pg_store *s, const uint8_t *id,
+			   const char *handle, struct cds_error *err);
+
+/* store_pg_schema.c */
+/* Create the schema of `version` with its meta row, in one transaction. */
+enum cds_err pg_schema_create(PGconn *conn, int version, unsigned prefix_bits,
+			      const uint8_t *admin_hash,
+			      struct cds_error *err) CDS_MUST_CHECK;
+/* Bring an existing store up to CDS_PG_SCHEMA_VERSION. */
+enum cds_err pg_schema_migrate(struct pg_store *s,
+			       struct cds_error *err) CDS_MUST_CHECK;
+
+/* Like cds_pg_create, at an older schema version (tests). */
+enum cds_err cds_pg_create_version(const char *url, unsigned prefix_bits,
+				   int version,
+				   struct cds_error *err) CDS_MUST_CHECK;
+
+/*
+ * Connect to url with the backend's session settings (search_path, quiet
+ * notices).  *out is NULL on failure.
+ */
+enum cds_err pg_connect(PGconn **out, const char *url,
+			struct cds_error *err) CDS_MUST_CHECK;
+
+/* store_pg_copy.c: binary COPY ... FROM STDIN into one table. */
+struct pg_copy {
+	PGconn *conn;
+	struct cds_buf buf;
+	bool failed; /* a row could not be buffered or sent: cancel the COPY */
+};
+enum cds_err pg_copy_begin(struct pg_copy *c, PGconn *conn, const char *sql,
+			   struct cds_error *err) CDS_MUST_CHECK;
+void pg_copy_row(struct pg_copy *c, int fields);
+void pg_copy_bytes(struct pg_copy *c, const void *p, size_t len);
+void pg_copy_text(struct pg_copy *c, const char *s);
+void pg_copy_i64(struct pg_copy *c, int64_t v);
+void pg_copy_null(struct pg_copy *c);
+/*
+ * Finish the COPY (cancel it if a row could not be buffered or sent);
+ * sqlstate (may be NULL) gets the failure's SQLSTATE or "".  Frees the
+ * buffer.
+ */
+enum cds_err pg_copy_end(struct pg_copy *c, const char *what,
+			 char sqlstate[6], struct cds_error *err);
+
+/* store_pg_{create,write,read}.c: the ops they implement. */
+enum cds_err pg_accounts_create(struct cds_store *s,
+				struct cds_new_account *accts, size_t n,
+				struct cds_error *err);
+enum cds_err pg_account_delete(struct cds_store *s, const uint8_t *id,
+			       struct cds_error *err);
+enum cds_err pg_account_set_key(struct cds_store *s, const uint8_t *id,
+				const uint8_t *key, struct cds_error *err);
+enum cds_err pg_handles_update(struct cds_store *s, const uint8_t *id,
+			       const char *const *add, size_t n_add,
+			       const char *const *remove, size_t n_remove,
+			       struct cds_error *err);
+enum cds_err pg_rate_save(struct cds_store *s, const struct cds_rate_state *st,
+			  size_t n, struct cds_error *err);
+enum cds_err pg_prefix_bits(struct cds_store *s, unsigned *bits,
+			    struct cds_error *err);
+enum cds_err pg_admin_hash(struct cds_store *s, uint8_t *hash,
+			   struct cds_error *err);
+enum cds_err pg_account_get(struct cds_store *s, const uint8_t *id,
+			    struct cds_account *out, struct cds_error *err);
+enum cds_err pg_handle_get(struct cds_store *s, const char *handle,
+			   struct cds_account *out, struct cds_error *err);
+enum cds_err pg_handles_taken(struct cds_store *s, const char *const *handles,
+			      size_t n, bool *taken, struct cds_error *err);
+enum cds_err pg_scan(struct cds_store *s, cds_store_handle_fn fn, void *ctx,
+		     uint64_t *seq, struct cds_error *err);
+enum cds_err pg_scan_accounts(struct cds_store *s, cds_store_account_fn fn,
+			      void *ctx, uint64_t *seq, struct cds_error *err);
+enum cds_err pg_changes(struct cds_store *s, uint64_t since, size_t limit,
+			cds_store_change_fn fn, void *ctx, uint64_t *last,
+			struct cds_error *err);
+enum cds_err pg_rate_load(struct cds_store *s, cds_store_rate_fn fn, void *ctx,
+			  struct cds_error *err);
+enum cds_err pg_count(struct cds_store *s, uint64_t *accounts,
+		      uint64_t *handles, struct cds_error *err);
+
+#endif

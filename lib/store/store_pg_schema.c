@@ -1,0 +1,272 @@
+/*
+ * store_pg_schema.c: the PostgreSQL store's schema (in the schema "cds"),
+ * its forward migrations, and the undo of a create.
+ *
+ * The version is the one row of cds.schema_version.  migrations[v - 1]
+ * turns version v - 1 into version v; version 0 is the empty schema.  To
+ * change the schema, append a step and bump CDS_PG_SCHEMA_VERSION; never
+ * edit a step that has shipped.  The tables mirror the SQLite backend's
+ * (store_sqlite_schema.c: accounts numbered n with permuted ids, handles
+ * keyed by the handle, the change log, rate state); meta also holds
+ * last_seq, the change counter of store_pg.h invariant 1.
+ *
+ * Invariants:
+ *  1. A create, and each run of migration steps, is one transaction with
+ *     its version update (DDL is transactional in PostgreSQL): a crash
+ *     leaves the old or the new version, never a mix.  Concurrent creates
+ *     queue on an advisory lock; concurrent migrations on the version row.
+ *  2. A store newer than this program is refused, not written to.
+ *  3. Handles compare byte-wise (COLLATE "C"), as in SQLite, whatever the
+ *     database's locale: canonical handles are bytes, not words.
+ *  4. No foreign keys: handles and rate state name accounts by number
+ *     without REFERENCES.  The check would run a query per row of a bulk
+ *     COPY (it made imports a third slower), and it guards nothing that the
+ *     writers' lock does not: handles are only inserted, and accounts only
+ *     deleted, under that lock, after the account was looked up; a delete
+ *     removes the account's handles and rate state in the same statement.
+ *     A rate state saved (without the lock) for an account deleted meanwhile
+ *     is a harmless orphan: reads join it to accounts, and numbers are
+ *     never reused.
+ */
+#include "store/store_pg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "core/timeutil.h"
+
+/* Any fixed number: the advisory lock under which stores are created. */
+#define CREATE_LOCK "7239410581"
+
+static const char *const migrations[CDS_PG_SCHEMA_VERSION] = {
+	/* v1: the directory and its change log. */
+	"CREATE TABLE meta ("
+	"  id integer PRIMARY KEY CHECK (id = 1),"
+	"  prefix_bits integer NOT NULL CHECK (prefix_bits BETWEEN 0 AND 24),"
+	"  admin_token_hash bytea NOT NULL"
+	"    CHECK (length(admin_token_hash) = 32),"
+	"  id_key bytea NOT NULL CHECK (length(id_key) = 16),"
+	"  next_n bigint NOT NULL CHECK (next_n >= 1),"
+	"  last_seq bigint NOT NULL CHECK (last_seq >= 0),"
+	"  created_us bigint NOT NULL);"
+	"CREATE TABLE accounts ("
+	"  n bigint PRIMARY KEY,"
+	"  id bytea NOT NULL CHECK (length(id) = 16),"
+	"  identity_key bytea NOT NULL CHECK (length(identity_key) = 32),"
+	"  token_hash bytea NOT NULL CHECK (length(token_hash) = 32),"
+	"  created_us bigint NOT NULL);"
+	"CREATE TABLE handles ("
+	"  handle text COLLATE \"C\" PRIMARY KEY,"
+	"  account bigint NOT NULL);"
+	"CREATE INDEX handles_by_account ON handles (account);"
+	"CREATE TABLE changes ("
+	"  seq bigint PRIMARY KEY,"
+	"  account bytea NOT NULL,"
+	"  handle text COLLATE \"C\");",
+
+	/* v2: persistent rate-limit state. */
+	"CREATE TABLE ratelimit ("
+	"  account bigint PRIMARY KEY,"
+	"  tokens double precision NOT NULL,"
+	"  updated_us bigint NOT NULL);",
+};
+
+static enum cds_err exec(PGconn *conn, const char *sql, const char *what,
+			 struct cds_error *err)
+{
+	PGresult *r = PQexec(conn, sql);
+	enum cds_err rc = CDS_OK;
+
+	if (PQresultStatus(r) != PGRES_COMMAND_OK &&
+	    PQresultStatus(r) != PGRES_TUPLES_OK)
+		rc = pg_fail(conn, r, what, err);
+	PQclear(r);
+	return rc;
+}
+
+/* A one-row, one-column query's integer (text result); -1 if no row. */
+static enum cds_err query_int(PGconn *conn, const char *sql, long *out,
+			      const char *what, struct cds_error *err)
+{
+	PGresult *r = PQexec(conn, sql);
+	enum cds_err rc = CDS_OK;
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		rc = pg_fail(conn, r, what, err);
+	else
+		*out = PQntuples(r) ? strtol(PQgetvalue(r, 0, 0), NULL, 10) : -1;
+	PQclear(r);
+	return rc;
+}
+
+/* Apply steps from+1..to and record the version; inside a transaction. */
+static enum cds_err apply(PGconn *conn, int from, int to, struct cds_error *err)
+{
+	char sql[80], what[64];
+	enum cds_err rc = CDS_OK;
+
+	for (int v = from + 1; v <= to && !rc; v++) {
+		snprintf(what, sizeof(what), "migrate the schema to version %d", v);
+		rc = exec(conn, migrations[v - 1], what, err);
+	}
+	if (rc)
+		return rc;
+	snprintf(sql, sizeof(sql), "UPDATE schema_version SET version = %d", to);
+	return exec(conn, sql, "record the schema version", err);
+}
+
+static enum cds_err insert_meta(PGconn *conn, unsigned prefix_bits,
+				const uint8_t *admin_hash, struct cds_error *err)
+{
+	uint8_t id_key[CDS_IDPERM_KEY_BYTES];
+	char bits[16], now[32];
+	const char *val[4] = {bits, (const char *)admin_hash,
+			      (const char *)id_key, now};
+	const int len[4] = {0, CDS_TOKEN_HASH_BYTES, CDS_IDPERM_KEY_BYTES, 0};
+	const int fmt[4] = {0, 1, 1, 0};
+	enum cds_err rc = CDS_OK;
+	PGresult *r;
+
+	randombytes_buf(id_key, sizeof(id_key));
+	snprintf(bits, sizeof(bits), "%u", prefix_bits);
+	snprintf(now, sizeof(now), "%lld", (long long)cds_now_us());
+	r = PQexecParams(conn,
+			 "INSERT INTO meta (id, prefix_bits, admin_token_hash, "
+			 "id_key, next_n, last_seq, created_us) VALUES "
+			 "(1, $1::int4, $2::bytea, $3::bytea, 1, 0, $4::int8)",
+			 4, NULL, val, len, fmt, 0);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		rc = pg_fail(conn, r, "write the store settings", err);
+	PQclear(r);
+	sodium_memzero(id_key, sizeof(id_key));
+	return rc;
+}
+
+/* Refuse a database whose schema "cds" already has tables. */
+static enum cds_err check_empty(PGconn *conn, struct cds_error *err)
+{
+	long n = 0;
+	enum cds_err rc;
+
+	rc = query_int(conn, "SELECT count(*) FROM pg_tables WHERE schemaname = '"
+			     CDS_PG_SCHEMA "'", &n, "inspect the database", err);
+	if (!rc && n > 0)
+		rc = cds_fail(err, CDS_ERR_EXISTS,
+			      "database %s already holds a cds store (schema "
+			      "'" CDS_PG_SCHEMA "' has tables)", PQdb(conn));
+	return rc;
+}
+
+static enum cds_err create_tx(PGconn *conn, int version, unsigned prefix_bits,
+			      const uint8_t *admin_hash, struct cds_error *err)
+{
+	enum cds_err rc;
+
+	rc = exec(conn, "SELECT pg_advisory_xact_lock(" CREATE_LOCK ")",
+		  "lock the database to create a store", err);
+	if (!rc)
+		rc = check_empty(conn, err);
+	if (!rc)
+		rc = exec(conn, "CREATE SCHEMA IF NOT EXISTS " CDS_PG_SCHEMA ";"
+				"CREATE TABLE schema_version (version integer NOT NULL);"
+				"INSERT INTO schema_version VALUES (0)",
+			  "create the schema", err);
+	if (!rc)
+		rc = apply(conn, 0, version, err);
+	if (!rc)
+		rc = insert_meta(conn, prefix_bits, admin_hash, err);
+	return rc;
+}
+
+enum cds_err pg_schema_create(PGconn *conn, int version, unsigned prefix_bits,
+			      const uint8_t *admin_hash, struct cds_error *err)
+{
+	enum cds_err rc;
+
+	if (version < 1 || version > CDS_PG_SCHEMA_VERSION)
+		return cds_fail(err, CDS_ERR_INVALID,
+				"no schema version %d (this program knows 1..%d)",
+				version, CDS_PG_SCHEMA_VERSION);
+	rc = exec(conn, "BEGIN", "begin creating the store", err);
+	if (rc)
+		return rc;
+	rc = create_tx(conn, version, prefix_bits, admin_hash, err);
+	if (!rc)
+		return exec(conn, "COMMIT", "commit the new store", err);
+	(void)exec(conn, "ROLLBACK", "roll back", NULL);
+	return rc;
+}
+
+static enum cds_err read_version(PGconn *conn, const char *where, bool lock,
+				 long *v, struct cds_error *err)
+{
+	enum cds_err rc;
+	long exists = 0;
+
+	rc = query_int(conn, "SELECT count(*) FROM pg_tables WHERE schemaname = '"
+			     CDS_PG_SCHEMA "' AND tablename = 'schema_version'",
+		       &exists, "inspect the database", err);
+	if (!rc && !exists)
+		return cds_fail(err, CDS_ERR_NOT_FOUND,
+				"no cds store in %s (run 'cdsctl init --store')",
+				where);
+	if (!rc)
+		rc = query_int(conn, lock ? "SELECT version FROM schema_version "
+					    "FOR UPDATE"
+					  : "SELECT version FROM schema_version",
+			       v, "read the schema version", err);
+	if (!rc && *v < 1)
+		rc = cds_fail(err, CDS_ERR_STORE,
+			      "%s is not a cds store (schema version %ld)", where,
+			      *v);
+	if (!rc && *v > CDS_PG_SCHEMA_VERSION)
+		rc = cds_fail(err, CDS_ERR_STORE,
+			      "store %s has schema version %ld, newer than this "
+			      "program's %d: upgrade cds",
+			      where, *v, CDS_PG_SCHEMA_VERSION);
+	return rc;
+}
+
+enum cds_err pg_schema_migrate(struct pg_store *s, struct cds_error *err)
+{
+	enum cds_err rc;
+	long v = 0;
+
+	rc = read_version(s->conn, s->where, false, &v, err);
+	if (rc || v == CDS_PG_SCHEMA_VERSION)
+		return rc;
+	rc = exec(s->conn, "BEGIN", "lock the store to migrate it", err);
+	if (rc)
+		return rc;
+	/* Someone else may have migrated while we waited for the lock. */
+	rc = read_version(s->conn, s->where, true, &v, err);
+	if (!rc && v < CDS_PG_SCHEMA_VERSION)
+		rc = apply(s->conn, (int)v, CDS_PG_SCHEMA_VERSION, err);
+	if (!rc)
+		return exec(s->conn, "COMMIT", "commit the schema migration", err);
+	(void)exec(s->conn, "ROLLBACK", "roll back", NULL);
+	return rc;
+}
+
+/*
+ * Drop every table of the schema "cds" (the undo of a create that could not
+ * be recorded in DIR, and a fresh start for tests).  The schema itself
+ * stays: an operator may have created it for us with the rights we need.
+ */
+void cds_pg_remove(const char *url)
+{
+	PGconn *conn = NULL;
+
+	if (pg_connect(&conn, url, NULL) != CDS_OK)
+		return;
+	(void)exec(conn,
+		   "DO $$DECLARE t text; BEGIN FOR t IN SELECT tablename FROM "
+		   "pg_tables WHERE schemaname = '" CDS_PG_SCHEMA "' LOOP "
+		   "EXECUTE format('DROP TABLE IF EXISTS " CDS_PG_SCHEMA
+		   ".%I CASCADE', t); END LOOP; END$$",
+		   "remove the store", NULL);
+	PQfinish(conn);
+}
