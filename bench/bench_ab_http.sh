@@ -48,11 +48,21 @@ setup() {
 		python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])' >"$d.token"
 }
 
+# The flag that turns the per-address bucket guard off, in BUILD's words
+# (it counted requests before it counted bytes).
+guard_off() {
+	if "$1/cdsd" --help 2>&1 | grep -q -- --bucket-bytes-per-ip; then
+		echo --bucket-bytes-per-ip
+	else
+		echo --bucket-rate-per-ip
+	fi
+}
+
 # run NAME BUILD PAIR: one cdsd, one wrk run per path; appends to results.
 run() {
 	port=$(free_port)
 	"$2/cdsd" --data "$work/$1" --listen "127.0.0.1:$port" --plain-lookup on \
-		--threads 2 --rate-allowance 1e15 --bucket-bytes-per-ip 0 --quiet \
+		--threads 2 --rate-allowance 1e15 "$(guard_off "$2")" 0 --quiet \
 		2>>"$work/$1.log" &
 	pid=$!
 	i=0
