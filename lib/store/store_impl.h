@@ -143,6 +143,44 @@ enum cds_err cds_store_conf_parse(const char *text, size_t len,
 				  char url[static CDS_STORE_URL_MAX],
 				  struct cds_error *err) CDS_MUST_CHECK;
 
+/*
+ * store_verify.c: redeeming a code, the part both backends share.  A
+ * backend reads the verification's row (inside its write transaction),
+ * lets cds_verify_judge decide, stores the row's new attempts and state if
+ * *write says so, and binds the handle on CDS_OK.  On CDS_ERR_AUTH with
+ * *write set (a wrong code), it commits anyway, so that the spent attempt
+ * stays spent (verify.h invariant 1).
+ */
+enum { CDS_VSTATE_PENDING = 0, CDS_VSTATE_USED = 1, CDS_VSTATE_DEAD = 2 };
+
+struct cds_verify_row {
+	char handle[CDS_HANDLE_MAX_BYTES + 1];
+	uint8_t code_hash[CDS_VERIFY_HASH_BYTES];
+	int64_t expires_us;
+	unsigned attempts;
+	int state;
+};
+
+/*
+ * Judge r->code_hash against row w (NULL: no such verification).  CDS_OK
+ * for the right code (r->handle set), CDS_ERR_AUTH with r->refusal (and
+ * r->attempts_left) otherwise.  *write, *attempts, *state: the row's update.
+ */
+enum cds_err cds_verify_judge(struct cds_verify_redeem *r,
+			      const struct cds_verify_row *w, bool *write,
+			      unsigned *attempts, int *state,
+			      struct cds_error *err) CDS_MUST_CHECK;
+
+/*
+ * store_verify.c: the per-handle limit, once a backend has counted the
+ * handle's verifications in the window (`count`, the oldest created at
+ * `oldest_us`): CDS_OK if under max, else CDS_ERR_RATE with *retry_after_s.
+ */
+enum cds_err cds_verify_limit(int64_t count, int64_t oldest_us, int64_t now_us,
+			      int64_t window_us, unsigned max,
+			      uint32_t *retry_after_s,
+			      struct cds_error *err) CDS_MUST_CHECK;
+
 /* store_sqlite.c: the SQLite backend's entry points. */
 enum cds_err cds_sqlite_create(const char *datadir, unsigned prefix_bits,
 			       const uint8_t admin_hash[static CDS_TOKEN_HASH_BYTES],
