@@ -179,6 +179,24 @@ static enum cds_err find_taken(struct pg_store *s,
 	return rc;
 }
 
+enum cds_err pg_accounts_write(struct pg_store *s,
+			       struct cds_new_account *accts, size_t n,
+			       struct cds_error *err)
+{
+	struct cds_batch_handle *hs = NULL;
+	bool taken = false;
+	size_t n_hs = 0;
+	enum cds_err rc;
+
+	rc = cds_batch_handles(accts, n, &hs, &n_hs, err);
+	if (!rc)
+		rc = check_repeats(hs, n_hs, err);
+	if (!rc)
+		rc = write_batch(s, accts, n, hs, n_hs, &taken, err);
+	free(hs);
+	return rc;
+}
+
 enum cds_err pg_accounts_create(struct cds_store *base,
 				struct cds_new_account *accts, size_t n,
 				struct cds_error *err)
