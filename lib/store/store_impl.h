@@ -144,32 +144,53 @@ enum cds_err cds_store_conf_parse(const char *text, size_t len,
 				  struct cds_error *err) CDS_MUST_CHECK;
 
 /*
- * store_verify.c: redeeming a code, the part both backends share.  A
- * backend reads the verification's row (inside its write transaction),
- * lets cds_verify_judge decide, stores the row's new attempts and state if
- * *write says so, and binds the handle on CDS_OK.  On CDS_ERR_AUTH with
- * *write set (a wrong code), it commits anyway, so that the spent attempt
- * stays spent (verify.h invariant 1).
+ * store_verify.c: redeeming a code (verify.h), the part both backends
+ * share: inside the backend's write transaction, read the verification,
+ * judge the code, store the verification's new attempts and state, and on
+ * the right code bind its handle through the backend's own handle and
+ * account writes (with their change rows).  A wrong code's attempt is
+ * committed although the answer is a refusal (verify.h invariant 1); a
+ * right code's state change commits with the binding or not at all.
  */
-enum { CDS_VSTATE_PENDING = 0, CDS_VSTATE_USED = 1, CDS_VSTATE_DEAD = 2 };
-
 struct cds_verify_row {
 	char handle[CDS_HANDLE_MAX_BYTES + 1];
 	uint8_t code_hash[CDS_VERIFY_HASH_BYTES];
 	int64_t expires_us;
 	unsigned attempts;
-	int state;
+	int state; /* 0 pending, 1 redeemed, 2 dead (too many wrong codes) */
 };
 
-/*
- * Judge r->code_hash against row w (NULL: no such verification).  CDS_OK
- * for the right code (r->handle set), CDS_ERR_AUTH with r->refusal (and
- * r->attempts_left) otherwise.  *write, *attempts, *state: the row's update.
- */
-enum cds_err cds_verify_judge(struct cds_verify_redeem *r,
-			      const struct cds_verify_row *w, bool *write,
-			      unsigned *attempts, int *state,
-			      struct cds_error *err) CDS_MUST_CHECK;
+struct cds_verify_backend {
+	/* A write transaction; end commits on CDS_OK, else rolls back. */
+	enum cds_err (*begin)(struct cds_store *s, struct cds_error *err);
+	enum cds_err (*end)(struct cds_store *s, enum cds_err rc,
+			    struct cds_error *err);
+	/* Verification id's row (*found false if none), and its update. */
+	enum cds_err (*row_get)(struct cds_store *s, const uint8_t *id,
+				struct cds_verify_row *w, bool *found,
+				struct cds_error *err);
+	enum cds_err (*row_set)(struct cds_store *s, const uint8_t *id,
+				unsigned attempts, int state,
+				struct cds_error *err);
+	/*
+	 * Give handle h (free) to existing account id (CDS_ERR_NOT_FOUND if
+	 * it is gone), and take h from account id; each with its change row.
+	 */
+	enum cds_err (*handle_add)(struct cds_store *s, const uint8_t *id,
+				   const char *h, struct cds_error *err);
+	enum cds_err (*handle_remove)(struct cds_store *s, const uint8_t *id,
+				      const char *h, struct cds_error *err);
+	/* Create accounts as accounts_create does, in the transaction. */
+	enum cds_err (*accounts_write)(struct cds_store *s,
+				       struct cds_new_account *accts, size_t n,
+				       struct cds_error *err);
+};
+
+/* The verify_redeem op of a backend, given its hooks. */
+enum cds_err cds_verify_redeem_with(struct cds_store *s,
+				    const struct cds_verify_backend *b,
+				    struct cds_verify_redeem *r,
+				    struct cds_error *err) CDS_MUST_CHECK;
 
 /*
  * store_verify.c: the per-handle limit, once a backend has counted the

@@ -213,22 +213,21 @@ enum cds_err pg_copy_end(struct pg_copy *c, const char *what,
  * A handle already registered fails the transaction (CDS_ERR_STORE): the
  * caller must know its handles are free.
  */
-enum cds_err pg_accounts_write(struct pg_store *s,
+enum cds_err pg_accounts_write(struct cds_store *s,
 			       struct cds_new_account *accts, size_t n,
 			       struct cds_error *err) CDS_MUST_CHECK;
 
 /*
- * store_pg_write.c, inside the caller's write transaction: take handle h
- * from the account that holds it (with its change row), unless that account
- * is `keep` (*kept = true then; keep may be NULL); a no-op if nobody holds
- * h.  And bind h to existing account id, moving it from its holder
- * (verify.h invariant 3); CDS_ERR_NOT_FOUND if id no longer exists.
+ * store_pg_write.c, inside the caller's write transaction, with the change
+ * row: add handle h to existing account id (CDS_ERR_NOT_FOUND if it is
+ * gone; CDS_ERR_EXISTS if another account has h), and remove h from
+ * account id (a no-op if it does not have it).  Verified handles use them
+ * (store_verify.c).
  */
-enum cds_err pg_handle_release(struct pg_store *s, const char *h,
-			       const uint8_t *keep, bool *kept,
-			       struct cds_error *err) CDS_MUST_CHECK;
-enum cds_err pg_handle_bind(struct pg_store *s, const uint8_t *id,
-			    const char *h, struct cds_error *err) CDS_MUST_CHECK;
+enum cds_err pg_handle_add(struct cds_store *s, const uint8_t *id,
+			   const char *h, struct cds_error *err) CDS_MUST_CHECK;
+enum cds_err pg_handle_remove(struct cds_store *s, const uint8_t *id,
+			      const char *h, struct cds_error *err) CDS_MUST_CHECK;
 
 /* store_pg_{create,write,read,keep,verify}.c: the ops they implement. */
 enum cds_err pg_accounts_create(struct cds_store *s,

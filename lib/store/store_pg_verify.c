@@ -12,18 +12,17 @@
  *     cannot both slip under the limit, and a code cannot be redeemed twice.
  *  2. A redeem is one transaction: the verification's new state, the
  *     handle released from its old account, the new account or the binding
- *     (pg_accounts_write, pg_handle_bind: the code every other write uses),
- *     and the change rows of both accounts, numbered from the locked
- *     counter.  A wrong code's attempt is committed on its own before the
- *     refusal is returned; a right code's state change commits with the
- *     binding or not at all.  The judgement is store_verify.c's, shared
- *     with the SQLite backend.
+ *     (pg_accounts_write, pg_handle_add, pg_handle_remove: the code every
+ *     other write uses), and the change rows of both accounts, numbered
+ *     from the locked counter.  A wrong code's attempt is committed on its
+ *     own before the refusal is returned; a right code's state change
+ *     commits with the binding or not at all.  That logic is
+ *     store_verify.c's, shared with the SQLite backend: this file gives it
+ *     its hooks.
  */
 #include "store/store_pg.h"
 
 #include <string.h>
-
-#include <sodium.h>
 
 /* Run a statement for its effect. */
 static enum cds_err run(struct pg_store *s, enum pg_stmt_id id,
@@ -107,8 +106,20 @@ enum cds_err pg_verify_drop(struct cds_store *base, const uint8_t *id,
 	return run(pg_of(base), PG_VERIFY_DROP, &a, "drop a verification", err);
 }
 
+/* The hooks of cds_verify_redeem_with (store_impl.h). */
+static enum cds_err begin(struct cds_store *base, struct cds_error *err)
+{
+	return pg_begin_write(pg_of(base), err);
+}
+
+static enum cds_err end(struct cds_store *base, enum cds_err rc,
+			struct cds_error *err)
+{
+	return pg_end_write(pg_of(base), rc, err);
+}
+
 /* Read verification id, locking its row; *found false if there is none. */
-static enum cds_err read_row(struct pg_store *s, const uint8_t *id,
+static enum cds_err read_row(struct cds_store *base, const uint8_t *id,
 			     struct cds_verify_row *w, bool *found,
 			     struct cds_error *err)
 {
@@ -118,7 +129,7 @@ static enum cds_err read_row(struct pg_store *s, const uint8_t *id,
 
 	*found = false;
 	pg_arg_bytes(&a, id, CDS_VERIFY_ID_BYTES);
-	r = pg_run(s, PG_VERIFY_GET, &a, "read a verification", err);
+	r = pg_run(pg_of(base), PG_VERIFY_GET, &a, "read a verification", err);
 	if (!r)
 		return CDS_ERR_STORE;
 	len = PQntuples(r) == 1 ? PQgetlength(r, 0, 0) : 0;
@@ -136,7 +147,7 @@ static enum cds_err read_row(struct pg_store *s, const uint8_t *id,
 	return CDS_OK;
 }
 
-static enum cds_err set_state(struct pg_store *s, const uint8_t *id,
+static enum cds_err set_state(struct cds_store *base, const uint8_t *id,
 			      unsigned attempts, int state,
 			      struct cds_error *err)
 {
@@ -145,81 +156,22 @@ static enum cds_err set_state(struct pg_store *s, const uint8_t *id,
 	pg_arg_bytes(&a, id, CDS_VERIFY_ID_BYTES);
 	pg_arg_i64(&a, attempts);
 	pg_arg_i64(&a, state);
-	return run(s, PG_VERIFY_SET, &a, "update a verification", err);
+	return run(pg_of(base), PG_VERIFY_SET, &a, "update a verification", err);
 }
 
-/*
- * Judge the code against the row (store_verify.c) and store the row's
- * update; *count_attempt: a wrong code's attempt, to commit with the
- * refusal.
- */
-static enum cds_err judge(struct pg_store *s, struct cds_verify_redeem *r,
-			  bool *count_attempt, struct cds_error *err)
-{
-	struct cds_verify_row w;
-	bool found = false, write = false;
-	unsigned attempts = 0;
-	int state = 0;
-	enum cds_err rc;
-
-	*count_attempt = false;
-	rc = read_row(s, r->id, &w, &found, err);
-	if (!rc)
-		rc = cds_verify_judge(r, found ? &w : NULL, &write, &attempts,
-				      &state, err);
-	sodium_memzero(&w, sizeof(w));
-	if (write && set_state(s, r->id, attempts, state, err))
-		return CDS_ERR_STORE;
-	*count_attempt = write && rc == CDS_ERR_AUTH;
-	return rc;
-}
-
-/* The binding the code pays for, inside the transaction. */
-static enum cds_err bind(struct pg_store *s, struct cds_verify_redeem *r,
-			 struct cds_error *err)
-{
-	const char *hs[1] = {r->handle};
-	bool kept;
-	enum cds_err rc;
-
-	if (r->account)
-		return pg_handle_bind(s, r->account, r->handle, err);
-	rc = pg_handle_release(s, r->handle, NULL, &kept, err);
-	if (rc)
-		return rc;
-	memcpy(r->created.identity_key, r->identity_key, CDS_IDENTITY_KEY_BYTES);
-	r->created.handles = hs;
-	r->created.n_handles = 1;
-	rc = pg_accounts_write(s, &r->created, 1, err);
-	r->created.handles = NULL;
-	r->created.n_handles = 0;
-	return rc;
-}
+static const struct cds_verify_backend hooks = {
+	.begin = begin,
+	.end = end,
+	.row_get = read_row,
+	.row_set = set_state,
+	.handle_add = pg_handle_add,
+	.handle_remove = pg_handle_remove,
+	.accounts_write = pg_accounts_write,
+};
 
 enum cds_err pg_verify_redeem(struct cds_store *base,
 			      struct cds_verify_redeem *r,
 			      struct cds_error *err)
 {
-	struct pg_store *s = pg_of(base);
-	bool count_attempt = false;
-	enum cds_err rc;
-
-	rc = pg_begin_write(s, err);
-	if (rc)
-		return rc;
-	rc = judge(s, r, &count_attempt, err);
-	if (!rc)
-		rc = bind(s, r, err);
-	if (count_attempt) {
-		/* Keep the spent attempt, and still refuse. */
-		struct cds_error e = {0};
-
-		if (pg_end_write(s, CDS_OK, &e))
-			return cds_fail(err, e.code, "%s", e.msg);
-		return rc;
-	}
-	rc = pg_end_write(s, rc, err);
-	if (rc)
-		sodium_memzero(&r->created, sizeof(r->created));
-	return rc;
+	return cds_verify_redeem_with(base, &hooks, r, err);
 }

@@ -9,14 +9,12 @@
  *     cannot both slip under the limit.
  *  2. A wrong code's attempt is committed on its own before the refusal is
  *     returned; a right code's state change commits with the binding or
- *     not at all.  (The judgement itself is store_verify.c's, shared with
- *     the PostgreSQL backend.)
+ *     not at all.  (That logic is store_verify.c's, shared with the
+ *     PostgreSQL backend: this file gives it its hooks.)
  */
 #include "store/store_sqlite.h"
 
 #include <string.h>
-
-#include <sodium.h>
 
 /* Forget verifications created before `before` (no longer counted). */
 static enum cds_err prune(struct sq_store *s, int64_t before,
@@ -105,10 +103,23 @@ enum cds_err sq_verify_drop(struct cds_store *base, const uint8_t *id,
 	return sq_exec_stmt(s, st, "drop a verification", err);
 }
 
-static enum cds_err read_row(struct sq_store *s, const uint8_t *id,
+/* The hooks of cds_verify_redeem_with (store_impl.h). */
+static enum cds_err begin(struct cds_store *base, struct cds_error *err)
+{
+	return sq_begin_write(sq_of(base), err);
+}
+
+static enum cds_err end(struct cds_store *base, enum cds_err rc,
+			struct cds_error *err)
+{
+	return sq_end(sq_of(base), rc, err);
+}
+
+static enum cds_err read_row(struct cds_store *base, const uint8_t *id,
 			     struct cds_verify_row *r, bool *found,
 			     struct cds_error *err)
 {
+	struct sq_store *s = sq_of(base);
 	sqlite3_stmt *st = sq_stmt(s, SQ_VERIFY_GET, err);
 	int rc;
 
@@ -136,10 +147,11 @@ static enum cds_err read_row(struct sq_store *s, const uint8_t *id,
 	return CDS_OK;
 }
 
-static enum cds_err set_state(struct sq_store *s, const uint8_t *id,
+static enum cds_err set_state(struct cds_store *base, const uint8_t *id,
 			      unsigned attempts, int state,
 			      struct cds_error *err)
 {
+	struct sq_store *s = sq_of(base);
 	sqlite3_stmt *st = sq_stmt(s, SQ_VERIFY_SET, err);
 
 	if (!st)
@@ -150,78 +162,19 @@ static enum cds_err set_state(struct sq_store *s, const uint8_t *id,
 	return sq_exec_stmt(s, st, "update a verification", err);
 }
 
-/*
- * Judge the code against the row (store_verify.c) and store the row's
- * update; *count_attempt: a wrong code's attempt, to commit with the
- * refusal.
- */
-static enum cds_err judge(struct sq_store *s, struct cds_verify_redeem *r,
-			  bool *count_attempt, struct cds_error *err)
-{
-	struct cds_verify_row w;
-	bool found = false, write = false;
-	unsigned attempts = 0;
-	int state = 0;
-	enum cds_err rc;
-
-	*count_attempt = false;
-	rc = read_row(s, r->id, &w, &found, err);
-	if (!rc)
-		rc = cds_verify_judge(r, found ? &w : NULL, &write, &attempts,
-				      &state, err);
-	sodium_memzero(&w, sizeof(w));
-	if (write && set_state(s, r->id, attempts, state, err))
-		return CDS_ERR_STORE;
-	*count_attempt = write && rc == CDS_ERR_AUTH;
-	return rc;
-}
-
-/* The binding the code pays for, inside the transaction. */
-static enum cds_err bind(struct sq_store *s, struct cds_verify_redeem *r,
-			 struct cds_error *err)
-{
-	const char *hs[1] = {r->handle};
-	bool kept;
-	enum cds_err rc;
-
-	if (r->account)
-		return sq_handle_bind(s, r->account, r->handle, err);
-	rc = sq_handle_release(s, r->handle, NULL, &kept, err);
-	if (rc)
-		return rc;
-	memcpy(r->created.identity_key, r->identity_key, CDS_IDENTITY_KEY_BYTES);
-	r->created.handles = hs;
-	r->created.n_handles = 1;
-	rc = sq_accounts_write(s, &r->created, 1, err);
-	r->created.handles = NULL;
-	r->created.n_handles = 0;
-	return rc;
-}
+static const struct cds_verify_backend hooks = {
+	.begin = begin,
+	.end = end,
+	.row_get = read_row,
+	.row_set = set_state,
+	.handle_add = sq_handle_add,
+	.handle_remove = sq_handle_remove,
+	.accounts_write = sq_accounts_write,
+};
 
 enum cds_err sq_verify_redeem(struct cds_store *base,
 			      struct cds_verify_redeem *r,
 			      struct cds_error *err)
 {
-	struct sq_store *s = sq_of(base);
-	bool count_attempt = false;
-	enum cds_err rc;
-
-	rc = sq_begin_write(s, err);
-	if (rc)
-		return rc;
-	rc = judge(s, r, &count_attempt, err);
-	if (!rc)
-		rc = bind(s, r, err);
-	if (count_attempt) {
-		/* Keep the spent attempt, and still refuse. */
-		struct cds_error e = {0};
-
-		if (sq_end(s, CDS_OK, &e))
-			return cds_fail(err, e.code, "%s", e.msg);
-		return rc;
-	}
-	rc = sq_end(s, rc, err);
-	if (rc)
-		sodium_memzero(&r->created, sizeof(r->created));
-	return rc;
+	return cds_verify_redeem_with(base, &hooks, r, err);
 }
