@@ -48,8 +48,10 @@ enum cds_err pg_changes_floor(struct cds_store *base, uint64_t *floor,
 /*
  * After a prune, VACUUM makes the deleted rows' space reusable (and gives
  * trailing empty pages back to the file system).  Best effort, as SQLite's
- * checkpoint: it cannot run inside a transaction, and a role that does not
- * own the table only gets a warning; autovacuum does it later anyway.
+ * checkpoint: it runs after the commit (not inside a transaction), skips
+ * the table rather than wait while another vacuum (autovacuum) holds it,
+ * and a role that does not own the table only gets a warning; autovacuum
+ * does it later anyway.
  */
 enum cds_err pg_changes_prune(struct cds_store *base, uint64_t below,
 			      uint64_t *removed, struct cds_error *err)
@@ -76,7 +78,8 @@ enum cds_err pg_changes_prune(struct cds_store *base, uint64_t below,
 	if (rc)
 		*removed = 0;
 	else if (*removed)
-		(void)pg_exec(s, "VACUUM changes", "vacuum the change log", NULL);
+		(void)pg_exec(s, "VACUUM (SKIP_LOCKED) changes",
+			      "vacuum the change log", NULL);
 	return rc;
 }
 
