@@ -143,6 +143,65 @@ enum cds_err cds_store_conf_parse(const char *text, size_t len,
 				  char url[static CDS_STORE_URL_MAX],
 				  struct cds_error *err) CDS_MUST_CHECK;
 
+/*
+ * store_verify.c: redeeming a code (verify.h), the part both backends
+ * share: inside the backend's write transaction, read the verification,
+ * judge the code, store the verification's new attempts and state, and on
+ * the right code bind its handle through the backend's own handle and
+ * account writes (with their change rows).  A wrong code's attempt is
+ * committed although the answer is a refusal (verify.h invariant 1); a
+ * right code's state change commits with the binding or not at all.
+ */
+struct cds_verify_row {
+	char handle[CDS_HANDLE_MAX_BYTES + 1];
+	uint8_t code_hash[CDS_VERIFY_HASH_BYTES];
+	int64_t expires_us;
+	unsigned attempts;
+	int state; /* 0 pending, 1 redeemed, 2 dead (too many wrong codes) */
+};
+
+struct cds_verify_backend {
+	/* A write transaction; end commits on CDS_OK, else rolls back. */
+	enum cds_err (*begin)(struct cds_store *s, struct cds_error *err);
+	enum cds_err (*end)(struct cds_store *s, enum cds_err rc,
+			    struct cds_error *err);
+	/* Verification id's row (*found false if none), and its update. */
+	enum cds_err (*row_get)(struct cds_store *s, const uint8_t *id,
+				struct cds_verify_row *w, bool *found,
+				struct cds_error *err);
+	enum cds_err (*row_set)(struct cds_store *s, const uint8_t *id,
+				unsigned attempts, int state,
+				struct cds_error *err);
+	/*
+	 * Give handle h (free) to existing account id (CDS_ERR_NOT_FOUND if
+	 * it is gone), and take h from account id; each with its change row.
+	 */
+	enum cds_err (*handle_add)(struct cds_store *s, const uint8_t *id,
+				   const char *h, struct cds_error *err);
+	enum cds_err (*handle_remove)(struct cds_store *s, const uint8_t *id,
+				      const char *h, struct cds_error *err);
+	/* Create accounts as accounts_create does, in the transaction. */
+	enum cds_err (*accounts_write)(struct cds_store *s,
+				       struct cds_new_account *accts, size_t n,
+				       struct cds_error *err);
+};
+
+/* The verify_redeem op of a backend, given its hooks. */
+enum cds_err cds_verify_redeem_with(struct cds_store *s,
+				    const struct cds_verify_backend *b,
+				    struct cds_verify_redeem *r,
+				    struct cds_error *err) CDS_MUST_CHECK;
+
+/*
+ * store_verify.c: the per-handle limit, once a backend has counted the
+ * handle's verifications in the window (`count`, the oldest created at
+ * `oldest_us`): CDS_OK if under max, else CDS_ERR_RATE with *retry_after_s.
+ */
+enum cds_err cds_verify_limit(int64_t count, int64_t oldest_us, int64_t now_us,
+			      int64_t window_us, unsigned max,
+			      uint32_t *retry_after_s,
+			      struct cds_error *err) CDS_MUST_CHECK;
+
 /* store_sqlite.c: the SQLite backend's entry points. */
 enum cds_err cds_sqlite_create(const char *datadir, unsigned prefix_bits,
 			       const uint8_t admin_hash[static CDS_TOKEN_HASH_BYTES],

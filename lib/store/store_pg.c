@@ -86,6 +86,31 @@ static const char *const sql_text[PG__COUNT] = {
 	/* One statement, one snapshot: the two counts agree. */
 	[PG_COUNT] = "SELECT (SELECT count(*) FROM accounts), "
 		     "(SELECT count(*) FROM handles)",
+	[PG_CHANGES_FLOOR] = "SELECT coalesce(min(seq), 0) FROM changes",
+	/* store_pg_keep.c: the newest row always stays. */
+	[PG_CHANGES_PRUNE] = "DELETE FROM changes WHERE seq < $1::int8 AND "
+			     "seq < (SELECT max(seq) FROM changes)",
+	[PG_LEDGER_MARK_GET] = "SELECT entries, entry_hash FROM ledger_mark "
+			       "WHERE id = 1",
+	/* The mark only moves forward: an older head never overwrites it. */
+	[PG_LEDGER_MARK_SET] = "INSERT INTO ledger_mark (id, entries, entry_hash) "
+			       "VALUES (1, $1::int8, $2::bytea) ON CONFLICT (id) "
+			       "DO UPDATE SET entries = excluded.entries, "
+			       "entry_hash = excluded.entry_hash "
+			       "WHERE excluded.entries > ledger_mark.entries",
+	[PG_VERIFY_PRUNE] = "DELETE FROM verifications WHERE created_us < $1::int8",
+	[PG_VERIFY_COUNT] = "SELECT count(*), min(created_us) FROM verifications "
+			    "WHERE handle = $1::text AND created_us >= $2::int8",
+	[PG_VERIFY_INSERT] = "INSERT INTO verifications (id, handle, code_hash, "
+			     "created_us, expires_us) VALUES ($1::bytea, $2::text, "
+			     "$3::bytea, $4::int8, $5::int8)",
+	[PG_VERIFY_DROP] = "DELETE FROM verifications WHERE id = $1::bytea",
+	/* Locked: a concurrent drop waits for the redeem to end. */
+	[PG_VERIFY_GET] = "SELECT handle, code_hash, expires_us, "
+			  "attempts::int8, state::int8 FROM verifications "
+			  "WHERE id = $1::bytea FOR UPDATE",
+	[PG_VERIFY_SET] = "UPDATE verifications SET attempts = $2::int4, "
+			  "state = $3::int4 WHERE id = $1::bytea",
 };
 
 static const char session_sql[] =
@@ -436,6 +461,13 @@ static const struct cds_store_ops pg_ops = {
 	.rate_load = pg_rate_load,
 	.rate_save = pg_rate_save,
 	.count = pg_count,
+	.ledger_mark_get = pg_ledger_mark_get,
+	.ledger_mark_set = pg_ledger_mark_set,
+	.changes_floor = pg_changes_floor,
+	.changes_prune = pg_changes_prune,
+	.verify_create = pg_verify_create,
+	.verify_drop = pg_verify_drop,
+	.verify_redeem = pg_verify_redeem,
 };
 
 enum cds_err cds_pg_open(struct cds_store **out, const char *url,

@@ -7,6 +7,8 @@
  *   store_pg_create.c  account creation, single and bulk
  *   store_pg_write.c   changes to accounts and handles, rate state
  *   store_pg_read.c    lookups, scans, change polling, counts
+ *   store_pg_keep.c    the change log's floor and pruning, the ledger mark
+ *   store_pg_verify.c  verified handles (verify.h)
  *
  * The backend keeps store.h's semantics exactly as the SQLite backend does;
  * where PostgreSQL differs, this is how the difference is closed:
@@ -58,6 +60,16 @@ enum pg_stmt_id {
 	PG_RATE_LOAD,
 	PG_RATE_SAVE_MANY,
 	PG_COUNT,
+	PG_CHANGES_FLOOR,
+	PG_CHANGES_PRUNE,
+	PG_LEDGER_MARK_GET,
+	PG_LEDGER_MARK_SET,
+	PG_VERIFY_PRUNE,
+	PG_VERIFY_COUNT,
+	PG_VERIFY_INSERT,
+	PG_VERIFY_DROP,
+	PG_VERIFY_GET,
+	PG_VERIFY_SET,
 	PG__COUNT
 };
 
@@ -79,7 +91,7 @@ static inline struct pg_store *pg_of(struct cds_store *s)
 }
 
 /* The schema version this program writes (store_pg_schema.c). */
-#define CDS_PG_SCHEMA_VERSION 2
+#define CDS_PG_SCHEMA_VERSION 3
 
 /* Statement arguments: text or binary values with their lengths. */
 #define PG_ARGS_MAX 6
@@ -195,7 +207,29 @@ void pg_copy_null(struct pg_copy *c);
 enum cds_err pg_copy_end(struct pg_copy *c, const char *what,
 			 char sqlstate[6], struct cds_error *err);
 
-/* store_pg_{create,write,read}.c: the ops they implement. */
+/*
+ * store_pg_create.c: inside the caller's write transaction, create accounts
+ * (numbers, ids, tokens, handles, change rows) as pg_accounts_create does.
+ * A handle already registered fails the transaction (CDS_ERR_STORE): the
+ * caller must know its handles are free.
+ */
+enum cds_err pg_accounts_write(struct cds_store *s,
+			       struct cds_new_account *accts, size_t n,
+			       struct cds_error *err) CDS_MUST_CHECK;
+
+/*
+ * store_pg_write.c, inside the caller's write transaction, with the change
+ * row: add handle h to existing account id (CDS_ERR_NOT_FOUND if it is
+ * gone; CDS_ERR_EXISTS if another account has h), and remove h from
+ * account id (a no-op if it does not have it).  Verified handles use them
+ * (store_verify.c).
+ */
+enum cds_err pg_handle_add(struct cds_store *s, const uint8_t *id,
+			   const char *h, struct cds_error *err) CDS_MUST_CHECK;
+enum cds_err pg_handle_remove(struct cds_store *s, const uint8_t *id,
+			      const char *h, struct cds_error *err) CDS_MUST_CHECK;
+
+/* store_pg_{create,write,read,keep,verify}.c: the ops they implement. */
 enum cds_err pg_accounts_create(struct cds_store *s,
 				struct cds_new_account *accts, size_t n,
 				struct cds_error *err);
@@ -230,5 +264,22 @@ enum cds_err pg_rate_load(struct cds_store *s, cds_store_rate_fn fn, void *ctx,
 			  struct cds_error *err);
 enum cds_err pg_count(struct cds_store *s, uint64_t *accounts,
 		      uint64_t *handles, struct cds_error *err);
+enum cds_err pg_changes_floor(struct cds_store *s, uint64_t *floor,
+			      struct cds_error *err);
+enum cds_err pg_changes_prune(struct cds_store *s, uint64_t below,
+			      uint64_t *removed, struct cds_error *err);
+enum cds_err pg_ledger_mark_get(struct cds_store *s, struct cds_ledger_head *out,
+				struct cds_error *err);
+enum cds_err pg_ledger_mark_set(struct cds_store *s,
+				const struct cds_ledger_head *h,
+				struct cds_error *err);
+enum cds_err pg_verify_create(struct cds_store *s,
+			      const struct cds_verification *v,
+			      unsigned max_per_window, int64_t window_us,
+			      uint32_t *retry_after_s, struct cds_error *err);
+enum cds_err pg_verify_drop(struct cds_store *s, const uint8_t *id,
+			    struct cds_error *err);
+enum cds_err pg_verify_redeem(struct cds_store *s, struct cds_verify_redeem *r,
+			      struct cds_error *err);
 
 #endif

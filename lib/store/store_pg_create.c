@@ -179,6 +179,32 @@ static enum cds_err find_taken(struct pg_store *s,
 	return rc;
 }
 
+/* The batch's handles, sorted, with none repeated. */
+static enum cds_err batch_of(const struct cds_new_account *accts, size_t n,
+			     struct cds_batch_handle **hs, size_t *n_hs,
+			     struct cds_error *err)
+{
+	enum cds_err rc = cds_batch_handles(accts, n, hs, n_hs, err);
+
+	return rc ? rc : check_repeats(*hs, *n_hs, err);
+}
+
+enum cds_err pg_accounts_write(struct cds_store *base,
+			       struct cds_new_account *accts, size_t n,
+			       struct cds_error *err)
+{
+	struct cds_batch_handle *hs = NULL;
+	bool taken = false;
+	size_t n_hs = 0;
+	enum cds_err rc;
+
+	rc = batch_of(accts, n, &hs, &n_hs, err);
+	if (!rc)
+		rc = write_batch(pg_of(base), accts, n, hs, n_hs, &taken, err);
+	free(hs);
+	return rc;
+}
+
 enum cds_err pg_accounts_create(struct cds_store *base,
 				struct cds_new_account *accts, size_t n,
 				struct cds_error *err)
@@ -189,9 +215,7 @@ enum cds_err pg_accounts_create(struct cds_store *base,
 	size_t n_hs = 0;
 	enum cds_err rc;
 
-	rc = cds_batch_handles(accts, n, &hs, &n_hs, err);
-	if (!rc)
-		rc = check_repeats(hs, n_hs, err);
+	rc = batch_of(accts, n, &hs, &n_hs, err);
 	if (!rc) {
 		rc = pg_begin_write(s, err);
 		if (!rc)

@@ -7,7 +7,8 @@
  * change the schema, append a step and bump CDS_PG_SCHEMA_VERSION; never
  * edit a step that has shipped.  The tables mirror the SQLite backend's
  * (store_sqlite_schema.c: accounts numbered n with permuted ids, handles
- * keyed by the handle, the change log, rate state); meta also holds
+ * keyed by the handle, the change log, rate state, the ledger mark,
+ * verifications); meta also holds
  * last_seq, the change counter of store_pg.h invariant 1.
  *
  * Invariants:
@@ -72,6 +73,27 @@ static const char *const migrations[CDS_PG_SCHEMA_VERSION] = {
 	"  account bigint PRIMARY KEY,"
 	"  tokens double precision NOT NULL,"
 	"  updated_us bigint NOT NULL);",
+
+	/*
+	 * v3: the legal ledger's head after the last export (store.h), and the
+	 * one-time codes of verified handles (verify.h; state: 0 pending,
+	 * 1 redeemed, 2 dead), as SQLite's v3 and v4.  Verifications live as
+	 * long as the per-handle window that counts them, then go.
+	 */
+	"CREATE TABLE ledger_mark ("
+	"  id integer PRIMARY KEY CHECK (id = 1),"
+	"  entries bigint NOT NULL CHECK (entries >= 0),"
+	"  entry_hash bytea NOT NULL CHECK (length(entry_hash) = 32));"
+	"CREATE TABLE verifications ("
+	"  id bytea PRIMARY KEY CHECK (length(id) = 16),"
+	"  handle text COLLATE \"C\" NOT NULL,"
+	"  code_hash bytea NOT NULL CHECK (length(code_hash) = 32),"
+	"  created_us bigint NOT NULL,"
+	"  expires_us bigint NOT NULL,"
+	"  attempts integer NOT NULL DEFAULT 0,"
+	"  state integer NOT NULL DEFAULT 0 CHECK (state BETWEEN 0 AND 2));"
+	"CREATE INDEX verifications_by_handle ON verifications (handle, created_us);"
+	"CREATE INDEX verifications_by_age ON verifications (created_us);",
 };
 
 static enum cds_err exec(PGconn *conn, const char *sql, const char *what,

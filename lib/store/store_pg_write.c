@@ -278,3 +278,28 @@ enum cds_err pg_rate_save(struct cds_store *base,
 		cds_buf_fini(&ra.col[c]);
 	return s->in_txn ? pg_end(s, rc, err) : rc;
 }
+
+enum cds_err pg_handle_add(struct cds_store *base, const uint8_t *id,
+			   const char *h, struct cds_error *err)
+{
+	struct pg_store *s = pg_of(base);
+	enum cds_err rc;
+	int64_t n = 0;
+
+	rc = account_n(s, id, &n, err);
+	if (!rc)
+		rc = add_handle(s, id, n, h, 0, err);
+	return rc;
+}
+
+enum cds_err pg_handle_remove(struct cds_store *base, const uint8_t *id,
+			      const char *h, struct cds_error *err)
+{
+	struct pg_store *s = pg_of(base);
+	int64_t n = 0;
+
+	if (!pg_account_number(s, id, &n))
+		return cds_fail(err, CDS_ERR_INTERNAL,
+				"store: a handle's account has no number");
+	return remove_handle(s, id, n, h, err);
+}

@@ -206,22 +206,20 @@ enum cds_err sq_changes_prune(struct cds_store *s, uint64_t below,
  * Inside the caller's write transaction: create accounts (numbers, ids,
  * tokens, handles, change rows) as sq_accounts_create does.
  */
-enum cds_err sq_accounts_write(struct sq_store *s,
+enum cds_err sq_accounts_write(struct cds_store *s,
 			       struct cds_new_account *accts, size_t n,
 			       struct cds_error *err);
 
 /*
- * Inside the caller's write transaction: take handle h from the account
- * that holds it (with its change row), unless that account is `keep`
- * (*kept = true then; keep may be NULL).  No-op if nobody holds h.
+ * Inside the caller's write transaction, with the change row: add handle h
+ * to existing account id (CDS_ERR_NOT_FOUND if it is gone; CDS_ERR_EXISTS
+ * if another account has h), and remove h from account id (a no-op if it
+ * does not have it).  Verified handles use them (store_verify.c).
  */
-enum cds_err sq_handle_release(struct sq_store *s, const char *h,
-			       const uint8_t *keep, bool *kept,
-			       struct cds_error *err);
-
-/* Bind h to existing account id, moving it from its holder (verify.h). */
-enum cds_err sq_handle_bind(struct sq_store *s, const uint8_t *id,
-			    const char *h, struct cds_error *err);
+enum cds_err sq_handle_add(struct cds_store *s, const uint8_t *id,
+			   const char *h, struct cds_error *err);
+enum cds_err sq_handle_remove(struct cds_store *s, const uint8_t *id,
+			      const char *h, struct cds_error *err);
 
 /* store_sqlite_verify.c: the verify.h ops. */
 enum cds_err sq_verify_create(struct cds_store *s,

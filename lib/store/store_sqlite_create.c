@@ -217,10 +217,11 @@ static enum cds_err write_batch(struct sq_store *s,
 	return rc;
 }
 
-enum cds_err sq_accounts_write(struct sq_store *s,
+enum cds_err sq_accounts_write(struct cds_store *base,
 			       struct cds_new_account *accts, size_t n,
 			       struct cds_error *err)
 {
+	struct sq_store *s = sq_of(base);
 	struct cds_batch_handle *hs = NULL;
 	size_t n_hs = 0;
 	enum cds_err rc;
@@ -249,7 +250,7 @@ enum cds_err sq_accounts_create(struct cds_store *base,
 	if (!rc) {
 		rc = sq_begin_write(s, err);
 		if (!rc)
-			rc = sq_accounts_write(s, accts, n, err);
+			rc = sq_accounts_write(base, accts, n, err);
 		rc = sq_end(s, rc, err);
 		if (sq_foreign_keys(s, true, rc ? NULL : err) != CDS_OK && !rc)
 			rc = CDS_ERR_STORE;

@@ -238,46 +238,27 @@ enum cds_err sq_rate_save(struct cds_store *base,
 	return sq_end(s, rc, err);
 }
 
-/*
- * Bind h to existing account id inside the caller's transaction, moving it
- * from any account that holds it (verify.h invariant 3): a change row for
- * the old account and one for the new.  A no-op if id has it already.
- */
-enum cds_err sq_handle_bind(struct sq_store *s, const uint8_t *id,
-			    const char *h, struct cds_error *err)
+enum cds_err sq_handle_add(struct cds_store *base, const uint8_t *id,
+			   const char *h, struct cds_error *err)
 {
+	struct sq_store *s = sq_of(base);
 	enum cds_err rc;
-	bool kept = false;
 	int64_t n = 0;
 
 	rc = account_n(s, id, &n, err);
 	if (!rc)
-		rc = sq_handle_release(s, h, id, &kept, err);
-	if (!rc && !kept)
 		rc = add_handle(s, id, n, h, 0, err);
 	return rc;
 }
 
-enum cds_err sq_handle_release(struct sq_store *s, const char *h,
-			       const uint8_t *keep, bool *kept,
-			       struct cds_error *err)
+enum cds_err sq_handle_remove(struct cds_store *base, const uint8_t *id,
+			      const char *h, struct cds_error *err)
 {
-	struct cds_account old;
-	enum cds_err rc;
+	struct sq_store *s = sq_of(base);
 	int64_t n = 0;
 
-	*kept = false;
-	rc = sq_handle_get(&s->base, h, &old, err);
-	if (rc == CDS_ERR_NOT_FOUND)
-		return CDS_OK;
-	if (rc)
-		return rc;
-	if (keep && !memcmp(old.id, keep, CDS_ACCOUNT_ID_BYTES)) {
-		*kept = true;
-		return CDS_OK;
-	}
-	if (!sq_account_number(s, old.id, &n))
+	if (!sq_account_number(s, id, &n))
 		return cds_fail(err, CDS_ERR_INTERNAL,
 				"store: a handle's account has no number");
-	return remove_handle(s, old.id, n, h, err);
+	return remove_handle(s, id, n, h, err);
 }

@@ -6,7 +6,10 @@ and synthetic accounts through cdsctl, and cdsd serves it: private
 discovery with the `cds` client and plain lookup, and changes cdsctl makes
 reach cdsd's answers within 5 s, as do accounts made and re-keyed through
 cdsd's API (its pooled store connections).  The data directory holds no
-password."""
+password.  Verified handles on a PostgreSQL store: a user registers by a
+code (POST /v1/verifications, POST /v1/register, the code read from cdsd's
+outbox), is found by discovery and lookup, and a verified handle moves to
+another account by a bind."""
 import base64
 import os
 import signal
@@ -20,6 +23,7 @@ from apiutil import create_account, phone, registered, wait_for  # noqa: E402
 from cdstest import eq  # noqa: E402
 from clientutil import (add_account, by_handle, cds_json, new_key,  # noqa: E402
                         until, write_book)
+from verifyutil import Outbox, ask_ok, bind, register  # noqa: E402
 
 LIMIT = 5.0
 PG = None  # the server of this file, started in __main__
@@ -182,6 +186,40 @@ def test_serve_from_postgres():
             raise AssertionError("no word of the password: " + p.stderr)
     finally:
         env.close()
+        dd.cleanup()
+        os.unlink(book)
+
+
+def test_verify_on_postgres():
+    uri = PG.new_database()
+    dd = cdstest.DataDir(prefix_bits=6, store=uri)
+    ob = Outbox()
+    book = write_book(BOOK)
+    try:
+        with cdstest.Server(dd, "--verify-outbox", ob.path,
+                            "--plain-lookup", "on") as srv:
+            vid = ask_ok(srv, ALICE_TEL)
+            key = new_key()
+            st, _, body = register(srv, vid, ob.code(vid), key)
+            eq(st, 201, "registered: %r" % body)
+            alice, token = body["account"], body["token"]
+            eq(registered(srv, token, ALICE_TEL), (True, alice, key),
+               "plain lookup finds the registered user")
+            until(lambda: discover(srv, token, book)[ALICE_TEL]["account"]
+                  == alice, "private discovery finds her", timeout=LIMIT)
+            # Bob verifies Alice's number: it moves to his account.
+            bob, bob_token = create_account(srv, dd, [BOB_TEL])
+            vid = ask_ok(srv, ALICE_TEL, bob_token)
+            st, _, body = bind(srv, bob_token, vid, ob.code(vid))
+            eq(st, 200, "bound: %r" % body)
+            eq(registered(srv, token, ALICE_TEL)[1], bob, "moved to bob")
+            until(lambda: discover(srv, token, book)[ALICE_TEL]["account"]
+                  == bob, "discovery sees the move", timeout=LIMIT)
+        db = uri.rsplit("/", 1)[1]
+        eq(PG.psql(db, "SELECT count(*) FROM cds.verifications"), "2",
+           "verifications in PostgreSQL")
+    finally:
+        ob.cleanup()
         dd.cleanup()
         os.unlink(book)
 

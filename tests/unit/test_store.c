@@ -306,6 +306,10 @@ static void test_migration_pg(void **state)
 	const char *hs[] = {"tel:+15550002222"};
 	struct cds_new_account a = {.handles = hs, .n_handles = 1};
 	struct rate_ctx r = {0};
+	struct cds_ledger_head mark = {.entries = 3}, got;
+	struct cds_verification v = {.handle = "tel:+15550003333",
+				     .created_us = 1, .expires_us = 2};
+	uint32_t retry = 0;
 	uint8_t id[16];
 	unsigned bits = 0;
 
@@ -339,6 +343,14 @@ static void test_migration_pg(void **state)
 	assert_int_equal(cds_store_rate_save(s, &rs, 1, &f->err), CDS_OK);
 	assert_int_equal(cds_store_rate_load(s, collect_rate, &r, &f->err), CDS_OK);
 	assert_int_equal(r.n, 1);
+	/* The tables of later versions: the ledger mark, verifications. */
+	assert_int_equal(cds_store_ledger_mark_set(s, &mark, &f->err), CDS_OK);
+	assert_int_equal(cds_store_ledger_mark_get(s, &got, &f->err), CDS_OK);
+	assert_int_equal(got.entries, 3);
+	assert_int_equal(cds_store_verify_create(s, &v, 1, 10, &retry, &f->err),
+			 CDS_OK);
+	assert_int_equal(cds_store_verify_create(s, &v, 1, 10, &retry, &f->err),
+			 CDS_ERR_RATE);
 	cds_store_close(s);
 	assert_int_equal(cds_store_open(&s, dir, &f->err), CDS_OK);
 	cds_store_close(s);
@@ -802,6 +814,7 @@ static void test_change_log_prune(void **state)
 	assert_int_equal(removed, 2);
 	assert_int_equal(cds_store_changes_floor(f->s, &floor, &f->err), CDS_OK);
 	assert_int_equal(floor, 5);
+	assert_int_equal(last_seq(f), 5); /* pruning moves no counter */
 	assert_int_equal(cds_store_account_delete(f->s, a.id, &f->err), CDS_OK);
 	assert_true(last_seq(f) > 5);
 	last = last_seq(f);
@@ -1288,6 +1301,17 @@ static void test_verify_moves_handle(void **state)
 	assert_int_equal(cds_store_account_delete(f->s, b.id, &f->err), CDS_OK);
 	assert_int_equal(redeem(f, &r, 3, 7, t + 1, b.id), CDS_ERR_NOT_FOUND);
 	assert_int_equal(redeem(f, &r, 3, 7, t + 1, a.id), CDS_OK);
+	/*
+	 * Registering with a handle another account holds moves it to the
+	 * new account: a row for the old holder, the new account's two.
+	 */
+	seq = last_seq(f);
+	assert_int_equal(verify_at(f, "tel:+15554440022", t, 7, 4, &retry), CDS_OK);
+	assert_int_equal(redeem(f, &r, 4, 7, t + 1, NULL), CDS_OK);
+	assert_int_equal(cds_store_handle_get(f->s, "tel:+15554440022", &got,
+					      &f->err), CDS_OK);
+	assert_memory_equal(got.id, r.created.id, CDS_ACCOUNT_ID_BYTES);
+	assert_int_equal(last_seq(f), seq + 3);
 }
 
 int main(void)
