@@ -49,9 +49,12 @@ def run(*args, env=None):
     return cdstest.run(list(args), env=env)
 
 
-def wait_http(url, status=200, timeout=600):
+def wait_http(url, status=200, timeout=600, proc=None):
     deadline = time.time() + timeout
     while time.time() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise SystemExit("bench_relay: the server exited %d" %
+                             proc.returncode)
         try:
             with urllib.request.urlopen(url) as r:
                 if r.status == status:
@@ -139,10 +142,10 @@ def main():
                                "mailto:bench@example.org").stdout)["token"]
         port = cdstest.free_port()
         url = "http://127.0.0.1:%d" % port
-        start([os.path.join(BUILD, "cdsd"), "--data", data, "--listen",
+        srv = start([os.path.join(BUILD, "cdsd"), "--data", data, "--listen",
                "127.0.0.1:%d" % port, "--threads", "2", "--rate-allowance",
-               "1e15", "--bucket-rate-per-ip", "0", "--quiet"])
-        wait_http(url + "/v1/health")
+               "1e15", "--bucket-bytes-per-ip", "0", "--quiet"])
+        wait_http(url + "/v1/health", proc=srv)
         nginx = NginxRelay("127.0.0.1:%d" % port)
         relay = nginx.url()
         params = json.loads(urllib.request.urlopen(url + "/v1/params").read())
