@@ -46,7 +46,7 @@ static void global_init(void)
 
 const char *cds_client_version(void)
 {
-	return "0.1.0";
+	return CDS_VERSION; /* from meson.build's project() */
 }
 
 void cds_client_options_init(struct cds_client_options *opt)
