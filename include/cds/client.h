@@ -181,7 +181,7 @@ void cds_client_options_init(struct cds_client_options *opt);
  */
 enum cds_err cds_client_new(struct cds_client **out,
 			    const struct cds_client_options *opt,
-			    struct cds_error *err);
+			    struct cds_error *err) CDS_MUST_CHECK;
 
 /* Wipe secrets (token, OPRF outputs in memory), close the cache, free.
  * Accepts NULL. */
@@ -202,7 +202,7 @@ const char *cds_client_version(void);
  */
 enum cds_err cds_client_normalize(char out[CDS_CLIENT_HANDLE_BYTES],
 				  const char *raw, const char *region,
-				  struct cds_error *err);
+				  struct cds_error *err) CDS_MUST_CHECK;
 
 /*
  * Add a contact.  *id in: 0 = let the library choose, else the caller's
@@ -215,7 +215,8 @@ enum cds_err cds_client_normalize(char out[CDS_CLIENT_HANDLE_BYTES],
 enum cds_err cds_client_contact_add(struct cds_client *c, uint64_t *id,
 				    const char *name,
 				    const char *const *raw, size_t n_raw,
-				    const char *region, struct cds_error *err);
+				    const char *region,
+				    struct cds_error *err) CDS_MUST_CHECK;
 
 /* Replace the name and entries of contact id (rules of contact_add).
  * CDS_ERR_NOT_FOUND if there is no such contact. */
@@ -223,11 +224,11 @@ enum cds_err cds_client_contact_update(struct cds_client *c, uint64_t id,
 				       const char *name,
 				       const char *const *raw, size_t n_raw,
 				       const char *region,
-				       struct cds_error *err);
+				       struct cds_error *err) CDS_MUST_CHECK;
 
 /* Remove contact id.  CDS_ERR_NOT_FOUND if there is no such contact. */
 enum cds_err cds_client_contact_remove(struct cds_client *c, uint64_t id,
-				       struct cds_error *err);
+				       struct cds_error *err) CDS_MUST_CHECK;
 
 /* Remove every contact (results of the last operation stay readable). */
 void cds_client_contacts_clear(struct cds_client *c);
@@ -243,13 +244,15 @@ void cds_client_contacts_clear(struct cds_client *c);
  */
 enum cds_err cds_client_load_addressbook(struct cds_client *c,
 					 const char *path, const char *region,
-					 size_t *added, struct cds_error *err);
+					 size_t *added,
+					 struct cds_error *err) CDS_MUST_CHECK;
 
 /* The same from memory; data[0..len) need not be NUL-terminated. */
 enum cds_err cds_client_load_addressbook_mem(struct cds_client *c,
 					     const char *data, size_t len,
 					     const char *region, size_t *added,
-					     struct cds_error *err);
+					     struct cds_error *err)
+					     CDS_MUST_CHECK;
 
 /* A contact as the library holds it. */
 struct cds_contact_info {
@@ -294,7 +297,7 @@ int cds_client_contact_at(const struct cds_client *c, size_t i,
  * are available.
  */
 enum cds_err cds_client_discover(struct cds_client *c, unsigned flags,
-				 struct cds_error *err);
+				 struct cds_error *err) CDS_MUST_CHECK;
 
 /*
  * Private discovery with the cache (required: CDS_ERR_USAGE without one).
@@ -310,7 +313,8 @@ enum cds_err cds_client_discover(struct cds_client *c, unsigned flags,
  * (stats.cache_reset = 1).  Handles no longer on any contact are forgotten.
  * Errors as cds_client_discover(), plus CDS_ERR_STORE for the cache.
  */
-enum cds_err cds_client_sync(struct cds_client *c, struct cds_error *err);
+enum cds_err cds_client_sync(struct cds_client *c,
+			     struct cds_error *err) CDS_MUST_CHECK;
 
 /* What a sync found changed for one handle since the previous sync. */
 enum cds_change {
@@ -386,7 +390,7 @@ struct cds_server_params {
  * speak protocol v1 as DESIGN.md pins it). */
 enum cds_err cds_client_server_params(struct cds_client *c,
 				      struct cds_server_params *out,
-				      struct cds_error *err);
+				      struct cds_error *err) CDS_MUST_CHECK;
 
 #ifdef __cplusplus
 }

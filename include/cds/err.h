@@ -39,6 +39,13 @@ enum cds_err {
 
 #define CDS_ERROR_MSG_BYTES 256
 
+/* On a fallible function: the compiler warns when its result is ignored. */
+#if defined(__GNUC__) || defined(__clang__)
+#define CDS_MUST_CHECK __attribute__((warn_unused_result))
+#else
+#define CDS_MUST_CHECK
+#endif
+
 /* Caller-owned; zero-initialise or call cds_error_clear() before use. */
 struct cds_error {
 	enum cds_err code;

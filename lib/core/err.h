@@ -31,6 +31,4 @@ enum cds_err cds_fail_at(struct cds_error *err, enum cds_err code, long index,
 			 const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-#define CDS_MUST_CHECK __attribute__((warn_unused_result))
-
 #endif
