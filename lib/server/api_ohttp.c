@@ -111,18 +111,11 @@ static bool inner_admissible(struct cds_req *in, const struct cds_bhttp_msg *m,
 				"%.80s is not served through the gateway", in->url);
 		return false;
 	}
-	/*
-	 * Sending a code is metered per client address, which the gateway
-	 * by design does not have; and the code goes to the handle's own
-	 * mailbox or phone, whose channel sees the handle anyway.  So it is
-	 * asked for directly (redeeming it, with register or bind, may come
-	 * through the gateway).  This is also the only route that defers its
-	 * answer (daemon.c), which an inner request could not.
-	 */
-	if (in->ep == CDS_EP_VERIFY) {
+	if (in->route->direct_only) {
 		cds_reply_error(rp, 403, "direct_only", -1,
-				"POST /v1/verifications is not served through the gateway: "
-				"its per-address limit needs the client's address; send it directly");
+				"%.16s %.80s is not served through the gateway: its "
+				"per-address limit needs the client's address; send it directly",
+				m->method, in->url);
 		return false;
 	}
 	if (in->route->mutating && !cds_log_has_room(in->srv)) {

@@ -31,8 +31,9 @@ static const struct cds_route routes[] = {
 	{"DELETE", "/v1/accounts/me", false, false, true, CDS_EP_ACCOUNT_DELETE,
 	 cds_api_account_delete},
 	{"GET", "/metrics", false, false, false, CDS_EP_METRICS, cds_api_metrics},
+	/* direct only: metered per address, and its answer is deferred */
 	{"POST", "/v1/verifications", false, true, true, CDS_EP_VERIFY,
-	 cds_api_verify},
+	 cds_api_verify, NULL, true},
 	{"POST", "/v1/register", false, true, true, CDS_EP_REGISTER,
 	 cds_api_register},
 	{"POST", "/v1/accounts/me/handles", false, true, true,

@@ -86,6 +86,13 @@ struct cds_route {
 	enum cds_endpoint ep;
 	cds_api_fn *fn;
 	const char *body_type;          /* media type of the body; NULL: JSON */
+	/*
+	 * Not through the Oblivious HTTP gateway (api_ohttp.c): the route
+	 * meters by client address, which the gateway by design does not
+	 * have, or defers its answer (daemon.c), which an inner request
+	 * cannot.
+	 */
+	bool direct_only;
 };
 
 struct cds_req {
