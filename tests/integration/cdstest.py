@@ -46,6 +46,30 @@ def free_port():
     return port
 
 
+def exchange(conn, method, path, body=None, token=None, headers=None,
+             raw=False):
+    """Send one request on conn (an http.client connection, closed here).
+    body: dict/list (JSON), bytes or str.  Returns (status, headers dict
+    lower-case, parsed JSON or bytes)."""
+    h = dict(headers or {})
+    if token is not None:
+        h["Authorization"] = "Bearer " + token
+    if isinstance(body, (dict, list)):
+        body = json.dumps(body)
+        h.setdefault("Content-Type", "application/json")
+    try:
+        conn.request(method, path, body=body, headers=h)
+        r = conn.getresponse()
+        data = r.read()
+        hdrs = {k.lower(): v for k, v in r.getheaders()}
+    finally:
+        conn.close()
+    if not raw and hdrs.get("content-type", "").startswith(
+            "application/json"):
+        data = json.loads(data)
+    return r.status, hdrs, data
+
+
 class DataDir:
     """A fresh data directory initialised with `cdsctl init`."""
 
@@ -125,26 +149,9 @@ class Server:
 
     def request(self, method, path, body=None, token=None, headers=None,
                 raw=False):
-        """Send one request.  body: dict/list (JSON), bytes or str.
-        Returns (status, headers dict lower-case, parsed JSON or bytes)."""
-        h = dict(headers or {})
-        if token is not None:
-            h["Authorization"] = "Bearer " + token
-        if isinstance(body, (dict, list)):
-            body = json.dumps(body)
-            h.setdefault("Content-Type", "application/json")
+        """Send one request: see exchange()."""
         conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
-        try:
-            conn.request(method, path, body=body, headers=h)
-            r = conn.getresponse()
-            data = r.read()
-            hdrs = {k.lower(): v for k, v in r.getheaders()}
-        finally:
-            conn.close()
-        if not raw and hdrs.get("content-type", "").startswith(
-                "application/json"):
-            data = json.loads(data)
-        return r.status, hdrs, data
+        return exchange(conn, method, path, body, token, headers, raw)
 
     def url(self):
         return "http://127.0.0.1:%d" % self.port

@@ -1,0 +1,223 @@
+"""test_replicas: cds deployed as docs/operations.md "Deploying" says: one
+real PostgreSQL, three cdsd replicas on it and nginx in front running
+deploy/cds-balancer.nginx.conf.in with TLS (a self-signed certificate made
+by the harness, replicas.py).  Through nginx over https: a handle added
+through any one replica is answered by each of the others within 5 s,
+asked directly and through nginx; a replica killed with kill -9 costs no
+client request; a read-only POST in flight on a replica that dies is
+answered by another one, an account creation gets 502 `unavailable`;
+cdsd logs the address that connected to nginx, never one a client wrote
+in X-Forwarded-For, and nginx keeps no handle in its logs or on disk;
+nginx's own refusals have cdsd's error shape."""
+import json
+import os
+import signal
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import cdstest  # noqa: E402
+import pgserver  # noqa: E402
+from apiutil import (create_account, lookup, phone, registered,  # noqa: E402
+                     wait_for)
+from cdstest import eq  # noqa: E402
+from clientutil import add_account, new_key  # noqa: E402
+from replicas import Cluster  # noqa: E402
+
+LIMIT = 5.0  # DESIGN.md: every replica sees every change within 5 s
+PG = None  # the server of this file, started in __main__
+PLAIN = ("--plain-lookup", "on")
+
+
+def reader(c):
+    """An account made by cdsctl, once every replica knows its token:
+    (account, token, its handle)."""
+    handle = "tel:+12015550199"
+    acct, token = add_account(c.dirs[0], new_key(), handle)
+    for i, r in enumerate(c.replicas):
+        wait_for(lambda: lookup(r, token, [handle])[0] == 200, LIMIT,
+                 "the reader's token known to replica %d" % i)
+    return acct, token, handle
+
+
+def everywhere(c, token, handle, want, t0, what):
+    """handle's registration is `want` on every live replica, asked
+    directly, within LIMIT seconds of t0, and then on every replica nginx
+    picks (two rounds of the round robin).  Returns the slowest wait."""
+    slowest = 0.0
+    for i, r in enumerate(c.replicas):
+        if i in c.killed:
+            continue
+        wait_for(lambda: registered(r, token, handle)[0] == want,
+                 max(0.0, t0 + LIMIT - time.time()),
+                 "%s on replica %d" % (what, i))
+        slowest = max(slowest, time.time() - t0)
+    for k in range(2 * len(c.replicas)):
+        eq(registered(c.lb, token, handle)[0], want,
+           "%s through nginx, request %d" % (what, k))
+    return slowest
+
+
+def test_change_through_one_reaches_the_others():
+    with Cluster(3, flags=PLAIN, pg=PG) as c:
+        _, token, _ = reader(c)
+        for i, via in enumerate(c.replicas):
+            handle = phone(10 + i)
+            t0 = time.time()
+            create_account(via, c.dirs[i], [handle])
+            took = everywhere(c, token, handle, True, t0,
+                              "an account made through replica %d" % i)
+            sys.stdout.write("made through replica %d: on all in %.2f s\n"
+                             % (i, took))
+        # A change by cdsctl (no replica involved) reaches them all too.
+        acct, _ = add_account(c.dirs[1], new_key(), phone(20))
+        everywhere(c, token, phone(20), True, time.time(), "cdsctl add")
+        t0 = time.time()
+        c.dirs[2].ctl("account", "remove", acct)
+        everywhere(c, token, phone(20), False, t0, "cdsctl remove")
+
+
+def test_replica_killed():
+    with Cluster(3, flags=PLAIN, pg=PG) as c:
+        _, token, handle = reader(c)
+        c.kill(2)
+        dead = "127.0.0.1:%d" % c.replicas[2].port
+        for k in range(30):
+            eq(registered(c.lb, token, handle)[0], True,
+               "lookup %d through nginx after kill -9" % k)
+            eq(c.lb.request("GET", "/v1/params")[0], 200, "GET %d" % k)
+        # The dead replica was tried (its address in the access log,
+        # followed by the replica that answered instead), and no request
+        # failed.
+        tried = [ln for ln in c.lb.log_lines() if dead + ", " in ln]
+        if not tried:
+            raise AssertionError("nginx never tried the killed replica: %s"
+                                 % "\n".join(c.lb.log_lines()[-10:]))
+        failed = [ln for ln in c.lb.log_lines()
+                  if ln.split()[3] not in ("200", "201")]
+        eq(failed, [], "requests that failed")
+        # Changes still reach the survivors, through nginx.
+        create_account(c.lb, c.dirs[0], [phone(30)])
+        everywhere(c, token, phone(30), True, time.time(), "a later account")
+
+
+def unread_bytes(port):
+    """Bytes waiting unread in the TCP sockets of local port `port` (the
+    connections of a stopped replica, accepted or still in its backlog)."""
+    total = 0
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(name) as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            cols = row.split()
+            if int(cols[1].rsplit(":", 1)[1], 16) == port:
+                total += int(cols[4].split(":")[1], 16)
+    return total
+
+
+def stuck_on(c, i, send):
+    """Stop replica i (SIGSTOP), then start send() through nginx in a
+    thread until one such request sits unread at replica i (the others
+    went to the running replicas and finished).  Returns (thread, box):
+    box["reply"] will hold that request's answer."""
+    r = c.replicas[i]
+    os.kill(r.proc.pid, signal.SIGSTOP)
+    for attempt in range(3 * len(c.replicas)):
+        box = {}
+        t = threading.Thread(target=lambda: box.update(reply=send()))
+        t.start()
+        wait_for(lambda: not t.is_alive() or unread_bytes(r.port) > 0, 30,
+                 "the request answered or waiting at replica %d" % i)
+        if t.is_alive():
+            return t, box
+        t.join()
+    raise AssertionError("nginx never sent a request to replica %d" % i)
+
+
+def test_post_in_flight_when_a_replica_dies():
+    with Cluster(3, flags=PLAIN, pg=PG) as c:
+        _, token, handle = reader(c)
+        # A read-only POST: nginx sends it again to another replica.
+        t, box = stuck_on(c, 2, lambda: registered(c.lb, token, handle))
+        c.kill(2)
+        t.join()
+        eq(box.get("reply"), (True, *registered(c.replicas[0], token,
+                                                handle)[1:]),
+           "lookup in flight answered by another replica")
+        # An account creation: not sent again; the client hears 502.
+        body = {"identity_key": new_key(), "handles": [phone(40)]}
+        t, box = stuck_on(c, 1, lambda: c.lb.request(
+            "POST", "/v1/accounts", body, token=c.admin_token))
+        c.kill(1)
+        t.join()
+        st, _, err = box["reply"]
+        eq(st, 502, "account creation in flight: status")
+        eq(err["error"]["code"], "unavailable", "error code")
+        # The client's own retry goes to the replica left.
+        st, _, doc = c.lb.request("POST", "/v1/accounts", body,
+                                  token=c.admin_token)
+        eq(st, 201, "the client's retry: %r" % (doc,))
+
+
+def exported_ips(c, ip):
+    """Query-log records of address ip, over every replica's data
+    directory (each replica logs what it served)."""
+    n = 0
+    for k, dd in enumerate(c.dirs):
+        p = dd.ctl("legal", "export", "--order", "R-%d-%s" % (k, ip),
+                   "--ip", ip)
+        doc = json.loads(p.stdout)
+        n += doc["record_count"]
+        for rec in doc["records"]:
+            eq(rec["ip"], ip, "address in the record")
+    return n
+
+
+def test_client_address_from_nginx():
+    flags = PLAIN + ("--log-ip", "full", "--durability", "sync")
+    with Cluster(3, flags=flags, pg=PG) as c:
+        _, token, handle = reader(c)
+        secret = phone(4242)
+        forged = {"X-Forwarded-For": "203.0.113.9"}
+        for k in range(3):
+            st, _, _ = c.lb.request("POST", "/v1/lookup",
+                                    {"handles": [secret]}, token=token,
+                                    headers=forged, source="127.0.0.2")
+            eq(st, 200, "lookup from 127.0.0.2")
+        eq(exported_ips(c, "127.0.0.2"), 3, "records of the real address")
+        eq(exported_ips(c, "203.0.113.9"), 0, "records of the forged one")
+        for root, _, files in os.walk(c.lb.nginx.dir):
+            for name in files:
+                with open(os.path.join(root, name), "rb") as f:
+                    if secret.encode() in f.read():
+                        raise AssertionError("nginx wrote a handle in "
+                                             + name)
+
+
+def test_refusals_of_nginx():
+    with Cluster(2, pg=PG) as c:
+        st, _, body = c.lb.request("POST", "/v1/discover",
+                                   b"[" + b" " * (1 << 20) + b"]",
+                                   headers={"Content-Type":
+                                            "application/json"})
+        eq((st, body["error"]["code"]), (413, "too_large"), "body over 1 MiB")
+        st, _, body = c.lb.request("GET", "/metrics")
+        eq((st, body["error"]["code"]), (404, "not_found"), "/metrics")
+        c.kill(0)
+        c.kill(1)
+        st, _, body = c.lb.request("GET", "/v1/params")
+        eq((st, body["error"]["code"]), (502, "unavailable"), "no replica")
+
+
+def _terminate(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _terminate)
+    with pgserver.PgServer() as PG:
+        cdstest.main(globals())
