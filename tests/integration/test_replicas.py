@@ -11,8 +11,10 @@ in X-Forwarded-For, and nginx keeps no handle in its logs or on disk;
 nginx's own refusals have cdsd's error shape."""
 import json
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
 
@@ -22,8 +24,9 @@ import pgserver  # noqa: E402
 from apiutil import (create_account, lookup, phone, registered,  # noqa: E402
                      wait_for)
 from cdstest import eq  # noqa: E402
-from clientutil import add_account, new_key  # noqa: E402
-from replicas import Cluster  # noqa: E402
+from clientutil import (add_account, by_handle, cds, cds_json,  # noqa: E402
+                        new_key, until, write_book)
+from replicas import Cluster, make_certificate  # noqa: E402
 
 LIMIT = 5.0  # DESIGN.md: every replica sees every change within 5 s
 PG = None  # the server of this file, started in __main__
@@ -57,6 +60,63 @@ def everywhere(c, token, handle, want, t0, what):
         eq(registered(c.lb, token, handle)[0], want,
            "%s through nginx, request %d" % (what, k))
     return slowest
+
+
+BOOK = [("Alice", "(201) 555-0123", ""), ("Bob", "+44 20 7946 0958", ""),
+        ("Carol", "201-555-0147", "")]
+ALICE_TEL, BOB_TEL, CAROL_TEL = ("tel:+12015550123", "tel:+442079460958",
+                                 "tel:+12015550147")
+
+
+def discover(c, token, book, *extra):
+    """`cds --cacert CERT discover --json BOOK` through nginx: rows by
+    handle."""
+    rows, _ = cds_json(c.lb.url(), token, "--cacert", c.lb.cert, *extra,
+                       "discover", book)
+    return by_handle(rows)
+
+
+def test_private_discovery_through_nginx():
+    book = write_book(BOOK)
+    other = tempfile.mkdtemp(prefix="cds-othercert-")
+    try:
+        with Cluster(3, flags=PLAIN, pg=PG) as c:
+            _, token, _ = reader(c)
+            alice_key = new_key()
+            alice, _ = add_account(c.dirs[0], alice_key, ALICE_TEL)
+            t0 = time.time()
+            bob, _ = create_account(c.replicas[1], c.dirs[1], [BOB_TEL])
+            rows = until(lambda: discover(c, token, book),
+                         "discovery through nginx",
+                         timeout=max(0.5, t0 + LIMIT - time.time()))
+            eq(rows[ALICE_TEL]["account"], alice, "alice's account")
+            eq(rows[ALICE_TEL]["identity_key"], alice_key, "alice's key")
+            eq(rows[CAROL_TEL]["registered"], False, "carol")
+            # Every replica answers alike (nginx hands requests round).
+            for k in range(len(c.replicas)):
+                rows = discover(c, token, book)
+                eq(rows[BOB_TEL].get("account"), bob, "bob, run %d" % k)
+            # Without the certificate the client refuses the server.
+            p = cds(c.lb.url(), token, "discover", book, check=False)
+            eq(p.returncode, 1, "no --cacert: exit status")
+            if "certificate" not in p.stderr:
+                raise AssertionError("no word of the certificate: "
+                                     + p.stderr)
+            # Another self-signed certificate is no substitute.
+            wrong, _ = make_certificate(other)
+            p = cds(c.lb.url(), token, "--cacert", wrong, "discover", book,
+                    check=False)
+            eq(p.returncode, 1, "the wrong --cacert: exit status")
+            # A file that is not there: a usage error naming it.
+            missing = os.path.join(other, "missing.pem")
+            p = cds(c.lb.url(), token, "--cacert", missing, "discover", book,
+                    check=False)
+            eq(p.returncode, 2, "--cacert missing: exit status")
+            if missing not in p.stderr:
+                raise AssertionError("message lacks the path: " + p.stderr)
+    finally:
+        os.unlink(book)
+        shutil.rmtree(other, ignore_errors=True)
 
 
 def test_change_through_one_reaches_the_others():
@@ -100,6 +160,14 @@ def test_replica_killed():
         # Changes still reach the survivors, through nginx.
         create_account(c.lb, c.dirs[0], [phone(30)])
         everywhere(c, token, phone(30), True, time.time(), "a later account")
+        # And the client discovers through nginx, again and again.
+        book = write_book([("Reader", handle[len("tel:"):], "")])
+        try:
+            for k in range(3):
+                rows = discover(c, token, book)
+                eq(rows[handle]["registered"], True, "discovery %d" % k)
+        finally:
+            os.unlink(book)
 
 
 def unread_bytes(port):
@@ -122,13 +190,14 @@ def unread_bytes(port):
 def stuck_on(c, i, send):
     """Stop replica i (SIGSTOP), then start send() through nginx in a
     thread until one such request sits unread at replica i (the others
-    went to the running replicas and finished).  Returns (thread, box):
-    box["reply"] will hold that request's answer."""
+    went to the running replicas and finished).  send(k) sends the k-th
+    attempt.  Returns (thread, box): box["reply"] will hold that request's
+    answer, box["k"] is its k."""
     r = c.replicas[i]
     os.kill(r.proc.pid, signal.SIGSTOP)
     for attempt in range(3 * len(c.replicas)):
-        box = {}
-        t = threading.Thread(target=lambda: box.update(reply=send()))
+        box = {"k": attempt}
+        t = threading.Thread(target=lambda: box.update(reply=send(box["k"])))
         t.start()
         wait_for(lambda: not t.is_alive() or unread_bytes(r.port) > 0, 30,
                  "the request answered or waiting at replica %d" % i)
@@ -142,24 +211,27 @@ def test_post_in_flight_when_a_replica_dies():
     with Cluster(3, flags=PLAIN, pg=PG) as c:
         _, token, handle = reader(c)
         # A read-only POST: nginx sends it again to another replica.
-        t, box = stuck_on(c, 2, lambda: registered(c.lb, token, handle))
+        t, box = stuck_on(c, 2, lambda k: registered(c.lb, token, handle))
         c.kill(2)
         t.join()
         eq(box.get("reply"), (True, *registered(c.replicas[0], token,
                                                 handle)[1:]),
            "lookup in flight answered by another replica")
-        # An account creation: not sent again; the client hears 502.
-        body = {"identity_key": new_key(), "handles": [phone(40)]}
-        t, box = stuck_on(c, 1, lambda: c.lb.request(
-            "POST", "/v1/accounts", body, token=c.admin_token))
+        # An account creation (a handle of its own per attempt): not sent
+        # again; the client hears 502.
+        def create(k):
+            return c.lb.request("POST", "/v1/accounts", {
+                "identity_key": new_key(), "handles": [phone(40 + k)]},
+                token=c.admin_token)
+        t, box = stuck_on(c, 1, create)
         c.kill(1)
         t.join()
         st, _, err = box["reply"]
         eq(st, 502, "account creation in flight: status")
         eq(err["error"]["code"], "unavailable", "error code")
-        # The client's own retry goes to the replica left.
-        st, _, doc = c.lb.request("POST", "/v1/accounts", body,
-                                  token=c.admin_token)
+        # Nothing was made: the client's own retry, which goes to the
+        # replica left, creates the account.
+        st, _, doc = create(box["k"])
         eq(st, 201, "the client's retry: %r" % (doc,))
 
 
