@@ -82,7 +82,7 @@ def nginx_workers(lb):
 def wrk(url, env):
     """(requests per second, requests) of one wrk run; no errors allowed."""
     out = cdstest.run(
-        ["wrk", "-t2", "-c32", "-d%ds" % WRK_S, "-s",
+        ["wrk", "-t2", "-c32", "-d%ds" % WRK_S, "--timeout", "30s", "-s",
          os.path.join(ROOT, "bench", "wrk", "discover.lua"), url],
         env=dict(os.environ, CDS_WRK_DIR=os.path.join(ROOT, "bench", "wrk"),
                  **env))

@@ -46,6 +46,24 @@ def free_port():
     return port
 
 
+def wait_started(name, proc, ready, log, timeout=60):
+    """Wait until the program `name` running as proc answers: ready()
+    returns True (an OSError counts as not yet).  Fails, with log()'s text,
+    if the program exits first or the timeout passes."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError("%s exited %d at start: %s" % (
+                name, proc.returncode, log()))
+        try:
+            if ready():
+                return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError("%s did not become ready: %s" % (name, log()))
+
+
 def exchange(conn, method, path, body=None, token=None, headers=None,
              raw=False):
     """Send one request on conn (an http.client connection, closed here).
@@ -129,19 +147,8 @@ class Server:
             stdout=subprocess.DEVNULL, stderr=self.errlog)
 
     def wait_ready(self, timeout=60):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError("cdsd exited %d at start: %s" % (
-                    self.proc.returncode, self.stderr()))
-            try:
-                st, _, _ = self.request("GET", "/v1/health")
-                if st == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise AssertionError("cdsd did not become ready: " + self.stderr())
+        wait_started("cdsd", self.proc, lambda: self.request(
+            "GET", "/v1/health")[0] == 200, self.stderr, timeout)
 
     def stderr(self):
         self.errlog.seek(0)

@@ -11,7 +11,8 @@ import re
 import shutil
 import subprocess
 import tempfile
-import time
+
+import cdstest
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -54,7 +55,7 @@ class Nginx:
         self.proc = subprocess.Popen(
             [NGINX, "-p", self.dir, "-c", self.path("nginx.conf")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self._wait_ready(ready)
+        cdstest.wait_started("nginx", self.proc, ready, self.error_log, 30)
         return self
 
     def path(self, name):
@@ -74,20 +75,6 @@ class Nginx:
                     "  uwsgi_temp_path %s/uwsgi;\n"
                     "  scgi_temp_path %s/scgi;\n"
                     "  include %s/site.conf;\n}\n" % ((workers,) + (d,) * 7))
-
-    def _wait_ready(self, ready, timeout=30):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError("nginx exited %d: %s" % (
-                    self.proc.returncode, self.error_log()))
-            try:
-                if ready():
-                    return
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise AssertionError("nginx did not start: " + self.error_log())
 
     def error_log(self):
         try:

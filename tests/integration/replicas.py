@@ -197,14 +197,10 @@ class Cluster:
         self.close(failed=exc_type is not None)
 
 
-def _terminate(signum, frame):
-    raise SystemExit(128 + signum)
-
-
 def main(argv):
     """`python3 replicas.py [N]`: start a cluster, print where it is, and
     keep it up until Ctrl-C or SIGTERM (for trying things by hand)."""
-    signal.signal(signal.SIGTERM, _terminate)
+    pgserver.stop_on_sigterm()
     n = int(argv[0]) if argv else 3
     with Cluster(n, flags=("--plain-lookup", "on")) as c:
         print("balancer %s (certificate %s)" % (c.lb.url(), c.lb.cert))
