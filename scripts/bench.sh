@@ -44,6 +44,8 @@ say "Oblivious HTTP crypto (bench_ohttp)"
 "$B/bench/bench_ohttp" $ROUNDS
 say "Oblivious HTTP end to end, direct vs relay (bench/bench_relay.py)"
 BUILD="$B" python3 bench/bench_relay.py 100000 5 3
+say "replicas: one direct, two behind nginx with TLS (bench/bench_replicas.py)"
+BUILD="$B" python3 bench/bench_replicas.py $ROUNDS 5 64
 say "bulk import (bench_import)"
 "$B/bench/bench_import" -n $IMPORT_N --cdsctl "$B/cdsctl"
 
