@@ -145,8 +145,9 @@ static enum cds_err use_ca_file(struct cds_client *c, const char *ca_file,
 	FILE *f = fopen(ca_file, "r");
 
 	if (!f)
-		return cds_fail(err, CDS_ERR_INVALID, "cannot read CA file '%.200s': %s",
-				ca_file, strerror(errno));
+		return cds_fail(err, CDS_ERR_INVALID,
+				"cannot read CA file '%.200s': %s", ca_file,
+				strerror(errno));
 	fclose(f);
 	rc = cds_http_trust(c->prefetch, ca_file, err);
 	for (unsigned i = 0; !rc && i < c->threads; i++)
