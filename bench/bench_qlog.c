@@ -25,7 +25,7 @@
 #include <netinet/in.h>
 
 #include "core/timeutil.h"
-#include "store/qlog.h"
+#include "qlog/qlog.h"
 
 struct opts {
 	long count, threads, handles;

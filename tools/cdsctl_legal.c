@@ -8,7 +8,7 @@
  *   cdsctl --data DIR legal transparency [--since T] [--until T]
  *          [--format json|md]
  *
- * Arguments are parsed and checked here; the work is in lib/store
+ * Arguments are parsed and checked here; the work is in lib/legal
  * (legal.h, ledger.h).  Any bad option exits 2 before anything is written.
  */
 #include <stdbool.h>
@@ -21,8 +21,8 @@
 #include "cli.h"
 #include "core/codec.h"
 #include "core/timeutil.h"
-#include "store/legal.h"
-#include "store/ledger.h"
+#include "legal/legal.h"
+#include "legal/ledger.h"
 
 static const char export_usage[] =
 	"usage: cdsctl --data DIR legal export --order ID\n"

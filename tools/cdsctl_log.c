@@ -14,7 +14,7 @@
 #include "cdsctl_opt.h"
 #include "cli.h"
 #include "core/timeutil.h"
-#include "store/qlog.h"
+#include "qlog/qlog.h"
 
 #define DEFAULT_RETENTION_DAYS 30
 #define MAX_RETENTION_DAYS 36500

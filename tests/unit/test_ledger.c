@@ -1,5 +1,5 @@
 /*
- * test_ledger.c: the disclosure ledger (lib/store/ledger.c): the chain
+ * test_ledger.c: the disclosure ledger (lib/legal/ledger.c): the chain
  * holds across appends and reopening; altering, deleting (in the middle
  * or at the end), inserting and reordering entries are each caught, and
  * the message names the first broken entry; a forger who re-hashes the
@@ -24,7 +24,7 @@
 #include <sqlite3.h>
 
 #include "core/codec.h"
-#include "store/ledger.h"
+#include "legal/ledger.h"
 
 static char *tmpdir(void)
 {

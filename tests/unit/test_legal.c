@@ -1,7 +1,7 @@
 /*
  * test_legal.c: legal export (scopes, window, formats, header, note,
  * modes), disclosure (file, ledger entry, refusal to write on bad input)
- * and the transparency report (lib/store/legal*.c, transparency.c).
+ * and the transparency report (lib/legal/legal*.c, report*.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,8 +25,8 @@
 
 #include "core/codec.h"
 #include "core/timeutil.h"
-#include "store/legal.h"
-#include "store/qlog.h"
+#include "legal/legal.h"
+#include "qlog/qlog.h"
 #include "store/store.h"
 
 #define ACCT_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"

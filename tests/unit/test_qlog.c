@@ -1,5 +1,5 @@
 /*
- * test_qlog.c: the query log (lib/store/qlog*.c): IP policy, day files,
+ * test_qlog.c: the query log (lib/qlog/qlog*.c): IP policy, day files,
  * retention 0, sweep, sync durability, back-pressure, I/O errors.
  */
 #include <setjmp.h>
@@ -24,8 +24,8 @@
 #include <sqlite3.h>
 
 #include "core/timeutil.h"
-#include "store/qlog.h"
-#include "store/qlog_int.h"
+#include "qlog/qlog.h"
+#include "qlog/qlog_int.h"
 
 /* Bound of every wait on the writer or sweeper: generous, since the suite
  * must pass on a machine whose cores are busy with other work. */

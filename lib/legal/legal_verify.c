@@ -13,7 +13,7 @@
  *     whole, re-hashed and with a new ledger_head, by anyone at all, since
  *     the published copy is out of their reach.
  */
-#include "store/legal.h"
+#include "legal/legal.h"
 
 #include <string.h>
 

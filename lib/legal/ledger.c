@@ -19,7 +19,7 @@
  *  3. The database uses a rollback journal with synchronous=FULL: an
  *     appended entry is on disk before the export is released.
  */
-#include "store/ledger.h"
+#include "legal/ledger.h"
 
 #include <errno.h>
 #include <fcntl.h>

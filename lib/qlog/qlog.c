@@ -27,7 +27,7 @@
  *  5. With retention 0 there is no ring and no writer: submits succeed,
  *     nothing is written, and no file or directory is created.
  */
-#include "store/qlog.h"
+#include "qlog/qlog.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -37,7 +37,7 @@
 
 #include "core/log.h"
 #include "core/timeutil.h"
-#include "store/qlog_int.h"
+#include "qlog/qlog_int.h"
 
 #define DEFAULT_CAPACITY 65536
 #define GROUP_MAX 8192

@@ -11,8 +11,8 @@
  *  3. Files are created 0600 in a 0700 directory; SQLite gives the -wal,
  *     -shm and -journal files the mode of the database file.
  */
-#ifndef CDS_STORE_QLOG_INT_H
-#define CDS_STORE_QLOG_INT_H
+#ifndef CDS_QLOG_QLOG_INT_H
+#define CDS_QLOG_QLOG_INT_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -20,7 +20,7 @@
 
 #include <sqlite3.h>
 
-#include "store/qlog.h"
+#include "qlog/qlog.h"
 
 #define QLOG_IP_TEXT_BYTES 46   /* INET6_ADDRSTRLEN */
 #define QLOG_DIR "querylog"

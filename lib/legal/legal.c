@@ -15,7 +15,7 @@
  *  4. The exported bytes are hashed exactly as written; the ledger entry is
  *     committed before a file appears under its name or bytes reach stdout.
  */
-#include "store/legal.h"
+#include "legal/legal.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -29,8 +29,8 @@
 #include "core/codec.h"
 #include "core/handle.h"
 #include "core/timeutil.h"
-#include "store/legal_int.h"
-#include "store/qlog_int.h"
+#include "legal/legal_int.h"
+#include "qlog/qlog_int.h"
 
 const char *cds_legal_scope_name(enum cds_legal_scope s)
 {

@@ -15,7 +15,7 @@
  *  3. Each deletion is logged to stderr with the day and its record count
  *     (counted before the files go; -1 if the file could not be read).
  */
-#include "store/qlog_int.h"
+#include "qlog/qlog_int.h"
 
 #include <dirent.h>
 #include <errno.h>

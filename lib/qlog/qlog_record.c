@@ -16,7 +16,7 @@
  *  4. Handles are joined with '\n', which no canonical handle contains, so
  *     a search for one handle can match it exactly, never a substring.
  */
-#include "store/qlog_int.h"
+#include "qlog/qlog_int.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -18,8 +18,8 @@
  * cds_qlog_submit*, before the record enters the queue: a full address under
  * `truncated` or `none` never reaches memory the writer sees, nor disk.
  */
-#ifndef CDS_STORE_QLOG_H
-#define CDS_STORE_QLOG_H
+#ifndef CDS_QLOG_QLOG_H
+#define CDS_QLOG_QLOG_H
 
 #include <stdbool.h>
 #include <stddef.h>
