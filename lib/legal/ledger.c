@@ -1,5 +1,8 @@
 /*
- * ledger.c: the disclosure ledger, a hash chain in DIR/legal/ledger.sqlite3.
+ * ledger.c: the disclosure ledger, a hash chain kept by a backend
+ * (ledger_impl.h: DIR/legal/ledger.sqlite3, or tables in the PostgreSQL
+ * database DIR/store.conf names).  This file holds what both share: the
+ * chain rule, the entry hash, verification and "extends".
  *
  * entry_hash = SHA-256 of the canonical encoding
  *
@@ -14,64 +17,26 @@
  * Invariants:
  *  1. seq runs 1, 2, 3... without gaps; entry k's prev_hash is entry
  *     k-1's entry_hash (64 zeros for entry 1).
- *  2. ledger_head holds the seq and entry_hash of the last entry, updated
+ *  2. The head row holds the seq and entry_hash of the last entry, updated
  *     in the same transaction as the append.
- *  3. The database uses a rollback journal with synchronous=FULL: an
- *     appended entry is on disk before the export is released.
+ *  3. An appended entry is durable (SQLite synchronous=FULL, PostgreSQL's
+ *     commit) before the export is released.
  */
 #include "legal/ledger.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <sodium.h>
-#include <sqlite3.h>
 
 #include "core/codec.h"
+#include "legal/ledger_impl.h"
+#include "store/store_impl.h" /* DIR/store.conf */
 
 #define LEDGER_DOMAIN "cds/v1/ledger-entry"
 
-struct cds_ledger {
-	sqlite3 *db;
-	char *path;
-};
-
-static const char schema_sql[] =
-	"CREATE TABLE IF NOT EXISTS ledger("
-	" seq INTEGER PRIMARY KEY,"
-	" time_us INTEGER NOT NULL,"
-	" order_id TEXT NOT NULL,"
-	" scope_type TEXT NOT NULL,"
-	" scope_value TEXT NOT NULL,"
-	" time_window TEXT NOT NULL,"
-	" record_count INTEGER NOT NULL,"
-	" export_sha256 TEXT NOT NULL,"
-	" prev_hash TEXT NOT NULL,"
-	" entry_hash TEXT NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS ledger_head("
-	" id INTEGER PRIMARY KEY CHECK (id = 1),"
-	" seq INTEGER NOT NULL,"
-	" entry_hash TEXT NOT NULL);"
-	"CREATE TRIGGER IF NOT EXISTS ledger_no_update BEFORE UPDATE ON ledger"
-	" BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;"
-	"CREATE TRIGGER IF NOT EXISTS ledger_no_delete BEFORE DELETE ON ledger"
-	" BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;"
-	"PRAGMA user_version = 1;";
-
-static const char zero_hash[CDS_LEDGER_HASH_HEX_BYTES] =
+const char cds_ledger_zero_hash[CDS_LEDGER_HASH_HEX_BYTES] =
 	"0000000000000000000000000000000000000000000000000000000000000000";
-
-static enum cds_err db_fail(struct cds_error *err, struct cds_ledger *l,
-			    const char *what)
-{
-	return cds_fail(err, CDS_ERR_STORE, "ledger %s: %s: %s", l->path, what,
-			sqlite3_errmsg(l->db));
-}
 
 static void put_u64(crypto_hash_sha256_state *st, uint64_t v)
 {
@@ -114,235 +79,48 @@ void cds_ledger_entry_hash(char out[CDS_LEDGER_HASH_HEX_BYTES],
 	cds_hex_encode(out, h, sizeof(h));
 }
 
-/* mkdir DIR/legal and create the file 0600 before SQLite opens it. */
-static enum cds_err create_file(const char *datadir, const char *path,
-				struct cds_error *err)
+void ledger_chain(struct cds_ledger_entry *e, uint64_t last_seq,
+		  const char *last_hash)
 {
-	char dir[4096];
-	int fd;
-
-	if ((size_t)snprintf(dir, sizeof(dir), "%s/legal", datadir) >= sizeof(dir))
-		return cds_fail(err, CDS_ERR_INVALID, "ledger: path too long");
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-		return cds_fail(err, CDS_ERR_IO, "ledger: cannot create %s: %s",
-				dir, strerror(errno));
-	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return cds_fail(err, CDS_ERR_IO, "ledger: cannot create %s: %s",
-				path, strerror(errno));
-	close(fd);
-	return CDS_OK;
-}
-
-static enum cds_err setup(struct cds_ledger *l, bool create,
-			  struct cds_error *err)
-{
-	sqlite3_stmt *st = NULL;
-	int v = -1;
-
-	sqlite3_busy_timeout(l->db, 10000);
-	if (sqlite3_prepare_v2(l->db, "PRAGMA user_version", -1, &st, NULL) ==
-		    SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	if (v < 0)
-		return db_fail(err, l, "open");
-	if (v > 1)
-		return cds_fail(err, CDS_ERR_STORE,
-				"ledger %s: schema version %d is newer than this "
-				"program", l->path, v);
-	if (v == 0 && !create)
-		return cds_fail(err, CDS_ERR_STORE,
-				"ledger %s: not a ledger (no schema)", l->path);
-	if (create &&
-	    (sqlite3_exec(l->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL) ||
-	     (v == 0 && sqlite3_exec(l->db, schema_sql, NULL, NULL, NULL))))
-		return db_fail(err, l, "create schema");
-	return CDS_OK;
+	e->seq = last_seq + 1;
+	snprintf(e->prev_hash, sizeof(e->prev_hash), "%s", last_hash);
+	cds_ledger_entry_hash(e->entry_hash, e);
 }
 
 enum cds_err cds_ledger_open(struct cds_ledger **out, const char *datadir,
 			     bool create, struct cds_error *err)
 {
-	struct cds_ledger *l;
-	enum cds_err rc = CDS_OK;
-	struct stat sb;
+	char url[CDS_STORE_URL_MAX];
+	enum cds_err rc;
 
 	*out = NULL;
-	l = calloc(1, sizeof(*l));
-	if (!l || asprintf(&l->path, "%s/legal/ledger.sqlite3", datadir) < 0) {
-		free(l);
-		return cds_fail(err, CDS_ERR_NOMEM, "ledger: out of memory");
-	}
-	if (create)
-		rc = create_file(datadir, l->path, err);
-	else if (stat(l->path, &sb) != 0)
-		rc = cds_fail(err, CDS_ERR_NOT_FOUND, "ledger %s: %s", l->path,
-			      strerror(errno));
-	if (rc)
-		goto out;
-	if (sqlite3_open_v2(l->path, &l->db,
-			    create ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY,
-			    NULL) != SQLITE_OK) {
-		rc = db_fail(err, l, "open");
-		goto out;
-	}
-	rc = setup(l, create, err);
-out:
-	if (rc) {
-		cds_ledger_close(l);
-		return rc;
-	}
-	*out = l;
-	return CDS_OK;
+	if (!cds_store_conf_exists(datadir))
+		return ledger_sqlite_open(out, datadir, create, err);
+	rc = cds_store_conf_read(datadir, url, err);
+	if (!rc)
+		rc = ledger_pg_open(out, url, create, err);
+	return rc;
 }
 
 void cds_ledger_close(struct cds_ledger *l)
 {
-	if (!l)
-		return;
-	sqlite3_close(l->db);
-	free(l->path);
-	free(l);
-}
-
-/* Column text, "" for NULL (a tampered row may hold NULLs). */
-static const char *col_text(sqlite3_stmt *st, int i)
-{
-	const unsigned char *p = sqlite3_column_text(st, i);
-
-	return p ? (const char *)p : "";
-}
-
-/* The last entry's seq and hash (0 and zeros for an empty ledger). */
-static enum cds_err last_entry(struct cds_ledger *l, uint64_t *seq,
-			       char hash[CDS_LEDGER_HASH_HEX_BYTES],
-			       struct cds_error *err)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	*seq = 0;
-	memcpy(hash, zero_hash, sizeof(zero_hash));
-	if (sqlite3_prepare_v2(l->db,
-			       "SELECT seq, entry_hash FROM ledger"
-			       " ORDER BY seq DESC LIMIT 1", -1, &st, NULL))
-		return db_fail(err, l, "read");
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*seq = (uint64_t)sqlite3_column_int64(st, 0);
-		snprintf(hash, CDS_LEDGER_HASH_HEX_BYTES, "%s",
-			 col_text(st, 1));
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? CDS_OK
-						     : db_fail(err, l, "read");
-}
-
-static int insert_entry(struct cds_ledger *l, const struct cds_ledger_entry *e)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	rc = sqlite3_prepare_v2(l->db,
-				"INSERT INTO ledger(seq, time_us, order_id, scope_type,"
-				" scope_value, time_window, record_count,"
-				" export_sha256, prev_hash, entry_hash)"
-				" VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)", -1, &st,
-				NULL);
-	if (rc)
-		return rc;
-	sqlite3_bind_int64(st, 1, (int64_t)e->seq);
-	sqlite3_bind_int64(st, 2, e->time_us);
-	sqlite3_bind_text(st, 3, e->order_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, e->scope_type, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, e->scope_value, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, e->window, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 7, (int64_t)e->record_count);
-	sqlite3_bind_text(st, 8, e->export_sha256, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 9, e->prev_hash, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 10, e->entry_hash, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return rc;
-	if (sqlite3_prepare_v2(l->db,
-			       "INSERT OR REPLACE INTO ledger_head(id, seq,"
-			       " entry_hash) VALUES (1, ?1, ?2)", -1, &st, NULL))
-		return SQLITE_ERROR;
-	sqlite3_bind_int64(st, 1, (int64_t)e->seq);
-	sqlite3_bind_text(st, 2, e->entry_hash, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+	if (l)
+		l->ops->close(l);
 }
 
 enum cds_err cds_ledger_append(struct cds_ledger *l, struct cds_ledger_entry *e,
 			       struct cds_error *err)
 {
-	enum cds_err rc;
-
 	if (!e->order_id || !e->scope_type || !e->scope_value || !e->window ||
 	    strlen(e->export_sha256) != 64)
 		return cds_fail(err, CDS_ERR_INVALID, "ledger: incomplete entry");
-	if (sqlite3_exec(l->db, "BEGIN IMMEDIATE", NULL, NULL, NULL))
-		return db_fail(err, l, "begin");
-	rc = last_entry(l, &e->seq, e->prev_hash, err);
-	if (rc)
-		goto out;
-	e->seq++;
-	cds_ledger_entry_hash(e->entry_hash, e);
-	if (insert_entry(l, e) != SQLITE_OK ||
-	    sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-		rc = db_fail(err, l, "append");
-out:
-	if (rc && !sqlite3_get_autocommit(l->db))
-		sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
-	return rc;
-}
-
-/* Fill e from the current row of a SELECT of all columns in table order. */
-static void row_entry(sqlite3_stmt *st, struct cds_ledger_entry *e)
-{
-	e->seq = (uint64_t)sqlite3_column_int64(st, 0);
-	e->time_us = sqlite3_column_int64(st, 1);
-	e->order_id = col_text(st, 2);
-	e->scope_type = col_text(st, 3);
-	e->scope_value = col_text(st, 4);
-	e->window = col_text(st, 5);
-	e->record_count = (uint64_t)sqlite3_column_int64(st, 6);
-	snprintf(e->export_sha256, sizeof(e->export_sha256), "%s",
-		 col_text(st, 7));
-	snprintf(e->prev_hash, sizeof(e->prev_hash), "%s",
-		 col_text(st, 8));
-	snprintf(e->entry_hash, sizeof(e->entry_hash), "%s",
-		 col_text(st, 9));
+	return l->ops->append(l, e, err);
 }
 
 enum cds_err cds_ledger_scan(struct cds_ledger *l, cds_ledger_entry_fn fn,
 			     void *ctx, struct cds_error *err)
 {
-	struct cds_ledger_entry e;
-	sqlite3_stmt *st;
-	int rc;
-
-	if (sqlite3_prepare_v2(l->db,
-			       "SELECT seq, time_us, order_id, scope_type,"
-			       " scope_value, time_window, record_count,"
-			       " export_sha256, prev_hash, entry_hash"
-			       " FROM ledger ORDER BY seq", -1, &st, NULL))
-		return db_fail(err, l, "read");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&e, 0, sizeof(e));
-		row_entry(st, &e);
-		if (fn(ctx, &e))
-			break;
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_fail(err, l, "read");
-	return CDS_OK;
+	return l->ops->scan(l, fn, ctx, err);
 }
 
 /* State of a verification walk. */
@@ -392,25 +170,13 @@ static int walk_entry(void *ctx, const struct cds_ledger_entry *e)
 static enum cds_err check_head(struct cds_ledger *l, const struct walk *w,
 			       struct cds_error *err)
 {
-	uint64_t seq = 0;
 	char hash[CDS_LEDGER_HASH_HEX_BYTES];
-	sqlite3_stmt *st;
-	int rc;
+	uint64_t seq = 0;
+	enum cds_err rc;
 
-	memcpy(hash, zero_hash, sizeof(hash));
-	if (sqlite3_prepare_v2(l->db,
-			       "SELECT seq, entry_hash FROM ledger_head WHERE id = 1",
-			       -1, &st, NULL))
-		return db_fail(err, l, "read head");
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		seq = (uint64_t)sqlite3_column_int64(st, 0);
-		snprintf(hash, sizeof(hash), "%s",
-			 col_text(st, 1));
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_fail(err, l, "read head");
+	rc = l->ops->head(l, &seq, hash, err);
+	if (rc)
+		return rc;
 	if (seq == w->n && strcmp(hash, w->prev) == 0)
 		return CDS_OK;
 	if (seq > w->n)
@@ -434,7 +200,7 @@ enum cds_err cds_ledger_verify_head(struct cds_ledger *l,
 	enum cds_err rc;
 
 	memset(cur, 0, sizeof(*cur));
-	memcpy(w.prev, zero_hash, sizeof(w.prev));
+	memcpy(w.prev, cds_ledger_zero_hash, sizeof(w.prev));
 	rc = cds_ledger_scan(l, walk_entry, &w, err);
 	if (!rc)
 		rc = w.rc;
@@ -466,22 +232,17 @@ static enum cds_err entry_hash_at(struct cds_ledger *l, uint64_t seq,
 				  uint8_t out[static CDS_LEDGER_ENTRY_HASH_BYTES],
 				  struct cds_error *err)
 {
-	sqlite3_stmt *st;
-	enum cds_err rc = CDS_OK;
-	const char *hex;
+	char hex[CDS_LEDGER_HASH_HEX_BYTES];
+	enum cds_err rc;
 
-	if (sqlite3_prepare_v2(l->db, "SELECT entry_hash FROM ledger WHERE seq = ?1",
-			       -1, &st, NULL))
-		return db_fail(err, l, "read");
-	sqlite3_bind_int64(st, 1, (int64_t)seq);
-	if (sqlite3_step(st) != SQLITE_ROW)
-		rc = db_fail(err, l, "read");
-	hex = rc ? "" : col_text(st, 0);
+	rc = l->ops->hash_at(l, seq, hex, err);
+	if (rc == CDS_ERR_NOT_FOUND)
+		rc = cds_fail(err, CDS_ERR_STORE, "ledger %s: no entry %llu",
+			      l->where, (unsigned long long)seq);
 	if (!rc && cds_hex_decode_exact(out, CDS_LEDGER_ENTRY_HASH_BYTES, hex,
 					strlen(hex), "entry hash", NULL))
 		rc = cds_fail(err, CDS_ERR_CRYPTO, "ledger entry %llu: bad hash",
 			      (unsigned long long)seq);
-	sqlite3_finalize(st);
 	return rc;
 }
 

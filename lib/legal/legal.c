@@ -1,17 +1,16 @@
 /*
  * legal.c: legal export (DESIGN.md "Legal process"): check the order and
- * its scope, gather the matching records and the configuration rows from
- * the day files, and disclose them with a ledger entry.
+ * its scope, gather the matching records and the configuration rows
+ * through the query log's read interface (qlog.h, on whichever backend the
+ * data directory uses), and build the export document.
  *
  * Invariants:
  *  1. Nothing is written (no file, no ledger entry, no directory) unless
  *     the whole request is valid: cds_legal_check runs first and reports
  *     CDS_ERR_USAGE naming the option.
- *  2. A target search matches a handle exactly: the '\n'-joined list is
- *     searched for "\n" target "\n" with newlines added at both ends.
- *  3. An IP search applies each record's own policy: a full record
- *     (ip_bits 32/128) matches the address, a truncated one (24/48) matches
- *     when the address lies in its network, a `none` record never.
+ *  2. A target search matches a handle exactly, an IP search applies each
+ *     record's own policy (qlog.h cds_qlog_read); a record found by a
+ *     target search lists only the target.
  *  4. The exported bytes are hashed exactly as written; the ledger entry is
  *     committed before a file appears under its name or bytes reach stdout.
  */
@@ -19,6 +18,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -30,7 +30,7 @@
 #include "core/handle.h"
 #include "core/timeutil.h"
 #include "legal/legal_int.h"
-#include "qlog/qlog_int.h"
+#include "qlog/qlog.h"
 
 const char *cds_legal_scope_name(enum cds_legal_scope s)
 {
@@ -82,7 +82,7 @@ static enum cds_err norm_requester(char *out, const char *v,
 enum cds_err legal_scope_value(const struct cds_legal_request *r, char *out,
 			       struct cds_error *err)
 {
-	char trunc[QLOG_IP_TEXT_BYTES];
+	char trunc[CDS_QLOG_IP_TEXT_BYTES];
 	uint8_t b1, b2;
 
 	if (!r->value)
@@ -98,7 +98,7 @@ enum cds_err legal_scope_value(const struct cds_legal_request *r, char *out,
 		strcpy(out, r->value); /* checked: at most CDS_HANDLE_MAX_BYTES */
 		return CDS_OK;
 	case CDS_LEGAL_IP:
-		if (qlog_ip_forms(r->value, out, &b1, trunc, &b2, NULL))
+		if (cds_qlog_ip_forms(r->value, out, &b1, trunc, &b2, NULL))
 			return cds_fail(err, CDS_ERR_USAGE,
 					"--ip: '%.60s' is not an IPv4 or IPv6 address",
 					r->value);
@@ -127,22 +127,30 @@ enum cds_err cds_legal_check(const struct cds_legal_request *r,
 
 /* ---- gathering ------------------------------------------------------ */
 
-static char *dup_col(sqlite3_stmt *st, int i, bool *oom)
+/* A copy of s (NULL stays NULL); *oom set if it cannot be made. */
+static char *dup_or_null(const char *s, bool *oom)
 {
-	const unsigned char *p = sqlite3_column_text(st, i);
-	char *s;
+	char *d;
 
-	if (!p)
-		return NULL;
-	s = strdup((const char *)p);
 	if (!s)
+		return NULL;
+	d = strdup(s);
+	if (!d)
 		*oom = true;
-	return s;
+	return d;
 }
 
-static enum cds_err add_rec(struct legal_doc *d, sqlite3_stmt *st,
-			    struct cds_error *err)
+/* Gathering state: the doc, and the first failure of a callback. */
+struct gather {
+	struct legal_doc *d;
+	enum cds_err rc;
+	struct cds_error *err;
+};
+
+static int add_rec(void *ctx, const struct cds_qlog_row *row)
 {
+	struct gather *g = ctx;
+	struct legal_doc *d = g->d;
 	struct legal_rec *r;
 	bool oom = false;
 
@@ -151,168 +159,78 @@ static enum cds_err add_rec(struct legal_doc *d, sqlite3_stmt *st,
 		void *p = realloc(d->recs, nc * sizeof(*d->recs));
 
 		if (!p)
-			return cds_fail(err, CDS_ERR_NOMEM, "export: out of memory");
+			goto oom;
 		d->recs = p;
 		d->cap_recs = nc;
 	}
 	r = &d->recs[d->n_recs++];
 	memset(r, 0, sizeof(*r));
-	r->time_us = sqlite3_column_int64(st, 0);
-	r->ip = dup_col(st, 1, &oom);
-	r->ip_bits = sqlite3_column_int(st, 2);
-	r->account = dup_col(st, 3, &oom);
-	r->endpoint = dup_col(st, 4, &oom);
-	r->items = sqlite3_column_int64(st, 5);
-	r->status = sqlite3_column_int(st, 6);
-	if (d->req->scope == CDS_LEGAL_TARGET) {
-		/* Only the target: the rest of the lookup is out of scope. */
-		r->handles = strdup(d->value);
-		oom = oom || !r->handles;
-	} else {
-		r->handles = dup_col(st, 7, &oom);
-	}
-	r->via = dup_col(st, 8, &oom);
-	return oom ? cds_fail(err, CDS_ERR_NOMEM, "export: out of memory")
-		   : CDS_OK;
+	r->time_us = row->time_us;
+	r->ip = dup_or_null(row->ip, &oom);
+	r->ip_bits = row->ip_bits;
+	r->account = dup_or_null(row->account, &oom);
+	r->endpoint = dup_or_null(row->endpoint, &oom);
+	r->items = row->items;
+	r->status = row->status;
+	/* A target search: only the target, the rest is out of scope. */
+	r->handles = dup_or_null(d->req->scope == CDS_LEGAL_TARGET ? d->value
+								  : row->handles,
+				 &oom);
+	r->via = dup_or_null(row->via, &oom);
+	if (!oom)
+		return 0;
+oom:
+	g->rc = cds_fail(g->err, CDS_ERR_NOMEM, "export: out of memory");
+	return 1;
 }
 
-/* %s: the via column, or NULL in a schema 1 file that has none. */
-static const char rec_sql[] =
-	"SELECT time_us, ip, ip_bits, account, endpoint, items, status, handles,"
-	" %s FROM records WHERE time_us >= ?1 AND time_us < ?2 AND ";
-
-/* Bind the scope condition's parameters (?3...). */
-static void bind_scope(sqlite3_stmt *st, const struct legal_doc *d)
+static int add_cfg(void *ctx, const struct cds_qlog_config_row *row)
 {
-	char full[QLOG_IP_TEXT_BYTES], trunc[QLOG_IP_TEXT_BYTES], *needle;
-	uint8_t fb = 0, tb = 0;
-
-	switch (d->req->scope) {
-	case CDS_LEGAL_REQUESTER:
-		sqlite3_bind_text(st, 3, d->value, -1, SQLITE_TRANSIENT);
-		break;
-	case CDS_LEGAL_TARGET:
-		if (asprintf(&needle, "\n%s\n", d->value) >= 0)
-			sqlite3_bind_text(st, 3, needle, -1, free);
-		break;
-	case CDS_LEGAL_IP:
-		if (qlog_ip_forms(d->value, full, &fb, trunc, &tb, NULL))
-			break;
-		sqlite3_bind_text(st, 3, full, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int(st, 4, fb);
-		sqlite3_bind_text(st, 5, trunc, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int(st, 6, tb);
-		break;
-	}
-}
-
-static enum cds_err read_recs(sqlite3 *db, struct legal_doc *d,
-			      const char *path, struct cds_error *err)
-{
-	static const char *const cond[] = {
-		[CDS_LEGAL_REQUESTER] = "account = ?3",
-		[CDS_LEGAL_TARGET] = "handles IS NOT NULL AND "
-				     "instr(char(10) || handles || char(10), ?3) > 0",
-		[CDS_LEGAL_IP] = "((ip = ?3 AND ip_bits = ?4) OR "
-				 "(ip = ?5 AND ip_bits = ?6))",
-	};
-	enum cds_err rc = CDS_OK;
-	sqlite3_stmt *st = NULL;
-	char *sql = NULL, *sql2;
-	int src;
-
-	if (asprintf(&sql, rec_sql, qlog_day_version(db) >= 2 ? "via" : "NULL") < 0)
-		return cds_fail(err, CDS_ERR_NOMEM, "export: out of memory");
-	if (asprintf(&sql2, "%s%s ORDER BY time_us, id", sql,
-		     cond[d->req->scope]) < 0)
-		sql2 = NULL;
-	free(sql);
-	sql = sql2;
-	if (!sql)
-		return cds_fail(err, CDS_ERR_NOMEM, "export: out of memory");
-	src = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-	free(sql);
-	if (src != SQLITE_OK)
-		return qlog_sqlite_err(err, db, src, "search", path);
-	sqlite3_bind_int64(st, 1, d->req->since_us);
-	sqlite3_bind_int64(st, 2, d->req->until_us);
-	bind_scope(st, d);
-	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW)
-		rc = add_rec(d, st, err);
-	if (!rc && src != SQLITE_DONE)
-		rc = qlog_sqlite_err(err, db, src, "search", path);
-	sqlite3_finalize(st);
-	return rc;
-}
-
-static enum cds_err read_cfgs(sqlite3 *db, struct legal_doc *d,
-			      const char *path, struct cds_error *err)
-{
-	sqlite3_stmt *st = NULL;
+	struct gather *g = ctx;
+	struct legal_doc *d = g->d;
 	struct legal_cfg *c;
-	int src;
 
-	src = sqlite3_prepare_v2(db,
-				 "SELECT time_us, plain_lookup, ip_policy,"
-				 " retention_days FROM config", -1, &st, NULL);
-	if (src != SQLITE_OK)
-		return qlog_sqlite_err(err, db, src, "read config", path);
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		if (d->n_cfgs == d->cap_cfgs) {
-			size_t nc = d->cap_cfgs ? d->cap_cfgs * 2 : 16;
-			void *p = realloc(d->cfgs, nc * sizeof(*d->cfgs));
+	if (d->n_cfgs == d->cap_cfgs) {
+		size_t nc = d->cap_cfgs ? d->cap_cfgs * 2 : 16;
+		void *p = realloc(d->cfgs, nc * sizeof(*d->cfgs));
 
-			if (!p) {
-				sqlite3_finalize(st);
-				return cds_fail(err, CDS_ERR_NOMEM,
-						"export: out of memory");
-			}
-			d->cfgs = p;
-			d->cap_cfgs = nc;
+		if (!p) {
+			g->rc = cds_fail(g->err, CDS_ERR_NOMEM,
+					 "export: out of memory");
+			return 1;
 		}
-		c = &d->cfgs[d->n_cfgs++];
-		c->time_us = sqlite3_column_int64(st, 0);
-		c->plain_lookup = sqlite3_column_int(st, 1) != 0;
-		snprintf(c->ip_policy, sizeof(c->ip_policy), "%s",
-			 sqlite3_column_text(st, 2)
-				 ? (const char *)sqlite3_column_text(st, 2) : "");
-		c->retention_days = sqlite3_column_int(st, 3);
+		d->cfgs = p;
+		d->cap_cfgs = nc;
 	}
-	sqlite3_finalize(st);
-	if (src != SQLITE_DONE)
-		return qlog_sqlite_err(err, db, src, "read config", path);
-	return CDS_OK;
+	c = &d->cfgs[d->n_cfgs++];
+	c->time_us = row->time_us;
+	c->plain_lookup = row->plain_lookup;
+	snprintf(c->ip_policy, sizeof(c->ip_policy), "%s",
+		 row->ip_policy ? row->ip_policy : "");
+	c->retention_days = row->retention_days;
+	return 0;
 }
 
-/* Config rows of every day file; records of the days in the window. */
+/* The config rows of the whole log; the matching records of the window. */
 static enum cds_err gather(const char *datadir, struct legal_doc *d,
 			   struct cds_error *err)
 {
-	int64_t *days = NULL;
+	static const enum cds_qlog_match match[] = {
+		[CDS_LEGAL_REQUESTER] = CDS_QLOG_MATCH_ACCOUNT,
+		[CDS_LEGAL_TARGET] = CDS_QLOG_MATCH_HANDLE,
+		[CDS_LEGAL_IP] = CDS_QLOG_MATCH_IP,
+	};
+	struct cds_qlog_filter f = {d->req->since_us, d->req->until_us,
+				    match[d->req->scope], d->value};
+	struct gather g = {d, CDS_OK, err};
 	enum cds_err rc;
-	sqlite3 *db;
-	size_t n = 0;
-	char *path;
 
-	rc = qlog_day_list(datadir, INT64_MIN, INT64_MAX, &days, &n, err);
-	for (size_t i = 0; !rc && i < n; i++) {
-		path = qlog_day_path(datadir, days[i]);
-		if (!path) {
-			rc = cds_fail(err, CDS_ERR_NOMEM, "export: out of memory");
-			break;
-		}
-		rc = qlog_day_open_ro(&db, path, err);
-		if (!rc) {
-			rc = read_cfgs(db, d, path, err);
-			if (!rc && days[i] < d->req->until_us &&
-			    days[i] + CDS_USEC_PER_DAY > d->req->since_us)
-				rc = read_recs(db, d, path, err);
-			sqlite3_close(db);
-		}
-		free(path);
-	}
-	free(days);
-	return rc;
+	rc = cds_qlog_read_config(datadir, add_cfg, &g, err);
+	if (!rc)
+		rc = g.rc;
+	if (!rc)
+		rc = cds_qlog_read(datadir, &f, add_rec, &g, err);
+	return rc ? rc : g.rc;
 }
 
 enum cds_err cds_legal_export(const char *datadir,
