@@ -8,8 +8,8 @@
  * written together in one transaction; UPDATE and DELETE on the entries
  * refused by triggers (against accidents; the chain is the guard against
  * intent).  There are two: SQLite, DIR/legal/ledger.sqlite3
- * (ledger_sqlite.c), and PostgreSQL, tables legal_ledger and
- * legal_ledger_head in the database DIR/store.conf names (ledger_pg.c).
+ * (ledger_sqlite.c), and PostgreSQL, tables ledger and
+ * ledger_head in the database DIR/store.conf names (ledger_pg.c).
  *
  * Every backend object starts with a struct cds_ledger.
  */

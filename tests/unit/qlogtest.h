@@ -14,6 +14,7 @@
 
 #include <libpq-fe.h>
 
+#include "core/timeutil.h"
 #include "qlog/qlog.h"
 #include "storetest.h"
 
