@@ -33,7 +33,8 @@ static const char export_usage[] =
 	"Write the query-log records matching exactly one scope within the\n"
 	"window (default: all retained records) to FILE (mode 0600, must not\n"
 	"exist or be empty) or stdout, and append an entry to the disclosure\n"
-	"ledger DIR/legal/ledger.sqlite3.  ACCOUNT is 32 hex digits, HANDLE a\n"
+	"ledger (DIR/legal/ledger.sqlite3, or in the PostgreSQL database of\n"
+	"DIR/store.conf).  ACCOUNT is 32 hex digits, HANDLE a\n"
 	"canonical handle (tel:+15551234567, mailto:a@example.org), IP an IPv4\n"
 	"or IPv6 address.  A target search finds only plain lookups: private\n"
 	"discoveries record no targets.\n";

@@ -3,9 +3,11 @@
  *
  *   cdsctl --data DIR log sweep [--now RFC3339] [--retention-days N]
  *
- * Deletes the day files of DIR/querylog whose day ended more than N days
- * (default 30) before --now (default: the current time), with their -wal,
- * -shm and -journal files, and prints one line per day removed.
+ * Deletes the days of the query log that ended more than N days (default
+ * 30) before --now (default: the current time): the day files of
+ * DIR/querylog with their -wal, -shm and -journal files, or the day
+ * partitions when DIR/store.conf names PostgreSQL; prints one line per day
+ * removed.
  */
 #include <stdio.h>
 #include <sys/stat.h>
@@ -22,9 +24,10 @@
 static const char sweep_usage[] =
 	"usage: cdsctl --data DIR log sweep [--now RFC3339] [--retention-days N]\n"
 	"\n"
-	"Delete query-log day files whose day ended more than N days before\n"
-	"--now (default: now), with their -wal/-shm/-journal files.  N defaults\n"
-	"to 30; 0 deletes every day file.  Prints each day removed.\n";
+	"Delete query-log days that ended more than N days before --now\n"
+	"(default: now): day files with their -wal/-shm/-journal files, or day\n"
+	"partitions when the store is in PostgreSQL.  N defaults to 30; 0\n"
+	"deletes every day.  Prints each day removed.\n";
 
 static void print_removed(void *ctx, const char *day, int64_t records)
 {
