@@ -196,13 +196,12 @@ static void pgl_close(struct cds_ledger *base)
 	free(l);
 }
 
-/* The last entry's seq and hash (0 and zeros for an empty ledger). */
-static enum cds_err last_entry(struct pg_ledger *l, uint64_t *seq,
-			       char hash[CDS_LEDGER_HASH_HEX_BYTES],
-			       struct cds_error *err)
+/* The (seq, hash) row sql selects; 0 and zeros if it has none. */
+static enum cds_err seq_hash(struct pg_ledger *l, const char *sql,
+			     uint64_t *seq, char hash[CDS_LEDGER_HASH_HEX_BYTES],
+			     struct cds_error *err)
 {
-	PGresult *r = run(l, "SELECT seq, entry_hash FROM ledger"
-			     " ORDER BY seq DESC LIMIT 1", 0, NULL, "read", err);
+	PGresult *r = run(l, sql, 0, NULL, "read", err);
 
 	*seq = 0;
 	memcpy(hash, cds_ledger_zero_hash, CDS_LEDGER_HASH_HEX_BYTES);
@@ -214,6 +213,15 @@ static enum cds_err last_entry(struct pg_ledger *l, uint64_t *seq,
 	}
 	PQclear(r);
 	return CDS_OK;
+}
+
+/* The last entry's seq and hash (0 and zeros for an empty ledger). */
+static enum cds_err last_entry(struct pg_ledger *l, uint64_t *seq,
+			       char hash[CDS_LEDGER_HASH_HEX_BYTES],
+			       struct cds_error *err)
+{
+	return seq_hash(l, "SELECT seq, entry_hash FROM ledger ORDER BY seq DESC"
+			   " LIMIT 1", seq, hash, err);
 }
 
 static enum cds_err insert_entry(struct pg_ledger *l,
@@ -312,20 +320,8 @@ static enum cds_err pgl_head(struct cds_ledger *base, uint64_t *seq,
 			     char hash[CDS_LEDGER_HASH_HEX_BYTES],
 			     struct cds_error *err)
 {
-	struct pg_ledger *l = pgl_of(base);
-	PGresult *r = run(l, "SELECT seq, entry_hash FROM ledger_head"
-			     " WHERE id = 1", 0, NULL, "read head", err);
-
-	*seq = 0;
-	memcpy(hash, cds_ledger_zero_hash, CDS_LEDGER_HASH_HEX_BYTES);
-	if (!r)
-		return CDS_ERR_STORE;
-	if (PQntuples(r) == 1) {
-		*seq = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
-		snprintf(hash, CDS_LEDGER_HASH_HEX_BYTES, "%s", PQgetvalue(r, 0, 1));
-	}
-	PQclear(r);
-	return CDS_OK;
+	return seq_hash(pgl_of(base), "SELECT seq, entry_hash FROM ledger_head"
+				      " WHERE id = 1", seq, hash, err);
 }
 
 static enum cds_err pgl_hash_at(struct cds_ledger *base, uint64_t seq,
