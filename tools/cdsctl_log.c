@@ -9,6 +9,7 @@
  * partitions when DIR/store.conf names PostgreSQL; prints one line per day
  * removed.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
@@ -29,13 +30,15 @@ static const char sweep_usage[] =
 	"partitions when the store is in PostgreSQL.  N defaults to 30; 0\n"
 	"deletes every day.  Prints each day removed.\n";
 
-static void print_removed(void *ctx, const char *day, int64_t records)
+static void print_removed(void *ctx, const char *day, int64_t records,
+			  bool exact)
 {
 	(void)ctx;
 	if (records < 0)
 		printf("removed %s (record count unknown)\n", day);
 	else
-		printf("removed %s (%lld records)\n", day, (long long)records);
+		printf("removed %s (%s%lld records)\n", day, exact ? "" : "about ",
+		       (long long)records);
 }
 
 static int datadir_ok(void)

@@ -169,9 +169,12 @@ enum cds_err cds_qlog_sweep(const char *datadir, int retention_days,
 
 /*
  * The same, calling fn (if not NULL) for each day removed, so that a tool
- * can print it.  records is -1 when the file could not be counted.
+ * can print it.  records is -1 when the day could not be counted; exact is
+ * false when it is PostgreSQL's estimate (its statistics of the partition:
+ * counting a large day row by row would cost what dropping it saves).
  */
-typedef void (*cds_qlog_swept_fn)(void *ctx, const char *day, int64_t records);
+typedef void (*cds_qlog_swept_fn)(void *ctx, const char *day, int64_t records,
+				  bool exact);
 enum cds_err cds_qlog_sweep_each(const char *datadir, int retention_days,
 				 int64_t now_us, cds_qlog_swept_fn fn,
 				 void *ctx, uint64_t *files_deleted,

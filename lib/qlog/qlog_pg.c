@@ -3,10 +3,11 @@
  * (qlog_pg.h has the schema and the invariants).
  *
  * The sink keeps one connection.  It remembers the days whose partition it
- * made or found (two: today and yesterday), so a group costs one COPY.  A
- * day removed behind its back (a sweep from another process) shows as the
- * COPY's "no partition" error: the sink forgets the day, makes it again
- * and retries once.  A connection that fails is dropped and made again at
+ * made or found (two: today and yesterday), so a group costs one COPY,
+ * straight into the day's partition (a group holds one day: no routing of
+ * rows through the parent).  A day removed behind its back (a sweep from
+ * another process) makes the COPY fail: with the connection still up, the
+ * sink forgets its days, makes the day again and retries once.  A connection that fails is dropped and made again at
  * the next group, so PostgreSQL restarting costs the groups written while
  * it was away (counted in write_errors; a `sync` submitter is told).
  */
@@ -21,7 +22,6 @@
 #include "core/timeutil.h"
 #include "store/store_pg.h" /* pg_connect, pg_fail, binary COPY */
 
-#define NO_PARTITION "23514" /* check_violation: no partition for a row */
 
 static const char schema_sql[] =
 	"CREATE SCHEMA IF NOT EXISTS " CDS_PG_SCHEMA ";"
@@ -345,26 +345,26 @@ static void copy_rec(struct pg_copy *c, const struct qlog_rec *r)
 	copy_text_or_null(c, r->via == CDS_QLOG_VIA_OHTTP ? "ohttp" : NULL);
 }
 
-static const char copy_sql[] =
-	"COPY qlog_records (time_us, ip, ip_bits, account, endpoint, items,"
-	" status, handles, via) FROM STDIN (FORMAT binary)";
-
-/* One COPY of the group (invariant 2); sqlstate of a failure. */
-static enum cds_err copy_group(struct qlog_sink *s, const struct qlog_rec *recs,
-			       const size_t *idx, size_t n, char state[6],
-			       struct cds_error *err)
+/* One COPY of the group into its day's partition (invariant 2). */
+static enum cds_err copy_group(struct qlog_sink *s, int64_t day,
+			       const struct qlog_rec *recs, const size_t *idx,
+			       size_t n, struct cds_error *err)
 {
+	char name[32], sql[192];
 	struct pg_copy c;
 	struct cds_error e;
 	enum cds_err rc;
 
-	state[0] = '\0';
-	rc = pg_copy_begin(&c, s->conn, copy_sql, &e);
+	qlog_pg_part_name(name, day);
+	snprintf(sql, sizeof(sql),
+		 "COPY %s (time_us, ip, ip_bits, account, endpoint, items, status,"
+		 " handles, via) FROM STDIN (FORMAT binary)", name);
+	rc = pg_copy_begin(&c, s->conn, sql, &e);
 	if (rc)
 		return relabel(err, rc, &e);
 	for (size_t i = 0; i < n; i++)
 		copy_rec(&c, &recs[idx[i]]);
-	rc = pg_copy_end(&c, "insert records", state, &e);
+	rc = pg_copy_end(&c, "insert records", NULL, &e);
 	return rc ? relabel(err, rc, &e) : CDS_OK;
 }
 
@@ -372,7 +372,6 @@ static enum cds_err pg_insert(struct qlog_sink *s, int64_t day,
 			      const struct qlog_rec *recs, const size_t *idx,
 			      size_t n, struct cds_error *err)
 {
-	char state[6];
 	enum cds_err rc;
 	bool created;
 
@@ -380,11 +379,12 @@ static enum cds_err pg_insert(struct qlog_sink *s, int64_t day,
 	if (!rc && !known(s, day))
 		rc = make_day(s, day, &created, err);
 	if (!rc) {
-		rc = copy_group(s, recs, idx, n, state, err);
-		if (rc && !strcmp(state, NO_PARTITION)) { /* dropped behind us */
+		rc = copy_group(s, day, recs, idx, n, err);
+		/* Dropped behind us?  Make the day again, once. */
+		if (rc && PQstatus(s->conn) == CONNECTION_OK) {
 			s->known[0] = s->known[1] = 0;
 			rc = make_day(s, day, &created, err);
-			rc = rc ? rc : copy_group(s, recs, idx, n, state, err);
+			rc = rc ? rc : copy_group(s, day, recs, idx, n, err);
 		}
 	}
 	if (rc && s->conn && PQstatus(s->conn) != CONNECTION_OK)

@@ -21,7 +21,8 @@
  *  1. A partition is created together with its day's first config row, in
  *     one transaction under an advisory lock, so two replicas making the
  *     same day at once neither fail nor state it twice.
- *  2. A group of records is one COPY: all of it is committed or none.
+ *  2. A group of records (all of one day) is one COPY into that day's
+ *     partition: all of it is committed or none.
  *  3. A day is removed by dropping its partition and deleting its config
  *     rows in one transaction: no DELETE of records, no VACUUM, whatever
  *     the day's size.

@@ -168,7 +168,7 @@ static enum cds_err sweep_day(const char *datadir, int64_t day,
 		cds_log_info("query log: deleted day %s (%lld records)", name,
 			     (long long)records);
 	if (fn)
-		fn(fn_ctx, name, records);
+		fn(fn_ctx, name, records, true);
 	return CDS_OK;
 }
 
