@@ -108,9 +108,11 @@ struct cds_qlog;
  * With retention_days == 0 no thread writes anything and no file or
  * directory is created; the sweeper still removes day files left by an
  * earlier run, since the policy is then to keep none.  An unwritable data
- * directory does not make this fail: the writer counts write_errors and
- * logs to stderr, and the service keeps running.  CDS_ERR_INVALID for a
- * NULL datadir or a negative retention.
+ * directory, or a PostgreSQL server that does not answer, does not make
+ * this fail: the writer counts write_errors and logs to stderr, and the
+ * service keeps running.  CDS_ERR_INVALID for a NULL datadir or a
+ * negative retention; CDS_ERR_STORE for a malformed DIR/store.conf or a
+ * PostgreSQL log whose schema is newer than this program.
  */
 enum cds_err cds_qlog_open(struct cds_qlog **out,
 			   const struct cds_qlog_config *cfg,

@@ -1,6 +1,8 @@
 /*
- * qlog_place.c: where a data directory's query log lives, and the public
- * entry points that only pick the backend (sweep, read).
+ * qlog_place.c: where a data directory's query log lives, the public
+ * entry points that only pick the backend (sweep, read), and the rules
+ * both backends share (when a day expires, how a new day is stated, how a
+ * read's scope value is checked).
  *
  * The log follows the directory store: a data directory whose
  * DIR/store.conf names PostgreSQL keeps its log in that database; one
