@@ -19,9 +19,11 @@
  * under tests/integration/pgserver.py, which starts one), through a data
  * directory whose store.conf names it; `both` interleaves SQLite and
  * PostgreSQL runs (R rounds: sqlite, postgresql, sqlite, ...) and prints
- * the medians and their ratio.  --sweep-records M then fills one past day
- * with M records on each backend and times the sweep that removes it (a
- * file unlinked; a partition dropped).
+ * the medians and their ratio.  --sweep-records M then, on each backend,
+ * fills a day 45 days ago with one record and a day 40 days ago with M,
+ * and times the sweep that removes each (a file unlinked; a partition
+ * dropped): the ratio full/empty says whether removal grows with a day's
+ * size.
  */
 #include <ftw.h>
 #include <stdbool.h>
@@ -41,7 +43,6 @@
 #include "qlog/qlog.h"
 #include "store/store_impl.h" /* cds_store_conf_write */
 
-#define SWEEP_DAY INT64_C(1893456000000000) /* 2030-01-01T00:00:00Z */
 
 struct opts {
 	long count, threads, handles, rounds, sweep_records;
@@ -138,7 +139,8 @@ static int pg_reset(void)
 static double run(const struct opts *o, const char *dir, const char *name,
 		  enum cds_qlog_durability dur, int64_t time_us)
 {
-	struct cds_qlog_config cfg = {dir, 30, dur, CDS_QLOG_IP_TRUNCATED, 0,
+	/* Retention long enough that its own sweeper leaves sweep_time's days. */
+	struct cds_qlog_config cfg = {dir, 3650, dur, CDS_QLOG_IP_TRUNCATED, 0,
 				      o->handles > 0};
 	struct worker *w = calloc((size_t)o->threads, sizeof(*w));
 	pthread_t *th = calloc((size_t)o->threads, sizeof(*th));
@@ -298,34 +300,56 @@ static int throughput(const struct opts *o, const char *base,
 	return 0;
 }
 
-/* Fill one past day with M records, then time the sweep removing it. */
+/* Time one sweep (retention days, as of now); ms, or -1. */
+static double timed_sweep(const char *d, int retention, uint64_t *n)
+{
+	struct cds_error err;
+	int64_t t0 = cds_monotonic_us();
+
+	if (cds_qlog_sweep(d, retention, cds_now_us(), n, &err)) {
+		fprintf(stderr, "bench_qlog: sweep: %s\n", err.msg);
+		return -1;
+	}
+	return (double)(cds_monotonic_us() - t0) / 1000.0;
+}
+
+/*
+ * A day of one record (45 days ago) and a day of M (40 days ago); sweep
+ * the first alone (retention 42), then the second (retention 30): today,
+ * which the writer states at start-up, stays.
+ */
 static int sweep_time(const struct opts *o, const char *base, bool pg)
 {
+	int64_t today = cds_time_day_start(cds_now_us());
+	const char *name = pg ? "postgresql" : "sqlite";
 	struct opts fill = *o;
-	struct cds_error err;
-	uint64_t n = 0;
-	int64_t t0, t1;
+	uint64_t n1 = 0, n2 = 0;
+	double empty, full;
 	char *d = backend_dir(base, pg);
-	int rc;
+	int rc = 1;
 
-	fill.count = o->sweep_records;
 	fill.handles = 0;
-	if (!d || run(&fill, d, pg ? "postgresql" : "sqlite", CDS_QLOG_BATCH,
-		      SWEEP_DAY) < 0) {
-		free(d);
-		return 1;
-	}
-	t0 = cds_monotonic_us();
-	rc = cds_qlog_sweep(d, 30, SWEEP_DAY + 40 * CDS_USEC_PER_DAY, &n, &err);
-	t1 = cds_monotonic_us();
-	if (rc)
-		fprintf(stderr, "bench_qlog: sweep: %s\n", err.msg);
-	else
-		printf("%-10s sweep: %llu day(s) of %ld records removed in %.1f ms\n",
-		       pg ? "postgresql" : "sqlite", (unsigned long long)n,
-		       o->sweep_records, (double)(t1 - t0) / 1000.0);
+	fill.threads = 1;
+	fill.count = 1;
+	if (!d || run(&fill, d, name, CDS_QLOG_BATCH,
+		      today - 45 * CDS_USEC_PER_DAY) < 0)
+		goto out;
+	fill.threads = o->threads;
+	fill.count = o->sweep_records;
+	if (run(&fill, d, name, CDS_QLOG_BATCH, today - 40 * CDS_USEC_PER_DAY) < 0)
+		goto out;
+	empty = timed_sweep(d, 42, &n1);
+	full = empty < 0 ? -1 : timed_sweep(d, 30, &n2);
+	if (full < 0)
+		goto out;
+	printf("%-10s sweep: a day of 1 record in %.1f ms (%llu day), a day of "
+	       "%ld records in %.1f ms (%llu day); full/empty %.2f\n", name,
+	       empty, (unsigned long long)n1, o->sweep_records, full,
+	       (unsigned long long)n2, empty > 0 ? full / empty : 0);
+	rc = n1 != 1 || n2 != 1;
+out:
 	free(d);
-	return rc != 0;
+	return rc;
 }
 
 int main(int argc, char **argv)
