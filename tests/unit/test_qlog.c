@@ -330,7 +330,7 @@ static void test_schema_1_upgraded(void **state)
 		" VALUES (1, '192.0.2.0', 24, 'params', 0, 200);"
 		"PRAGMA application_id = 1667527537; PRAGMA user_version = 1;";
 	int64_t t = T("2030-03-06T10:00:00Z");
-	char *dir = tmpdir(), *path, qdir[512];
+	char *dir, *path, qdir[512];
 	struct cds_qlog *q;
 	struct cds_qlog_request r = {NULL, NULL, CDS_EP_DISCOVER, 1, 200, t,
 				     CDS_QLOG_VIA_OHTTP};
@@ -339,6 +339,7 @@ static void test_schema_1_upgraded(void **state)
 
 	(void)state;
 	SQLITE_ONLY();
+	dir = tmpdir();
 	snprintf(qdir, sizeof(qdir), "%s/querylog", dir);
 	assert_int_equal(mkdir(qdir, 0700), 0);
 	path = day_file(dir, "2030-03-06");
