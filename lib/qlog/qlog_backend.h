@@ -13,9 +13,9 @@
  *
  * Invariants every backend keeps:
  *  1. The storage of day D holds only records whose own time lies in D,
- *     and at least one config row dated in D: the first write of a day
- *     states the modes in force ("new_day", or "start" on the server's
- *     first day, qlog_new_day_event).
+ *     and the first write of a day states the modes in force
+ *     (qlog_new_day_event: "new_day" at D's start for a day after the
+ *     server's start, else "start" at the start).
  *  2. insert is all or nothing, and reports CDS_ERR_FULL / CDS_ERR_IO /
  *     CDS_ERR_STORE with the cause; a sink survives a failure and tries
  *     again on the next insert (the disk, or the database, may recover).

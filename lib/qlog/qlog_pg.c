@@ -270,24 +270,38 @@ static enum cds_err config_row(struct qlog_sink *s, int64_t day, int64_t at,
 	return rc;
 }
 
-/* CREATE the day's partition if missing, and state the day's modes. */
-static enum cds_err make_day(struct qlog_sink *s, int64_t day, bool *created,
-			     struct cds_error *err)
+/* CREATE TABLE IF NOT EXISTS the partition of day. */
+static enum cds_err make_partition(struct qlog_sink *s, int64_t day,
+				   struct cds_error *err)
 {
 	char name[32], sql[256];
-	const char *event;
-	enum cds_err rc;
-	int64_t at;
 
 	qlog_pg_part_name(name, day);
 	snprintf(sql, sizeof(sql),
 		 "CREATE TABLE IF NOT EXISTS %s PARTITION OF qlog_records"
 		 " FOR VALUES FROM (%lld) TO (%lld)", name, (long long)day,
 		 (long long)(day + CDS_USEC_PER_DAY));
+	return exec(s->conn, sql, "create a day's partition", err);
+}
+
+/*
+ * Make the day's partition if missing and state the day's modes; make the
+ * next day's partition ahead too, so that the first group after midnight
+ * does not wait for DDL (a day made ahead and never written holds no
+ * config row, and a sweep drops it without counting it).
+ */
+static enum cds_err make_day(struct qlog_sink *s, int64_t day, bool *created,
+			     struct cds_error *err)
+{
+	const char *event;
+	enum cds_err rc;
+	int64_t at;
+
 	qlog_new_day_event(&s->cfg, day, &at, &event);
 	rc = exec(s->conn, "BEGIN; SELECT pg_advisory_xact_lock("
 			   "hashtext('" QLOG_PG_LOCK "'))", "lock the log", err);
-	rc = rc ? rc : exec(s->conn, sql, "create a day's partition", err);
+	rc = rc ? rc : make_partition(s, day, err);
+	rc = rc ? rc : make_partition(s, day + CDS_USEC_PER_DAY, err);
 	rc = rc ? rc : config_row(s, day, at, event, true, created, err);
 	rc = rc ? rc : exec(s->conn, "COMMIT", "create a day's partition", err);
 	if (rc) {

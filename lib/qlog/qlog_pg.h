@@ -20,7 +20,9 @@
  * Invariants:
  *  1. A partition is created together with its day's first config row, in
  *     one transaction under an advisory lock, so two replicas making the
- *     same day at once neither fail nor state it twice.
+ *     same day at once neither fail nor state it twice; the next day's
+ *     partition is made ahead in the same transaction (without a config
+ *     row until that day is first written).
  *  2. A group of records (all of one day) is one COPY into that day's
  *     partition: all of it is committed or none.
  *  3. A day is removed by dropping its partition and deleting its config

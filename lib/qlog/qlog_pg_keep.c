@@ -86,9 +86,9 @@ static int64_t estimate_day(PGconn *c, const char *name)
 	return n < 0 ? -1 : n;
 }
 
-/* Delete config rows with time_us in [from, until). */
+/* Delete config rows with time_us in [from, until); *n: how many. */
 static enum cds_err drop_config(PGconn *c, int64_t from, int64_t until,
-				struct cds_error *err)
+				int64_t *n, struct cds_error *err)
 {
 	char a[2][24];
 	const char *v[2] = {a[0], a[1]};
@@ -99,14 +99,35 @@ static enum cds_err drop_config(PGconn *c, int64_t from, int64_t until,
 	r = run(c, "DELETE FROM qlog_config WHERE time_us >= $1::bigint"
 		   " AND time_us < $2::bigint", 2, v, PGRES_COMMAND_OK,
 		"delete config rows", err);
+	if (r && n)
+		*n = strtoll(PQcmdTuples(r), NULL, 10);
 	PQclear(r);
 	return r ? CDS_OK : CDS_ERR_STORE;
 }
 
-/* Drop one day's partition and config rows in one transaction. */
-static enum cds_err drop_day(PGconn *c, int64_t day, const char *name,
-			     struct cds_error *err)
+/* Whether a partition holds a row: its first page, whatever its size. */
+static bool has_rows(PGconn *c, const char *name)
 {
+	char sql[96];
+	PGresult *r;
+	bool yes;
+
+	snprintf(sql, sizeof(sql), "SELECT 1 FROM %s LIMIT 1", name);
+	r = PQexec(c, sql);
+	yes = PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) > 0;
+	PQclear(r);
+	return yes;
+}
+
+/*
+ * Drop one day's partition and config rows in one transaction; *used:
+ * whether the day held any (a day made ahead and never written held none).
+ */
+static enum cds_err drop_day(PGconn *c, int64_t day, const char *name,
+			     bool *used, struct cds_error *err)
+{
+	bool rows = has_rows(c, name);
+	int64_t cfgs = 0;
 	char sql[96];
 	PGresult *r = PQexec(c, "BEGIN");
 	enum cds_err rc = CDS_OK;
@@ -118,7 +139,8 @@ static enum cds_err drop_day(PGconn *c, int64_t day, const char *name,
 	if (!r)
 		rc = CDS_ERR_STORE;
 	PQclear(r);
-	rc = rc ? rc : drop_config(c, day, day + CDS_USEC_PER_DAY, err);
+	rc = rc ? rc : drop_config(c, day, day + CDS_USEC_PER_DAY, &cfgs, err);
+	*used = rows || cfgs > 0;
 	r = PQexec(c, rc ? "ROLLBACK" : "COMMIT");
 	if (!rc && PQresultStatus(r) != PGRES_COMMAND_OK)
 		rc = qlog_pg_fail(c, r, "drop a day's partition", err);
@@ -126,10 +148,10 @@ static enum cds_err drop_day(PGconn *c, int64_t day, const char *name,
 	return rc;
 }
 
-/* Remove one expired day; log it and tell fn. */
+/* Remove one expired day; log it and tell fn (*used: it held anything). */
 static enum cds_err sweep_day(PGconn *c, int64_t day,
 			      const struct qlog_sweep_hook *hook,
-			      cds_qlog_swept_fn fn, void *fn_ctx,
+			      cds_qlog_swept_fn fn, void *fn_ctx, bool *used,
 			      struct cds_error *err)
 {
 	char name[32], d[11];
@@ -140,10 +162,10 @@ static enum cds_err sweep_day(PGconn *c, int64_t day,
 	records = estimate_day(c, name);
 	if (hook)
 		hook->begin(hook->ctx, day);
-	rc = drop_day(c, day, name, err);
+	rc = drop_day(c, day, name, used, err);
 	if (hook)
 		hook->end(hook->ctx);
-	if (rc)
+	if (rc || !*used)
 		return rc;
 	cds_time_day(d, day);
 	if (records < 0)
@@ -175,7 +197,7 @@ enum cds_err qlog_pg_sweep(const struct qlog_place *p, int retention_days,
 	enum cds_err rc, first = CDS_OK;
 	int64_t *days = NULL;
 	PGconn *c = NULL;
-	bool exists;
+	bool exists, used;
 	size_t n = 0;
 
 	if (deleted)
@@ -188,15 +210,16 @@ enum cds_err qlog_pg_sweep(const struct qlog_place *p, int retention_days,
 		if (!qlog_day_expired(days[i], retention_days, now_us))
 			continue;
 		/* Keep going past one failure; report the first. */
-		rc = sweep_day(c, days[i], hook, fn, fn_ctx, first ? NULL : err);
+		rc = sweep_day(c, days[i], hook, fn, fn_ctx, &used,
+			       first ? NULL : err);
 		if (rc && !first)
 			first = rc;
-		else if (!rc && deleted)
+		else if (!rc && used && deleted)
 			(*deleted)++;
 	}
 	if (!first)
 		first = drop_config(c, INT64_MIN, keep_from(retention_days, now_us),
-				    err);
+				    NULL, err);
 out:
 	free(days);
 	PQfinish(c);
