@@ -3,7 +3,8 @@
  * 100,000 records/s sustained in `batch` mode).
  *
  *   bench_qlog [--count N] [--threads T] [--handles K] [--mode batch|sync|both]
- *              [--dir DIR]
+ *              [--dir DIR] [--backend sqlite|postgresql|both] [--rounds R]
+ *              [--sweep-records M]
  *
  * T threads submit N records in all (plain-lookup records with K handles
  * each when K > 0, discovery records otherwise) to a fresh log in DIR
@@ -13,8 +14,20 @@
  * the first submit until everything is committed, the average group size
  * (records per commit), the refusals, and the submitters' own cost per
  * record (what a request pays on its path).
+ *
+ * --backend postgresql writes to the database CDS_TEST_PG names (run it
+ * under tests/integration/pgserver.py, which starts one), through a data
+ * directory whose store.conf names it; `both` interleaves SQLite and
+ * PostgreSQL runs (R rounds: sqlite, postgresql, sqlite, ...) and prints
+ * the medians and their ratio.  --sweep-records M then, on each backend,
+ * fills a day 45 days ago with one record and a day 40 days ago with M,
+ * and times the sweep that removes each (a file unlinked; a partition
+ * dropped): the ratio full/empty says whether removal grows with a day's
+ * size.
  */
 #include <ftw.h>
+#include <stdbool.h>
+#include <sys/stat.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,12 +37,16 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <libpq-fe.h>
+
 #include "core/timeutil.h"
-#include "store/qlog.h"
+#include "qlog/qlog.h"
+#include "store/store_impl.h" /* cds_store_conf_write */
+
 
 struct opts {
-	long count, threads, handles;
-	const char *mode, *dir;
+	long count, threads, handles, rounds, sweep_records;
+	const char *mode, *dir, *backend;
 };
 
 struct worker {
@@ -38,6 +55,7 @@ struct worker {
 	int64_t busy_us;   /* time spent inside submit */
 	uint64_t retries;
 	int failed;
+	int64_t time_us;   /* 0: now; else the first record's time */
 };
 
 static const char *const handle_pool[] = {
@@ -55,7 +73,7 @@ static void *worker_main(void *arg)
 	struct cds_qlog_request r = {(struct sockaddr *)&peer, acct,
 				     w->handles ? CDS_EP_LOOKUP : CDS_EP_DISCOVER,
 				     (uint32_t)(w->handles ? w->handles : 100),
-				     200, 0};
+				     200, w->time_us};
 	struct cds_error err;
 	enum cds_err rc;
 	int64_t t0;
@@ -65,6 +83,8 @@ static void *worker_main(void *arg)
 	for (long i = 0; i < w->handles; i++)
 		h[i] = handle_pool[i % 8];
 	for (long i = 0; i < w->n; i++) {
+		if (w->time_us)
+			r.time_us = w->time_us + i;
 		do {
 			t0 = cds_monotonic_us();
 			rc = w->handles ? cds_qlog_submit_lookup(w->q, &r, h,
@@ -91,9 +111,36 @@ static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *f)
 	return remove(p);
 }
 
-static int run(const struct opts *o, enum cds_qlog_durability dur)
+/* Start each PostgreSQL run with no log (the bench's database only). */
+static int pg_reset(void)
 {
-	struct cds_qlog_config cfg = {o->dir, 30, dur, CDS_QLOG_IP_TRUNCATED, 0,
+	const char *url = getenv("CDS_TEST_PG");
+	PGconn *c;
+	PGresult *r;
+	int bad;
+
+	if (!url || !url[0]) {
+		fprintf(stderr, "bench_qlog: --backend postgresql needs CDS_TEST_PG "
+				"(run under tests/integration/pgserver.py)\n");
+		return 1;
+	}
+	c = PQconnectdb(url);
+	r = PQexec(c, "DROP TABLE IF EXISTS cds.qlog_records, cds.qlog_config,"
+		      " cds.qlog_version CASCADE");
+	bad = PQresultStatus(r) != PGRES_COMMAND_OK;
+	if (bad)
+		fprintf(stderr, "bench_qlog: %s", PQerrorMessage(c));
+	PQclear(r);
+	PQfinish(c);
+	return bad;
+}
+
+/* Submit o->count records from o->threads threads; records/s, or -1. */
+static double run(const struct opts *o, const char *dir, const char *name,
+		  enum cds_qlog_durability dur, int64_t time_us)
+{
+	/* Retention long enough that its own sweeper leaves sweep_time's days. */
+	struct cds_qlog_config cfg = {dir, 3650, dur, CDS_QLOG_IP_TRUNCATED, 0,
 				      o->handles > 0};
 	struct worker *w = calloc((size_t)o->threads, sizeof(*w));
 	pthread_t *th = calloc((size_t)o->threads, sizeof(*th));
@@ -109,13 +156,15 @@ static int run(const struct opts *o, enum cds_qlog_durability dur)
 			w && th ? err.msg : "out of memory");
 		free(w);
 		free(th);
-		return 1;
+		return -1;
 	}
 	t0 = cds_monotonic_us();
 	for (long i = 0; i < o->threads; i++) {
 		w[i] = (struct worker){q, o->count / o->threads +
 					      (i < o->count % o->threads),
-				       o->handles, 0, 0, 0};
+				       o->handles, 0, 0, 0, 0};
+		if (time_us) /* one day, records of distinct microseconds */
+			w[i].time_us = time_us + i * (o->count / o->threads + 1);
 		pthread_create(&th[i], NULL, worker_main, &w[i]);
 	}
 	for (long i = 0; i < o->threads; i++) {
@@ -132,9 +181,10 @@ static int run(const struct opts *o, enum cds_qlog_durability dur)
 	} while (st.written + st.write_errors < (uint64_t)o->count && !failed);
 	t1 = cds_monotonic_us();
 	cds_qlog_close(q);
-	printf("%-5s threads=%ld handles/record=%ld records=%ld: %.0f records/s, "
+	failed |= st.write_errors > 0;
+	printf("%-10s %-5s threads=%ld handles/record=%ld records=%ld: %.0f records/s, "
 	       "%.1f records/commit, %llu busy retries, submit cost %.2f us/record%s\n",
-	       dur == CDS_QLOG_SYNC ? "sync" : "batch", o->threads, o->handles,
+	       name, dur == CDS_QLOG_SYNC ? "sync" : "batch", o->threads, o->handles,
 	       o->count, (double)o->count * 1e6 / (double)(t1 - t0 ? t1 - t0 : 1),
 	       st.groups ? (double)st.written / (double)st.groups : 0.0,
 	       (unsigned long long)retries,
@@ -142,7 +192,7 @@ static int run(const struct opts *o, enum cds_qlog_durability dur)
 	       failed ? " (FAILED)" : "");
 	free(w);
 	free(th);
-	return failed;
+	return failed ? -1 : (double)o->count * 1e6 / (double)(t1 - t0 ? t1 - t0 : 1);
 }
 
 static int parse(struct opts *o, int argc, char **argv)
@@ -163,23 +213,148 @@ static int parse(struct opts *o, int argc, char **argv)
 			o->mode = v;
 		else if (!strcmp(argv[i], "--dir"))
 			o->dir = v;
+		else if (!strcmp(argv[i], "--backend"))
+			o->backend = v;
+		else if (!strcmp(argv[i], "--rounds"))
+			o->rounds = atol(v);
+		else if (!strcmp(argv[i], "--sweep-records"))
+			o->sweep_records = atol(v);
 		else
 			goto bad;
 	}
 	if (o->count >= 1 && o->threads >= 1 && o->threads <= 256 &&
-	    o->handles >= 0 && o->handles <= 128 &&
+	    o->handles >= 0 && o->handles <= 128 && o->rounds >= 1 &&
+	    o->rounds <= 99 && o->sweep_records >= 0 &&
+	    o->sweep_records < 80000000 &&
 	    (!strcmp(o->mode, "batch") || !strcmp(o->mode, "sync") ||
-	     !strcmp(o->mode, "both")))
+	     !strcmp(o->mode, "both")) &&
+	    (!strcmp(o->backend, "sqlite") || !strcmp(o->backend, "postgresql") ||
+	     !strcmp(o->backend, "both")))
 		return 0;
 bad:
 	fprintf(stderr, "usage: bench_qlog [--count N] [--threads 1-256] "
-			"[--handles 0-128] [--mode batch|sync|both] [--dir DIR]\n");
+			"[--handles 0-128] [--mode batch|sync|both] [--dir DIR]\n"
+			"                  [--backend sqlite|postgresql|both] "
+			"[--rounds 1-99] [--sweep-records M]\n");
 	return 2;
+}
+
+/* A fresh data directory under base for one backend ("pg": store.conf). */
+static char *backend_dir(const char *base, bool pg)
+{
+	static unsigned n;
+	struct cds_error err;
+	char *d;
+
+	if (asprintf(&d, "%s/%s-%u", base, pg ? "pg" : "sqlite", n++) < 0 ||
+	    mkdir(d, 0700) != 0)
+		return NULL;
+	if (pg && (pg_reset() ||
+		   cds_store_conf_write(d, getenv("CDS_TEST_PG"), &err))) {
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median(double *v, long n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_d);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Rounds of each backend wanted, interleaved; medians and their ratio. */
+static int throughput(const struct opts *o, const char *base,
+		      enum cds_qlog_durability dur)
+{
+	double got[2][99];
+	bool want[2] = {strcmp(o->backend, "postgresql") != 0,
+			strcmp(o->backend, "sqlite") != 0};
+	static const char *const names[2] = {"sqlite", "postgresql"};
+	char *d;
+
+	for (long r = 0; r < o->rounds; r++)
+		for (int b = 0; b < 2; b++) {
+			if (!want[b])
+				continue;
+			d = backend_dir(base, b == 1);
+			got[b][r] = d ? run(o, d, names[b], dur, 0) : -1;
+			free(d);
+			if (got[b][r] < 0)
+				return 1;
+		}
+	if (o->rounds > 1 || (want[0] && want[1]))
+		printf("median of %ld: sqlite %.0f, postgresql %.0f records/s; "
+		       "postgresql/sqlite %.2f\n", o->rounds,
+		       want[0] ? median(got[0], o->rounds) : 0,
+		       want[1] ? median(got[1], o->rounds) : 0,
+		       want[0] && want[1] ? median(got[1], o->rounds) /
+					    median(got[0], o->rounds) : 0);
+	return 0;
+}
+
+/* Time one sweep (retention days, as of now); ms, or -1. */
+static double timed_sweep(const char *d, int retention, uint64_t *n)
+{
+	struct cds_error err;
+	int64_t t0 = cds_monotonic_us();
+
+	if (cds_qlog_sweep(d, retention, cds_now_us(), n, &err)) {
+		fprintf(stderr, "bench_qlog: sweep: %s\n", err.msg);
+		return -1;
+	}
+	return (double)(cds_monotonic_us() - t0) / 1000.0;
+}
+
+/*
+ * A day of one record (45 days ago) and a day of M (40 days ago); sweep
+ * the first alone (retention 42), then the second (retention 30): today,
+ * which the writer states at start-up, stays.
+ */
+static int sweep_time(const struct opts *o, const char *base, bool pg)
+{
+	int64_t today = cds_time_day_start(cds_now_us());
+	const char *name = pg ? "postgresql" : "sqlite";
+	struct opts fill = *o;
+	uint64_t n1 = 0, n2 = 0;
+	double empty, full;
+	char *d = backend_dir(base, pg);
+	int rc = 1;
+
+	fill.handles = 0;
+	fill.threads = 1;
+	fill.count = 1;
+	if (!d || run(&fill, d, name, CDS_QLOG_BATCH,
+		      today - 45 * CDS_USEC_PER_DAY) < 0)
+		goto out;
+	fill.threads = o->threads;
+	fill.count = o->sweep_records;
+	if (run(&fill, d, name, CDS_QLOG_BATCH, today - 40 * CDS_USEC_PER_DAY) < 0)
+		goto out;
+	empty = timed_sweep(d, 42, &n1);
+	full = empty < 0 ? -1 : timed_sweep(d, 30, &n2);
+	if (full < 0)
+		goto out;
+	printf("%-10s sweep: a day of 1 record in %.1f ms (%llu day), a day of "
+	       "%ld records in %.1f ms (%llu day); full/empty %.2f\n", name,
+	       empty, (unsigned long long)n1, o->sweep_records, full,
+	       (unsigned long long)n2, empty > 0 ? full / empty : 0);
+	rc = n1 != 1 || n2 != 1;
+out:
+	free(d);
+	return rc;
 }
 
 int main(int argc, char **argv)
 {
-	struct opts o = {200000, 4, 0, "both", NULL};
+	struct opts o = {200000, 4, 0, 1, 0, "both", NULL, "sqlite"};
 	char tmpl[] = "/tmp/cds-bench-qlog-XXXXXX";
 	int rc = 0;
 
@@ -190,9 +365,13 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (strcmp(o.mode, "sync") != 0)
-		rc |= run(&o, CDS_QLOG_BATCH);
+		rc |= throughput(&o, o.dir, CDS_QLOG_BATCH);
 	if (strcmp(o.mode, "batch") != 0)
-		rc |= run(&o, CDS_QLOG_SYNC);
+		rc |= throughput(&o, o.dir, CDS_QLOG_SYNC);
+	if (o.sweep_records && strcmp(o.backend, "postgresql") != 0)
+		rc |= sweep_time(&o, o.dir, false);
+	if (o.sweep_records && strcmp(o.backend, "sqlite") != 0)
+		rc |= sweep_time(&o, o.dir, true);
 	if (o.dir == tmpl)
 		nftw(tmpl, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return rc;

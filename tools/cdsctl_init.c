@@ -29,7 +29,7 @@
 #include "crypto/entry.h"
 #include "crypto/gwkeys.h"
 #include "crypto/keys.h"
-#include "store/ledger_head.h"
+#include "legal/ledger_head.h"
 #include "store/metrics_token.h"
 #include "store/store.h"
 

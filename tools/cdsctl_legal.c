@@ -8,7 +8,7 @@
  *   cdsctl --data DIR legal transparency [--since T] [--until T]
  *          [--format json|md]
  *
- * Arguments are parsed and checked here; the work is in lib/store
+ * Arguments are parsed and checked here; the work is in lib/legal
  * (legal.h, ledger.h).  Any bad option exits 2 before anything is written.
  */
 #include <stdbool.h>
@@ -21,8 +21,8 @@
 #include "cli.h"
 #include "core/codec.h"
 #include "core/timeutil.h"
-#include "store/legal.h"
-#include "store/ledger.h"
+#include "legal/legal.h"
+#include "legal/ledger.h"
 
 static const char export_usage[] =
 	"usage: cdsctl --data DIR legal export --order ID\n"
@@ -33,7 +33,8 @@ static const char export_usage[] =
 	"Write the query-log records matching exactly one scope within the\n"
 	"window (default: all retained records) to FILE (mode 0600, must not\n"
 	"exist or be empty) or stdout, and append an entry to the disclosure\n"
-	"ledger DIR/legal/ledger.sqlite3.  ACCOUNT is 32 hex digits, HANDLE a\n"
+	"ledger (DIR/legal/ledger.sqlite3, or in the PostgreSQL database of\n"
+	"DIR/store.conf).  ACCOUNT is 32 hex digits, HANDLE a\n"
 	"canonical handle (tel:+15551234567, mailto:a@example.org), IP an IPv4\n"
 	"or IPv6 address.  A target search finds only plain lookups: private\n"
 	"discoveries record no targets.\n";

@@ -3,10 +3,13 @@
  *
  *   cdsctl --data DIR log sweep [--now RFC3339] [--retention-days N]
  *
- * Deletes the day files of DIR/querylog whose day ended more than N days
- * (default 30) before --now (default: the current time), with their -wal,
- * -shm and -journal files, and prints one line per day removed.
+ * Deletes the days of the query log that ended more than N days (default
+ * 30) before --now (default: the current time): the day files of
+ * DIR/querylog with their -wal, -shm and -journal files, or the day
+ * partitions when DIR/store.conf names PostgreSQL; prints one line per day
+ * removed.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
@@ -14,7 +17,7 @@
 #include "cdsctl_opt.h"
 #include "cli.h"
 #include "core/timeutil.h"
-#include "store/qlog.h"
+#include "qlog/qlog.h"
 
 #define DEFAULT_RETENTION_DAYS 30
 #define MAX_RETENTION_DAYS 36500
@@ -22,17 +25,20 @@
 static const char sweep_usage[] =
 	"usage: cdsctl --data DIR log sweep [--now RFC3339] [--retention-days N]\n"
 	"\n"
-	"Delete query-log day files whose day ended more than N days before\n"
-	"--now (default: now), with their -wal/-shm/-journal files.  N defaults\n"
-	"to 30; 0 deletes every day file.  Prints each day removed.\n";
+	"Delete query-log days that ended more than N days before --now\n"
+	"(default: now): day files with their -wal/-shm/-journal files, or day\n"
+	"partitions when the store is in PostgreSQL.  N defaults to 30; 0\n"
+	"deletes every day.  Prints each day removed.\n";
 
-static void print_removed(void *ctx, const char *day, int64_t records)
+static void print_removed(void *ctx, const char *day, int64_t records,
+			  bool exact)
 {
 	(void)ctx;
 	if (records < 0)
 		printf("removed %s (record count unknown)\n", day);
 	else
-		printf("removed %s (%lld records)\n", day, (long long)records);
+		printf("removed %s (%s%lld records)\n", day, exact ? "" : "about ",
+		       (long long)records);
 }
 
 static int datadir_ok(void)

@@ -14,7 +14,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "index/mirror.h"
-#include "store/qlog.h"
+#include "qlog/qlog.h"
 
 enum cds_metric {
 	CDS_M_ELEMENTS_EVALUATED,  /* OPRF elements evaluated */

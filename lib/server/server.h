@@ -27,7 +27,7 @@
 #include <sys/socket.h>
 
 #include "core/err.h"
-#include "store/qlog.h"
+#include "qlog/qlog.h"
 
 /*
  * What one bucket request costs against the per-address guard beyond its

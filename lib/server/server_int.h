@@ -35,7 +35,7 @@
 #include "server/storepool.h"
 #include "server/vcode.h"
 #include "crypto/ohttp.h"
-#include "store/qlog.h"
+#include "qlog/qlog.h"
 
 struct cds_server {
 	struct cds_server_config cfg;   /* strings point into the copies below */

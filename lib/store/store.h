@@ -31,7 +31,7 @@
 
 #include "core/err.h"
 #include "crypto/entry.h"
-#include "store/ledger_head.h"
+#include "store/ledger_mark.h"
 
 #define CDS_TOKEN_MAX_BYTES 128
 #define CDS_TOKEN_HASH_BYTES 32

@@ -101,12 +101,12 @@ class PgServer:
     def data(self):
         return os.path.join(self.dir, "data")
 
-    def _start_server(self):
+    def _start_server(self, port=None):
         """pg_ctl -w returns once the server accepts connections."""
         opts = "-k %s -h 127.0.0.1 -c fsync=%s -c max_connections=200" % (
             self.dir, "on" if self.durable else "off")
         for attempt in range(START_ATTEMPTS):
-            self.port = free_port()
+            self.port = port or free_port()
             p = self._run([self._tool("pg_ctl"), "-D", self.data, "-w",
                            "-t", "120", "-l", os.path.join(self.dir, "log"),
                            "-o", "%s -p %d" % (opts, self.port), "start"],
@@ -116,6 +116,16 @@ class PgServer:
                            "-p", str(self.port), "-t", "60"])
                 return
         raise RuntimeError("postgres did not start: %s" % self.log())
+
+    def pause(self):
+        """Stop the server (fast shutdown), keeping its data and port, so
+        that a test can see cds while PostgreSQL is away."""
+        self._run([self._tool("pg_ctl"), "-D", self.data, "-w", "-m", "fast",
+                   "stop"])
+
+    def resume(self):
+        """Start a paused server again on the same port."""
+        self._start_server(port=self.port)
 
     def log(self):
         try:

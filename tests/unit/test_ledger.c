@@ -1,5 +1,5 @@
 /*
- * test_ledger.c: the disclosure ledger (lib/store/ledger.c): the chain
+ * test_ledger.c: the disclosure ledger (lib/legal/ledger.c): the chain
  * holds across appends and reopening; altering, deleting (in the middle
  * or at the end), inserting and reordering entries are each caught, and
  * the message names the first broken entry; a forger who re-hashes the
@@ -24,15 +24,13 @@
 #include <sqlite3.h>
 
 #include "core/codec.h"
-#include "store/ledger.h"
+#include "legal/ledger.h"
+#include "qlogtest.h"
 
+/* A fresh data directory on this run's backend (qlogtest.h). */
 static char *tmpdir(void)
 {
-	char tmpl[] = "/tmp/cds-ledger-XXXXXX";
-	char *d = mkdtemp(tmpl);
-
-	assert_non_null(d);
-	return strdup(d);
+	return qlogtest_dir(false);
 }
 
 static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *f)
@@ -55,7 +53,8 @@ static void append(const char *dir, const char *order, uint64_t records)
 	struct cds_ledger *l;
 	struct cds_error err;
 
-	assert_int_equal(cds_ledger_open(&l, dir, true, &err), CDS_OK);
+	if (cds_ledger_open(&l, dir, true, &err) != CDS_OK)
+		fail_msg("cds_ledger_open: %s", err.msg);
 	e.time_us = 1800000000000000 + (int64_t)records;
 	e.order_id = order;
 	e.scope_type = "target";
@@ -90,17 +89,25 @@ static enum cds_err verify(const char *dir, uint64_t *n, struct cds_error *err)
 	return rc;
 }
 
-/* Run SQL on the ledger as a tamperer would (triggers dropped first). */
+/* Run SQL on the ledger as a tamperer would (triggers off first). */
 static void tamper(const char *dir, const char *sql)
 {
 	char *path;
 	sqlite3 *db;
 
+	if (storetest_pg()) {
+		assert_true(asprintf(&path, "SET search_path = cds;"
+				     " SET session_replication_role = replica; %s",
+				     sql) > 0);
+		qlogtest_sql(path);
+		free(path);
+		return;
+	}
 	assert_true(asprintf(&path, "%s/legal/ledger.sqlite3", dir) > 0);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db,
-				      "DROP TRIGGER ledger_no_update;"
-				      "DROP TRIGGER ledger_no_delete;", NULL,
+				      "DROP TRIGGER IF EXISTS ledger_no_update;"
+				      "DROP TRIGGER IF EXISTS ledger_no_delete;", NULL,
 				      NULL, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
@@ -131,10 +138,12 @@ static void test_chain_ok(void **state)
 	append(dir, "ORDER-4", 4); /* reopened: the chain continues */
 	assert_int_equal(verify(dir, &n, &err), CDS_OK);
 	assert_int_equal(n, 4);
-	assert_true(asprintf(&path, "%s/legal/ledger.sqlite3", dir) > 0);
-	assert_int_equal(stat(path, &sb), 0);
-	assert_int_equal(sb.st_mode & 0777, 0600);
-	free(path);
+	if (!storetest_pg()) {
+		assert_true(asprintf(&path, "%s/legal/ledger.sqlite3", dir) > 0);
+		assert_int_equal(stat(path, &sb), 0);
+		assert_int_equal(sb.st_mode & 0777, 0600);
+		free(path);
+	}
 	rmtree(dir);
 }
 
@@ -153,20 +162,40 @@ static void test_missing(void **state)
 	rmtree(dir);
 }
 
-static void test_append_only_triggers(void **state)
+/* Run SQL as an ordinary client would; whether it was accepted. */
+static bool try_sql(const char *dir, const char *sql)
 {
-	char *dir = ledger3(), *path;
+	PGconn *c;
+	PGresult *r;
+	bool ok;
+	char *path;
 	sqlite3 *db;
 
+	if (!storetest_pg()) {
+		assert_true(asprintf(&path, "%s/legal/ledger.sqlite3", dir) > 0);
+		assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+		ok = sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK;
+		sqlite3_close(db);
+		free(path);
+		return ok;
+	}
+	c = PQconnectdb(storetest_pg());
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	PQclear(PQexec(c, "SET search_path = cds"));
+	r = PQexec(c, sql);
+	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	PQclear(r);
+	PQfinish(c);
+	return ok;
+}
+
+static void test_append_only_triggers(void **state)
+{
+	char *dir = ledger3();
+
 	(void)state;
-	assert_true(asprintf(&path, "%s/legal/ledger.sqlite3", dir) > 0);
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_not_equal(sqlite3_exec(db, "UPDATE ledger SET record_count = 9",
-					  NULL, NULL, NULL), SQLITE_OK);
-	assert_int_not_equal(sqlite3_exec(db, "DELETE FROM ledger", NULL, NULL,
-					  NULL), SQLITE_OK);
-	sqlite3_close(db);
-	free(path);
+	assert_false(try_sql(dir, "UPDATE ledger SET record_count = 9"));
+	assert_false(try_sql(dir, "DELETE FROM ledger"));
 	rmtree(dir);
 }
 
@@ -276,40 +305,42 @@ struct row {
  * recompute every entry_hash and prev_hash in order, and rewrite
  * ledger_head to match.  The chain then verifies on its own.
  */
+static int collect(void *ctx, const struct cds_ledger_entry *e)
+{
+	struct row *r = ctx, *w;
+	size_t i = 0;
+
+	while (i < 16 && r[i].s[0])
+		i++;
+	if (i == 16)
+		return 1;
+	w = &r[i];
+	w->e = *e;
+	w->s[0] = strdup(e->order_id);
+	w->s[1] = strdup(e->scope_type);
+	w->s[2] = strdup(e->scope_value);
+	w->s[3] = strdup(e->window);
+	w->e.order_id = w->s[0];
+	w->e.scope_type = w->s[1];
+	w->e.scope_value = w->s[2];
+	w->e.window = w->s[3];
+	return 0;
+}
+
 static void rehash_all(const char *dir)
 {
-	char *path, prev[CDS_LEDGER_HASH_HEX_BYTES];
+	char prev[CDS_LEDGER_HASH_HEX_BYTES];
 	struct row r[16];
-	sqlite3_stmt *st;
-	sqlite3 *db;
-	size_t n = 0;
+	struct cds_ledger *l;
+	struct cds_error err;
 
-	assert_true(asprintf(&path, "%s/legal/ledger.sqlite3", dir) > 0);
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db,
-		"SELECT seq, time_us, order_id, scope_type, scope_value,"
-		" time_window, record_count, export_sha256 FROM ledger"
-		" ORDER BY seq", -1, &st, NULL), SQLITE_OK);
-	while (sqlite3_step(st) == SQLITE_ROW && n < 16) {
-		struct row *w = &r[n++];
-
-		memset(w, 0, sizeof(*w));
-		w->e.seq = (uint64_t)sqlite3_column_int64(st, 0);
-		w->e.time_us = sqlite3_column_int64(st, 1);
-		for (int i = 0; i < 4; i++)
-			w->s[i] = strdup((const char *)sqlite3_column_text(st, 2 + i));
-		w->e.order_id = w->s[0];
-		w->e.scope_type = w->s[1];
-		w->e.scope_value = w->s[2];
-		w->e.window = w->s[3];
-		w->e.record_count = (uint64_t)sqlite3_column_int64(st, 6);
-		snprintf(w->e.export_sha256, sizeof(w->e.export_sha256), "%s",
-			 (const char *)sqlite3_column_text(st, 7));
-	}
-	sqlite3_finalize(st);
+	memset(r, 0, sizeof(r));
+	assert_int_equal(cds_ledger_open(&l, dir, false, &err), CDS_OK);
+	assert_int_equal(cds_ledger_scan(l, collect, r, &err), CDS_OK);
+	cds_ledger_close(l);
 	memset(prev, '0', 64);
 	prev[64] = '\0';
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < 16 && r[i].s[0]; i++) {
 		char *sql;
 
 		memcpy(r[i].e.prev_hash, prev, sizeof(prev));
@@ -323,14 +354,11 @@ static void rehash_all(const char *dir)
 				     (unsigned long long)r[i].e.seq,
 				     (unsigned long long)r[i].e.seq,
 				     r[i].e.entry_hash) > 0);
-		assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL),
-				 SQLITE_OK);
+		tamper(dir, sql);
 		free(sql);
 		for (int k = 0; k < 4; k++)
 			free(r[i].s[k]);
 	}
-	sqlite3_close(db);
-	free(path);
 }
 
 static void test_rehashed_forgery(void **state)

@@ -1,5 +1,5 @@
 /*
- * transparency.c: the transparency report, counted from the ledger.
+ * report.c: the transparency report, counted from the ledger.
  *
  * The ledger, not the query log, is the source: it outlives retention and
  * records every disclosure.  Per period (each calendar month from the
@@ -15,10 +15,10 @@
  *  3. Distinct orders are counted with a quadratic scan; a ledger holds
  *     hundreds or thousands of entries, not millions.
  *  4. The report carries the ledger head it was counted from, signed with
- *     the ledger key (transparency_head.c): publishing it anchors the
+ *     the ledger key (report_head.c): publishing it anchors the
  *     ledger against a later rewrite.
  */
-#include "store/legal_int.h"
+#include "legal/legal_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -23,8 +23,8 @@
  * secret key and a newline.  `cdsctl init` makes it; a data directory from
  * before gets it on first use.
  */
-#ifndef CDS_STORE_LEDGER_HEAD_H
-#define CDS_STORE_LEDGER_HEAD_H
+#ifndef CDS_LEGAL_LEDGER_HEAD_H
+#define CDS_LEGAL_LEDGER_HEAD_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -32,17 +32,12 @@
 #include <sodium.h>
 
 #include "core/err.h"
+#include "store/ledger_mark.h" /* struct cds_ledger_head */
 
-#define CDS_LEDGER_ENTRY_HASH_BYTES 32
 #define CDS_LEDGER_HEAD_BYTES (8 + CDS_LEDGER_ENTRY_HASH_BYTES)
 #define CDS_LEDGER_SIG_BYTES crypto_sign_BYTES
 #define CDS_LEDGER_PK_BYTES crypto_sign_PUBLICKEYBYTES
 #define CDS_LEDGER_SIGNED_HEAD_BYTES (CDS_LEDGER_HEAD_BYTES + CDS_LEDGER_SIG_BYTES)
-
-struct cds_ledger_head {
-	uint64_t entries;
-	uint8_t hash[CDS_LEDGER_ENTRY_HASH_BYTES];
-};
 
 /* The 40 head bytes of h. */
 void cds_ledger_head_encode(uint8_t out[static CDS_LEDGER_HEAD_BYTES],

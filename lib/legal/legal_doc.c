@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "core/timeutil.h"
-#include "store/legal_int.h"
+#include "legal/legal_int.h"
 
 void legal_doc_fini(struct legal_doc *d)
 {

@@ -13,7 +13,7 @@
  *  3. After each entry the store's ledger mark moves to the new head, so
  *     that a deleted or truncated ledger is noticed (legal_verify.c).
  */
-#include "store/legal.h"
+#include "legal/legal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,7 +26,7 @@
 #include <sodium.h>
 
 #include "core/codec.h"
-#include "store/legal_int.h"
+#include "legal/legal_int.h"
 #include "store/store.h"
 
 static enum cds_err check_datadir(const char *datadir, struct cds_error *err)

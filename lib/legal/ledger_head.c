@@ -9,7 +9,7 @@
  *     and link(2)ed into place, so two processes creating it at once agree
  *     on one key.
  */
-#include "store/ledger_head.h"
+#include "legal/ledger_head.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -1,25 +1,17 @@
 /*
- * ledger.c: the disclosure ledger, a hash chain in DIR/legal/ledger.sqlite3.
- *
- * entry_hash = SHA-256 of the canonical encoding
- *
- *     "cds/v1/ledger-entry" 0x00
- *     u64be(seq) u64be(time_us) lp(order_id) lp(scope_type) lp(scope_value)
- *     lp(window) u64be(record_count) lp(export_sha256) lp(prev_hash)
- *
- * where lp(s) = u32be(length) || bytes and hashes are lower-case hex text.
- * Length prefixes make the encoding injective: no two different entries
- * encode to the same bytes, whatever their strings contain.
+ * ledger_sqlite.c: the ledger's SQLite backend (ledger_impl.h),
+ * DIR/legal/ledger.sqlite3: tables ledger (the entries) and ledger_head
+ * (one row), user_version 1.
  *
  * Invariants:
- *  1. seq runs 1, 2, 3... without gaps; entry k's prev_hash is entry
- *     k-1's entry_hash (64 zeros for entry 1).
- *  2. ledger_head holds the seq and entry_hash of the last entry, updated
- *     in the same transaction as the append.
+ *  1. The file is created 0600 in a 0700 directory before SQLite opens it.
+ *  2. An append is one BEGIN IMMEDIATE transaction: the last entry is read
+ *     under the write lock, so two appends never take the same seq.
  *  3. The database uses a rollback journal with synchronous=FULL: an
  *     appended entry is on disk before the export is released.
+ *  4. Opened without create, the file is read-only and nothing is made.
  */
-#include "store/ledger.h"
+#include "legal/ledger_impl.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,17 +21,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <sodium.h>
 #include <sqlite3.h>
 
-#include "core/codec.h"
-
-#define LEDGER_DOMAIN "cds/v1/ledger-entry"
-
-struct cds_ledger {
+struct sq_ledger {
+	struct cds_ledger base; /* first */
 	sqlite3 *db;
 	char *path;
 };
+
+static inline struct sq_ledger *sq_of(struct cds_ledger *l)
+{
+	return (struct sq_ledger *)l;
+}
 
 static const char schema_sql[] =
 	"CREATE TABLE IF NOT EXISTS ledger("
@@ -63,55 +56,11 @@ static const char schema_sql[] =
 	" BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;"
 	"PRAGMA user_version = 1;";
 
-static const char zero_hash[CDS_LEDGER_HASH_HEX_BYTES] =
-	"0000000000000000000000000000000000000000000000000000000000000000";
-
-static enum cds_err db_fail(struct cds_error *err, struct cds_ledger *l,
+static enum cds_err db_fail(struct cds_error *err, struct sq_ledger *l,
 			    const char *what)
 {
 	return cds_fail(err, CDS_ERR_STORE, "ledger %s: %s: %s", l->path, what,
 			sqlite3_errmsg(l->db));
-}
-
-static void put_u64(crypto_hash_sha256_state *st, uint64_t v)
-{
-	uint8_t b[8];
-
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		b[i] = (uint8_t)v;
-	crypto_hash_sha256_update(st, b, sizeof(b));
-}
-
-static void put_str(crypto_hash_sha256_state *st, const char *s)
-{
-	size_t len = s ? strlen(s) : 0;
-	uint8_t b[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16),
-			(uint8_t)(len >> 8), (uint8_t)len};
-
-	crypto_hash_sha256_update(st, b, sizeof(b));
-	crypto_hash_sha256_update(st, (const uint8_t *)(s ? s : ""), len);
-}
-
-void cds_ledger_entry_hash(char out[CDS_LEDGER_HASH_HEX_BYTES],
-			   const struct cds_ledger_entry *e)
-{
-	uint8_t h[crypto_hash_sha256_BYTES];
-	crypto_hash_sha256_state st;
-
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, (const uint8_t *)LEDGER_DOMAIN,
-				  sizeof(LEDGER_DOMAIN)); /* with its NUL */
-	put_u64(&st, e->seq);
-	put_u64(&st, (uint64_t)e->time_us);
-	put_str(&st, e->order_id);
-	put_str(&st, e->scope_type);
-	put_str(&st, e->scope_value);
-	put_str(&st, e->window);
-	put_u64(&st, e->record_count);
-	put_str(&st, e->export_sha256);
-	put_str(&st, e->prev_hash);
-	crypto_hash_sha256_final(&st, h);
-	cds_hex_encode(out, h, sizeof(h));
 }
 
 /* mkdir DIR/legal and create the file 0600 before SQLite opens it. */
@@ -134,7 +83,7 @@ static enum cds_err create_file(const char *datadir, const char *path,
 	return CDS_OK;
 }
 
-static enum cds_err setup(struct cds_ledger *l, bool create,
+static enum cds_err setup(struct sq_ledger *l, bool create,
 			  struct cds_error *err)
 {
 	sqlite3_stmt *st = NULL;
@@ -162,10 +111,12 @@ static enum cds_err setup(struct cds_ledger *l, bool create,
 	return CDS_OK;
 }
 
-enum cds_err cds_ledger_open(struct cds_ledger **out, const char *datadir,
-			     bool create, struct cds_error *err)
+static const struct ledger_ops sq_ops;
+
+enum cds_err ledger_sqlite_open(struct cds_ledger **out, const char *datadir,
+				bool create, struct cds_error *err)
 {
-	struct cds_ledger *l;
+	struct sq_ledger *l;
 	enum cds_err rc = CDS_OK;
 	struct stat sb;
 
@@ -175,6 +126,8 @@ enum cds_err cds_ledger_open(struct cds_ledger **out, const char *datadir,
 		free(l);
 		return cds_fail(err, CDS_ERR_NOMEM, "ledger: out of memory");
 	}
+	l->base.ops = &sq_ops;
+	snprintf(l->base.where, sizeof(l->base.where), "%s", l->path);
 	if (create)
 		rc = create_file(datadir, l->path, err);
 	else if (stat(l->path, &sb) != 0)
@@ -191,17 +144,17 @@ enum cds_err cds_ledger_open(struct cds_ledger **out, const char *datadir,
 	rc = setup(l, create, err);
 out:
 	if (rc) {
-		cds_ledger_close(l);
+		cds_ledger_close(&l->base);
 		return rc;
 	}
-	*out = l;
+	*out = &l->base;
 	return CDS_OK;
 }
 
-void cds_ledger_close(struct cds_ledger *l)
+static void sq_close(struct cds_ledger *base)
 {
-	if (!l)
-		return;
+	struct sq_ledger *l = sq_of(base);
+
 	sqlite3_close(l->db);
 	free(l->path);
 	free(l);
@@ -216,7 +169,7 @@ static const char *col_text(sqlite3_stmt *st, int i)
 }
 
 /* The last entry's seq and hash (0 and zeros for an empty ledger). */
-static enum cds_err last_entry(struct cds_ledger *l, uint64_t *seq,
+static enum cds_err last_entry(struct sq_ledger *l, uint64_t *seq,
 			       char hash[CDS_LEDGER_HASH_HEX_BYTES],
 			       struct cds_error *err)
 {
@@ -224,7 +177,7 @@ static enum cds_err last_entry(struct cds_ledger *l, uint64_t *seq,
 	int rc;
 
 	*seq = 0;
-	memcpy(hash, zero_hash, sizeof(zero_hash));
+	memcpy(hash, cds_ledger_zero_hash, CDS_LEDGER_HASH_HEX_BYTES);
 	if (sqlite3_prepare_v2(l->db,
 			       "SELECT seq, entry_hash FROM ledger"
 			       " ORDER BY seq DESC LIMIT 1", -1, &st, NULL))
@@ -240,7 +193,7 @@ static enum cds_err last_entry(struct cds_ledger *l, uint64_t *seq,
 						     : db_fail(err, l, "read");
 }
 
-static int insert_entry(struct cds_ledger *l, const struct cds_ledger_entry *e)
+static int insert_entry(struct sq_ledger *l, const struct cds_ledger_entry *e)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -278,21 +231,20 @@ static int insert_entry(struct cds_ledger *l, const struct cds_ledger_entry *e)
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-enum cds_err cds_ledger_append(struct cds_ledger *l, struct cds_ledger_entry *e,
-			       struct cds_error *err)
+static enum cds_err sq_append(struct cds_ledger *base,
+			     struct cds_ledger_entry *e, struct cds_error *err)
 {
+	struct sq_ledger *l = sq_of(base);
+	char last[CDS_LEDGER_HASH_HEX_BYTES];
+	uint64_t seq;
 	enum cds_err rc;
 
-	if (!e->order_id || !e->scope_type || !e->scope_value || !e->window ||
-	    strlen(e->export_sha256) != 64)
-		return cds_fail(err, CDS_ERR_INVALID, "ledger: incomplete entry");
 	if (sqlite3_exec(l->db, "BEGIN IMMEDIATE", NULL, NULL, NULL))
 		return db_fail(err, l, "begin");
-	rc = last_entry(l, &e->seq, e->prev_hash, err);
+	rc = last_entry(l, &seq, last, err);
 	if (rc)
 		goto out;
-	e->seq++;
-	cds_ledger_entry_hash(e->entry_hash, e);
+	ledger_chain(e, seq, last);
 	if (insert_entry(l, e) != SQLITE_OK ||
 	    sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		rc = db_fail(err, l, "append");
@@ -320,9 +272,10 @@ static void row_entry(sqlite3_stmt *st, struct cds_ledger_entry *e)
 		 col_text(st, 9));
 }
 
-enum cds_err cds_ledger_scan(struct cds_ledger *l, cds_ledger_entry_fn fn,
-			     void *ctx, struct cds_error *err)
+static enum cds_err sq_scan(struct cds_ledger *base, cds_ledger_entry_fn fn,
+			   void *ctx, struct cds_error *err)
 {
+	struct sq_ledger *l = sq_of(base);
 	struct cds_ledger_entry e;
 	sqlite3_stmt *st;
 	int rc;
@@ -345,169 +298,59 @@ enum cds_err cds_ledger_scan(struct cds_ledger *l, cds_ledger_entry_fn fn,
 	return CDS_OK;
 }
 
-/* State of a verification walk. */
-struct walk {
-	uint64_t n;
-	char prev[CDS_LEDGER_HASH_HEX_BYTES];
-	struct cds_error *err;
-	enum cds_err rc;
-};
-
-/* Check one entry against its position and predecessor. */
-static int walk_entry(void *ctx, const struct cds_ledger_entry *e)
+static enum cds_err sq_head(struct cds_ledger *base, uint64_t *seq,
+			   char hash[CDS_LEDGER_HASH_HEX_BYTES],
+			   struct cds_error *err)
 {
-	char h[CDS_LEDGER_HASH_HEX_BYTES];
-	struct walk *w = ctx;
-	uint64_t pos = w->n + 1;
-
-	if (e->seq != pos)
-		w->rc = cds_fail(w->err, CDS_ERR_CRYPTO,
-				 "ledger broken at entry %llu: found seq %llu "
-				 "(an entry was removed, inserted or reordered)",
-				 (unsigned long long)pos,
-				 (unsigned long long)e->seq);
-	else if (strcmp(e->prev_hash, w->prev) != 0)
-		w->rc = cds_fail(w->err, CDS_ERR_CRYPTO,
-				 "ledger broken at entry %llu: prev_hash does not "
-				 "match entry %llu (entries removed or reordered)",
-				 (unsigned long long)pos,
-				 (unsigned long long)pos - 1);
-	if (w->rc)
-		return 1;
-	cds_ledger_entry_hash(h, e);
-	if (strcmp(h, e->entry_hash) != 0) {
-		w->rc = cds_fail(w->err, CDS_ERR_CRYPTO,
-				 "ledger broken at entry %llu (order '%.60s'): "
-				 "entry_hash does not match its contents "
-				 "(the entry was altered)",
-				 (unsigned long long)pos, e->order_id);
-		return 1;
-	}
-	memcpy(w->prev, e->entry_hash, sizeof(w->prev));
-	w->n = pos;
-	return 0;
-}
-
-/* The head must name the last entry (catches removal of the newest). */
-static enum cds_err check_head(struct cds_ledger *l, const struct walk *w,
-			       struct cds_error *err)
-{
-	uint64_t seq = 0;
-	char hash[CDS_LEDGER_HASH_HEX_BYTES];
+	struct sq_ledger *l = sq_of(base);
 	sqlite3_stmt *st;
 	int rc;
 
-	memcpy(hash, zero_hash, sizeof(hash));
+	*seq = 0;
+	memcpy(hash, cds_ledger_zero_hash, CDS_LEDGER_HASH_HEX_BYTES);
 	if (sqlite3_prepare_v2(l->db,
 			       "SELECT seq, entry_hash FROM ledger_head WHERE id = 1",
 			       -1, &st, NULL))
 		return db_fail(err, l, "read head");
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		seq = (uint64_t)sqlite3_column_int64(st, 0);
-		snprintf(hash, sizeof(hash), "%s",
-			 col_text(st, 1));
+		*seq = (uint64_t)sqlite3_column_int64(st, 0);
+		snprintf(hash, CDS_LEDGER_HASH_HEX_BYTES, "%s", col_text(st, 1));
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return db_fail(err, l, "read head");
-	if (seq == w->n && strcmp(hash, w->prev) == 0)
-		return CDS_OK;
-	if (seq > w->n)
-		return cds_fail(err, CDS_ERR_CRYPTO,
-				"ledger broken at entry %llu: the head records %llu "
-				"entries, only %llu remain (entries removed)",
-				(unsigned long long)w->n + 1,
-				(unsigned long long)seq, (unsigned long long)w->n);
-	return cds_fail(err, CDS_ERR_CRYPTO,
-			"ledger broken at entry %llu: it does not match the "
-			"recorded head (seq %llu)",
-			(unsigned long long)(seq < w->n ? seq + 1 : w->n),
-			(unsigned long long)seq);
+	return CDS_OK;
 }
 
-enum cds_err cds_ledger_verify_head(struct cds_ledger *l,
-				    struct cds_ledger_head *cur,
-				    struct cds_error *err)
-{
-	struct walk w = {0, {0}, err, CDS_OK};
-	enum cds_err rc;
-
-	memset(cur, 0, sizeof(*cur));
-	memcpy(w.prev, zero_hash, sizeof(w.prev));
-	rc = cds_ledger_scan(l, walk_entry, &w, err);
-	if (!rc)
-		rc = w.rc;
-	if (!rc)
-		rc = check_head(l, &w, err);
-	if (!rc &&
-	    cds_hex_decode_exact(cur->hash, sizeof(cur->hash), w.prev,
-				 strlen(w.prev), "entry hash", NULL) != CDS_OK)
-		rc = cds_fail(err, CDS_ERR_CRYPTO,
-			      "ledger broken at entry %llu: its entry_hash is "
-			      "not 64 hex digits", (unsigned long long)w.n);
-	if (!rc)
-		cur->entries = w.n;
-	return rc;
-}
-
-enum cds_err cds_ledger_verify(struct cds_ledger *l, uint64_t *n,
+static enum cds_err sq_hash_at(struct cds_ledger *base, uint64_t seq,
+			       char hash[CDS_LEDGER_HASH_HEX_BYTES],
 			       struct cds_error *err)
 {
-	struct cds_ledger_head cur;
-	enum cds_err rc = cds_ledger_verify_head(l, &cur, err);
-
-	*n = rc ? 0 : cur.entries;
-	return rc;
-}
-
-/* The stored entry_hash of entry seq, as bytes. */
-static enum cds_err entry_hash_at(struct cds_ledger *l, uint64_t seq,
-				  uint8_t out[static CDS_LEDGER_ENTRY_HASH_BYTES],
-				  struct cds_error *err)
-{
-	sqlite3_stmt *st;
+	struct sq_ledger *l = sq_of(base);
 	enum cds_err rc = CDS_OK;
-	const char *hex;
+	sqlite3_stmt *st;
+	int src;
 
 	if (sqlite3_prepare_v2(l->db, "SELECT entry_hash FROM ledger WHERE seq = ?1",
 			       -1, &st, NULL))
 		return db_fail(err, l, "read");
 	sqlite3_bind_int64(st, 1, (int64_t)seq);
-	if (sqlite3_step(st) != SQLITE_ROW)
+	src = sqlite3_step(st);
+	if (src == SQLITE_ROW)
+		snprintf(hash, CDS_LEDGER_HASH_HEX_BYTES, "%s", col_text(st, 0));
+	else if (src == SQLITE_DONE)
+		rc = CDS_ERR_NOT_FOUND;
+	else
 		rc = db_fail(err, l, "read");
-	hex = rc ? "" : col_text(st, 0);
-	if (!rc && cds_hex_decode_exact(out, CDS_LEDGER_ENTRY_HASH_BYTES, hex,
-					strlen(hex), "entry hash", NULL))
-		rc = cds_fail(err, CDS_ERR_CRYPTO, "ledger entry %llu: bad hash",
-			      (unsigned long long)seq);
 	sqlite3_finalize(st);
 	return rc;
 }
 
-enum cds_err cds_ledger_extends(struct cds_ledger *l,
-				const struct cds_ledger_head *cur,
-				const struct cds_ledger_head *h,
-				const char *what, struct cds_error *err)
-{
-	uint8_t got[CDS_LEDGER_ENTRY_HASH_BYTES];
-	enum cds_err rc;
-
-	if (h->entries > cur->entries)
-		return cds_fail(err, CDS_ERR_CRYPTO,
-				"ledger broken at entry %llu: %s has %llu entries, "
-				"the ledger only %llu (entries removed)",
-				(unsigned long long)cur->entries + 1, what,
-				(unsigned long long)h->entries,
-				(unsigned long long)cur->entries);
-	if (h->entries == 0)
-		return CDS_OK;
-	if ((rc = entry_hash_at(l, h->entries, got, err)))
-		return rc;
-	if (sodium_memcmp(got, h->hash, sizeof(got)) != 0)
-		return cds_fail(err, CDS_ERR_CRYPTO,
-				"ledger broken at or before entry %llu: it does not "
-				"extend %s (the ledger was rewritten)",
-				(unsigned long long)h->entries, what);
-	return CDS_OK;
-}
+static const struct ledger_ops sq_ops = {
+	.close = sq_close,
+	.append = sq_append,
+	.scan = sq_scan,
+	.head = sq_head,
+	.hash_at = sq_hash_at,
+};

@@ -1,5 +1,5 @@
 /*
- * transparency_head.c: the signed ledger head that every transparency
+ * report_head.c: the signed ledger head that every transparency
  * report carries (ledger_head.h has the layouts).  Whoever keeps a copy of
  * a report can later run `cdsctl legal verify --head SIGNED_HEAD`: the
  * ledger must still extend it, and its signature must verify with the
@@ -8,7 +8,7 @@
  * Invariant: a head is signed only after the ledger verified (chain, the
  * store's mark): the key never vouches for a broken ledger.
  */
-#include "store/legal_int.h"
+#include "legal/legal_int.h"
 
 #include <string.h>
 

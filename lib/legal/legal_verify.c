@@ -6,14 +6,17 @@
  * Three independent anchors, each catching what the others cannot:
  *  1. the hash chain and ledger_head (ledger.c): an edit by anyone who does
  *     not recompute later hashes;
- *  2. the store's mark (store.h), written after every export into
- *     DIR/cds.sqlite3: a deleted, emptied or truncated ledger, by someone
- *     who can write DIR/legal but not the store;
+ *  2. the store's mark (store.h), written after every export into the
+ *     directory store: a deleted, emptied or truncated ledger, by someone
+ *     who can write the ledger but not the store (on SQLite, DIR/legal
+ *     but not DIR/cds.sqlite3; on PostgreSQL the two share a database, so
+ *     this anchor then guards against accidents and the third against
+ *     intent);
  *  3. a head published in an earlier transparency report: a ledger rewritten
  *     whole, re-hashed and with a new ledger_head, by anyone at all, since
  *     the published copy is out of their reach.
  */
-#include "store/legal.h"
+#include "legal/legal.h"
 
 #include <string.h>
 
@@ -34,7 +37,7 @@ static enum cds_err store_mark(const char *datadir, struct cds_ledger_head *m,
 	return rc;
 }
 
-/* No ledger file: fine only if nothing says there ever was an export. */
+/* No ledger: fine only if nothing says there ever was an export. */
 static enum cds_err missing(const char *datadir,
 			    const struct cds_ledger_head *mark,
 			    const struct cds_ledger_head *published,
@@ -42,15 +45,14 @@ static enum cds_err missing(const char *datadir,
 {
 	if (mark->entries)
 		return cds_fail(err, CDS_ERR_CRYPTO,
-				"ledger %s/legal/ledger.sqlite3 is missing, but %s "
-				"names %llu entries (the ledger was deleted)",
-				datadir, MARK_WHAT,
+				"the ledger of %s is missing, but %s names %llu "
+				"entries (the ledger was deleted)", datadir, MARK_WHAT,
 				(unsigned long long)mark->entries);
 	if (published && published->entries)
 		return cds_fail(err, CDS_ERR_CRYPTO,
-				"ledger %s/legal/ledger.sqlite3 is missing, but %s "
-				"names %llu entries (the ledger was deleted)",
-				datadir, PUBLISHED_WHAT,
+				"the ledger of %s is missing, but %s names %llu "
+				"entries (the ledger was deleted)", datadir,
+				PUBLISHED_WHAT,
 				(unsigned long long)published->entries);
 	cds_error_clear(err);
 	return CDS_OK;

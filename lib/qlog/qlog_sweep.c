@@ -15,7 +15,7 @@
  *  3. Each deletion is logged to stderr with the day and its record count
  *     (counted before the files go; -1 if the file could not be read).
  */
-#include "store/qlog_int.h"
+#include "qlog/qlog_sqlite.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -55,14 +55,6 @@ static int cmp_i64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static bool expired(int64_t day, int retention_days, int64_t now_us)
-{
-	if (retention_days == 0)
-		return true;
-	return now_us - (day + CDS_USEC_PER_DAY) >
-	       (int64_t)retention_days * CDS_USEC_PER_DAY;
-}
-
 /*
  * The distinct expired days found in dir, sorted (*days malloc'd).
  * A missing directory is an empty list.
@@ -86,7 +78,7 @@ static enum cds_err expired_days(const char *dir, int retention_days,
 						  dir, strerror(errno));
 	while ((de = readdir(d)) != NULL) {
 		if (!side_name_parse(de->d_name, &day) ||
-		    !expired(day, retention_days, now_us))
+		    !qlog_day_expired(day, retention_days, now_us))
 			continue;
 		if (m == cap) {
 			cap = cap ? cap * 2 : 16;
@@ -176,15 +168,16 @@ static enum cds_err sweep_day(const char *datadir, int64_t day,
 		cds_log_info("query log: deleted day %s (%lld records)", name,
 			     (long long)records);
 	if (fn)
-		fn(fn_ctx, name, records);
+		fn(fn_ctx, name, records, true);
 	return CDS_OK;
 }
 
-enum cds_err qlog_sweep_run(const char *datadir, int retention_days,
-			    int64_t now_us, const struct qlog_sweep_hook *hook,
-			    cds_qlog_swept_fn fn, void *fn_ctx,
-			    uint64_t *files_deleted, struct cds_error *err)
+enum cds_err qlog_sqlite_sweep(const struct qlog_place *p, int retention_days,
+			       int64_t now_us, const struct qlog_sweep_hook *hook,
+			       cds_qlog_swept_fn fn, void *fn_ctx,
+			       uint64_t *files_deleted, struct cds_error *err)
 {
+	const char *datadir = p->datadir;
 	enum cds_err rc, first = CDS_OK;
 	int64_t *days = NULL;
 	char *dir = NULL;
@@ -192,10 +185,6 @@ enum cds_err qlog_sweep_run(const char *datadir, int retention_days,
 
 	if (files_deleted)
 		*files_deleted = 0;
-	if (!datadir || retention_days < 0)
-		return cds_fail(err, CDS_ERR_INVALID,
-				"query log sweep: retention %d days is negative",
-				retention_days);
 	dir = qlog_dir_path(datadir);
 	if (!dir)
 		return cds_fail(err, CDS_ERR_NOMEM, "query log: out of memory");
@@ -215,21 +204,4 @@ out:
 	free(days);
 	free(dir);
 	return first;
-}
-
-enum cds_err cds_qlog_sweep_each(const char *datadir, int retention_days,
-				 int64_t now_us, cds_qlog_swept_fn fn,
-				 void *ctx, uint64_t *files_deleted,
-				 struct cds_error *err)
-{
-	return qlog_sweep_run(datadir, retention_days, now_us, NULL, fn, ctx,
-			      files_deleted, err);
-}
-
-enum cds_err cds_qlog_sweep(const char *datadir, int retention_days,
-			    int64_t now_us, uint64_t *files_deleted,
-			    struct cds_error *err)
-{
-	return qlog_sweep_run(datadir, retention_days, now_us, NULL, NULL, NULL,
-			      files_deleted, err);
 }

@@ -15,15 +15,15 @@
  * A record found by a target search lists only that target, not the other
  * handles asked for in the same lookup: they are outside the order's scope.
  */
-#ifndef CDS_STORE_LEGAL_H
-#define CDS_STORE_LEGAL_H
+#ifndef CDS_LEGAL_LEGAL_H
+#define CDS_LEGAL_LEGAL_H
 
 #include <stdint.h>
 #include <stdio.h>
 
 #include "core/buf.h"
 #include "core/err.h"
-#include "store/ledger.h"
+#include "legal/ledger.h"
 
 #define CDS_LEGAL_ORDER_MAX_BYTES 128
 
@@ -102,7 +102,7 @@ enum cds_err cds_legal_verify(const char *datadir,
 enum cds_legal_report_format { CDS_REPORT_JSON = 0, CDS_REPORT_MD = 1 };
 
 /*
- * Transparency report from the ledger (transparency.c): per calendar month
+ * Transparency report from the ledger (report.c): per calendar month
  * (or one period = the window, when since or until is given) the number of
  * orders, exports and records disclosed, in total and by scope type.
  * CDS_ERR_CRYPTO if the ledger does not verify.  A missing ledger is an

@@ -3,11 +3,12 @@
  *
  * Request threads put records into a bounded ring (mutex + condvars); one
  * writer thread commits everything queued (up to GROUP_MAX) with one
- * transaction per day file, so many requests share one commit (in `batch`
- * mode it lets a group gather for 20 ms first).  The writer
+ * transaction per day through the storage backend (qlog_backend.h: SQLite
+ * day files or PostgreSQL partitions), so many requests share one commit
+ * (in `batch` mode it lets a group gather for 20 ms first).  The writer
  * reads its group in place, without the lock, and frees the slots only
  * after the commit: submitters never wait for a copy.
- * A sweeper thread deletes expired day files at start-up and hourly.
+ * A sweeper thread removes expired days at start-up and hourly.
  *
  * Invariants:
  *  1. The ring never holds more than `cap` records, counting the group the
@@ -18,16 +19,15 @@
  *  2. Every record taken by the writer ends up either in `written` or in
  *     `write_errors`, and a sync submitter is woken with that outcome only
  *     after its group's commit (or failure).
- *  3. At most two day files are open (slot[]): the current and the
- *     previous day.  The writer touches them only under files_mu, and the
- *     sweeper takes files_mu around each deletion and first closes a slot
- *     holding that day, so nothing writes into an unlinked file.
- *  4. Lock order: files_mu, then mu.  The writer never holds mu while it
+ *  3. The backend's sink is used only under sink_mu: by the writer, and by
+ *     the sweeper around each day it removes, after the sink let go of
+ *     that day (forget), so nothing writes into a removed day.
+ *  4. Lock order: sink_mu, then mu.  The writer never holds mu while it
  *     does I/O.
  *  5. With retention 0 there is no ring and no writer: submits succeed,
  *     nothing is written, and no file or directory is created.
  */
-#include "store/qlog.h"
+#include "qlog/qlog.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -37,7 +37,7 @@
 
 #include "core/log.h"
 #include "core/timeutil.h"
-#include "store/qlog_int.h"
+#include "qlog/qlog_backend.h"
 
 #define DEFAULT_CAPACITY 65536
 #define GROUP_MAX 8192
@@ -46,9 +46,9 @@
 #define ERR_LOG_INTERVAL_US (10 * CDS_USEC_PER_SEC)
 
 struct cds_qlog {
-	char *datadir;
-	struct qlog_modes modes;
-	int64_t start_us;
+	struct qlog_place place;
+	const struct qlog_backend *be;
+	struct qlog_sink_cfg cfg;    /* the modes, the start time */
 	size_t cap;
 
 	pthread_mutex_t mu;          /* ring, stats, stopping */
@@ -62,8 +62,8 @@ struct cds_qlog {
 	unsigned flushers;           /* cds_qlog_flush callers waiting on done */
 	struct cds_qlog_stats st;
 
-	pthread_mutex_t files_mu;    /* slot[] */
-	struct qlog_day slot[2];
+	pthread_mutex_t sink_mu;     /* sink */
+	struct qlog_sink *sink;      /* NULL with retention 0 */
 
 	/* Writer thread only. */
 	enum cds_err *res;
@@ -103,63 +103,16 @@ static void report_loss(struct cds_qlog *q, size_t n, const struct cds_error *e)
 	q->err_logged_us = now;
 }
 
-/*
- * The slot holding day (opening it, and evicting the older day if both
- * are taken).  A file created here gets a config row: from the day's start
- * if the server was already running then, else from the server's start.
- */
-static enum cds_err slot_get(struct cds_qlog *q, int64_t day,
-			     struct qlog_day **out, bool *created,
-			     struct cds_error *err)
-{
-	int64_t start_day = cds_time_day_start(q->start_us);
-	struct qlog_day *s;
-	enum cds_err rc;
-
-	*created = false;
-	for (int i = 0; i < 2; i++) {
-		if (!q->slot[i].db || q->slot[i].day_start != day)
-			continue;
-		if (!qlog_day_stale(&q->slot[i], q->datadir)) {
-			*out = &q->slot[i];
-			return CDS_OK;
-		}
-		qlog_day_close(&q->slot[i]); /* deleted behind us: start anew */
-	}
-	s = !q->slot[0].db ? &q->slot[0] : !q->slot[1].db ? &q->slot[1]
-	    : q->slot[0].day_start < q->slot[1].day_start ? &q->slot[0]
-							  : &q->slot[1];
-	qlog_day_close(s);
-	rc = qlog_day_open(s, q->datadir, day, q->modes.durability, created, err);
-	if (rc)
-		return rc;
-	if (*created) {
-		rc = qlog_day_config(s, day > start_day ? day : q->start_us,
-				     day > start_day ? "new_day" : "start",
-				     &q->modes, err);
-		if (rc) {
-			qlog_day_close(s);
-			return rc;
-		}
-	}
-	*out = s;
-	return CDS_OK;
-}
-
-/* State the modes in force at start-up in the current day file. */
+/* State the modes in force at start-up. */
 static void write_start_config(struct cds_qlog *q)
 {
 	struct cds_error err;
-	struct qlog_day *s;
 	enum cds_err rc;
-	bool created;
 
 	cds_error_clear(&err);
-	pthread_mutex_lock(&q->files_mu);
-	rc = slot_get(q, cds_time_day_start(q->start_us), &s, &created, &err);
-	if (!rc && !created)
-		rc = qlog_day_config(s, q->start_us, "start", &q->modes, &err);
-	pthread_mutex_unlock(&q->files_mu);
+	pthread_mutex_lock(&q->sink_mu);
+	rc = q->be->start(q->sink, &err);
+	pthread_mutex_unlock(&q->sink_mu);
 	if (rc)
 		cds_log_warn("query log: cannot record the configuration: %s",
 			     err.msg);
@@ -169,17 +122,10 @@ static void write_start_config(struct cds_qlog *q)
 static void commit_day(struct cds_qlog *q, int64_t day, size_t n)
 {
 	struct cds_error err;
-	struct qlog_day *s;
 	enum cds_err rc;
-	bool created;
 
 	cds_error_clear(&err);
-	rc = slot_get(q, day, &s, &created, &err);
-	if (!rc) {
-		rc = qlog_day_insert(s, q->ring, q->idx, n, &err);
-		if (rc)
-			qlog_day_close(s); /* reopen next time: the disk may recover */
-	}
+	rc = q->be->insert(q->sink, day, q->ring, q->idx, n, &err);
 	for (size_t i = 0; i < n; i++)
 		q->res[(q->idx[i] + q->cap - q->head) % q->cap] = rc;
 	if (rc)
@@ -195,7 +141,7 @@ static struct qlog_rec *grp(struct cds_qlog *q, size_t i)
 /*
  * Commit the group (n records from head), one transaction per day file.
  * Records nearly always share one day; around midnight two.  Returns the
- * number of commits.  q->idx holds ring positions for qlog_day_insert.
+ * number of commits.  q->idx holds ring positions for the backend.
  */
 static uint64_t commit_group(struct cds_qlog *q, size_t n)
 {
@@ -204,7 +150,7 @@ static uint64_t commit_group(struct cds_qlog *q, size_t n)
 
 	for (size_t i = 0; i < n; i++)
 		q->res[i] = CDS_ERR_INTERNAL; /* = not yet committed */
-	pthread_mutex_lock(&q->files_mu);
+	pthread_mutex_lock(&q->sink_mu);
 	for (size_t first = 0; first < n; first++) {
 		int64_t day;
 
@@ -219,7 +165,7 @@ static uint64_t commit_group(struct cds_qlog *q, size_t n)
 		commit_day(q, day, m);
 		commits += q->res[first] == CDS_OK;
 	}
-	pthread_mutex_unlock(&q->files_mu);
+	pthread_mutex_unlock(&q->sink_mu);
 	return commits;
 }
 
@@ -241,7 +187,7 @@ static size_t take(struct cds_qlog *q)
 	pthread_mutex_lock(&q->mu);
 	while (q->count == 0 && !q->stopping)
 		pthread_cond_wait(&q->not_empty, &q->mu);
-	if (q->modes.durability == CDS_QLOG_BATCH && !q->stopping &&
+	if (q->cfg.modes.durability == CDS_QLOG_BATCH && !q->stopping &&
 	    q->count < GROUP_MAX) {
 		pthread_mutex_unlock(&q->mu);
 		nanosleep(&linger, NULL);
@@ -295,10 +241,6 @@ static void *writer_main(void *arg)
 	if (q->err_unreported)
 		cds_log_warn("query log: %llu more record(s) not written",
 			     (unsigned long long)q->err_unreported);
-	pthread_mutex_lock(&q->files_mu);
-	qlog_day_close(&q->slot[0]);
-	qlog_day_close(&q->slot[1]);
-	pthread_mutex_unlock(&q->files_mu);
 	return NULL;
 }
 
@@ -309,17 +251,16 @@ static void sweep_begin(void *ctx, int64_t day)
 {
 	struct cds_qlog *q = ctx;
 
-	pthread_mutex_lock(&q->files_mu);
-	for (int i = 0; i < 2; i++)
-		if (q->slot[i].db && q->slot[i].day_start == day)
-			qlog_day_close(&q->slot[i]);
+	pthread_mutex_lock(&q->sink_mu);
+	if (q->sink)
+		q->be->forget(q->sink, day);
 }
 
 static void sweep_end(void *ctx)
 {
 	struct cds_qlog *q = ctx;
 
-	pthread_mutex_unlock(&q->files_mu);
+	pthread_mutex_unlock(&q->sink_mu);
 }
 
 static void *sweeper_main(void *arg)
@@ -335,8 +276,8 @@ static void *sweeper_main(void *arg)
 		pthread_mutex_unlock(&q->mu);
 		n = 0;
 		cds_error_clear(&err);
-		if (qlog_sweep_run(q->datadir, q->modes.retention_days,
-				   cds_now_us(), &hook, NULL, NULL, &n, &err))
+		if (q->be->sweep(&q->place, q->cfg.modes.retention_days,
+				 cds_now_us(), &hook, NULL, NULL, &n, &err))
 			cds_log_warn("query log sweep: %s", err.msg);
 		pthread_mutex_lock(&q->mu);
 		q->st.swept_files += n;
@@ -359,7 +300,7 @@ static int sync_init(struct cds_qlog *q)
 
 	rc = rc ? rc : pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	rc = rc ? rc : pthread_mutex_init(&q->mu, NULL);
-	rc = rc ? rc : pthread_mutex_init(&q->files_mu, NULL);
+	rc = rc ? rc : pthread_mutex_init(&q->sink_mu, NULL);
 	rc = rc ? rc : pthread_cond_init(&q->not_empty, &ca);
 	rc = rc ? rc : pthread_cond_init(&q->not_full, &ca);
 	rc = rc ? rc : pthread_cond_init(&q->done, &ca);
@@ -400,7 +341,7 @@ static enum cds_err check_config(const struct cds_qlog_config *cfg,
 
 static enum cds_err start_threads(struct cds_qlog *q, struct cds_error *err)
 {
-	if (q->modes.retention_days > 0) {
+	if (q->cfg.modes.retention_days > 0) {
 		if (pthread_create(&q->writer, NULL, writer_main, q) != 0)
 			return cds_fail(err, CDS_ERR_INTERNAL,
 					"query log: cannot start the writer thread");
@@ -418,6 +359,7 @@ enum cds_err cds_qlog_open(struct cds_qlog **out,
 			   struct cds_error *err)
 {
 	struct cds_qlog *q = NULL;
+	char *datadir = NULL;
 	enum cds_err rc;
 
 	*out = NULL;
@@ -425,17 +367,21 @@ enum cds_err cds_qlog_open(struct cds_qlog **out,
 	if (rc)
 		return rc;
 	q = calloc(1, sizeof(*q));
-	if (!q || !(q->datadir = strdup(cfg->datadir)) || sync_init(q)) {
-		if (q)
-			free(q->datadir);
+	if (!q || !(datadir = strdup(cfg->datadir)) || sync_init(q)) {
+		free(datadir);
 		free(q);
 		return cds_fail(err, CDS_ERR_NOMEM, "query log: out of memory");
 	}
-	q->modes = (struct qlog_modes){cfg->plain_lookup, cfg->ip_policy,
-				       cfg->retention_days, cfg->durability};
-	q->start_us = cds_now_us();
+	rc = qlog_place_get(&q->place, datadir, &q->be, err);
+	q->place.datadir = datadir; /* owned: freed by close */
+	q->cfg.modes = (struct qlog_modes){cfg->plain_lookup, cfg->ip_policy,
+					   cfg->retention_days, cfg->durability};
+	q->cfg.start_us = cds_now_us();
 	q->cap = cfg->queue_capacity ? cfg->queue_capacity : DEFAULT_CAPACITY;
-	rc = q->modes.retention_days > 0 ? alloc_queue(q, err) : CDS_OK;
+	if (!rc && q->cfg.modes.retention_days > 0)
+		rc = alloc_queue(q, err);
+	if (!rc && q->cfg.modes.retention_days > 0)
+		rc = q->be->sink_open(&q->sink, &q->place, &q->cfg, err);
 	if (!rc)
 		rc = start_threads(q, err);
 	if (rc) {
@@ -467,11 +413,13 @@ void cds_qlog_close(struct cds_qlog *q)
 	pthread_cond_destroy(&q->done);
 	pthread_cond_destroy(&q->sweep_wake);
 	pthread_mutex_destroy(&q->mu);
-	pthread_mutex_destroy(&q->files_mu);
+	pthread_mutex_destroy(&q->sink_mu);
+	if (q->be && q->sink)
+		q->be->sink_close(q->sink);
 	free(q->ring);
 	free(q->res);
 	free(q->idx);
-	free(q->datadir);
+	free((char *)q->place.datadir);
 	free(q);
 }
 
@@ -496,7 +444,7 @@ static enum cds_err enqueue(struct cds_qlog *q, struct qlog_rec *rec,
 			    struct cds_error *err)
 {
 	struct qlog_waiter w = {false, CDS_OK};
-	bool sync = q->modes.durability == CDS_QLOG_SYNC;
+	bool sync = q->cfg.modes.durability == CDS_QLOG_SYNC;
 
 	pthread_mutex_lock(&q->mu);
 	if (!wait_room(q)) {
@@ -531,10 +479,10 @@ static enum cds_err submit(struct cds_qlog *q,
 
 	if (!q || !req)
 		return cds_fail(err, CDS_ERR_INVALID, "query log: no log or request");
-	rc = qlog_rec_build(&rec, req, q->modes.ip_policy, handles, n, err);
+	rc = qlog_rec_build(&rec, req, q->cfg.modes.ip_policy, handles, n, err);
 	if (rc)
 		return rc;
-	if (q->modes.retention_days == 0) {
+	if (q->cfg.modes.retention_days == 0) {
 		free(rec.handles); /* keep no log: nothing leaves this function */
 		return CDS_OK;
 	}

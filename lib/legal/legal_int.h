@@ -6,8 +6,8 @@
  * canonical handles, IP text and endpoint names; order IDs are checked
  * printable ASCII), so both formats can write them without transcoding.
  */
-#ifndef CDS_STORE_LEGAL_INT_H
-#define CDS_STORE_LEGAL_INT_H
+#ifndef CDS_LEGAL_LEGAL_INT_H
+#define CDS_LEGAL_LEGAL_INT_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -16,7 +16,7 @@
 
 #include "core/buf.h"
 #include "core/handle.h"
-#include "store/legal.h"
+#include "legal/legal.h"
 
 /* One matching record; strings malloc'd, NULL where the log holds none. */
 struct legal_rec {
@@ -96,7 +96,7 @@ struct legal_signed_head {
 };
 
 /*
- * transparency_head.c: verify the ledger (cds_legal_verify) and sign its
+ * report_head.c: verify the ledger (cds_legal_verify) and sign its
  * head with the ledger key (made on first use) into out; then the report's
  * "ledger_head" object, or its Markdown paragraph (appended to o).
  */

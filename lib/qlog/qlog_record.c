@@ -16,7 +16,7 @@
  *  4. Handles are joined with '\n', which no canonical handle contains, so
  *     a search for one handle can match it exactly, never a substring.
  */
-#include "store/qlog_int.h"
+#include "qlog/qlog_int.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -134,10 +134,11 @@ void qlog_ip_reduce(char out[QLOG_IP_TEXT_BYTES], uint8_t *bits,
 	}
 }
 
-enum cds_err qlog_ip_forms(const char *ip, char full[QLOG_IP_TEXT_BYTES],
-			   uint8_t *full_bits,
-			   char trunc[QLOG_IP_TEXT_BYTES], uint8_t *trunc_bits,
-			   struct cds_error *err)
+enum cds_err cds_qlog_ip_forms(const char *ip,
+			       char full[CDS_QLOG_IP_TEXT_BYTES],
+			       uint8_t *full_bits,
+			       char trunc[CDS_QLOG_IP_TEXT_BYTES],
+			       uint8_t *trunc_bits, struct cds_error *err)
 {
 	uint8_t a[16];
 	size_t len;

@@ -19,14 +19,14 @@
  * key (ledger_head.h), and cds_ledger_extends checks a ledger against a
  * head published earlier.
  */
-#ifndef CDS_STORE_LEDGER_H
-#define CDS_STORE_LEDGER_H
+#ifndef CDS_LEGAL_LEDGER_H
+#define CDS_LEGAL_LEDGER_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "core/err.h"
-#include "store/ledger_head.h"
+#include "legal/ledger_head.h"
 
 #define CDS_LEDGER_HASH_HEX_BYTES 65 /* 64 hex digits + NUL */
 

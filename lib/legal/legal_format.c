@@ -20,7 +20,7 @@
 #include <jansson.h>
 
 #include "core/timeutil.h"
-#include "store/legal_int.h"
+#include "legal/legal_int.h"
 
 /* Set o[k] = v; counts a failure (v NULL or no memory) in *bad. */
 static void put(json_t *o, const char *k, json_t *v, int *bad)

@@ -28,7 +28,7 @@
  *  3. No index besides the rowid: the writer's cost per record stays flat;
  *     a legal export scans the few day files of its window.
  */
-#include "store/qlog_int.h"
+#include "qlog/qlog_sqlite.h"
 
 #include <dirent.h>
 #include <errno.h>
