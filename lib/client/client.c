@@ -21,7 +21,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
-#include "client/addressbook.h"
+#include "addressbook/addressbook.h"
 #include "client/client_impl.h"
 #include "client/relay.h"
 #include "core/handle.h"

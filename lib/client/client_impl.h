@@ -18,7 +18,7 @@
 
 #include "cds/client.h"
 #include "client/cache.h"
-#include "client/contacts.h"
+#include "addressbook/contacts.h"
 #include "client/http.h"
 #include "client/protocol.h"
 #include "client/workers.h"

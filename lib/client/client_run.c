@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client/addressbook.h"
+#include "addressbook/addressbook.h"
 #include "client/client_impl.h"
 #include "core/timeutil.h"
 
