@@ -16,7 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "client/addressbook.h"
+#include "addressbook/addressbook.h"
 #include "core/buf.h"
 
 static double now(void)

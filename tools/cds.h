@@ -3,6 +3,11 @@
  * a thin shell over the public client library (include/cds/client.h):
  * cds.c parses the global options and dispatches, cds_discover.c and
  * cds_sync.c run one subcommand each, cds_print.c prints results.
+ *
+ * Invariant: these files include only include/cds/, this directory's
+ * headers (cli.h, progress.h), libc, libsodium and jansson; the build gives
+ * the program no other include path (meson.build), as curl's tool sees
+ * only libcurl's public headers.
  */
 #ifndef CDS_TOOLS_CDS_H
 #define CDS_TOOLS_CDS_H

@@ -12,7 +12,6 @@
 
 #include "cds.h"
 #include "cli.h"
-#include "core/timeutil.h"
 #include "progress.h"
 
 struct cds_events cds_events;
@@ -68,7 +67,7 @@ static void draw(struct cds_events *e, const struct cds_client_event *ev)
 static void on_progress(struct cds_events *e,
 			const struct cds_client_event *ev)
 {
-	int64_t now = cds_monotonic_us();
+	int64_t now = progress_now_us();
 
 	if (!e->tty || !large(ev))
 		return;

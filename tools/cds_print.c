@@ -12,17 +12,20 @@
 #include <sodium.h>
 
 #include "cds.h"
-#include "core/codec.h"
 
-#define FP_HEX_BYTES 17
+#define FP_BYTES 8
+#define FP_HEX_BYTES (2 * FP_BYTES + 1)
+#define KEY_B64_BYTES \
+	sodium_base64_ENCODED_LEN(CDS_CLIENT_IDENTITY_KEY_BYTES, \
+				  sodium_base64_VARIANT_ORIGINAL)
 
-/* Short fingerprint of an identity key: 8 bytes of SHA-256, in hex. */
+/* Short fingerprint of an identity key: FP_BYTES of SHA-256, in hex. */
 static void key_fp(char out[FP_HEX_BYTES], const uint8_t *key)
 {
 	uint8_t h[crypto_hash_sha256_BYTES];
 
 	crypto_hash_sha256(h, key, CDS_CLIENT_IDENTITY_KEY_BYTES);
-	cds_hex_encode(out, h, 8);
+	sodium_bin2hex(out, FP_HEX_BYTES, h, FP_BYTES);
 }
 
 /* A JSON string of s; bytes that are not UTF-8 become '?'. */
@@ -46,7 +49,7 @@ static json_t *jstr(const char *s)
 
 static json_t *result_json(const struct cds_result *r)
 {
-	char b64[CDS_B64_LEN(CDS_CLIENT_IDENTITY_KEY_BYTES)];
+	char b64[KEY_B64_BYTES];
 	json_t *o = json_object();
 
 	if (!o)
@@ -55,7 +58,9 @@ static json_t *result_json(const struct cds_result *r)
 	json_object_set_new(o, "handle", json_string(r->handle));
 	json_object_set_new(o, "registered", json_boolean(r->registered));
 	if (r->registered) {
-		cds_b64_encode(b64, r->identity_key, sizeof(r->identity_key));
+		sodium_bin2base64(b64, sizeof(b64), r->identity_key,
+				  sizeof(r->identity_key),
+				  sodium_base64_VARIANT_ORIGINAL);
 		json_object_set_new(o, "account", json_string(r->account_hex));
 		json_object_set_new(o, "identity_key", json_string(b64));
 	}

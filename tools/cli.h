@@ -8,7 +8,7 @@
 #ifndef CDS_TOOLS_CLI_H
 #define CDS_TOOLS_CLI_H
 
-#include "core/err.h"
+#include "cds/err.h"
 
 #define CLI_OK 0
 #define CLI_FAIL 1

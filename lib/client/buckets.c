@@ -234,24 +234,21 @@ out:
 	return rc;
 }
 
-static enum cds_err post_group(void *ctx, size_t task, unsigned worker,
-			       struct cds_error *err)
+static enum cds_err post_group(void *ctx, size_t begin, size_t end,
+			       unsigned worker, struct cds_error *err)
 {
 	struct fetch_job *job = ctx;
-	size_t a = task * job->group;
-	size_t m = job->s->n - a < job->group ? job->s->n - a : job->group;
 
-	return post_range(job, worker, job->s->v + a, m, err);
+	return post_range(job, worker, job->s->v + begin, end - begin, err);
 }
 
 /* Groups of at most what the server takes, and at most POST_GROUP_MAX. */
-static size_t plan_groups(struct fetch_job *job)
+static void plan_groups(struct fetch_job *job)
 {
 	size_t most = job->p->max_prefixes;
 
 	job->group = most < POST_GROUP_MAX ? most : POST_GROUP_MAX;
 	cds_client_progress_total(job->c, CDS_PHASE_BUCKETS, job->s->n);
-	return (job->s->n + job->group - 1) / job->group;
 }
 
 enum cds_err cds_buckets_fetch_post(struct cds_client *c,
@@ -260,13 +257,12 @@ enum cds_err cds_buckets_fetch_post(struct cds_client *c,
 				    struct cds_error *err)
 {
 	struct fetch_job job = {c, p, s, 0, NULL, revalidate};
-	size_t tasks;
 
 	if (!s->n)
 		return CDS_OK;
-	tasks = plan_groups(&job);
-	return cds_workers_run(tasks > 1 ? c->threads : 1, tasks, post_group,
-			       &job, err);
+	plan_groups(&job);
+	return cds_parallel_for(c->threads, s->n, job.group, post_group, &job,
+				err);
 }
 
 enum cds_err cds_buckets_fetch_post_on(struct cds_client *c,
@@ -276,15 +272,12 @@ enum cds_err cds_buckets_fetch_post_on(struct cds_client *c,
 				       struct cds_error *err)
 {
 	struct fetch_job job = {c, p, s, 0, http, false};
-	enum cds_err rc = CDS_OK;
-	size_t tasks;
 
 	if (!s->n)
 		return CDS_OK;
-	tasks = plan_groups(&job);
-	for (size_t t = 0; !rc && t < tasks; t++)
-		rc = post_group(&job, t, 0, err);
-	return rc;
+	plan_groups(&job);
+	/* One thread: the groups go one after the other over `http`. */
+	return cds_parallel_for(1, s->n, job.group, post_group, &job, err);
 }
 
 /* Look one record up in its bucket (invariant 3). */

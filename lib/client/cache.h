@@ -28,7 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "client/contacts.h"
+#include "addressbook/contacts.h"
 #include "core/err.h"
 #include "crypto/entry.h"
 #include "crypto/oprf.h"

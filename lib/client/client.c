@@ -23,7 +23,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
-#include "client/addressbook.h"
+#include "addressbook/addressbook.h"
 #include "client/client_impl.h"
 #include "client/relay.h"
 #include "core/handle.h"
@@ -94,10 +94,10 @@ static enum cds_err check_options(const struct cds_client_options *o,
 {
 	if (!o->server_url || !*o->server_url)
 		return cds_fail(err, CDS_ERR_INVALID, "no server URL given");
-	if (o->threads < 1 || o->threads > CDS_WORKERS_MAX)
+	if (o->threads < 1 || o->threads > CDS_CLIENT_THREADS_MAX)
 		return cds_fail(err, CDS_ERR_INVALID,
 				"threads = %u is out of range 1..%d", o->threads,
-				CDS_WORKERS_MAX);
+				CDS_CLIENT_THREADS_MAX);
 	if (o->connect_timeout_ms < 1 || o->timeout_ms < 1)
 		return cds_fail(err, CDS_ERR_INVALID,
 				"timeouts must be positive (got %ld ms and %ld ms)",
@@ -228,7 +228,7 @@ void cds_client_free(struct cds_client *c)
 {
 	if (!c)
 		return;
-	for (unsigned i = 0; i < CDS_WORKERS_MAX; i++)
+	for (unsigned i = 0; i < CDS_CLIENT_THREADS_MAX; i++)
 		cds_http_free(c->http[i]);
 	cds_http_free(c->prefetch);
 	cds_relay_free(c->relay);

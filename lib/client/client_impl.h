@@ -18,11 +18,14 @@
 
 #include "cds/client.h"
 #include "client/cache.h"
-#include "client/contacts.h"
+#include "addressbook/contacts.h"
 #include "client/http.h"
 #include "client/protocol.h"
-#include "client/workers.h"
 #include "core/err.h"
+#include "core/parallel.h"
+
+/* Most worker threads of one client (cds_client_options.threads). */
+#define CDS_CLIENT_THREADS_MAX 8
 
 /* Below this many handles one thread does the OPRF work: starting a second
  * one costs more than it saves. */
@@ -33,7 +36,7 @@ struct cds_client {
 	char *region;
 	unsigned decoys;
 	unsigned threads;
-	struct cds_http *http[CDS_WORKERS_MAX]; /* one per worker thread */
+	struct cds_http *http[CDS_CLIENT_THREADS_MAX]; /* one per worker thread */
 	struct cds_http *prefetch; /* buckets fetched beside the OPRF step */
 	struct cds_relay *relay;   /* NULL: direct; shared by the handles */
 	struct cds_cache *cache;                /* NULL without a cache */

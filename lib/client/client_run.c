@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client/addressbook.h"
+#include "addressbook/addressbook.h"
 #include "client/client_impl.h"
 #include "core/timeutil.h"
 
@@ -110,7 +110,7 @@ static void end_stats(struct cds_client *c, const struct cds_op *op,
 {
 	struct cds_http_counters sum = {0, 0, 0};
 
-	for (unsigned i = 0; i < CDS_WORKERS_MAX; i++)
+	for (unsigned i = 0; i < CDS_CLIENT_THREADS_MAX; i++)
 		if (c->http[i])
 			cds_http_take_counters(c->http[i], &sum);
 	if (c->prefetch)

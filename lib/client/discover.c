@@ -61,7 +61,6 @@ struct oprf_job {
 	const struct cds_params *p;
 	struct cds_hrec **todo; /* records to evaluate */
 	size_t n;
-	size_t batch;           /* records per task */
 	atomic_uint_fast64_t evaluations;
 };
 
@@ -184,13 +183,12 @@ static enum cds_err finalize(struct oprf_job *job, struct batch *b,
 	return CDS_OK;
 }
 
-static enum cds_err oprf_task(void *ctx, size_t task, unsigned worker,
-			      struct cds_error *err)
+static enum cds_err oprf_batch(void *ctx, size_t begin, size_t end,
+			       unsigned worker, struct cds_error *err)
 {
 	struct oprf_job *job = ctx;
-	size_t a = task * job->batch;
-	size_t m = job->n - a < job->batch ? job->n - a : job->batch;
-	struct cds_hrec **recs = job->todo + a;
+	size_t m = end - begin;
+	struct cds_hrec **recs = job->todo + begin;
 	struct batch b;
 	enum cds_err rc;
 
@@ -232,6 +230,7 @@ enum cds_err cds_disc_oprf(struct cds_client *c, const struct cds_params *p,
 			   struct cds_op *op, struct cds_error *err)
 {
 	struct oprf_job job;
+	size_t batch;
 	unsigned workers;
 	enum cds_err rc = CDS_OK;
 
@@ -248,9 +247,9 @@ enum cds_err cds_disc_oprf(struct cds_client *c, const struct cds_params *p,
 	cds_client_progress_total(c, CDS_PHASE_BLINDED, job.n);
 	cds_client_progress_total(c, CDS_PHASE_EVALUATED, job.n);
 	if (job.n) {
-		plan_batches(c, job.n, p->max_batch, &job.batch, &workers);
-		rc = cds_workers_run(workers, (job.n + job.batch - 1) / job.batch,
-				     oprf_task, &job, err);
+		plan_batches(c, job.n, p->max_batch, &batch, &workers);
+		rc = cds_parallel_for(workers, job.n, batch, oprf_batch, &job,
+				      err);
 	}
 	c->stats.oprf_evaluations += atomic_load(&job.evaluations);
 	free(job.todo);

@@ -16,20 +16,18 @@
 struct plain_job {
 	struct cds_client *c;
 	struct cds_op *op;
-	size_t batch;
 	atomic_uint_fast64_t sent;
 };
 
-static enum cds_err plain_task(void *ctx, size_t task, unsigned worker,
-			       struct cds_error *err)
+static enum cds_err plain_range(void *ctx, size_t begin, size_t end,
+				unsigned worker, struct cds_error *err)
 {
 	struct cds_request rq = {.what = "POST /v1/lookup",
 				 .path = "/v1/lookup", .auth = true,
 				 .charged = true};
 	struct plain_job *job = ctx;
-	size_t a = task * job->batch;
-	size_t m = job->op->n - a < job->batch ? job->op->n - a : job->batch;
-	struct cds_hrec *recs = job->op->recs + a;
+	size_t m = end - begin;
+	struct cds_hrec *recs = job->op->recs + begin;
 	const char **handles = malloc(m * sizeof(*handles));
 	struct cds_proto_lookup *res = calloc(m, sizeof(*res));
 	struct cds_http_reply r;
@@ -78,18 +76,15 @@ enum cds_err cds_disc_plain(struct cds_client *c, const struct cds_params *p,
 			    struct cds_op *op, struct cds_error *err)
 {
 	struct plain_job job;
-	size_t tasks;
 	enum cds_err rc;
 
 	if (!op->n)
 		return CDS_OK;
 	job.c = c;
 	job.op = op;
-	job.batch = p->max_batch;
 	atomic_init(&job.sent, 0);
-	tasks = (op->n + job.batch - 1) / job.batch;
-	rc = cds_workers_run(op->n > CDS_CLIENT_PARALLEL_MIN ? c->threads : 1,
-			     tasks, plain_task, &job, err);
+	rc = cds_parallel_for(op->n > CDS_CLIENT_PARALLEL_MIN ? c->threads : 1,
+			      op->n, p->max_batch, plain_range, &job, err);
 	c->stats.plain_lookups += atomic_load(&job.sent);
 	return rc;
 }

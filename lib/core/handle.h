@@ -6,7 +6,7 @@
  *   e-mail: "mailto:" then an ASCII, lower-case address of at most 254 bytes
  *           with exactly one '@', a non-empty local part and a domain.
  * The server accepts only these forms; clients normalise raw input first
- * (lib/client/normalize.h).
+ * (cds_phone_normalize, cds_email_normalize in lib/addressbook/addressbook.h).
  */
 #ifndef CDS_CORE_HANDLE_H
 #define CDS_CORE_HANDLE_H

@@ -29,8 +29,8 @@ enum cds_dleq_side {
  * key B and the encoded elements C, D (n * 32 bytes each).  n < 65536.
  */
 void cds_dleq_composite_scalars(uint8_t *d, enum cds_oprf_mode mode,
-				const uint8_t B[static 32], const uint8_t *C,
-				const uint8_t *D, size_t n);
+				const uint8_t B[static CDS_OPRF_ELEMENT_BYTES],
+				const uint8_t *C, const uint8_t *D, size_t n);
 
 /*
  * Prover: GenerateProof(k, G, B, C, D) with ComputeCompositesFast.  known
@@ -43,7 +43,8 @@ void cds_dleq_composite_scalars(uint8_t *d, enum cds_oprf_mode mode,
  */
 enum cds_err cds_dleq_prove(uint8_t proof[static CDS_OPRF_PROOF_BYTES],
 			    enum cds_oprf_mode mode,
-			    const uint8_t k[static 32], const uint8_t B[static 32],
+			    const uint8_t k[static CDS_OPRF_SCALAR_BYTES],
+			    const uint8_t B[static CDS_OPRF_ELEMENT_BYTES],
 			    const uint8_t *C, const uint8_t *D, size_t n,
 			    const struct cds_ge *known,
 			    enum cds_dleq_side side, const uint8_t *r,
@@ -56,7 +57,7 @@ enum cds_err cds_dleq_prove(uint8_t proof[static CDS_OPRF_PROOF_BYTES],
  * CDS_ERR_NOMEM.
  */
 enum cds_err cds_dleq_verify(enum cds_oprf_mode mode,
-			     const uint8_t B[static 32],
+			     const uint8_t B[static CDS_OPRF_ELEMENT_BYTES],
 			     const struct cds_ge *Bp,
 			     const uint8_t *C, const uint8_t *D,
 			     const struct cds_ge *Cp, const struct cds_ge *Dp,
@@ -65,6 +66,6 @@ enum cds_err cds_dleq_verify(enum cds_oprf_mode mode,
 			     struct cds_error *err) CDS_MUST_CHECK;
 
 /* 1 if the 32 bytes are a canonical scalar (below the group order). */
-int cds_scalar_is_canonical(const uint8_t s[static 32]);
+int cds_scalar_is_canonical(const uint8_t s[static CDS_OPRF_SCALAR_BYTES]);
 
 #endif

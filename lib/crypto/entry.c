@@ -24,6 +24,13 @@ _Static_assert(PT_BYTES + crypto_aead_xchacha20poly1305_ietf_ABYTES ==
 _Static_assert(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES ==
 	       CDS_ENTRY_NONCE_BYTES, "entry nonce size");
 
+/* The label key: the last bytes of the OPRF output, out[32..64) (invariant
+ * 1), apart from the fingerprint at its start. */
+#define LABEL_KEY_BYTES crypto_aead_xchacha20poly1305_ietf_KEYBYTES
+#define LABEL_KEY(out) ((out) + CDS_OPRF_OUTPUT_BYTES - LABEL_KEY_BYTES)
+_Static_assert(CDS_FP_BYTES + LABEL_KEY_BYTES <= CDS_OPRF_OUTPUT_BYTES,
+	       "fingerprint and label key overlap");
+
 /*
  * The first prefix_bits bits of the digest as a big-endian number.  The
  * protocol uses 0..24; up to 32 is well defined, larger values count as 32.
@@ -80,7 +87,7 @@ void cds_entry_seal(uint8_t entry[static CDS_ENTRY_BYTES],
 	memcpy(pt + CDS_ACCOUNT_ID_BYTES, identity_key, CDS_IDENTITY_KEY_BYTES);
 	/* Cannot fail for these sizes; the length output is not needed. */
 	(void)crypto_aead_xchacha20poly1305_ietf_encrypt(
-		ct, NULL, pt, sizeof(pt), ad, sizeof(ad), NULL, np, out + 32);
+		ct, NULL, pt, sizeof(pt), ad, sizeof(ad), NULL, np, LABEL_KEY(out));
 	sodium_memzero(pt, sizeof(pt));
 }
 
@@ -104,7 +111,7 @@ enum cds_err cds_entry_open(uint8_t account[static CDS_ACCOUNT_ID_BYTES],
 	label_ad(ad, epoch);
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt(
 		    pt, NULL, NULL, ct, CDS_ENTRY_CT_BYTES, ad, sizeof(ad), np,
-		    out + 32) != 0) {
+		    LABEL_KEY(out)) != 0) {
 		rc = cds_fail(err, CDS_ERR_CRYPTO, "entry does not "
 			      "authenticate for epoch %u", (unsigned)epoch);
 		goto out;

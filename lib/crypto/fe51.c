@@ -20,7 +20,7 @@ static void store64_le(uint8_t *s, uint64_t v)
 		s[i] = (uint8_t)(v >> (8 * i));
 }
 
-void cds_fe_frombytes(cds_fe h, const uint8_t s[32])
+void cds_fe_frombytes(cds_fe h, const uint8_t s[CDS_FE_BYTES])
 {
 	uint64_t w0 = load64_le(s), w1 = load64_le(s + 8);
 	uint64_t w2 = load64_le(s + 16), w3 = load64_le(s + 24);
@@ -32,7 +32,7 @@ void cds_fe_frombytes(cds_fe h, const uint8_t s[32])
 	h[4] = (w3 >> 12) & CDS_FE_MASK;
 }
 
-void cds_fe_tobytes(uint8_t s[32], const cds_fe f)
+void cds_fe_tobytes(uint8_t s[CDS_FE_BYTES], const cds_fe f)
 {
 	cds_fe t;
 	uint64_t q;
@@ -90,11 +90,11 @@ void cds_fe_pow22523(cds_fe h, const cds_fe z)
 
 int cds_fe_iszero(const cds_fe f)
 {
-	uint8_t s[32];
+	uint8_t s[CDS_FE_BYTES];
 	uint8_t acc = 0;
 
 	cds_fe_tobytes(s, f);
-	for (int i = 0; i < 32; i++)
+	for (int i = 0; i < CDS_FE_BYTES; i++)
 		acc |= s[i];
 	return acc == 0;
 }
@@ -109,7 +109,7 @@ int cds_fe_equal(const cds_fe f, const cds_fe g)
 
 int cds_fe_isnegative(const cds_fe f)
 {
-	uint8_t s[32];
+	uint8_t s[CDS_FE_BYTES];
 
 	cds_fe_tobytes(s, f);
 	return s[0] & 1;

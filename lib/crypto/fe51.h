@@ -15,6 +15,9 @@
 #include <stdint.h>
 #include <string.h>
 
+/* An encoded field element: 255 bits, little-endian. */
+#define CDS_FE_BYTES 32
+
 typedef uint64_t cds_fe[5];
 __extension__ typedef unsigned __int128 cds_u128;
 
@@ -152,11 +155,12 @@ static inline void cds_fe_sqn(cds_fe h, const cds_fe f, int n)
 		cds_fe_sq(h, h);
 }
 
-/* Little-endian 32 bytes; bit 255 is ignored (callers check canonicity). */
-void cds_fe_frombytes(cds_fe h, const uint8_t s[32]);
+/* Little-endian CDS_FE_BYTES; bit 255 is ignored (callers check
+ * canonicity). */
+void cds_fe_frombytes(cds_fe h, const uint8_t s[CDS_FE_BYTES]);
 
 /* Canonical little-endian encoding (fully reduced mod p). */
-void cds_fe_tobytes(uint8_t s[32], const cds_fe f);
+void cds_fe_tobytes(uint8_t s[CDS_FE_BYTES], const cds_fe f);
 
 /* h = f^((p-5)/8) = f^(2^252 - 3), the exponent of SQRT_RATIO_M1. */
 void cds_fe_pow22523(cds_fe h, const cds_fe f);

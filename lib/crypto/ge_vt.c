@@ -75,15 +75,15 @@ void cds_ge_identity(struct cds_ge *p)
 	cds_fe_set(p->T, 0);
 }
 
-int cds_ge_decode(struct cds_ge *p, const uint8_t in[32])
+int cds_ge_decode(struct cds_ge *p, const uint8_t in[CDS_GE_BYTES])
 {
 	cds_fe s, ss, one, u1, u2, u2sq, v, t, inv, den_x, den_y;
-	uint8_t canon[32];
+	uint8_t canon[CDS_GE_BYTES];
 
 	/* s must be canonical (below p, bit 255 clear) and non-negative. */
 	cds_fe_frombytes(s, in);
 	cds_fe_tobytes(canon, s);
-	if (memcmp(canon, in, 32) != 0 || (in[0] & 1))
+	if (memcmp(canon, in, CDS_GE_BYTES) != 0 || (in[0] & 1))
 		return -1;
 	cds_fe_set(one, 1);
 	cds_fe_sq(ss, s);
@@ -111,7 +111,7 @@ int cds_ge_decode(struct cds_ge *p, const uint8_t in[32])
 	return 0;
 }
 
-void cds_ge_encode(uint8_t out[32], const struct cds_ge *p)
+void cds_ge_encode(uint8_t out[CDS_GE_BYTES], const struct cds_ge *p)
 {
 	cds_fe u1, u2, t, one, inv, den1, den2, z_inv, x, y, den_inv;
 

@@ -25,6 +25,9 @@
 
 #include "crypto/fe51.h"
 
+/* An encoded ristretto255 element: one field element (RFC 9496 4.3). */
+#define CDS_GE_BYTES CDS_FE_BYTES
+
 struct cds_ge {
 	cds_fe X, Y, Z, T;
 };
@@ -39,10 +42,10 @@ struct cds_ge_cached {
 };
 
 /* RFC 9496 4.3.1 Decode.  0 on success, -1 if s is not a valid encoding. */
-int cds_ge_decode(struct cds_ge *p, const uint8_t s[32]);
+int cds_ge_decode(struct cds_ge *p, const uint8_t s[CDS_GE_BYTES]);
 
 /* RFC 9496 4.3.2 Encode (the identity encodes as 32 zero bytes). */
-void cds_ge_encode(uint8_t s[32], const struct cds_ge *p);
+void cds_ge_encode(uint8_t s[CDS_GE_BYTES], const struct cds_ge *p);
 
 void cds_ge_identity(struct cds_ge *p);
 

@@ -94,10 +94,12 @@ int cds_h2c_expand_xmd(uint8_t *out, size_t out_len,
 	return 0;
 }
 
-void cds_h2c_hash_to_group(uint8_t p[static 32], enum cds_oprf_mode mode,
-			   const uint8_t *msg, size_t len)
+void cds_h2c_hash_to_group(uint8_t p[static CDS_OPRF_ELEMENT_BYTES],
+			   enum cds_oprf_mode mode, const uint8_t *msg,
+			   size_t len)
 {
-	uint8_t dst[CDS_H2C_DST_MAX], uniform[64];
+	uint8_t dst[CDS_H2C_DST_MAX],
+		uniform[crypto_core_ristretto255_HASHBYTES];
 	size_t dst_len = cds_oprf_dst(dst, "HashToGroup-", mode);
 	struct cds_bytes m = { msg, len };
 
@@ -107,11 +109,11 @@ void cds_h2c_hash_to_group(uint8_t p[static 32], enum cds_oprf_mode mode,
 	sodium_memzero(uniform, sizeof(uniform));
 }
 
-void cds_h2c_hash_to_scalar_dst(uint8_t s[static 32],
+void cds_h2c_hash_to_scalar_dst(uint8_t s[static CDS_OPRF_SCALAR_BYTES],
 				const struct cds_bytes *msg, size_t nmsg,
 				const uint8_t *dst, size_t dst_len)
 {
-	uint8_t uniform[64];
+	uint8_t uniform[crypto_core_ristretto255_HASHBYTES];
 
 	(void)cds_h2c_expand_xmd(uniform, sizeof(uniform), msg, nmsg, dst,
 				 dst_len);
@@ -119,7 +121,8 @@ void cds_h2c_hash_to_scalar_dst(uint8_t s[static 32],
 	sodium_memzero(uniform, sizeof(uniform));
 }
 
-void cds_h2c_hash_to_scalar(uint8_t s[static 32], enum cds_oprf_mode mode,
+void cds_h2c_hash_to_scalar(uint8_t s[static CDS_OPRF_SCALAR_BYTES],
+			    enum cds_oprf_mode mode,
 			    const struct cds_bytes *msg, size_t nmsg)
 {
 	uint8_t dst[CDS_H2C_DST_MAX];

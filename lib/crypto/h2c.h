@@ -51,15 +51,17 @@ int cds_h2c_expand_xmd(uint8_t *out, size_t out_len,
 		       const uint8_t *dst, size_t dst_len);
 
 /* G.HashToGroup: 64 expanded bytes mapped with ristretto255's from_hash. */
-void cds_h2c_hash_to_group(uint8_t p[static 32], enum cds_oprf_mode mode,
-			   const uint8_t *msg, size_t len);
+void cds_h2c_hash_to_group(uint8_t p[static CDS_OPRF_ELEMENT_BYTES],
+			   enum cds_oprf_mode mode, const uint8_t *msg,
+			   size_t len);
 
 /* G.HashToScalar with the default DST "HashToScalar-" || contextString. */
-void cds_h2c_hash_to_scalar(uint8_t s[static 32], enum cds_oprf_mode mode,
+void cds_h2c_hash_to_scalar(uint8_t s[static CDS_OPRF_SCALAR_BYTES],
+			    enum cds_oprf_mode mode,
 			    const struct cds_bytes *msg, size_t nmsg);
 
 /* G.HashToScalar with an explicit DST (DeriveKeyPair uses its own). */
-void cds_h2c_hash_to_scalar_dst(uint8_t s[static 32],
+void cds_h2c_hash_to_scalar_dst(uint8_t s[static CDS_OPRF_SCALAR_BYTES],
 				const struct cds_bytes *msg, size_t nmsg,
 				const uint8_t *dst, size_t dst_len);
 

@@ -20,6 +20,7 @@
 
 #include "core/codec.h"
 #include "core/secrets.h"
+#include "crypto/dleq.h"
 
 /*
  * Match one line "name value\n" at *p; on success *p moves past it and
@@ -62,16 +63,8 @@ static int parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out)
 /* The scalar must be reduced (< group order) and non-zero. */
 static int scalar_ok(const uint8_t sk[static CDS_OPRF_SCALAR_BYTES])
 {
-	uint8_t wide[64] = {0}, red[CDS_OPRF_SCALAR_BYTES];
-	int ok;
-
-	memcpy(wide, sk, CDS_OPRF_SCALAR_BYTES);
-	crypto_core_ristretto255_scalar_reduce(red, wide);
-	ok = sodium_memcmp(red, sk, sizeof(red)) == 0 &&
-	     !sodium_is_zero(sk, CDS_OPRF_SCALAR_BYTES);
-	sodium_memzero(wide, sizeof(wide));
-	sodium_memzero(red, sizeof(red));
-	return ok;
+	return cds_scalar_is_canonical(sk) &&
+	       !sodium_is_zero(sk, CDS_OPRF_SCALAR_BYTES);
 }
 
 static enum cds_err parse_key(struct cds_epoch_key *k, const char *text,

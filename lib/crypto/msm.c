@@ -31,12 +31,12 @@ struct msm_ctx {
 /* Number of significant bits of the widest scalar (0 if all are zero). */
 static unsigned scalar_bits(const uint8_t *scalars, size_t n)
 {
-	uint8_t any[32] = { 0 };
+	uint8_t any[CDS_MSM_SCALAR_BYTES] = { 0 };
 
 	for (size_t i = 0; i < n; i++)
-		for (int j = 0; j < 32; j++)
-			any[j] |= scalars[32 * i + (size_t)j];
-	for (int j = 31; j >= 0; j--)
+		for (int j = 0; j < CDS_MSM_SCALAR_BYTES; j++)
+			any[j] |= scalars[CDS_MSM_SCALAR_BYTES * i + (size_t)j];
+	for (int j = CDS_MSM_SCALAR_BYTES - 1; j >= 0; j--)
 		for (int b = 7; b >= 0; b--)
 			if (any[j] >> b & 1)
 				return (unsigned)(8 * j + b + 1);
@@ -67,12 +67,13 @@ static unsigned choose_window(size_t n, unsigned bits)
 }
 
 /* c bits of the little-endian scalar s starting at bit off (c <= 16). */
-static unsigned get_bits(const uint8_t s[32], unsigned off, unsigned c)
+static unsigned get_bits(const uint8_t s[CDS_MSM_SCALAR_BYTES], unsigned off,
+			 unsigned c)
 {
 	unsigned byte = off / 8;
 	uint32_t v = 0;
 
-	for (unsigned k = 0; k < 3 && byte + k < 32; k++)
+	for (unsigned k = 0; k < 3 && byte + k < CDS_MSM_SCALAR_BYTES; k++)
 		v |= (uint32_t)s[byte + k] << (8 * k);
 	return (v >> (off % 8)) & ((UINT32_C(1) << c) - 1);
 }
@@ -85,8 +86,9 @@ static void recode(struct msm_ctx *m, const uint8_t *scalars)
 		int carry = 0;
 
 		for (unsigned w = 0; w < m->nwin; w++) {
-			int d = (int)get_bits(scalars + 32 * i, w * m->c,
-					      m->c) + carry;
+			int d = (int)get_bits(scalars +
+					      CDS_MSM_SCALAR_BYTES * i,
+					      w * m->c, m->c) + carry;
 
 			carry = d > half;
 			if (carry)

@@ -13,9 +13,12 @@
 #include "core/err.h"
 #include "crypto/ge_vt.h"
 
+/* A scalar of cds_msm: little-endian, any 256-bit value. */
+#define CDS_MSM_SCALAR_BYTES 32
+
 /*
- * out = sum over i < n of scalars[32 i .. 32 i + 32) * points[i], scalars
- * little-endian, any 256-bit value.  n = 0 gives the identity.  Returns
+ * out = sum over i < n of scalar i (CDS_MSM_SCALAR_BYTES from
+ * scalars + CDS_MSM_SCALAR_BYTES * i) times points[i].  n = 0 gives the identity.  Returns
  * CDS_OK, or CDS_ERR_NOMEM if the scratch space cannot be allocated.
  */
 enum cds_err cds_msm(struct cds_ge *out, const uint8_t *scalars,

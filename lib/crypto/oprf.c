@@ -29,15 +29,16 @@
 #include "crypto/oprf_int.h"
 
 /* POPRF tweaked key t = sk + m; zero only for a key/info collision. */
-static enum cds_err poprf_tweak(uint8_t t[32], const uint8_t sk[32],
+static enum cds_err poprf_tweak(uint8_t t[CDS_OPRF_SCALAR_BYTES],
+				const uint8_t sk[CDS_OPRF_SCALAR_BYTES],
 				const uint8_t *info, size_t info_len,
 				struct cds_error *err)
 {
-	uint8_t m[32];
+	uint8_t m[CDS_OPRF_SCALAR_BYTES];
 
 	cds_oprf_info_scalar(m, info, info_len);
 	crypto_core_ristretto255_scalar_add(t, sk, m);
-	if (sodium_is_zero(t, 32))
+	if (sodium_is_zero(t, CDS_OPRF_SCALAR_BYTES))
 		return cds_fail(err, CDS_ERR_INVALID,
 				"POPRF info makes the tweaked key zero");
 	return CDS_OK;
@@ -67,11 +68,12 @@ enum cds_err cds_oprf_derive_keypair(uint8_t sk[static CDS_OPRF_SCALAR_BYTES],
 	dst_len = cds_oprf_dst(dst, "DeriveKeyPair", mode);
 	cds_put_u16(il, info_len);
 	/* The RFC's counter loop: retry while the hash reduces to zero. */
-	for (unsigned c = 0; c < 256 && sodium_is_zero(sk, 32); c++) {
+	for (unsigned c = 0;
+	     c < 256 && sodium_is_zero(sk, CDS_OPRF_SCALAR_BYTES); c++) {
 		ctr = (uint8_t)c;
 		cds_h2c_hash_to_scalar_dst(sk, t, 4, dst, dst_len);
 	}
-	if (sodium_is_zero(sk, 32)) {
+	if (sodium_is_zero(sk, CDS_OPRF_SCALAR_BYTES)) {
 		rc = cds_fail(err, CDS_ERR_CRYPTO, "DeriveKeyPair found no "
 			      "non-zero key for this seed");
 		goto out;
@@ -96,7 +98,7 @@ enum cds_err cds_oprf_public_key(uint8_t pk[static CDS_OPRF_ELEMENT_BYTES],
 				 const uint8_t sk[static CDS_OPRF_SCALAR_BYTES],
 				 struct cds_error *err)
 {
-	uint8_t k[32];
+	uint8_t k[CDS_OPRF_SCALAR_BYTES];
 	enum cds_err rc = cds_oprf_load_scalar(k, sk, "secret key", -1, err);
 
 	if (rc == CDS_OK && crypto_scalarmult_ristretto255_base(pk, k) != 0)
@@ -111,10 +113,13 @@ enum cds_err cds_oprf_public_key(uint8_t pk[static CDS_OPRF_ELEMENT_BYTES],
  * (sk, or 1/t in POPRF), pkey is the proof's secret (sk or t) and B its
  * public counterpart pkey * G (B may be NULL when no proof is made).
  */
-static enum cds_err server_keys(uint8_t key[32], uint8_t pkey[32],
-				uint8_t B[32], enum cds_oprf_mode mode,
-				const uint8_t sk[32], const uint8_t *info,
-				size_t info_len, struct cds_error *err)
+static enum cds_err server_keys(uint8_t key[CDS_OPRF_SCALAR_BYTES],
+				uint8_t pkey[CDS_OPRF_SCALAR_BYTES],
+				uint8_t B[CDS_OPRF_ELEMENT_BYTES],
+				enum cds_oprf_mode mode,
+				const uint8_t sk[CDS_OPRF_SCALAR_BYTES],
+				const uint8_t *info, size_t info_len,
+				struct cds_error *err)
 {
 	enum cds_err rc = cds_oprf_load_scalar(pkey, sk, "secret key", -1, err);
 
@@ -127,22 +132,26 @@ static enum cds_err server_keys(uint8_t key[32], uint8_t pkey[32],
 		    crypto_core_ristretto255_scalar_invert(key, pkey) != 0)
 			rc = cds_fail(err, CDS_ERR_INTERNAL, "tweak inversion");
 	} else if (rc == CDS_OK) {
-		memcpy(key, pkey, 32);
+		memcpy(key, pkey, CDS_OPRF_SCALAR_BYTES);
 	}
 	if (rc == CDS_OK && B && crypto_scalarmult_ristretto255_base(B, pkey))
 		rc = cds_fail(err, CDS_ERR_INTERNAL, "public key derivation");
 	return rc;
 }
 
-static enum cds_err evaluate_all(uint8_t *evaluated, const uint8_t key[32],
+static enum cds_err evaluate_all(uint8_t *evaluated,
+				 const uint8_t key[CDS_OPRF_SCALAR_BYTES],
 				 const uint8_t *blinded, size_t n,
 				 struct cds_error *err)
 {
-	for (size_t i = 0; i < n; i++)
-		if (crypto_scalarmult_ristretto255(evaluated + 32 * i, key,
-						   blinded + 32 * i) != 0)
+	for (size_t i = 0; i < n; i++) {
+		size_t at = CDS_OPRF_ELEMENT_BYTES * i;
+
+		if (crypto_scalarmult_ristretto255(evaluated + at, key,
+						   blinded + at) != 0)
 			return cds_fail_at(err, CDS_ERR_INVALID, (long)i,
 					   "blinded element is invalid");
+	}
 	return CDS_OK;
 }
 
@@ -150,8 +159,10 @@ static enum cds_err evaluate_all(uint8_t *evaluated, const uint8_t key[32],
  * The batched proof that evaluated = k * blinded (VOPRF) or, in POPRF,
  * blinded = t * evaluated, with pts the decoded blinded elements.
  */
-static enum cds_err prove(uint8_t proof[64], enum cds_oprf_mode mode,
-			  const uint8_t pkey[32], const uint8_t B[32],
+static enum cds_err prove(uint8_t proof[CDS_OPRF_PROOF_BYTES],
+			  enum cds_oprf_mode mode,
+			  const uint8_t pkey[CDS_OPRF_SCALAR_BYTES],
+			  const uint8_t B[CDS_OPRF_ELEMENT_BYTES],
 			  const uint8_t *blinded, const uint8_t *evaluated,
 			  size_t n, const struct cds_ge *pts,
 			  const uint8_t *nonce, struct cds_error *err)
@@ -168,7 +179,8 @@ static enum cds_err prove(uint8_t proof[64], enum cds_oprf_mode mode,
  * (into nonce, if r is given) and the blinded elements decoded into a new
  * array *pts (when proving; the caller frees it) or just validated.
  */
-static enum cds_err server_prepare(struct cds_ge **pts, uint8_t nonce[32],
+static enum cds_err server_prepare(struct cds_ge **pts,
+				   uint8_t nonce[CDS_OPRF_SCALAR_BYTES],
 				   enum cds_oprf_mode mode,
 				   const uint8_t *blinded,
 				   const uint8_t *evaluated,
@@ -203,7 +215,8 @@ enum cds_err cds_oprf_blind_evaluate(uint8_t *evaluated, uint8_t *proof,
 				     const uint8_t *r,
 				     struct cds_error *err)
 {
-	uint8_t key[32], pkey[32], B[32], nonce[32];
+	uint8_t key[CDS_OPRF_SCALAR_BYTES], pkey[CDS_OPRF_SCALAR_BYTES],
+		B[CDS_OPRF_ELEMENT_BYTES], nonce[CDS_OPRF_SCALAR_BYTES];
 	int proving = mode != CDS_OPRF_MODE_OPRF;
 	struct cds_ge *pts;
 	enum cds_err rc = server_prepare(&pts, nonce, mode, blinded, evaluated,
@@ -222,7 +235,7 @@ enum cds_err cds_oprf_blind_evaluate(uint8_t *evaluated, uint8_t *proof,
 	sodium_memzero(nonce, sizeof(nonce));
 	free(pts);
 	if (rc && evaluated && n <= CDS_OPRF_BATCH_MAX)
-		memset(evaluated, 0, 32 * n);
+		memset(evaluated, 0, CDS_OPRF_ELEMENT_BYTES * n);
 	if (rc && proof)
 		memset(proof, 0, CDS_OPRF_PROOF_BYTES);
 	return rc;
@@ -235,7 +248,8 @@ enum cds_err cds_oprf_prove(uint8_t proof[static CDS_OPRF_PROOF_BYTES],
 			    size_t n, const uint8_t *info, size_t info_len,
 			    const uint8_t *r, struct cds_error *err)
 {
-	uint8_t key[32], pkey[32], B[32], nonce[32];
+	uint8_t key[CDS_OPRF_SCALAR_BYTES], pkey[CDS_OPRF_SCALAR_BYTES],
+		B[CDS_OPRF_ELEMENT_BYTES], nonce[CDS_OPRF_SCALAR_BYTES];
 	struct cds_ge *pts = NULL;
 	enum cds_err rc = CDS_OK;
 
@@ -265,7 +279,9 @@ enum cds_err cds_oprf_evaluate(uint8_t out[static CDS_OPRF_OUTPUT_BYTES],
 			       const uint8_t *info, size_t info_len,
 			       struct cds_error *err)
 {
-	uint8_t key[32], pkey[32], P[32] = { 0 }, E[32] = { 0 };
+	uint8_t key[CDS_OPRF_SCALAR_BYTES], pkey[CDS_OPRF_SCALAR_BYTES],
+		P[CDS_OPRF_ELEMENT_BYTES] = { 0 },
+		E[CDS_OPRF_ELEMENT_BYTES] = { 0 };
 	enum cds_err rc = cds_oprf_check_mode(mode, err);
 
 	if (rc == CDS_OK)
@@ -277,7 +293,7 @@ enum cds_err cds_oprf_evaluate(uint8_t out[static CDS_OPRF_OUTPUT_BYTES],
 	if (rc)
 		goto out;
 	cds_h2c_hash_to_group(P, mode, input, input_len);
-	if (sodium_is_zero(P, 32)) {
+	if (sodium_is_zero(P, CDS_OPRF_ELEMENT_BYTES)) {
 		rc = cds_fail(err, CDS_ERR_INVALID, "OPRF input hashes to the "
 			      "identity element");
 		goto out;

@@ -29,7 +29,7 @@ enum cds_err cds_oprf_blind(uint8_t blind[static CDS_OPRF_SCALAR_BYTES],
 			    const uint8_t *blind_in,
 			    struct cds_error *err)
 {
-	uint8_t P[32] = { 0 };
+	uint8_t P[CDS_OPRF_ELEMENT_BYTES] = { 0 };
 	enum cds_err rc = cds_oprf_check_mode(mode, err);
 
 	if (rc == CDS_OK)
@@ -42,7 +42,7 @@ enum cds_err cds_oprf_blind(uint8_t blind[static CDS_OPRF_SCALAR_BYTES],
 	if (rc)
 		goto out;
 	cds_h2c_hash_to_group(P, mode, input, input_len);
-	if (sodium_is_zero(P, 32)) {
+	if (sodium_is_zero(P, CDS_OPRF_ELEMENT_BYTES)) {
 		rc = cds_fail(err, CDS_ERR_INVALID, "OPRF input hashes to the "
 			      "identity element");
 		goto out;
@@ -66,35 +66,38 @@ out:
  * non-zero (CDS_ERR_INVALID naming the item).  inv is secret: the caller
  * wipes it.
  */
+/* Scalar i of an array of them. */
+#define SCALAR_AT(a, i) ((a) + CDS_OPRF_SCALAR_BYTES * (i))
+
 static enum cds_err invert_blinds(uint8_t *inv, const uint8_t *blinds,
 				  size_t n, struct cds_error *err)
 {
-	uint8_t acc[32], b[32];
+	uint8_t acc[CDS_OPRF_SCALAR_BYTES], b[CDS_OPRF_SCALAR_BYTES];
 	enum cds_err rc = CDS_OK;
 
 	if (n == 0)
 		return CDS_OK;
 	for (size_t i = 0; i < n && rc == CDS_OK; i++) {
-		rc = cds_oprf_load_scalar(b, blinds + 32 * i, "blind", (long)i,
-					  err);
+		rc = cds_oprf_load_scalar(b, SCALAR_AT(blinds, i), "blind",
+					  (long)i, err);
 		if (rc == CDS_OK && i == 0)
-			memcpy(inv, b, 32);     /* inv[i] = b_0 ... b_i */
+			memcpy(inv, b, sizeof(b)); /* inv[i] = b_0 ... b_i */
 		else if (rc == CDS_OK)
-			crypto_core_ristretto255_scalar_mul(inv + 32 * i,
-							    inv + 32 * (i - 1),
-							    b);
+			crypto_core_ristretto255_scalar_mul(
+				SCALAR_AT(inv, i), SCALAR_AT(inv, i - 1), b);
 	}
 	if (rc == CDS_OK &&
-	    crypto_core_ristretto255_scalar_invert(acc, inv + 32 * (n - 1)))
+	    crypto_core_ristretto255_scalar_invert(acc, SCALAR_AT(inv, n - 1)))
 		rc = cds_fail(err, CDS_ERR_INTERNAL, "blind inversion");
 	for (size_t i = n - 1; rc == CDS_OK && i > 0; i--) {
 		/* acc = 1 / (b_0 ... b_i) */
-		crypto_core_ristretto255_scalar_mul(inv + 32 * i, acc,
-						    inv + 32 * (i - 1));
-		crypto_core_ristretto255_scalar_mul(acc, acc, blinds + 32 * i);
+		crypto_core_ristretto255_scalar_mul(SCALAR_AT(inv, i), acc,
+						    SCALAR_AT(inv, i - 1));
+		crypto_core_ristretto255_scalar_mul(acc, acc,
+						    SCALAR_AT(blinds, i));
 	}
 	if (rc == CDS_OK)
-		memcpy(inv, acc, 32);
+		memcpy(inv, acc, CDS_OPRF_SCALAR_BYTES);
 	sodium_memzero(acc, sizeof(acc));
 	sodium_memzero(b, sizeof(b));
 	return rc;
@@ -106,19 +109,21 @@ static enum cds_err invert_blinds(uint8_t *inv, const uint8_t *blinds,
  * the identity and bit 255 (which libsodium 1.0.18 ignores) are checked
  * here first, so no separate decode is needed.
  */
-static enum cds_err unblind(uint8_t out[64], enum cds_oprf_mode mode,
-			    const uint8_t *input, size_t input_len,
-			    const uint8_t inv[32], const uint8_t evaluated[32],
+static enum cds_err unblind(uint8_t out[CDS_OPRF_OUTPUT_BYTES],
+			    enum cds_oprf_mode mode, const uint8_t *input,
+			    size_t input_len,
+			    const uint8_t inv[CDS_OPRF_SCALAR_BYTES],
+			    const uint8_t evaluated[CDS_OPRF_ELEMENT_BYTES],
 			    const uint8_t *info, size_t info_len, size_t i,
 			    struct cds_error *err)
 {
-	uint8_t N[32];
+	uint8_t N[CDS_OPRF_ELEMENT_BYTES];
 	enum cds_err rc = CDS_OK;
 
-	if (sodium_is_zero(evaluated, 32))
+	if (sodium_is_zero(evaluated, CDS_OPRF_ELEMENT_BYTES))
 		rc = cds_fail_at(err, CDS_ERR_INVALID, (long)i, "evaluated "
 				 "element %zu is the identity element", i);
-	else if ((evaluated[31] & 0x80) ||
+	else if ((evaluated[CDS_OPRF_ELEMENT_BYTES - 1] & 0x80) ||
 		 crypto_scalarmult_ristretto255(N, inv, evaluated) != 0)
 		rc = cds_fail_at(err, CDS_ERR_INVALID, (long)i, "evaluated "
 				 "element %zu is not a canonical ristretto255 "
@@ -138,7 +143,7 @@ static enum cds_err unblind_all(uint8_t *outputs, enum cds_oprf_mode mode,
 				const uint8_t *info, size_t info_len,
 				struct cds_error *err)
 {
-	uint8_t *inv = malloc(32 * n);
+	uint8_t *inv = malloc(CDS_OPRF_SCALAR_BYTES * n);
 	enum cds_err rc;
 
 	if (!inv)
@@ -146,10 +151,11 @@ static enum cds_err unblind_all(uint8_t *outputs, enum cds_oprf_mode mode,
 				"blinds", n);
 	rc = invert_blinds(inv, blinds, n, err);
 	for (size_t i = 0; rc == CDS_OK && i < n; i++)
-		rc = unblind(outputs + 64 * i, mode, inputs[i], input_lens[i],
-			     inv + 32 * i, evaluated + 32 * i, info, info_len,
-			     i, err);
-	sodium_memzero(inv, 32 * n);
+		rc = unblind(outputs + CDS_OPRF_OUTPUT_BYTES * i, mode,
+			     inputs[i], input_lens[i], SCALAR_AT(inv, i),
+			     evaluated + CDS_OPRF_ELEMENT_BYTES * i, info,
+			     info_len, i, err);
+	sodium_memzero(inv, CDS_OPRF_SCALAR_BYTES * n);
 	free(inv);
 	return rc;
 }
@@ -203,7 +209,7 @@ enum cds_err cds_oprf_unblind(uint8_t *outputs, enum cds_oprf_mode mode,
 	rc = unblind_all(outputs, mode, inputs, input_lens, blinds, evaluated,
 			 n, info, info_len, err);
 	if (rc)
-		sodium_memzero(outputs, 64 * n);
+		sodium_memzero(outputs, CDS_OPRF_OUTPUT_BYTES * n);
 	return rc;
 }
 
@@ -228,6 +234,6 @@ enum cds_err cds_oprf_finalize(uint8_t *outputs, enum cds_oprf_mode mode,
 		rc = unblind_all(outputs, mode, inputs, input_lens, blinds,
 				 evaluated, n, info, info_len, err);
 	if (rc && outputs && n <= CDS_OPRF_BATCH_MAX)
-		sodium_memzero(outputs, 64 * n);
+		sodium_memzero(outputs, CDS_OPRF_OUTPUT_BYTES * n);
 	return rc;
 }

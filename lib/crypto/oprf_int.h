@@ -28,8 +28,9 @@ enum cds_err cds_oprf_check_batch(size_t n,
 				  struct cds_error *err) CDS_MUST_CHECK;
 
 /* Copy a caller's scalar after checking it is canonical and non-zero. */
-enum cds_err cds_oprf_load_scalar(uint8_t out[static 32], const uint8_t *in,
-				  const char *what, long index,
+enum cds_err cds_oprf_load_scalar(uint8_t out[static CDS_OPRF_SCALAR_BYTES],
+				  const uint8_t *in, const char *what,
+				  long index,
 				  struct cds_error *err) CDS_MUST_CHECK;
 
 /*
@@ -42,17 +43,18 @@ enum cds_err cds_oprf_check_elements(struct cds_ge *pts, const uint8_t *els,
 				     struct cds_error *err) CDS_MUST_CHECK;
 
 /* POPRF: m = HashToScalar("Info" || I2OSP(len(info), 2) || info). */
-void cds_oprf_info_scalar(uint8_t m[static 32], const uint8_t *info,
-			  size_t info_len);
+void cds_oprf_info_scalar(uint8_t m[static CDS_OPRF_SCALAR_BYTES],
+			  const uint8_t *info, size_t info_len);
 
 /*
  * The Finalize hash: SHA-512(I2OSP(len(input), 2) || input
  * [|| I2OSP(len(info), 2) || info, POPRF only] || I2OSP(32, 2) || element
  * || "Finalize").
  */
-void cds_oprf_finalize_hash(uint8_t out[static 64], enum cds_oprf_mode mode,
+void cds_oprf_finalize_hash(uint8_t out[static CDS_OPRF_OUTPUT_BYTES],
+			    enum cds_oprf_mode mode,
 			    const uint8_t *input, size_t input_len,
 			    const uint8_t *info, size_t info_len,
-			    const uint8_t element[static 32]);
+			    const uint8_t element[static CDS_OPRF_ELEMENT_BYTES]);
 
 #endif

@@ -49,18 +49,18 @@ enum cds_err cds_oprf_check_batch(size_t n, struct cds_error *err)
 	return CDS_OK;
 }
 
-enum cds_err cds_oprf_load_scalar(uint8_t out[static 32], const uint8_t *in,
-				  const char *what, long index,
-				  struct cds_error *err)
+enum cds_err cds_oprf_load_scalar(uint8_t out[static CDS_OPRF_SCALAR_BYTES],
+				  const uint8_t *in, const char *what,
+				  long index, struct cds_error *err)
 {
 	if (!cds_scalar_is_canonical(in))
 		return cds_fail_at(err, CDS_ERR_INVALID, index,
 				   "%s is not a canonical scalar", what);
 	/* A zero blind or nonce would give the input or the key away. */
-	if (sodium_is_zero(in, 32))
+	if (sodium_is_zero(in, CDS_OPRF_SCALAR_BYTES))
 		return cds_fail_at(err, CDS_ERR_INVALID, index, "%s is zero",
 				   what);
-	memcpy(out, in, 32);
+	memcpy(out, in, CDS_OPRF_SCALAR_BYTES);
 	return CDS_OK;
 }
 
@@ -71,9 +71,9 @@ enum cds_err cds_oprf_check_elements(struct cds_ge *pts, const uint8_t *els,
 	struct cds_ge tmp;
 
 	for (size_t i = 0; i < n; i++) {
-		const uint8_t *el = els + 32 * i;
+		const uint8_t *el = els + CDS_OPRF_ELEMENT_BYTES * i;
 
-		if (sodium_is_zero(el, 32))
+		if (sodium_is_zero(el, CDS_OPRF_ELEMENT_BYTES))
 			return cds_fail_at(err, CDS_ERR_INVALID, (long)i,
 					   "%s %zu is the identity element",
 					   what, i);
@@ -85,8 +85,8 @@ enum cds_err cds_oprf_check_elements(struct cds_ge *pts, const uint8_t *els,
 	return CDS_OK;
 }
 
-void cds_oprf_info_scalar(uint8_t m[static 32], const uint8_t *info,
-			  size_t info_len)
+void cds_oprf_info_scalar(uint8_t m[static CDS_OPRF_SCALAR_BYTES],
+			  const uint8_t *info, size_t info_len)
 {
 	uint8_t il[2];
 	const struct cds_bytes t[3] = {
@@ -97,12 +97,13 @@ void cds_oprf_info_scalar(uint8_t m[static 32], const uint8_t *info,
 	cds_h2c_hash_to_scalar(m, CDS_OPRF_MODE_POPRF, t, 3);
 }
 
-void cds_oprf_finalize_hash(uint8_t out[static 64], enum cds_oprf_mode mode,
+void cds_oprf_finalize_hash(uint8_t out[static CDS_OPRF_OUTPUT_BYTES],
+			    enum cds_oprf_mode mode,
 			    const uint8_t *input, size_t input_len,
 			    const uint8_t *info, size_t info_len,
-			    const uint8_t element[static 32])
+			    const uint8_t element[static CDS_OPRF_ELEMENT_BYTES])
 {
-	static const uint8_t len32[2] = { 0, 32 };
+	static const uint8_t len_ne[2] = { 0, CDS_OPRF_ELEMENT_BYTES };
 	crypto_hash_sha512_state st;
 	uint8_t l[2];
 
@@ -115,8 +116,8 @@ void cds_oprf_finalize_hash(uint8_t out[static 64], enum cds_oprf_mode mode,
 		crypto_hash_sha512_update(&st, l, 2);
 		crypto_hash_sha512_update(&st, info, info_len);
 	}
-	crypto_hash_sha512_update(&st, len32, 2);
-	crypto_hash_sha512_update(&st, element, 32);
+	crypto_hash_sha512_update(&st, len_ne, 2);
+	crypto_hash_sha512_update(&st, element, CDS_OPRF_ELEMENT_BYTES);
 	crypto_hash_sha512_update(&st, (const uint8_t *)"Finalize", 8);
 	crypto_hash_sha512_final(&st, out);
 	/* The state holds the unblinded element, the PRF's secret value. */

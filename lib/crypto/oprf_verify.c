@@ -24,40 +24,44 @@
  * The key the proof is about, encoded (B) and decoded (Bp): pk itself, or
  * in POPRF the tweaked key HashToScalar(info) * G + pk.
  */
-static enum cds_err proof_key(uint8_t B[32], struct cds_ge *Bp,
-			      enum cds_oprf_mode mode, const uint8_t pk[32],
+static enum cds_err proof_key(uint8_t B[CDS_OPRF_ELEMENT_BYTES],
+			      struct cds_ge *Bp, enum cds_oprf_mode mode,
+			      const uint8_t pk[CDS_OPRF_ELEMENT_BYTES],
 			      const uint8_t *info, size_t info_len,
 			      struct cds_error *err)
 {
-	uint8_t m[32], T[32];
+	uint8_t m[CDS_OPRF_SCALAR_BYTES], T[CDS_OPRF_ELEMENT_BYTES];
 
-	if (sodium_is_zero(pk, 32))
+	if (sodium_is_zero(pk, CDS_OPRF_ELEMENT_BYTES))
 		return cds_fail(err, CDS_ERR_INVALID, "public key is the "
 				"identity element");
 	if (cds_ge_decode(Bp, pk) != 0)
 		return cds_fail(err, CDS_ERR_INVALID, "public key is not a "
 				"canonical ristretto255 encoding");
 	if (mode != CDS_OPRF_MODE_POPRF) {
-		memcpy(B, pk, 32);
+		memcpy(B, pk, CDS_OPRF_ELEMENT_BYTES);
 		return CDS_OK;
 	}
 	cds_oprf_info_scalar(m, info, info_len);
 	if (crypto_scalarmult_ristretto255_base(T, m) != 0 ||
 	    crypto_core_ristretto255_add(B, T, pk) != 0 ||
-	    sodium_is_zero(B, 32) || cds_ge_decode(Bp, B) != 0)
+	    sodium_is_zero(B, CDS_OPRF_ELEMENT_BYTES) ||
+	    cds_ge_decode(Bp, B) != 0)
 		return cds_fail(err, CDS_ERR_INVALID, "POPRF info makes the "
 				"tweaked public key the identity");
 	return CDS_OK;
 }
 
 /* Decode both sides and check the batched proof. */
-static enum cds_err verify_batch(enum cds_oprf_mode mode, const uint8_t pk[32],
-			   const uint8_t *blinded, const uint8_t *evaluated,
-			   size_t n, const uint8_t *proof, const uint8_t *info,
-			   size_t info_len, struct cds_error *err)
+static enum cds_err verify_batch(enum cds_oprf_mode mode,
+				 const uint8_t pk[CDS_OPRF_ELEMENT_BYTES],
+				 const uint8_t *blinded,
+				 const uint8_t *evaluated, size_t n,
+				 const uint8_t *proof, const uint8_t *info,
+				 size_t info_len, struct cds_error *err)
 {
 	struct cds_ge Bp, *bl = NULL, *ev;
-	uint8_t B[32];
+	uint8_t B[CDS_OPRF_ELEMENT_BYTES];
 	enum cds_err rc = proof_key(B, &Bp, mode, pk, info, info_len, err);
 
 	if (rc)

@@ -19,7 +19,7 @@
 #include "index/build.h"
 
 #include <inttypes.h>
-#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -28,8 +28,8 @@
 
 #include "core/handle.h"
 #include "core/log.h"
+#include "core/parallel.h"
 #include "core/timeutil.h"
-#include "index/workers.h"
 
 #define CHUNK_BYTES ((size_t)4 << 20)
 #define UNIT_RECORDS 256
@@ -57,10 +57,6 @@ struct builder {
 	/* pass 2 */
 	uint8_t *entries;
 	atomic_uint_fast64_t done;
-	atomic_bool failed;
-	pthread_mutex_t mu;
-	enum cds_err eval_rc;
-	struct cds_error eval_err;
 	int64_t started_us, last_report_us;
 };
 
@@ -235,66 +231,47 @@ static void place(struct builder *b, uint32_t *off)
 	}
 }
 
-static void eval_fail(struct builder *b, enum cds_err rc,
-		      const struct cds_error *e)
-{
-	pthread_mutex_lock(&b->mu);
-	if (!b->eval_rc) {
-		b->eval_rc = rc;
-		b->eval_err = *e;
-	}
-	pthread_mutex_unlock(&b->mu);
-	atomic_store(&b->failed, true);
-}
-
 /* Pass 2b: evaluate and seal the records of one unit. */
-static void eval_unit(struct builder *b, const struct unit *u)
+static enum cds_err eval_unit(struct builder *b, const struct unit *u,
+			      struct cds_error *err)
 {
 	uint8_t out[CDS_OPRF_OUTPUT_BYTES];
 	const uint8_t *p = u->first;
-	struct cds_error e;
+	enum cds_err rc = CDS_OK;
 
-	cds_error_clear(&e);
-	for (uint32_t i = 0; i < u->n; i++) {
+	for (uint32_t i = 0; i < u->n && !rc; i++) {
 		uint32_t slot;
 		size_t len = rec_len(p);
-		enum cds_err rc;
 
 		memcpy(&slot, p, 4);
 		rc = cds_oprf_evaluate(out, CDS_OPRF_MODE_VOPRF, b->key->sk,
-				       p + REC_FIXED, len, NULL, 0, &e);
-		if (rc) {
-			eval_fail(b, rc, &e);
-			break;
-		}
-		cds_entry_seal(b->entries + (size_t)slot * CDS_ENTRY_BYTES, out,
-			       b->key->epoch, p + 4,
-			       p + 4 + CDS_ACCOUNT_ID_BYTES, NULL);
+				       p + REC_FIXED, len, NULL, 0, err);
+		if (!rc)
+			cds_entry_seal(b->entries + (size_t)slot * CDS_ENTRY_BYTES,
+				       out, b->key->epoch, p + 4,
+				       p + 4 + CDS_ACCOUNT_ID_BYTES, NULL);
 		p += REC_FIXED + len;
 	}
 	sodium_memzero(out, sizeof(out));
+	return rc;
 }
 
-static void eval_units(void *ctx, size_t begin, size_t end, unsigned worker)
+static enum cds_err eval_units(void *ctx, size_t begin, size_t end,
+			       unsigned worker, struct cds_error *err)
 {
 	struct builder *b = ctx;
+	enum cds_err rc = CDS_OK;
 
-	for (size_t u = begin; u < end; u++) {
-		if (atomic_load(&b->failed))
-			return;
-		if (cancelled(b)) {
-			struct cds_error e;
-
-			cds_fail(&e, CDS_ERR_BUSY, "index build of epoch %"
-				 PRIu32 " cancelled", b->key->epoch);
-			eval_fail(b, CDS_ERR_BUSY, &e);
-			return;
-		}
-		eval_unit(b, &b->units[u]);
+	for (size_t u = begin; u < end && !rc; u++) {
+		if (cancelled(b))
+			return cds_fail(err, CDS_ERR_BUSY, "index build of epoch %"
+					PRIu32 " cancelled", b->key->epoch);
+		rc = eval_unit(b, &b->units[u], err);
 		atomic_fetch_add(&b->done, b->units[u].n);
 	}
-	if (worker == 0)
+	if (!rc && worker == 0)
 		report(b, "evaluated", atomic_load(&b->done), b->n);
+	return rc;
 }
 
 struct sorter {
@@ -302,15 +279,18 @@ struct sorter {
 	uint8_t *entries;
 };
 
-static void sort_buckets(void *ctx, size_t begin, size_t end, unsigned worker)
+static enum cds_err sort_buckets(void *ctx, size_t begin, size_t end,
+				 unsigned worker, struct cds_error *err)
 {
 	struct sorter *s = ctx;
 
 	(void)worker;
+	(void)err;
 	for (size_t i = begin; i < end; i++)
 		cds_index_sort_bucket(s->entries + (size_t)s->off[i] *
 					      CDS_ENTRY_BYTES,
 				      s->off[i + 1] - s->off[i]);
+	return CDS_OK;
 }
 
 static void builder_fini(struct builder *b)
@@ -320,7 +300,6 @@ static void builder_fini(struct builder *b)
 	free(b->chunks);
 	free(b->units);
 	free(b->counts);
-	pthread_mutex_destroy(&b->mu);
 }
 
 /* Passes 2 and 3 over the scanned records, into a new index. */
@@ -340,15 +319,16 @@ static enum cds_err evaluate(struct builder *b, unsigned threads, uint64_t seq,
 	off = map;
 	b->entries = (uint8_t *)map + ((size_t)nb + 1) * sizeof(uint32_t);
 	place(b, off);
-	cds_workers_run(threads, b->n_units, 4, eval_units, b);
-	if (b->eval_rc) {
-		*b->err = b->eval_err;
-		munmap(map, len);
-		return b->eval_rc;
-	}
 	so.off = off;
 	so.entries = b->entries;
-	cds_workers_run(threads, nb, 1024, sort_buckets, &so);
+	rc = cds_parallel_for(threads, b->n_units, 4, eval_units, b, b->err);
+	if (!rc)
+		rc = cds_parallel_for(threads, nb, 1024, sort_buckets, &so,
+				      b->err);
+	if (rc) {
+		munmap(map, len);
+		return rc;
+	}
 	return cds_index_new(out, b->key->epoch, b->bits, map, len, off,
 			     b->entries, NULL, seq, b->err);
 }
@@ -361,16 +341,14 @@ enum cds_err cds_index_build(struct cds_index **out, struct cds_store *s,
 {
 	struct builder b = { .key = key, .bits = prefix_bits, .opts = opts,
 			     .err = err };
-	unsigned threads = opts->threads ? opts->threads : cds_workers_default();
+	unsigned threads = opts->threads ? opts->threads : cds_parallel_cpus();
 	uint64_t seq = 0;
 	enum cds_err rc;
 
 	*out = NULL;
 	if (evaluations)
 		*evaluations = 0;
-	pthread_mutex_init(&b.mu, NULL);
 	atomic_init(&b.done, 0);
-	atomic_init(&b.failed, false);
 	b.started_us = b.last_report_us = cds_monotonic_us();
 	if (prefix_bits > CDS_PREFIX_BITS_MAX) {
 		rc = cds_fail(err, CDS_ERR_INVALID,

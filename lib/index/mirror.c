@@ -18,9 +18,9 @@
 
 #include "core/log.h"
 #include "core/os.h"
+#include "core/parallel.h"
 #include "core/secrets.h"
 #include "index/mirror_int.h"
-#include "index/workers.h"
 
 /* Apply the store's changes to the caches and every served index. */
 static enum cds_err sync_served(struct cds_mirror *m, struct cds_error *err)
@@ -86,7 +86,7 @@ enum cds_err cds_mirror_open(struct cds_mirror **out,
 	}
 	m->cfg = *cfg;
 	m->cfg.datadir = m->datadir;
-	m->threads = cfg->threads ? cfg->threads : cds_workers_default();
+	m->threads = cfg->threads ? cfg->threads : cds_parallel_cpus();
 	atomic_init(&m->seq, 0);
 	atomic_init(&m->evaluations, 0);
 	atomic_init(&m->building, false);
@@ -256,32 +256,23 @@ struct eval_job {
 	const uint8_t *sk;
 	const uint8_t *blinded;
 	uint8_t *evaluated;
-	atomic_int failed;
-	pthread_mutex_t lock;
-	struct cds_error err; /* the first slice that failed */
 };
 
-static void eval_slice(void *ctx, size_t begin, size_t end, unsigned worker)
+static enum cds_err eval_slice(void *ctx, size_t begin, size_t end,
+			       unsigned worker, struct cds_error *err)
 {
 	struct eval_job *j = ctx;
-	struct cds_error e;
+	enum cds_err rc;
 
 	(void)worker;
-	if (atomic_load(&j->failed))
-		return;
-	cds_error_clear(&e);
-	if (cds_oprf_blind_evaluate(j->evaluated + begin * CDS_OPRF_ELEMENT_BYTES,
-				    NULL, CDS_OPRF_MODE_OPRF, j->sk,
-				    j->blinded + begin * CDS_OPRF_ELEMENT_BYTES,
-				    end - begin, NULL, 0, NULL, &e) == CDS_OK)
-		return;
-	if (e.index >= 0)
-		e.index += (long)begin;
-	pthread_mutex_lock(&j->lock);
-	if (!atomic_load(&j->failed) || e.index < j->err.index)
-		j->err = e;
-	atomic_store(&j->failed, 1);
-	pthread_mutex_unlock(&j->lock);
+	rc = cds_oprf_blind_evaluate(j->evaluated + begin * CDS_OPRF_ELEMENT_BYTES,
+				     NULL, CDS_OPRF_MODE_OPRF, j->sk,
+				     j->blinded + begin * CDS_OPRF_ELEMENT_BYTES,
+				     end - begin, NULL, 0, NULL, err);
+	/* The element's index in the whole batch, not in this slice. */
+	if (rc && err->index >= 0)
+		err->index += (long)begin;
+	return rc;
 }
 
 static enum cds_err evaluate_parallel(unsigned threads, const uint8_t *sk,
@@ -292,17 +283,12 @@ static enum cds_err evaluate_parallel(unsigned threads, const uint8_t *sk,
 	struct eval_job j = { .sk = sk, .blinded = blinded,
 			      .evaluated = evaluated };
 	size_t grain = (n + threads - 1) / threads;
+	enum cds_err rc;
 
-	atomic_init(&j.failed, 0);
-	pthread_mutex_init(&j.lock, NULL);
-	cds_error_clear(&j.err);
-	cds_workers_run(threads, n, grain < 32 ? 32 : grain, eval_slice, &j);
-	pthread_mutex_destroy(&j.lock);
-	if (atomic_load(&j.failed)) {
-		if (err)
-			*err = j.err;
-		return j.err.code;
-	}
+	rc = cds_parallel_for(threads, n, grain < 32 ? 32 : grain, eval_slice,
+			      &j, err);
+	if (rc)
+		return rc;
 	return cds_oprf_prove(proof, CDS_OPRF_MODE_VOPRF, sk, blinded,
 			      evaluated, n, NULL, 0, NULL, err);
 }

@@ -26,8 +26,8 @@
 
 #include "core/handle.h"
 #include "core/log.h"
+#include "core/parallel.h"
 #include "index/mirror_int.h"
-#include "index/workers.h"
 
 struct change {
 	uint8_t account[CDS_ACCOUNT_ID_BYTES];
@@ -47,8 +47,6 @@ struct batch {
 	unsigned bits;
 	enum cds_err rc;
 	struct cds_error err;
-	atomic_bool failed;
-	pthread_mutex_t mu;
 };
 
 static int collect(void *ctx, const uint8_t account[CDS_ACCOUNT_ID_BYTES],
@@ -117,49 +115,42 @@ static enum cds_err reread(struct cds_mirror *m, struct batch *b,
 	return CDS_OK;
 }
 
-static void eval_items(void *ctx, size_t begin, size_t end, unsigned worker)
+static enum cds_err eval_items(void *ctx, size_t begin, size_t end,
+			       unsigned worker, struct cds_error *err)
 {
 	struct batch *b = ctx;
-	struct cds_error e;
+	enum cds_err rc = CDS_OK;
 
 	(void)worker;
-	cds_error_clear(&e);
-	for (size_t i = begin; i < end && !atomic_load(&b->failed); i++) {
+	for (size_t i = begin; i < end && !rc; i++) {
 		const struct change *c = &b->c[i / b->nt];
 		const struct cds_epoch_key *k = b->t[i % b->nt].key;
-		enum cds_err rc;
 
-		if (!c->handle)
-			continue;
-		rc = cds_oprf_evaluate(b->outs + i * CDS_OPRF_OUTPUT_BYTES,
-				       CDS_OPRF_MODE_VOPRF, k->sk,
-				       (const uint8_t *)c->handle, c->len,
-				       NULL, 0, &e);
-		if (rc) {
-			pthread_mutex_lock(&b->mu);
-			if (!b->rc) {
-				b->rc = rc;
-				b->err = e;
-			}
-			pthread_mutex_unlock(&b->mu);
-			atomic_store(&b->failed, true);
-		}
+		if (c->handle)
+			rc = cds_oprf_evaluate(b->outs + i * CDS_OPRF_OUTPUT_BYTES,
+					       CDS_OPRF_MODE_VOPRF, k->sk,
+					       (const uint8_t *)c->handle,
+					       c->len, NULL, 0, err);
 	}
+	return rc;
 }
 
-/* Step 3; returns the number of evaluations. */
-static uint64_t evaluate(struct cds_mirror *m, struct batch *b)
+/* Step 3; adds the number of evaluations to the mirror's count. */
+static enum cds_err evaluate(struct cds_mirror *m, struct batch *b,
+			     struct cds_error *err)
 {
 	size_t items = b->n * b->nt, handles = 0;
+	enum cds_err rc;
 
 	for (size_t i = 0; i < b->n; i++)
 		handles += b->c[i].handle != NULL;
 	if (items == 0 || handles == 0)
-		return 0;
+		return CDS_OK;
 	/* Threads cost ~50 us to start: worth it past a few evaluations. */
-	cds_workers_run(handles * b->nt >= 16 ? m->threads : 1, items, 8,
-			eval_items, b);
-	return handles * b->nt;
+	rc = cds_parallel_for(handles * b->nt >= 16 ? m->threads : 1, items, 8,
+			      eval_items, b, err);
+	atomic_fetch_add(&m->evaluations, handles * b->nt);
+	return rc;
 }
 
 static enum cds_err apply_dir(struct cds_mirror *m, const struct batch *b,
@@ -223,12 +214,8 @@ static enum cds_err apply_chunk(struct cds_mirror *m, struct batch *b,
 		rc = reread(m, b, &b->c[i], err);
 	if (rc)
 		return rc;
-	atomic_fetch_add(&m->evaluations, evaluate(m, b));
-	if (b->rc) {
-		*err = b->err;
-		return b->rc;
-	}
-	if (dir)
+	rc = evaluate(m, b, err);
+	if (!rc && dir)
 		rc = apply_dir(m, b, err);
 	for (size_t k = 0; k < b->nt && !rc; k++) {
 		rc = apply_index(b, k, err);
@@ -248,8 +235,6 @@ enum cds_err cds_mirror_sync(struct cds_mirror *m,
 	uint64_t end;
 
 	*last = since;
-	pthread_mutex_init(&b.mu, NULL);
-	atomic_init(&b.failed, false);
 	b.c = calloc(CDS_MIRROR_CHUNK, sizeof(*b.c));
 	b.outs = n ? calloc((size_t)CDS_MIRROR_CHUNK * n,
 			    CDS_OPRF_OUTPUT_BYTES) : NULL;
@@ -283,7 +268,6 @@ out:
 	batch_reset(&b);
 	free(b.c);
 	free(b.outs);
-	pthread_mutex_destroy(&b.mu);
 	return rc;
 }
 

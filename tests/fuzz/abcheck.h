@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client/addressbook.h"
-#include "client/textconv.h"
+#include "addressbook/addressbook.h"
+#include "addressbook/textconv.h"
 
 static int abcheck_cmp(const void *a, const void *b)
 {

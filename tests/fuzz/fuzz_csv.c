@@ -1,6 +1,6 @@
 /*
  * fuzz_csv.c: libFuzzer harness for the CSV address-book parser
- * (lib/client/csv*.c through cds_addressbook_parse).  Same checks as
+ * (lib/addressbook/csv*.c through cds_addressbook_parse).  Same checks as
  * fuzz_vcard.c (abcheck.h); the first byte, if it is '\x01', asks for
  * format sniffing instead, so the AUTO path is covered too.
  */

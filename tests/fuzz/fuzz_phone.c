@@ -1,6 +1,6 @@
 /*
  * fuzz_phone.c: libFuzzer harness for handle normalisation
- * (lib/client/normalize.c and the libphonenumber shim).  The first byte
+ * (lib/addressbook/normalize.c and the libphonenumber shim).  The first byte
  * picks a region or, for the last choice, e-mail; the rest is the raw text.
  * Checks, beyond "no crash, no leak, no C++ exception into C": a result is a
  * canonical handle, normalising it again gives it back (a fixed point), and
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client/addressbook.h"
+#include "addressbook/addressbook.h"
 
 #define RAW_MAX 512
 

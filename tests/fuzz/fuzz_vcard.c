@@ -1,6 +1,6 @@
 /*
  * fuzz_vcard.c: libFuzzer harness for the vCard address-book parser
- * (lib/client/vcard*.c through cds_addressbook_parse, normalisation and
+ * (lib/addressbook/vcard*.c through cds_addressbook_parse, normalisation and
  * merging included).  Checks, beyond "no crash, no leak": a failed parse
  * returns no book and a message; a successful one holds only canonical
  * handles, each on one contact only, and UTF-8 names and problems.

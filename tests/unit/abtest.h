@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client/addressbook.h"
+#include "addressbook/addressbook.h"
 
 /* Path of fixture `name` (static buffer). */
 static inline const char *abt_path(const char *name)

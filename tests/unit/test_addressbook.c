@@ -1,5 +1,5 @@
 /*
- * test_addressbook.c: the address book API (lib/client/addressbook.c,
+ * test_addressbook.c: the address book API (lib/addressbook/addressbook.c,
  * merge.c, normalize.c): merging, e-mail normalisation, format choice,
  * files and stdin, limits, and the example address books of examples/.
  */
@@ -13,8 +13,8 @@
 #include <cmocka.h>
 
 #include "abtest.h"
-#include "client/rawbook.h"
-#include "client/textconv.h"
+#include "addressbook/rawbook.h"
+#include "addressbook/textconv.h"
 
 /* Exact duplicates collapse; a shared handle stays on the first contact; a
  * number written twice on one card is kept once; empty contacts stay. */

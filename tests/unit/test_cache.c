@@ -20,7 +20,7 @@
 
 #include "client/cache.h"
 #include "client/cache_int.h"
-#include "client/contacts.h"
+#include "addressbook/contacts.h"
 
 #define URL "http://127.0.0.1:8080"
 

@@ -1,5 +1,5 @@
 /*
- * test_csv.c: CSV address books (lib/client/csv*.c): Google, Outlook and
+ * test_csv.c: CSV address books (lib/addressbook/csv*.c): Google, Outlook and
  * generic exports from tests/data/addressbooks, RFC 4180 details, and bad
  * input.
  */
@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "abtest.h"
-#include "client/csv.h"
+#include "addressbook/csv.h"
 
 static const char *parse_fail(const char *data, size_t len, enum cds_err code)
 {

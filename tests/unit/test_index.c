@@ -1,6 +1,6 @@
 /*
  * test_index.c: one epoch's discovery index (lib/index: index.c, build.c,
- * snapshot.c, workers.c) and the mirror's two maps (accounts.c, dirmap.c).
+ * snapshot.c) and the mirror's two maps (accounts.c, dirmap.c).
  *
  * The fixture is a real store in a temporary directory holding N_ACCOUNTS
  * accounts of two handles each; every check of a handle is the client's:
@@ -27,7 +27,6 @@
 #include "index/dirmap.h"
 #include "index/index.h"
 #include "index/snapshot.h"
-#include "index/workers.h"
 #include "store/store.h"
 #include "storetest.h"
 
@@ -600,36 +599,6 @@ static void test_empty_index(void **state)
 	cds_buf_fini(&b);
 }
 
-struct seen {
-	unsigned char *hits;
-};
-
-static void mark(void *ctx, size_t begin, size_t end, unsigned worker)
-{
-	struct seen *s = ctx;
-
-	assert_true(worker < 3);
-	for (size_t i = begin; i < end; i++)
-		__atomic_fetch_add(&s->hits[i], 1, __ATOMIC_RELAXED);
-}
-
-static void test_workers(void **state)
-{
-	struct seen s = { calloc(10007, 1) };
-
-	(void)state;
-	assert_non_null(s.hits);
-	cds_workers_run(3, 10007, 7, mark, &s);
-	for (size_t i = 0; i < 10007; i++)
-		assert_int_equal(s.hits[i], 1);
-	cds_workers_run(3, 0, 7, mark, &s);
-	cds_workers_run(1, 10007, 100000, mark, &s);
-	for (size_t i = 0; i < 10007; i++)
-		assert_int_equal(s.hits[i], 2);
-	assert_true(cds_workers_default() >= 1);
-	free(s.hits);
-}
-
 static void test_dirmap(void **state)
 {
 	struct cds_dirmap *m = NULL;
@@ -753,7 +722,6 @@ int main(void)
 		cmocka_unit_test(test_snapshot_rejects),
 		cmocka_unit_test(test_build_cancel),
 		cmocka_unit_test(test_empty_index),
-		cmocka_unit_test(test_workers),
 		cmocka_unit_test(test_dirmap),
 		cmocka_unit_test(test_accounts),
 	};

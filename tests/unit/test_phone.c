@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "client/addressbook.h"
+#include "addressbook/addressbook.h"
 
 struct ok_case {
 	const char *region, *raw, *handle;

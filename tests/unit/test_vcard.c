@@ -1,5 +1,5 @@
 /*
- * test_vcard.c: vCard 2.1/3.0/4.0 address books (lib/client/vcard*.c),
+ * test_vcard.c: vCard 2.1/3.0/4.0 address books (lib/addressbook/vcard*.c),
  * through the public parser and the fixtures in tests/data/addressbooks.
  */
 #include <setjmp.h>

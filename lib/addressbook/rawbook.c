@@ -4,7 +4,7 @@
  * Invariant: rb->n <= CDS_AB_MAX_CONTACTS, and every pointer in a contact is
  * either NULL or owned by the book (freed by cds_rawbook_fini).
  */
-#include "client/rawbook.h"
+#include "addressbook/rawbook.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,12 +1,13 @@
 /*
- * contacts.h: the client's contact list (lib/client internal).
+ * contacts.h: the contact list a client holds (struct cds_client, the
+ * cache): what the address books were read into, kept with ids.
  *
  * Invariants: ids are unique and non-zero; every handle is canonical
  * (core/handle.h) and appears at most once per contact; next_id is greater
  * than every id in the list.  The list owns every string it holds.
  */
-#ifndef CDS_CLIENT_CONTACTS_H
-#define CDS_CLIENT_CONTACTS_H
+#ifndef CDS_ADDRESSBOOK_CONTACTS_H
+#define CDS_ADDRESSBOOK_CONTACTS_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -5,7 +5,7 @@
  * body in try/catch, since an exception escaping into C is undefined
  * behaviour; no libphonenumber type appears in the header.
  */
-#include "client/phone_shim.h"
+#include "addressbook/phone_shim.h"
 
 #include <cstring>
 #include <new>

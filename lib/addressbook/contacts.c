@@ -5,7 +5,7 @@
  * linear scans; what matters is that the order of results follows the order
  * in which the user's contacts were added.
  */
-#include "contacts.h"
+#include "addressbook/contacts.h"
 
 #include <stdlib.h>
 #include <string.h>

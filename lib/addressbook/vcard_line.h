@@ -7,8 +7,8 @@
  * NUL byte; a split property points into the line it was split from (no
  * copies), so it is valid until the next cds_vline_next.
  */
-#ifndef CDS_CLIENT_VCARD_LINE_H
-#define CDS_CLIENT_VCARD_LINE_H
+#ifndef CDS_ADDRESSBOOK_VCARD_LINE_H
+#define CDS_ADDRESSBOOK_VCARD_LINE_H
 
 #include <stdbool.h>
 #include <stddef.h>

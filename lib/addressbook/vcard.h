@@ -13,12 +13,12 @@
  * a value we cannot decode (unknown CHARSET, base64 TEL) becomes a problem
  * on its contact.  Limits as rawbook.h: CDS_ERR_TOO_LARGE.
  */
-#ifndef CDS_CLIENT_VCARD_H
-#define CDS_CLIENT_VCARD_H
+#ifndef CDS_ADDRESSBOOK_VCARD_H
+#define CDS_ADDRESSBOOK_VCARD_H
 
 #include <stddef.h>
 
-#include "client/rawbook.h"
+#include "addressbook/rawbook.h"
 #include "core/err.h"
 
 enum cds_err cds_vcard_parse(struct cds_rawbook *rb, const char *data,

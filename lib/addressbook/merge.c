@@ -7,7 +7,7 @@
  * whose equality stands for equality of what they digest (a collision among
  * a million items has probability around 2^-88).
  */
-#include "client/merge.h"
+#include "addressbook/merge.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -16,7 +16,7 @@
 
 #include <sodium.h>
 
-#include "client/textconv.h"
+#include "addressbook/textconv.h"
 
 #define DIGEST_BYTES 16
 

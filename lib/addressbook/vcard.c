@@ -6,15 +6,15 @@
  * whatever order they come); every value handed to the rawbook has passed
  * UTF-8 validation and holds no NUL byte (vcard_line.c rejects those).
  */
-#include "client/vcard.h"
+#include "addressbook/vcard.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "client/textconv.h"
-#include "client/vcard_line.h"
+#include "addressbook/textconv.h"
+#include "addressbook/vcard_line.h"
 #include "core/buf.h"
 
 struct card {

@@ -6,12 +6,12 @@
  * pure function of the (trimmed, ASCII case-folded) header text, so the same
  * file always maps the same way.
  */
-#include "client/csv.h"
+#include "addressbook/csv.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "client/textconv.h"
+#include "addressbook/textconv.h"
 
 struct name_role {
 	const char *name;

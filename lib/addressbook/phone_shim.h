@@ -5,8 +5,8 @@
  * catches everything and returns a status); the functions are safe to call
  * from several threads (PhoneNumberUtil is a thread-safe singleton).
  */
-#ifndef CDS_CLIENT_PHONE_SHIM_H
-#define CDS_CLIENT_PHONE_SHIM_H
+#ifndef CDS_ADDRESSBOOK_PHONE_SHIM_H
+#define CDS_ADDRESSBOOK_PHONE_SHIM_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -8,8 +8,8 @@
  * problem with the reason.  A handle that appears on several contacts is
  * kept on the first and merged away from the others.
  */
-#ifndef CDS_CLIENT_ADDRESSBOOK_H
-#define CDS_CLIENT_ADDRESSBOOK_H
+#ifndef CDS_ADDRESSBOOK_H
+#define CDS_ADDRESSBOOK_H
 
 #include <stddef.h>
 

@@ -6,8 +6,8 @@
  * a caller can reject them) and appends to a caller-owned cds_buf, whose
  * contents therefore stay NUL-terminated (core/buf.h).
  */
-#ifndef CDS_CLIENT_TEXTCONV_H
-#define CDS_CLIENT_TEXTCONV_H
+#ifndef CDS_ADDRESSBOOK_TEXTCONV_H
+#define CDS_ADDRESSBOOK_TEXTCONV_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -10,8 +10,8 @@
  * file order until cds_rawbook_sort_pref; at most CDS_AB_MAX_CONTACTS
  * contacts.
  */
-#ifndef CDS_CLIENT_RAWBOOK_H
-#define CDS_CLIENT_RAWBOOK_H
+#ifndef CDS_ADDRESSBOOK_RAWBOOK_H
+#define CDS_ADDRESSBOOK_RAWBOOK_H
 
 #include <stddef.h>
 

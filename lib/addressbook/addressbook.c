@@ -7,18 +7,18 @@
  * region is checked once, before any contact is read, so a bad --region
  * fails the call instead of turning every number into a problem.
  */
-#include "client/addressbook.h"
+#include "addressbook/addressbook.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "client/csv.h"
-#include "client/merge.h"
-#include "client/rawbook.h"
-#include "client/textconv.h"
-#include "client/vcard.h"
+#include "addressbook/csv.h"
+#include "addressbook/merge.h"
+#include "addressbook/rawbook.h"
+#include "addressbook/textconv.h"
+#include "addressbook/vcard.h"
 #include "core/buf.h"
 
 /* vCard if "BEGIN:VCARD" comes first, after an optional BOM and blanks. */

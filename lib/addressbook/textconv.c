@@ -5,7 +5,7 @@
  * Invariant: nothing here depends on the C locale, so parsing gives the same
  * result whatever LANG the user runs under.
  */
-#include "client/textconv.h"
+#include "addressbook/textconv.h"
 
 #include <string.h>
 

@@ -6,12 +6,12 @@
  * search for the property name's ':' resumes where it stopped, so a long line
  * of folds is read in linear time.
  */
-#include "client/vcard_line.h"
+#include "addressbook/vcard_line.h"
 
 #include <string.h>
 
-#include "client/rawbook.h"
-#include "client/textconv.h"
+#include "addressbook/rawbook.h"
+#include "addressbook/textconv.h"
 
 void cds_vline_init(struct cds_vline_reader *r, const char *data, size_t len)
 {

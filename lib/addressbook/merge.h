@@ -12,11 +12,11 @@
  *     there");
  *  5. contacts left with no handle are kept, so callers can report them.
  */
-#ifndef CDS_CLIENT_MERGE_H
-#define CDS_CLIENT_MERGE_H
+#ifndef CDS_ADDRESSBOOK_MERGE_H
+#define CDS_ADDRESSBOOK_MERGE_H
 
-#include "client/addressbook.h"
-#include "client/rawbook.h"
+#include "addressbook/addressbook.h"
+#include "addressbook/rawbook.h"
 
 /* Build *out (freed with cds_addressbook_free) from rb, which the function
  * empties as it goes.  region: already checked (cds_region_check). */

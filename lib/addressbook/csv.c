@@ -7,12 +7,12 @@
  * row of a million empty fields is read in linear time and constant memory;
  * every field handed to the rawbook has passed UTF-8 validation.
  */
-#include "client/csv.h"
+#include "addressbook/csv.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "client/textconv.h"
+#include "addressbook/textconv.h"
 #include "core/buf.h"
 
 struct reader {

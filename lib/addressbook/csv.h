@@ -15,12 +15,12 @@
  * header column are ignored, missing ones are empty.  Rows with every field
  * empty are skipped.
  */
-#ifndef CDS_CLIENT_CSV_H
-#define CDS_CLIENT_CSV_H
+#ifndef CDS_ADDRESSBOOK_CSV_H
+#define CDS_ADDRESSBOOK_CSV_H
 
 #include <stddef.h>
 
-#include "client/rawbook.h"
+#include "addressbook/rawbook.h"
 #include "core/err.h"
 
 #define CDS_CSV_MAX_FIELDS 1000

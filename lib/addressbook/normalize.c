@@ -6,14 +6,14 @@
  * failure message starts by quoting the raw input ("'(555) 12': ..."), so it
  * can be shown as a contact's problem as it is.
  */
-#include "client/addressbook.h"
+#include "addressbook/addressbook.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "client/phone_shim.h"
-#include "client/textconv.h"
+#include "addressbook/phone_shim.h"
+#include "addressbook/textconv.h"
 
 /* libphonenumber stops at 250 characters; so do we, with a clearer reason. */
 #define RAW_PHONE_MAX 250
