@@ -41,4 +41,30 @@ enum cds_err cds_hex_decode_exact(uint8_t *out, size_t n, const char *s,
 				  size_t slen, const char *what,
 				  struct cds_error *err) CDS_MUST_CHECK;
 
+/* Big-endian integers, as the protocol's byte layouts write them. */
+static inline void cds_put_u32be(uint8_t out[4], uint32_t v)
+{
+	out[0] = (uint8_t)(v >> 24);
+	out[1] = (uint8_t)(v >> 16);
+	out[2] = (uint8_t)(v >> 8);
+	out[3] = (uint8_t)v;
+}
+
+static inline void cds_put_u64be(uint8_t out[8], uint64_t v)
+{
+	cds_put_u32be(out, (uint32_t)(v >> 32));
+	cds_put_u32be(out + 4, (uint32_t)v);
+}
+
+static inline uint32_t cds_get_u32be(const uint8_t in[4])
+{
+	return (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 |
+	       (uint32_t)in[2] << 8 | in[3];
+}
+
+static inline uint64_t cds_get_u64be(const uint8_t in[8])
+{
+	return (uint64_t)cds_get_u32be(in) << 32 | cds_get_u32be(in + 4);
+}
+
 #endif
