@@ -328,6 +328,8 @@ static void test_schema_1_upgraded(void **state)
 	assert_int_equal(cds_qlog_submit(q, &r, &err), CDS_OK);
 	cds_qlog_close(q);
 	assert_int_equal(query_int(path, "PRAGMA user_version"), 2);
+	/* An existing file keeps the page size it was made with. */
+	assert_int_equal(query_int(path, "PRAGMA page_size"), 4096);
 	assert_int_equal(query_int(path, "SELECT count(*) FROM records WHERE"
 				   " via IS NULL AND endpoint = 'params'"), 1);
 	assert_int_equal(query_int(path, "SELECT count(*) FROM records WHERE"
@@ -361,6 +363,8 @@ static void test_day_split(void **state)
 	assert_true(query_int(a, "SELECT count(*) FROM config") >= 1);
 	assert_true(query_int(b, "SELECT count(*) FROM config") >= 1);
 	assert_int_equal(query_int(a, "PRAGMA user_version"), 2);
+	/* New files get large pages: fewer writes per record (qlog_day.c). */
+	assert_int_equal(query_int(a, "PRAGMA page_size"), 65536);
 	(void)st;
 	free(a);
 	free(b);
