@@ -11,6 +11,16 @@
 # (plain lookup on, rate limits out of the way), one wrk run of SECONDS
 # (default 5) per path, stop.  Prints every run, then per path the median
 # of each build and the ratio B/A.  Everything it starts it stops (by PID).
+#
+# Besides requests/s, each run records cdsd's CPU time per request (all its
+# threads, and the query-log writer's, thread cds-qlog, from /proc): on
+# this shared machine other work moves requests/s a lot more than it moves
+# the CPU a request costs.
+#
+# Environment: A_ARGS, B_ARGS: extra cdsd options of each side, so that
+# one build can be compared with itself, e.g. the query log's cost:
+#   B_ARGS='--retention-days 0' sh bench/bench_ab_http.sh build build
+# PATHS: the wrk scripts to run (default "lookup1 lookup100 bucket").
 set -eu
 
 A=${1:?usage: bench_ab_http.sh BUILD_A BUILD_B [N] [PAIRS] [SECONDS]}
@@ -18,6 +28,9 @@ B=${2:?usage: bench_ab_http.sh BUILD_A BUILD_B [N] [PAIRS] [SECONDS]}
 N=${3:-200000}
 PAIRS=${4:-5}
 DUR=${5:-5}
+A_ARGS=${A_ARGS:-}
+B_ARGS=${B_ARGS:-}
+PATHS=${PATHS:-lookup1 lookup100 bucket}
 root=$(cd "$(dirname "$0")/.." && pwd)
 export CDS_WRK_DIR="$root/bench/wrk"
 for tool in wrk curl python3; do
@@ -58,12 +71,24 @@ guard_off() {
 	fi
 }
 
-# run NAME BUILD PAIR: one cdsd, one wrk run per path; appends to results.
+# cpu_ticks PID [THREAD]: CPU clock ticks (user + system) used so far by
+# PID's threads, or only by those named THREAD.
+cpu_ticks() {
+	cat /proc/"$1"/task/*/stat 2>/dev/null | awk -v want="${2:-}" '{
+		name = $0; sub(/^[0-9]+ \(/, "", name); sub(/\) [A-Z] .*$/, "", name)
+		rest = $0; sub(/^.*\) /, "", rest); split(rest, f, " ")
+		if (want == "" || name == want) t += f[12] + f[13]
+	} END { print t + 0 }'
+}
+
+# run NAME BUILD PAIR EXTRA_ARGS: one cdsd, one wrk run per path; appends
+# "pair name path rps cpu_us_per_request writer_us_per_request" to results.
 run() {
 	port=$(free_port)
+	# shellcheck disable=SC2086 # EXTRA_ARGS is a list of options
 	"$2/cdsd" --data "$work/$1" --listen "127.0.0.1:$port" --plain-lookup on \
 		--threads 2 --rate-allowance 1e15 "$(guard_off "$2")" 0 --quiet \
-		2>>"$work/$1.log" &
+		$4 2>>"$work/$1.log" &
 	pid=$!
 	i=0
 	until curl -sf -o /dev/null "http://127.0.0.1:$port/v1/health"; do
@@ -74,12 +99,19 @@ run() {
 	params=$(curl -s "http://127.0.0.1:$port/v1/params")
 	export CDS_EPOCH=$(echo "$params" | python3 -c 'import json,sys; print(json.load(sys.stdin)["epoch"])')
 	export CDS_PREFIX_BITS=$(echo "$params" | python3 -c 'import json,sys; print(json.load(sys.stdin)["prefix_bits"])')
-	for path in lookup1 lookup100 bucket; do
+	for path in $PATHS; do
+		c0=$(cpu_ticks "$pid"); w0=$(cpu_ticks "$pid" cds-qlog)
 		out=$(wrk -t2 -c64 -d"${DUR}s" -s "$CDS_WRK_DIR/$path.lua" \
 			"http://127.0.0.1:$port" 2>&1)
+		c1=$(cpu_ticks "$pid"); w1=$(cpu_ticks "$pid" cds-qlog)
 		rps=$(echo "$out" | grep '^CDS ' | tr ' ' '\n' | sed -n 's/^rps=//p')
 		[ -n "$rps" ] || { echo "$out" >&2; exit 1; }
-		echo "$3 $1 $path $rps" | tee -a "$work/results" >&2
+		echo "$3 $1 $path $rps" | awk -v c=$((c1 - c0)) -v w=$((w1 - w0)) \
+			-v hz="$(getconf CLK_TCK)" -v dur="$DUR" '{
+			n = $4 * dur; if (n < 1) n = 1
+			printf "%s %s %s %s %.1f %.1f\n", $1, $2, $3, $4,
+				c * 1e6 / hz / n, w * 1e6 / hz / n
+		}' | tee -a "$work/results" >&2
 	done
 	kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
 	pid=""
@@ -88,22 +120,31 @@ run() {
 setup A "$A"
 setup B "$B"
 for p in $(seq 1 "$PAIRS"); do
-	run A "$A" "$p"
-	run B "$B" "$p"
+	run A "$A" "$p" "$A_ARGS"
+	run B "$B" "$p" "$B_ARGS"
 done
 
-python3 - "$work/results" <<'PY'
+python3 - "$work/results" $PATHS <<'PY'
 import statistics, sys
 runs = {}
 for line in open(sys.argv[1]):
-    pair, who, path, rps = line.split()
-    runs.setdefault((path, who), []).append(float(rps))
+    pair, who, path, rps, cpu, writer = line.split()
+    r = runs.setdefault((path, who), {"rps": [], "cpu": [], "writer": []})
+    r["rps"].append(float(rps))
+    r["cpu"].append(float(cpu))
+    r["writer"].append(float(writer))
+med = statistics.median
+paths = sys.argv[2:]
 print("%-10s %12s %12s %8s   (req/s, median of %d runs each)" %
-      ("path", "A", "B", "B/A", len(runs[("bucket", "A")])))
-for path in ("lookup1", "lookup100", "bucket"):
-    a = statistics.median(runs[(path, "A")])
-    b = statistics.median(runs[(path, "B")])
-    print("%-10s %12.0f %12.0f %8.3f" % (path, a, b, b / a))
-    print("%-10s %s" % ("", "A: " + " ".join("%.0f" % x for x in runs[(path, "A")])))
-    print("%-10s %s" % ("", "B: " + " ".join("%.0f" % x for x in runs[(path, "B")])))
+      ("path", "A", "B", "B/A", len(runs[(paths[0], "A")]["rps"])))
+for path in paths:
+    a, b = runs[(path, "A")], runs[(path, "B")]
+    print("%-10s %12.0f %12.0f %8.3f" % (path, med(a["rps"]), med(b["rps"]),
+                                          med(b["rps"]) / med(a["rps"])))
+    print("%-10s %s" % ("", "A: " + " ".join("%.0f" % x for x in a["rps"])))
+    print("%-10s %s" % ("", "B: " + " ".join("%.0f" % x for x in b["rps"])))
+    print("%-10s cdsd CPU us/request, median: A %.1f (writer %.1f)  "
+          "B %.1f (writer %.1f)  B/A %.3f" % (
+              "", med(a["cpu"]), med(a["writer"]), med(b["cpu"]),
+              med(b["writer"]), med(b["cpu"]) / med(a["cpu"])))
 PY

@@ -12,8 +12,10 @@
  * refused with CDS_ERR_BUSY (queue full) is retried, so the figure is what
  * the writer sustains, not what the queue absorbs.  Prints records/s from
  * the first submit until everything is committed, the average group size
- * (records per commit), the refusals, and the submitters' own cost per
- * record (what a request pays on its path).
+ * (records per commit), the refusals, the submitters' own cost per
+ * record (what a request pays on its path), and the CPU time per record:
+ * all of the process's, and the part outside the submitting threads (the
+ * writer's, which a busy server pays on cores its requests could use).
  *
  * --backend postgresql writes to the database CDS_TEST_PG names (run it
  * under tests/integration/pgserver.py, which starts one), through a data
@@ -32,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -53,6 +56,7 @@ struct worker {
 	struct cds_qlog *q;
 	long n, handles;
 	int64_t busy_us;   /* time spent inside submit */
+	int64_t cpu_us;    /* this thread's CPU time */
 	uint64_t retries;
 	int failed;
 	int64_t time_us;   /* 0: now; else the first record's time */
@@ -63,6 +67,15 @@ static const char *const handle_pool[] = {
 	"tel:+15551230004", "mailto:alice@example.org", "mailto:bob@example.org",
 	"tel:+442071838750", "tel:+4930123456",
 };
+
+/* CPU time of the calling thread, or of the whole process. */
+static int64_t cpu_us(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 static void *worker_main(void *arg)
 {
@@ -82,6 +95,7 @@ static void *worker_main(void *arg)
 	peer.sin_addr.s_addr = htonl(0xcb007107); /* 203.0.113.7 */
 	for (long i = 0; i < w->handles; i++)
 		h[i] = handle_pool[i % 8];
+	w->cpu_us = -cpu_us(CLOCK_THREAD_CPUTIME_ID);
 	for (long i = 0; i < w->n; i++) {
 		if (w->time_us)
 			r.time_us = w->time_us + i;
@@ -97,9 +111,10 @@ static void *worker_main(void *arg)
 		if (rc) {
 			fprintf(stderr, "bench_qlog: %s\n", err.msg);
 			w->failed = 1;
-			return NULL;
+			break;
 		}
 	}
+	w->cpu_us += cpu_us(CLOCK_THREAD_CPUTIME_ID);
 	return NULL;
 }
 
@@ -147,7 +162,7 @@ static double run(const struct opts *o, const char *dir, const char *name,
 	struct cds_qlog_stats st;
 	struct cds_error err;
 	struct cds_qlog *q;
-	int64_t t0, t1, busy = 0;
+	int64_t t0, t1, busy = 0, cpu, cpu_sub = 0;
 	uint64_t retries = 0;
 	int failed = 0;
 
@@ -159,6 +174,7 @@ static double run(const struct opts *o, const char *dir, const char *name,
 		return -1;
 	}
 	t0 = cds_monotonic_us();
+	cpu = -cpu_us(CLOCK_PROCESS_CPUTIME_ID);
 	for (long i = 0; i < o->threads; i++) {
 		w[i] = (struct worker){q, o->count / o->threads +
 					      (i < o->count % o->threads),
@@ -170,6 +186,7 @@ static double run(const struct opts *o, const char *dir, const char *name,
 	for (long i = 0; i < o->threads; i++) {
 		pthread_join(th[i], NULL);
 		busy += w[i].busy_us;
+		cpu_sub += w[i].cpu_us;
 		retries += w[i].retries;
 		failed |= w[i].failed;
 	}
@@ -181,15 +198,17 @@ static double run(const struct opts *o, const char *dir, const char *name,
 	} while (st.written + st.write_errors < (uint64_t)o->count && !failed);
 	t1 = cds_monotonic_us();
 	cds_qlog_close(q);
+	cpu += cpu_us(CLOCK_PROCESS_CPUTIME_ID);
 	failed |= st.write_errors > 0;
 	printf("%-10s %-5s threads=%ld handles/record=%ld records=%ld: %.0f records/s, "
-	       "%.1f records/commit, %llu busy retries, submit cost %.2f us/record%s\n",
+	       "%.1f records/commit, %llu busy retries, submit cost %.2f us/record, "
+	       "CPU %.2f us/record (%.2f outside the submitters)%s\n",
 	       name, dur == CDS_QLOG_SYNC ? "sync" : "batch", o->threads, o->handles,
 	       o->count, (double)o->count * 1e6 / (double)(t1 - t0 ? t1 - t0 : 1),
 	       st.groups ? (double)st.written / (double)st.groups : 0.0,
 	       (unsigned long long)retries,
-	       (double)busy / (double)(o->count ? o->count : 1),
-	       failed ? " (FAILED)" : "");
+	       (double)busy / (double)o->count, (double)cpu / (double)o->count,
+	       (double)(cpu - cpu_sub) / (double)o->count, failed ? " (FAILED)" : "");
 	free(w);
 	free(th);
 	return failed ? -1 : (double)o->count * 1e6 / (double)(t1 - t0 ? t1 - t0 : 1);

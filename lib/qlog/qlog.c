@@ -235,6 +235,8 @@ static void *writer_main(void *arg)
 	struct cds_qlog *q = arg;
 	size_t n;
 
+	/* Named so that top -H and perf show what the log costs. */
+	pthread_setname_np(pthread_self(), "cds-qlog");
 	write_start_config(q);
 	while ((n = take(q)) > 0)
 		finish(q, n, commit_group(q, n));
@@ -271,6 +273,7 @@ static void *sweeper_main(void *arg)
 	struct cds_error err;
 	uint64_t n;
 
+	pthread_setname_np(pthread_self(), "cds-qlog-sweep");
 	pthread_mutex_lock(&q->mu);
 	while (!q->stopping) {
 		pthread_mutex_unlock(&q->mu);

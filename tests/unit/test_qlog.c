@@ -351,6 +351,8 @@ static void test_schema_1_upgraded(void **state)
 	assert_int_equal(cds_qlog_submit(q, &r, &err), CDS_OK);
 	cds_qlog_close(q);
 	assert_int_equal(query_int(path, "PRAGMA user_version"), 2);
+	/* An existing file keeps the page size it was made with. */
+	assert_int_equal(query_int(path, "PRAGMA page_size"), 4096);
 	assert_int_equal(query_int(path, "SELECT count(*) FROM records WHERE"
 				   " via IS NULL AND endpoint = 'params'"), 1);
 	assert_int_equal(query_int(path, "SELECT count(*) FROM records WHERE"
@@ -387,6 +389,8 @@ static void test_day_split(void **state)
 	if (!storetest_pg()) {
 		a = day_file(dir, "2030-01-01");
 		assert_int_equal(query_int(a, "PRAGMA user_version"), 2);
+		/* New files get large pages: fewer writes per record. */
+		assert_int_equal(query_int(a, "PRAGMA page_size"), 65536);
 		free(a);
 	}
 	(void)st;
