@@ -15,6 +15,7 @@ const char *cdsctl_datadir;
 
 static const struct cli_cmd commands[] = {
 	{"init", cdsctl_init, "create the store and OPRF key epoch 1"},
+	{"join", cdsctl_join, "a replica's data directory for an existing store"},
 	{"account", cdsctl_account, "add or remove an account"},
 	{"import", cdsctl_import, "bulk-import accounts from CSV"},
 	{"synth", cdsctl_synth, "register synthetic accounts"},

@@ -25,6 +25,7 @@
 #include "core/log.h"
 #include "core/secrets.h"
 #include "core/timeutil.h"
+#include "store/keysrc.h"
 #include "store/metrics_token.h"
 
 #define POLL_MS 1000
@@ -183,6 +184,25 @@ static enum cds_err hourly(struct cds_iplimit **out, double per_hour,
 }
 
 /* Verified handles: limits, the code key, the delivery channels. */
+/*
+ * The verification-code key: one for every replica of a shared store (a
+ * code sent by one replica is redeemed through another), sealed in the
+ * store; DIR/keys/verify.key otherwise.
+ */
+static enum cds_err load_vkey(struct cds_server *s, struct cds_error *err)
+{
+	struct cds_keysrc ks;
+	enum cds_err rc = cds_keysrc_open(&ks, s->cfg.datadir, err);
+
+	if (!rc && cds_keysrc_sealed(&ks))
+		rc = cds_keysrc_secret(&ks, "verify", s->vkey, sizeof(s->vkey),
+				       err);
+	else if (!rc)
+		rc = cds_vcode_key_load(s->vkey, s->cfg.datadir, err);
+	cds_keysrc_fini(&ks);
+	return rc;
+}
+
 static enum cds_err open_verify(struct cds_server *s, struct cds_error *err)
 {
 	const struct cds_server_config *c = &s->cfg;
@@ -203,7 +223,7 @@ static enum cds_err open_verify(struct cds_server *s, struct cds_error *err)
 	    (rc = cds_deliver_new(&s->deliver, &dc, err)))
 		return rc;
 	(void)sodium_mlock(s->vkey, sizeof(s->vkey)); /* best effort */
-	rc = cds_vcode_key_load(s->vkey, c->datadir, err);
+	rc = load_vkey(s, err);
 	if (!rc)
 		cds_log_info("verification: e-mail codes by %s, phone codes by %s; registration %s",
 			     c->verify_smtp ? "SMTP" : c->verify_outbox ? "outbox" : "(none)",

@@ -94,6 +94,37 @@ static const char *const migrations[CDS_PG_SCHEMA_VERSION] = {
 	"  state integer NOT NULL DEFAULT 0 CHECK (state BETWEEN 0 AND 2));"
 	"CREATE INDEX verifications_by_handle ON verifications (handle, created_us);"
 	"CREATE INDEX verifications_by_age ON verifications (created_us);",
+
+	/*
+	 * v4: what replicas share (shared.h): secrets sealed under their
+	 * key-encryption key, and the atomic charge of a rate-limit bucket.
+	 * The charge is a function so that it is one round trip: it creates
+	 * the bucket full if the account has none, then reads and writes it
+	 * under its row lock (concurrent charges queue on that lock).
+	 */
+	"CREATE TABLE sealed ("
+	"  kind text COLLATE \"C\" NOT NULL,"
+	"  id bigint NOT NULL,"
+	"  created_us bigint NOT NULL,"
+	"  box bytea NOT NULL,"
+	"  PRIMARY KEY (kind, id));"
+	"CREATE OR REPLACE FUNCTION rate_charge(p_account int8, p_n float8,"
+	"  p_allowance float8, p_capacity float8, p_per_us float8, p_now int8,"
+	"  OUT charged boolean, OUT left_tokens float8)"
+	" LANGUAGE plpgsql AS $$"
+	" DECLARE t float8; u int8;"
+	" BEGIN"
+	"  INSERT INTO ratelimit (account, tokens, updated_us)"
+	"   VALUES (p_account, p_allowance, p_now) ON CONFLICT (account) DO NOTHING;"
+	"  SELECT r.tokens, r.updated_us INTO t, u FROM ratelimit r"
+	"   WHERE r.account = p_account FOR UPDATE;"
+	"  t := least(p_capacity, t + greatest(0, p_now - u) * p_per_us);"
+	"  charged := t >= p_n;"
+	"  IF charged THEN t := t - p_n; END IF;"
+	"  UPDATE ratelimit SET tokens = t, updated_us = greatest(u, p_now)"
+	"   WHERE account = p_account;"
+	"  left_tokens := t;"
+	" END $$;",
 };
 
 static enum cds_err exec(PGconn *conn, const char *sql, const char *what,
@@ -274,8 +305,8 @@ enum cds_err pg_schema_migrate(struct pg_store *s, struct cds_error *err)
 }
 
 /*
- * Drop every table of the schema "cds" (the undo of a create that could not
- * be recorded in DIR, and a fresh start for tests).  The schema itself
+ * Drop every table and function of the schema "cds" (the undo of a create
+ * that could not be recorded in DIR, and a fresh start for tests).  The schema itself
  * stays: an operator may have created it for us with the rights we need.
  */
 void cds_pg_remove(const char *url)
@@ -288,7 +319,8 @@ void cds_pg_remove(const char *url)
 		   "DO $$DECLARE t text; BEGIN FOR t IN SELECT tablename FROM "
 		   "pg_tables WHERE schemaname = '" CDS_PG_SCHEMA "' LOOP "
 		   "EXECUTE format('DROP TABLE IF EXISTS " CDS_PG_SCHEMA
-		   ".%I CASCADE', t); END LOOP; END$$",
+		   ".%I CASCADE', t); END LOOP; "
+		   "DROP FUNCTION IF EXISTS " CDS_PG_SCHEMA ".rate_charge; END$$",
 		   "remove the store", NULL);
 	PQfinish(conn);
 }
