@@ -26,6 +26,7 @@
 #include "core/secrets.h"
 #include "core/timeutil.h"
 #include "store/keysrc.h"
+#include "store/shared.h"
 #include "store/metrics_token.h"
 
 #define POLL_MS 1000
@@ -255,6 +256,15 @@ static enum cds_err open_state(struct cds_server *s, struct cds_error *err)
 		return rc;
 	if ((rc = cds_storepool_get(s->pool, &st, err)))
 		return rc;
+	if (cds_store_is_shared(st)) {
+		/* Replicas share the buckets in the store (ratelimit.h). */
+		cds_storepool_put(s->pool, st);
+		cds_ratelimit_share(s->rate, s->pool);
+		cds_log_info("rate limits: kept in the shared store; allowance "
+			     "%.0f, refill %.0f/day", c->rate_allowance,
+			     c->rate_refill);
+		return CDS_OK;
+	}
 	rc = cds_ratelimit_load(s->rate, st, err);
 	cds_storepool_put(s->pool, st);
 	s->rate_loaded = !rc;
