@@ -8,9 +8,11 @@ reaches every replica with no file copied; a dump of the database holds
 no key in the clear.  An account spreading its requests over the three
 gets its allowance once, not three times.  A change through any replica's
 API, or through cdsctl, reaches every replica's answers within the
-product's 5 s."""
+product's 5 s.  A new replica seeded with another's index snapshot
+(`cdsctl index seed`) evaluates only the handles changed since."""
 import base64
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -202,6 +204,57 @@ def test_changes_reach_every_replica():
         for i, s in enumerate(r.servers):
             wait_for(lambda: not registered(s, token, phone(12))[0], LIMIT,
                      "replica %d sees the removal" % i)
+
+
+def evaluations(srv):
+    return metric_value(metrics(srv), "cds_index_evaluations_total")
+
+
+def test_snapshot_start():
+    uri = PG.new_database()
+    first = cdstest.DataDir(prefix_bits=6, store=uri)
+    kek = os.path.join(first.path, "keys", "kek")
+    seeded, plain = JoinedDir(uri, kek), JoinedDir(uri, kek)
+    try:
+        first.ctl("synth", "--count", "200")
+        with cdstest.Server(first, "--plain-lookup", "on") as a:
+            eq(evaluations(a), 200, "the first replica evaluates every handle")
+            # A copy of the running replica's snapshot, as scp would take.
+            snap = os.path.join(seeded.path, "other.snap")
+            shutil.copyfile(os.path.join(first.path, "index", "epoch-1.snap"),
+                            snap)
+            _, token = create_account(a, first, [phone(20)])
+            for i in range(21, 24):
+                first.ctl("account", "add", "--identity-key",
+                          base64.b64encode(os.urandom(32)).decode(), phone(i))
+        # Bad seeds: refused, nothing written.
+        junk = os.path.join(seeded.path, "junk.snap")
+        with open(junk, "wb") as f:
+            f.write(b"CDSINDEX" + os.urandom(200))
+        expect_fail(seeded, ["index", "seed", junk], 1,
+                    ["not an index snapshot"])
+        expect_fail(seeded, ["index", "seed", junk + ".missing"], 1,
+                    ["cannot read"])
+        if os.path.exists(os.path.join(seeded.path, "index")):
+            raise AssertionError("a refused seed wrote DIR/index")
+        os.unlink(junk)
+        out = seeded.ctl("index", "seed", snap).stdout
+        os.unlink(snap)
+        if "200 handles" not in out:
+            raise AssertionError("seed output: " + out)
+        with cdstest.Server(seeded, "--plain-lookup", "on") as b, \
+                cdstest.Server(plain, "--plain-lookup", "on") as c:
+            eq(evaluations(b), 4, "the seeded replica evaluates the 4 "
+               "handles changed since the snapshot")
+            eq(evaluations(c), 204, "an unseeded replica evaluates all")
+            for i in range(20, 24):
+                eq(registered(b, token, phone(i))[0], True,
+                   "seeded replica answers a later change")
+            if "from snapshot" not in b.stderr():
+                raise AssertionError("no word of the snapshot: " + b.stderr())
+    finally:
+        for d in (first, seeded, plain):
+            d.cleanup()
 
 
 def _terminate(signum, frame):
