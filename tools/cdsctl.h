@@ -21,8 +21,9 @@ int cdsctl_log(int argc, char **argv);     /* cdsctl_log.c */
 int cdsctl_legal(int argc, char **argv);   /* cdsctl_legal.c */
 
 /*
- * cdsctl_init.c, shared with cdsctl_join.c: CLI_OK if DIR holds no store
- * and no keys yet (else a message and CLI_FAIL); make DIR/keys (0700).
+ * cdsctl_init.c, shared with cdsctl_join.c: make DIR (0700) if missing;
+ * CLI_OK if it holds no store and no keys yet (else a message and
+ * CLI_FAIL).  And make DIR/keys (0700).
  */
 int cdsctl_dir_fresh(const char *dir);
 enum cds_err cdsctl_keys_dir(const char *dir, struct cds_error *err);

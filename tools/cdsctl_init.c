@@ -113,12 +113,15 @@ static int parse(int argc, char **argv, unsigned *bits, uint64_t *expected,
 	return 0;
 }
 
-/* Refuse before creating anything if DIR already holds a store or keys. */
+/* Make DIR if missing; refuse before creating anything if it holds a store or keys. */
 int cdsctl_dir_fresh(const char *dir)
 {
 	char path[4096];
 	struct stat st;
 
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return cli_fail("cannot create data directory '%s': %s", dir,
+				strerror(errno));
 	snprintf(path, sizeof(path), "%s/cds.sqlite3", dir);
 	if (stat(path, &st) == 0)
 		return cli_fail("'%s' already has a store ('%s'); init refuses to "
@@ -191,9 +194,6 @@ int cdsctl_init(int argc, char **argv)
 	}
 	if (parse(argc, argv, &bits, &expected, &store))
 		return CLI_USAGE;
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-		return cli_fail("cannot create data directory '%s': %s", dir,
-				strerror(errno));
 	rc = cdsctl_dir_fresh(dir);
 	if (rc)
 		return rc;

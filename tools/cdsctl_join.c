@@ -16,10 +16,7 @@
  * (a wrong one is refused: its check row does not open).  On any failure
  * the files join wrote are removed again.
  */
-#include <errno.h>
 #include <stdio.h>
-#include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cdsctl.h"
@@ -122,9 +119,6 @@ int cdsctl_join(int argc, char **argv)
 		return cli_usage("join needs --store URL and --kek FILE (try --help)");
 	if (cds_store_url_check(url, &err))
 		return cli_usage("--store: %s", err.msg);
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-		return cli_fail("cannot create data directory '%s': %s", dir,
-				strerror(errno));
 	rc = cdsctl_dir_fresh(dir);
 	if (rc)
 		return rc;

@@ -78,13 +78,17 @@ enum cds_err pg_sealed_delete(struct cds_store *base, const char *kind,
 	return rc;
 }
 
-/* The account number of id, or CDS_ERR_NOT_FOUND. */
-static enum cds_err number_of(struct pg_store *s, const uint8_t *id,
-			      int64_t *n, struct cds_error *err)
+/* Arguments $1 (the account's number) and $2 (n) of a rate statement. */
+static enum cds_err rate_args(struct pg_store *s, const uint8_t *id, double n,
+			      struct pg_args *a, struct cds_error *err)
 {
-	if (pg_account_number(s, id, n))
-		return CDS_OK;
-	return cds_fail(err, CDS_ERR_NOT_FOUND, "no such account");
+	int64_t num = 0;
+
+	if (!pg_account_number(s, id, &num))
+		return cds_fail(err, CDS_ERR_NOT_FOUND, "no such account");
+	pg_arg_i64(a, num);
+	pg_arg_f64(a, n);
+	return CDS_OK;
 }
 
 enum cds_err pg_rate_charge(struct cds_store *base, const uint8_t *id,
@@ -94,15 +98,11 @@ enum cds_err pg_rate_charge(struct cds_store *base, const uint8_t *id,
 {
 	struct pg_store *s = pg_of(base);
 	struct pg_args a = {.n = 0};
-	enum cds_err rc;
-	int64_t num = 0;
+	enum cds_err rc = rate_args(s, id, n, &a, err);
 	PGresult *r;
 
-	rc = number_of(s, id, &num, err);
 	if (rc)
 		return rc;
-	pg_arg_i64(&a, num);
-	pg_arg_f64(&a, n);
 	pg_arg_f64(&a, b->allowance);
 	pg_arg_f64(&a, b->capacity);
 	pg_arg_f64(&a, b->per_us);
@@ -126,15 +126,11 @@ enum cds_err pg_rate_refund(struct cds_store *base, const uint8_t *id,
 {
 	struct pg_store *s = pg_of(base);
 	struct pg_args a = {.n = 0};
-	enum cds_err rc;
-	int64_t num = 0;
+	enum cds_err rc = rate_args(s, id, n, &a, err);
 	PGresult *r;
 
-	rc = number_of(s, id, &num, err);
 	if (rc)
 		return rc;
-	pg_arg_i64(&a, num);
-	pg_arg_f64(&a, n);
 	pg_arg_f64(&a, b->capacity);
 	r = pg_run(s, PG_RATE_REFUND, &a, "refund the rate limit", err);
 	PQclear(r);
