@@ -19,7 +19,8 @@
  *                              database's KEK before anything is sealed
  *     kind "oprf",   id epoch  an OPRF key, as its key file's text
  *     kind "ohttp",  id 1      the gateway key set, as its file's text
- *     kind "verify", id 1      the verification-code key (raw bytes)
+ *     kind "verify", id 1      the verification-code key (raw bytes), made
+ *                              by the first cdsd that starts
  *
  * Invariants:
  *  1. A dump of the database holds no plaintext secret: every secret row
@@ -76,8 +77,9 @@ bool cds_keysrc_sealed(const struct cds_keysrc *ks);
 
 /*
  * Seal a new data directory's first secrets into the shared store s: the
- * KEK check row, OPRF epoch 1, the gateway key set and the verification
- * key, under the KEK at DIR/keys/kek (cds_kek_create made it).
+ * KEK check row, OPRF epoch 1 and the gateway key set, under the KEK at
+ * DIR/keys/kek (cds_kek_create made it).  (The verification key is made
+ * by the first cdsd to need it: cds_keysrc_secret.)
  * CDS_ERR_EXISTS if the store already holds a KEK check row.
  */
 enum cds_err cds_keysrc_seal_new(const char *datadir, struct cds_store *s,

@@ -441,7 +441,6 @@ const struct cds_keysrc_ops cds_keysrc_sealed_ops = {
 static enum cds_err seal_first(struct cds_keysrc *ks, struct cds_error *err)
 {
 	char text[CDS_KEYS_TEXT_MAX];
-	uint8_t vkey[32];
 	int64_t now = cds_now_us();
 	size_t len = 0;
 	enum cds_err rc;
@@ -457,10 +456,7 @@ static enum cds_err seal_first(struct cds_keysrc *ks, struct cds_error *err)
 	sodium_memzero(text, sizeof(text));
 	if (!rc)
 		rc = sealed_gw_create(ks, err);
-	if (!rc)
-		rc = sealed_secret(ks, "verify", vkey, sizeof(vkey), err);
-	sodium_memzero(vkey, sizeof(vkey));
-	return rc;
+	return rc; /* the verification key: cdsd's first start (server.c) */
 }
 
 enum cds_err cds_keysrc_seal_new(const char *datadir, struct cds_store *s,
