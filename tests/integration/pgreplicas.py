@@ -2,7 +2,7 @@
 operator makes them: the first data directory by `cdsctl init --store
 URL`, every other one by `cdsctl join --store URL --kek FIRST/keys/kek`
 (no file copied by hand), one cdsd on each.  For test_pg_replicas.py and
-bench/bench_replicas.py; the PostgreSQL server comes from pgserver.py."""
+bench/bench_propagation.py; the PostgreSQL server comes from pgserver.py."""
 import os
 import sys
 

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""bench_replicas.py: how long a change takes to reach every replica's
+"""bench_propagation.py: how long a change takes to reach every replica's
 answers (DESIGN.md: within 5 s), three cdsd replicas of one PostgreSQL
 store against one cdsd on SQLite, in one run.
 
-    python3 bench/bench_replicas.py [CHANGES]
+    python3 bench/bench_propagation.py [CHANGES]
 
 Starts a private PostgreSQL (tests/integration/pgserver.py) and three
 replicas made as an operator makes them (pgreplicas.py: `cdsctl init
@@ -51,7 +51,7 @@ def one_change(servers, writer, admin, token, i):
     st, _, body = writer.request("POST", "/v1/accounts", {
         "identity_key": key, "handles": [handle(i)]}, token=admin)
     if st != 201:
-        raise SystemExit("bench_replicas: account create %d %r" % (st, body))
+        raise SystemExit("bench_propagation: account create %d %r" % (st, body))
     t0 = time.monotonic()
     seen = [None] * len(servers)
     while None in seen:
@@ -59,7 +59,7 @@ def one_change(servers, writer, admin, token, i):
             if seen[k] is None and sees(s, token, handle(i)):
                 seen[k] = time.monotonic() - t0
         if time.monotonic() - t0 > 30:
-            raise SystemExit("bench_replicas: change %d not seen in 30 s" % i)
+            raise SystemExit("bench_propagation: change %d not seen in 30 s" % i)
         time.sleep(PROBE_S)
     return seen
 
