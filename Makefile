@@ -5,6 +5,8 @@
 #   make check    install what is missing, build, run every test
 #                 (unit, integration, bad input, sanitizers, short fuzz)
 #   make bench    run the benchmark programs (figures on stdout)
+#   make install  meson install: programs, systemd unit, man pages, docs
+#                 (DESTDIR=... honoured; prefix from meson setup --prefix)
 #   make fuzz     longer fuzzing runs
 #   make deps     install missing Debian packages (as root) or say which
 
@@ -13,7 +15,8 @@ ASAN    ?= build-asan
 FUZZB   ?= build-fuzz
 FUZZ_SECONDS ?= 300
 
-.PHONY: all deps demo check check-unit check-asan check-fuzz bench fuzz clean
+.PHONY: all deps demo check check-unit check-asan check-fuzz bench fuzz clean \
+	install
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -54,6 +57,9 @@ check-fuzz: $(FUZZB)/build.ninja
 fuzz: $(FUZZB)/build.ninja
 	ninja -C $(FUZZB)
 	sh scripts/fuzz.sh "$(FUZZB)" $(FUZZ_SECONDS)
+
+install: all
+	meson install -C $(BUILD) --no-rebuild
 
 bench: all
 	CDS_BENCH_DEPS=1 sh scripts/deps.sh

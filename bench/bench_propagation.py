@@ -6,8 +6,9 @@ store against one cdsd on SQLite, in one run.
     python3 bench/bench_propagation.py [CHANGES]
 
 Starts a private PostgreSQL (tests/integration/pgserver.py) and three
-replicas made as an operator makes them (pgreplicas.py: `cdsctl init
---store`, then `cdsctl join`), plus one cdsd on a SQLite data directory.
+replicas made as an operator makes them (replicas.py: `cdsctl init
+--store`, then `cdsctl join`; its nginx is not used), plus one cdsd on a
+SQLite data directory.
 Then CHANGES times (default 100): an account with a fresh handle is made
 through one replica's API (replicas in turn), and each replica is asked
 by plain lookup, every few milliseconds, until it answers the handle as
@@ -27,7 +28,7 @@ os.environ.setdefault("CDS_BUILD", os.path.join(
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 import cdstest  # noqa: E402
 import pgserver  # noqa: E402
-from pgreplicas import Replicas  # noqa: E402
+from replicas import Cluster  # noqa: E402
 
 CHANGES = int(sys.argv[1]) if len(sys.argv) > 1 else 100
 FLAGS = ("--plain-lookup", "on", "--rate-allowance", "1000000000",
@@ -100,8 +101,8 @@ def main():
         try:
             with cdstest.Server(dd, *FLAGS) as one:
                 base = measure([one], dd.admin_token, 0)
-            with Replicas(pg, 3, *FLAGS) as r:
-                pgr = measure(r.servers, r.first.admin_token, 5000)
+            with Cluster(3, flags=FLAGS, pg=pg) as c:
+                pgr = measure(c.replicas, c.admin_token, 5000)
         finally:
             dd.cleanup()
     print("%d changes each; probes every %.0f ms" % (CHANGES, PROBE_S * 1000))

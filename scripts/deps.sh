@@ -8,10 +8,13 @@ PKGS="build-essential pkg-config meson ninja-build clang libclang-rt-14-dev
 libsodium-dev libsqlite3-dev libpq-dev libmicrohttpd-dev libjansson-dev
 libcurl4-openssl-dev libssl-dev libphonenumber-dev libprotobuf-dev libcmocka-dev
 sqlite3 curl python3 bc python3-aiosmtpd nginx-light
-postgresql"
+postgresql openssl"
 # nginx-light: the Oblivious HTTP relay of tests/integration/test_ohttp.py
 # and `make demo` (deploy/ohttp-relay.nginx.conf.in)
 # postgresql: the server the PostgreSQL store tests start (tests/integration/pgserver.py)
+# openssl: the self-signed certificate of the replicas' nginx
+# (tests/integration/replicas.py); test_install runs systemd-analyze verify
+# only where systemd is installed
 # Only for `make bench` (baselines to compare with): wrk redis-server nginx
 [ "${CDS_BENCH_DEPS:-0}" = 1 ] && PKGS="$PKGS wrk redis-server redis-tools"
 

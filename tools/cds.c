@@ -22,7 +22,7 @@ static const struct cli_cmd commands[] = {
 static const char usage_head[] =
 	"usage: cds --server URL [--relay RELAY_URL]\n"
 	"           (--token TOKEN | --token-file FILE) [--cache FILE]\n"
-	"           [--insecure-http] COMMAND [ARGS...]\n"
+	"           [--cacert FILE] [--insecure-http] COMMAND [ARGS...]\n"
 	"\n"
 	"The cds client: finds which of your contacts have an account without\n"
 	"showing the server who they are.  $CDS_SERVER and $CDS_TOKEN stand in\n"
@@ -31,7 +31,10 @@ static const char usage_head[] =
 	"The token is never sent over plain http:// to a host that is not\n"
 	"loopback unless --insecure-http is given.\n"
 	"--relay sends every request through an Oblivious HTTP relay (RFC 9458)\n"
-	"to the server's gateway: the server never sees this machine's address.";
+	"to the server's gateway: the server never sees this machine's address.\n"
+	"--cacert trusts the certificate authorities in FILE (PEM) for https://\n"
+	"instead of the system's: for a server with a private or self-signed\n"
+	"certificate (then FILE is that certificate).";
 
 static char token_buf[1024];
 
@@ -71,7 +74,8 @@ static int parse_global(int argc, char **argv, int *i)
 	slot = !strcmp(a, "--server") ? &cds_opts.server
 	     : !strcmp(a, "--token") ? &cds_opts.token
 	     : !strcmp(a, "--cache") ? &cds_opts.cache
-	     : !strcmp(a, "--relay") ? &cds_opts.relay : NULL;
+	     : !strcmp(a, "--relay") ? &cds_opts.relay
+	     : !strcmp(a, "--cacert") ? &cds_opts.cacert : NULL;
 
 	if (!slot && strcmp(a, "--token-file"))
 		return 0;

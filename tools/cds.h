@@ -19,6 +19,7 @@ struct cds_globals {
 	const char *cache;  /* --cache */
 	bool insecure_http; /* --insecure-http */
 	const char *relay;  /* --relay: Oblivious HTTP relay URL, or NULL */
+	const char *cacert; /* --cacert: PEM file of CAs to trust, or NULL */
 };
 
 extern struct cds_globals cds_opts;

@@ -66,6 +66,7 @@ int cds_open_client(struct cds_client **out, const struct cds_run_opts *o,
 	opt.server_url = cds_opts.server;
 	opt.token = cds_opts.token;
 	opt.relay_url = cds_opts.relay;
+	opt.ca_file = cds_opts.cacert;
 	opt.cache_path = with_cache ? cds_opts.cache : NULL;
 	opt.region = o->region;
 	opt.decoys = o->decoys;

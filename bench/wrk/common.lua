@@ -15,8 +15,8 @@ end
 function M.done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
-    "CDS rps=%.0f p50_ms=%.3f p99_ms=%.3f errors=%d\n",
-    summary.requests / (summary.duration / 1e6),
+    "CDS rps=%.0f requests=%d p50_ms=%.3f p99_ms=%.3f errors=%d\n",
+    summary.requests / (summary.duration / 1e6), summary.requests,
     latency:percentile(50) / 1000, latency:percentile(99) / 1000,
     e.connect + e.read + e.write + e.status + e.timeout))
 end

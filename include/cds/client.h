@@ -168,6 +168,13 @@ struct cds_client_options {
 	 * checked against the one the server publishes.  NULL (the default):
 	 * requests go straight to server_url. */
 	const char *relay_url;
+	/* PEM file of the certificate authorities to trust for https://
+	 * (server and relay) instead of the system's store: for a server
+	 * whose certificate a private CA signed, or that signed it itself
+	 * (then the file is that certificate).  Names and expiry are still
+	 * checked.  cds_client_new fails with CDS_ERR_INVALID if the file
+	 * cannot be read.  NULL (the default): the system's store. */
+	const char *ca_file;
 };
 
 /* Fill opt with the defaults (all pointers NULL). */

@@ -12,7 +12,9 @@
  *      never mistake a half-finished answer for a complete one.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -133,6 +135,25 @@ static enum cds_err use_relay(struct cds_client *c, const char *url,
 	return rc;
 }
 
+/* Trust the CAs of ca_file on every handle (relay requests use them too).
+ * The file is opened here so that a wrong path fails now, naming it,
+ * rather than at the first handshake as a network error. */
+static enum cds_err use_ca_file(struct cds_client *c, const char *ca_file,
+				struct cds_error *err)
+{
+	enum cds_err rc;
+	FILE *f = fopen(ca_file, "r");
+
+	if (!f)
+		return cds_fail(err, CDS_ERR_INVALID, "cannot read CA file '%.200s': %s",
+				ca_file, strerror(errno));
+	fclose(f);
+	rc = cds_http_trust(c->prefetch, ca_file, err);
+	for (unsigned i = 0; !rc && i < c->threads; i++)
+		rc = cds_http_trust(c->http[i], ca_file, err);
+	return rc;
+}
+
 static enum cds_err open_parts(struct cds_client *c,
 			       const struct cds_client_options *o,
 			       struct cds_error *err)
@@ -154,6 +175,8 @@ static enum cds_err open_parts(struct cds_client *c,
 		rc = cds_http_new(&c->prefetch, c->url, o->token,
 				  o->connect_timeout_ms, o->timeout_ms,
 				  o->max_reply_bytes, err);
+	if (!rc && o->ca_file)
+		rc = use_ca_file(c, o->ca_file, err);
 	if (!rc && o->relay_url)
 		rc = use_relay(c, o->relay_url, err);
 	if (!rc && o->cache_path)

@@ -42,6 +42,16 @@ void cds_http_use_relay(struct cds_http *h, struct cds_relay *rl)
 	h->relay = rl;
 }
 
+enum cds_err cds_http_trust(struct cds_http *h, const char *ca_file,
+			    struct cds_error *err)
+{
+	if (curl_easy_setopt(h->curl, CURLOPT_CAINFO, ca_file) ||
+	    curl_easy_setopt(h->curl, CURLOPT_CAPATH, NULL))
+		return cds_fail(err, CDS_ERR_INTERNAL,
+				"libcurl refused the CA file '%.200s'", ca_file);
+	return CDS_OK;
+}
+
 /* The bearer credentials ("Bearer T") of the handle, or NULL. */
 static const char *bearer(const struct cds_http *h)
 {

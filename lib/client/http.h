@@ -78,6 +78,15 @@ struct cds_relay;
 void cds_http_use_relay(struct cds_http *h, struct cds_relay *rl);
 
 /*
+ * Trust the certificate authorities in the PEM file ca_file for https://
+ * instead of the system's store (libcurl's CAINFO; it keeps a copy of the
+ * path).  The file is read at each TLS handshake, so a bad one shows as
+ * CDS_ERR_NET on the first request; the caller checks that it can be read.
+ */
+enum cds_err cds_http_trust(struct cds_http *h, const char *ca_file,
+			    struct cds_error *err) CDS_MUST_CHECK;
+
+/*
  * A request to an absolute URL, never through a relay and without the
  * token: what relay.c sends to the relay itself.  ctype NULL = GET with
  * Accept: accept; otherwise POST body with Content-Type: ctype.

@@ -46,6 +46,48 @@ def free_port():
     return port
 
 
+def wait_started(name, proc, ready, log, timeout=60):
+    """Wait until the program `name` running as proc answers: ready()
+    returns True (an OSError counts as not yet).  Fails, with log()'s text,
+    if the program exits first or the timeout passes."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError("%s exited %d at start: %s" % (
+                name, proc.returncode, log()))
+        try:
+            if ready():
+                return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError("%s did not become ready: %s" % (name, log()))
+
+
+def exchange(conn, method, path, body=None, token=None, headers=None,
+             raw=False):
+    """Send one request on conn (an http.client connection, closed here).
+    body: dict/list (JSON), bytes or str.  Returns (status, headers dict
+    lower-case, parsed JSON or bytes)."""
+    h = dict(headers or {})
+    if token is not None:
+        h["Authorization"] = "Bearer " + token
+    if isinstance(body, (dict, list)):
+        body = json.dumps(body)
+        h.setdefault("Content-Type", "application/json")
+    try:
+        conn.request(method, path, body=body, headers=h)
+        r = conn.getresponse()
+        data = r.read()
+        hdrs = {k.lower(): v for k, v in r.getheaders()}
+    finally:
+        conn.close()
+    if not raw and hdrs.get("content-type", "").startswith(
+            "application/json"):
+        data = json.loads(data)
+    return r.status, hdrs, data
+
+
 class DataDir:
     """A fresh data directory initialised with `cdsctl init`."""
 
@@ -105,19 +147,8 @@ class Server:
             stdout=subprocess.DEVNULL, stderr=self.errlog)
 
     def wait_ready(self, timeout=60):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError("cdsd exited %d at start: %s" % (
-                    self.proc.returncode, self.stderr()))
-            try:
-                st, _, _ = self.request("GET", "/v1/health")
-                if st == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise AssertionError("cdsd did not become ready: " + self.stderr())
+        wait_started("cdsd", self.proc, lambda: self.request(
+            "GET", "/v1/health")[0] == 200, self.stderr, timeout)
 
     def stderr(self):
         self.errlog.seek(0)
@@ -125,26 +156,9 @@ class Server:
 
     def request(self, method, path, body=None, token=None, headers=None,
                 raw=False):
-        """Send one request.  body: dict/list (JSON), bytes or str.
-        Returns (status, headers dict lower-case, parsed JSON or bytes)."""
-        h = dict(headers or {})
-        if token is not None:
-            h["Authorization"] = "Bearer " + token
-        if isinstance(body, (dict, list)):
-            body = json.dumps(body)
-            h.setdefault("Content-Type", "application/json")
+        """Send one request: see exchange()."""
         conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
-        try:
-            conn.request(method, path, body=body, headers=h)
-            r = conn.getresponse()
-            data = r.read()
-            hdrs = {k.lower(): v for k, v in r.getheaders()}
-        finally:
-            conn.close()
-        if not raw and hdrs.get("content-type", "").startswith(
-                "application/json"):
-            data = json.loads(data)
-        return r.status, hdrs, data
+        return exchange(conn, method, path, body, token, headers, raw)
 
     def url(self):
         return "http://127.0.0.1:%d" % self.port

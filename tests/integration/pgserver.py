@@ -29,6 +29,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cdstest  # noqa: E402
 from cdstest import free_port  # noqa: E402
 
 ROLE = "cds"
@@ -188,6 +189,21 @@ def _terminate(signum, frame):
     raise SystemExit(128 + signum)
 
 
+def stop_on_sigterm():
+    """Turn SIGTERM (a test runner's timeout) into SystemExit, so that the
+    `with` blocks holding servers stop them on the way out."""
+    signal.signal(signal.SIGTERM, _terminate)
+
+
+def run_tests(tests):
+    """cdstest.main(tests) with a server of their own: tests["PG"], the
+    module's PG, is that server while they run (a test file's __main__)."""
+    stop_on_sigterm()
+    with PgServer() as pg:
+        tests["PG"] = pg
+        cdstest.main(tests)
+
+
 def main(argv):
     durable = False
     if argv and argv[0] == "--durable":
@@ -196,7 +212,7 @@ def main(argv):
         print("usage: pgserver.py [--durable] -- CMD [ARGS...]",
               file=sys.stderr)
         return 2
-    signal.signal(signal.SIGTERM, _terminate)
+    stop_on_sigterm()
     with PgServer(durable=durable) as pg:
         env = dict(os.environ, CDS_TEST_PG=pg.new_database("cds_test"))
         return subprocess.run(argv[1:], env=env).returncode

@@ -5,18 +5,10 @@ requests).  Standard library only.
 """
 import http.client
 import http.server
-import os
-import shutil
-import subprocess
-import tempfile
-import time
 
 import cdstest
+import nginxutil
 from clientutil import BackgroundServer
-
-ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
-TEMPLATE = os.path.join(ROOT, "deploy", "ohttp-relay.nginx.conf.in")
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 
 class NginxRelay:
@@ -25,54 +17,23 @@ class NginxRelay:
     directory.  url() is the relay resource a client is given."""
 
     def __init__(self, upstream):
-        self.dir = tempfile.mkdtemp(prefix="cds-relay-")
         self.port = cdstest.free_port()
-        self.access_log = os.path.join(self.dir, "access.log")
-        with open(TEMPLATE) as f:
-            conf = f.read()
-        conf = (conf.replace("@RELAY_LISTEN@", "127.0.0.1:%d" % self.port)
-                .replace("@GATEWAY_SCHEME@", "http")
-                .replace("@GATEWAY@", upstream)
-                .replace("@ACCESS_LOG@", self.access_log))
-        with open(os.path.join(self.dir, "relay.conf"), "w") as f:
-            f.write(conf)
-        d = self.dir
-        with open(os.path.join(d, "nginx.conf"), "w") as f:
-            f.write("daemon off;\nworker_processes 1;\npid %s/nginx.pid;\n"
-                    "error_log %s/error.log;\n"
-                    "events { worker_connections 64; }\n"
-                    "http {\n  client_body_temp_path %s/body;\n"
-                    "  proxy_temp_path %s/proxy;\n"
-                    "  fastcgi_temp_path %s/fcgi;\n"
-                    "  uwsgi_temp_path %s/uwsgi;\n"
-                    "  scgi_temp_path %s/scgi;\n"
-                    "  include %s/relay.conf;\n}\n" % ((d,) * 8))
-        self.proc = subprocess.Popen(
-            [NGINX, "-p", d, "-c", os.path.join(d, "nginx.conf")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self._wait_ready()
-
-    def _wait_ready(self, timeout=30):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError("nginx exited %d: %s" % (
-                    self.proc.returncode, self.error_log()))
-            try:
-                st, _, _ = self.request("GET", "/")
-                if st == 404:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise AssertionError("nginx relay did not start: " + self.error_log())
+        conf = nginxutil.fill(
+            nginxutil.template("ohttp-relay.nginx.conf.in"),
+            {"RELAY_LISTEN": "127.0.0.1:%d" % self.port,
+             "GATEWAY_SCHEME": "http", "GATEWAY": upstream,
+             "ACCESS_LOG": "access.log"})
+        self.nginx = nginxutil.Nginx(prefix="cds-relay-")
+        self.dir = self.nginx.dir
+        self.access_log = self.nginx.path("access.log")
+        try:
+            self.nginx.start(conf, lambda: self.request("GET", "/")[0] == 404)
+        except BaseException:
+            self.nginx.close()
+            raise
 
     def error_log(self):
-        try:
-            with open(os.path.join(self.dir, "error.log")) as f:
-                return f.read()[-2000:]
-        except OSError:
-            return ""
+        return self.nginx.error_log()
 
     def log_lines(self):
         with open(self.access_log) as f:
@@ -91,10 +52,7 @@ class NginxRelay:
             conn.close()
 
     def close(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=30)
-        shutil.rmtree(self.dir, ignore_errors=True)
+        self.nginx.close()
 
     def __enter__(self):
         return self

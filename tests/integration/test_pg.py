@@ -12,7 +12,6 @@ outbox), is found by discovery and lookup, and a verified handle moves to
 another account by a bind."""
 import base64
 import os
-import signal
 import sys
 import tempfile
 
@@ -224,11 +223,5 @@ def test_verify_on_postgres():
         os.unlink(book)
 
 
-def _terminate(signum, frame):
-    raise SystemExit(128 + signum)
-
-
 if __name__ == "__main__":
-    signal.signal(signal.SIGTERM, _terminate)
-    with pgserver.PgServer() as PG:
-        cdstest.main(globals())
+    pgserver.run_tests(globals())
