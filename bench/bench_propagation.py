@@ -1,20 +1,24 @@
 #!/usr/bin/env python3
 """bench_propagation.py: how long a change takes to reach every replica's
-answers (DESIGN.md: within 5 s), three cdsd replicas of one PostgreSQL
-store against one cdsd on SQLite, in one run.
+answers (DESIGN.md: within 5 s): three cdsd replicas of one PostgreSQL
+store that learn of changes by polling alone (--no-change-notify) against
+three that are woken by LISTEN/NOTIFY (the default), with one cdsd on
+SQLite as the baseline, in one run.
 
     python3 bench/bench_propagation.py [CHANGES]
 
-Starts a private PostgreSQL (tests/integration/pgserver.py) and three
-replicas made as an operator makes them (replicas.py: `cdsctl init
---store`, then `cdsctl join`; its nginx is not used), plus one cdsd on a
-SQLite data directory.
-Then CHANGES times (default 100): an account with a fresh handle is made
-through one replica's API (replicas in turn), and each replica is asked
-by plain lookup, every few milliseconds, until it answers the handle as
-registered.  Prints, per setup, the median and worst of "seen by every
-replica" and of "seen by one replica", in seconds from the API's 201, and
-the ratio of the PostgreSQL medians to SQLite's.  BUILD=build by default.
+Starts a private PostgreSQL (tests/integration/pgserver.py) and two sets
+of three replicas, each in a database of its own, made as an operator
+makes them (replicas.py: `cdsctl init --store`, then `cdsctl join`; its
+nginx is not used), plus one cdsd on a SQLite data directory.  Then
+CHANGES times (default 100) for each PostgreSQL set, alternating between
+them (poll, notify, poll, notify...): an account with a fresh handle is
+made through one replica's API (replicas in turn), and each replica is
+asked by plain lookup, every few milliseconds, until it answers the handle
+as registered.  The SQLite baseline takes CHANGES changes first.  Prints,
+per setup, the median and worst of "seen by every replica" and of "seen by
+one replica", in seconds from the API's 201, and the ratio of the two
+PostgreSQL medians.  BUILD=build by default.
 """
 import base64
 import os
@@ -77,18 +81,25 @@ def observer(servers, admin):
     return body["token"]
 
 
-def measure(servers, admin, first):
-    token = observer(servers, admin)
-    all_seen, each = [], []
-    for i in range(CHANGES):
-        seen = one_change(servers, servers[i % len(servers)], admin, token,
-                          first + i)
-        all_seen.append(max(seen))
-        each.extend(seen)
-    return all_seen, each
+class Setup:
+    """Servers taking changes, and what they saw."""
+
+    def __init__(self, servers, admin, first):
+        self.servers, self.admin, self.next = servers, admin, first
+        self.token = observer(servers, admin)
+        self.all_seen, self.each = [], []
+
+    def change(self):
+        writer = self.servers[self.next % len(self.servers)]
+        seen = one_change(self.servers, writer,
+                          self.admin, self.token, self.next)
+        self.next += 1
+        self.all_seen.append(max(seen))
+        self.each.extend(seen)
 
 
-def show(name, all_seen, each):
+def show(name, setup):
+    all_seen, each = setup.all_seen, setup.each
     print("%-34s every replica: median %.3f s  worst %.3f s   "
           "one replica: median %.3f s  worst %.3f s" % (
               name, statistics.median(all_seen), max(all_seen),
@@ -100,16 +111,24 @@ def main():
         dd = cdstest.DataDir(prefix_bits=6)
         try:
             with cdstest.Server(dd, *FLAGS) as one:
-                base = measure([one], dd.admin_token, 0)
-            with Cluster(3, flags=FLAGS, pg=pg) as c:
-                pgr = measure(c.replicas, c.admin_token, 5000)
+                base = Setup([one], dd.admin_token, 0)
+                for _ in range(CHANGES):
+                    base.change()
+            with Cluster(3, flags=FLAGS + ("--no-change-notify",),
+                         pg=pg) as cp, Cluster(3, flags=FLAGS, pg=pg) as cn:
+                poll = Setup(cp.replicas, cp.admin_token, 5000)
+                notify = Setup(cn.replicas, cn.admin_token, 7000)
+                for _ in range(CHANGES):
+                    poll.change()
+                    notify.change()
         finally:
             dd.cleanup()
     print("%d changes each; probes every %.0f ms" % (CHANGES, PROBE_S * 1000))
-    show("SQLite, one cdsd", *base)
-    show("PostgreSQL, three replicas", *pgr)
-    print("ratio of medians (every replica, PostgreSQL/SQLite): %.2f" % (
-        statistics.median(pgr[0]) / statistics.median(base[0])))
+    show("SQLite, one cdsd (baseline)", base)
+    show("PostgreSQL, 3 replicas, polling", poll)
+    show("PostgreSQL, 3 replicas, NOTIFY", notify)
+    print("ratio of medians, every replica, NOTIFY / polling: %.3f" % (
+        statistics.median(notify.all_seen) / statistics.median(poll.all_seen)))
 
 
 if __name__ == "__main__":

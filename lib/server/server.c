@@ -45,6 +45,7 @@ void cds_server_config_init(struct cds_server_config *c)
 	c->log_queue = 65536;
 	c->epoch_grace_us = 86400 * CDS_USEC_PER_SEC;
 	c->snapshot = true;
+	c->change_notify = true;
 	c->prune_interval_s = 3600;
 	c->max_body = 1 << 20;
 	c->max_batch = 1024;
@@ -427,6 +428,7 @@ static void stop_bg(struct cds_server *s)
 	pthread_mutex_unlock(&s->bg_mu);
 	pthread_join(s->bg, NULL);
 	s->bg_running = false;
+	cds_notify_stop(s);
 }
 
 enum cds_err cds_server_start(struct cds_server **out,
@@ -453,7 +455,8 @@ enum cds_err cds_server_start(struct cds_server **out,
 	    (rc = cds_gateway_open(&s->gateway, s->cfg.datadir, err)) ||
 	    (rc = cds_daemon_start(s, (const struct sockaddr *)&sa, err)) ||
 	    (rc = cds_metrics_listen_start(s, err)) ||
-	    (rc = start_bg(s, err)))
+	    (rc = start_bg(s, err)) ||
+	    (rc = cds_notify_start(s, err)))
 		goto fail;
 	cds_log_info("listening on %s (port %u), %u threads, plain lookup %s, max batch %zu",
 		     s->cfg.listen, s->port, s->cfg.threads,

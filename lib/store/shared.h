@@ -56,6 +56,19 @@ enum cds_err cds_store_sealed_delete(struct cds_store *s, const char *kind,
 				     int64_t id,
 				     struct cds_error *err) CDS_MUST_CHECK;
 
+/*
+ * Change notifications: after cds_store_changes_listen, wait_changes
+ * blocks up to timeout_ms for a notice that some writer committed a
+ * change (*notified), on this connection, which then serves nothing else.
+ * Notices only hurry a poll along: one may be lost (a broken connection:
+ * CDS_ERR_STORE), so the change log stays the truth.
+ */
+enum cds_err cds_store_changes_listen(struct cds_store *s,
+				      struct cds_error *err) CDS_MUST_CHECK;
+enum cds_err cds_store_wait_changes(struct cds_store *s, int timeout_ms,
+				    bool *notified,
+				    struct cds_error *err) CDS_MUST_CHECK;
+
 /* An account's bucket: a new one holds `allowance`; refill per_us up to cap. */
 struct cds_rate_bucket {
 	double allowance;

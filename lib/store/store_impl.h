@@ -106,6 +106,10 @@ struct cds_store_ops {
 	enum cds_err (*rate_refund)(struct cds_store *s, const uint8_t *id,
 				    const struct cds_rate_bucket *b, double n,
 				    struct cds_error *err);
+	enum cds_err (*changes_listen)(struct cds_store *s,
+				       struct cds_error *err);
+	enum cds_err (*wait_changes)(struct cds_store *s, int timeout_ms,
+				     bool *notified, struct cds_error *err);
 };
 
 struct cds_store {

@@ -489,6 +489,8 @@ static const struct cds_store_ops pg_ops = {
 	.sealed_delete = pg_sealed_delete,
 	.rate_charge = pg_rate_charge,
 	.rate_refund = pg_rate_refund,
+	.changes_listen = pg_changes_listen,
+	.wait_changes = pg_wait_changes,
 };
 
 enum cds_err cds_pg_open(struct cds_store **out, const char *url,

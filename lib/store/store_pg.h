@@ -303,5 +303,8 @@ enum cds_err pg_rate_charge(struct cds_store *s, const uint8_t *id,
 enum cds_err pg_rate_refund(struct cds_store *s, const uint8_t *id,
 			    const struct cds_rate_bucket *b, double n,
 			    struct cds_error *err);
+enum cds_err pg_changes_listen(struct cds_store *s, struct cds_error *err);
+enum cds_err pg_wait_changes(struct cds_store *s, int timeout_ms,
+			     bool *notified, struct cds_error *err);
 
 #endif

@@ -129,7 +129,17 @@ static const char *const migrations[CDS_PG_SCHEMA_VERSION] = {
 	"  UPDATE ratelimit SET tokens = t, updated_us = greatest(u, p_now)"
 	"   WHERE account = p_account;"
 	"  left_tokens := t;"
-	" END $$;",
+	" END $$;"
+	/*
+	 * Every write transaction that logs a change moves meta's counters
+	 * (store_pg.h invariant 1): a NOTIFY then tells listening replicas to
+	 * poll now rather than at their next tick (delivered at commit only).
+	 */
+	"CREATE OR REPLACE FUNCTION notify_changes() RETURNS trigger"
+	" LANGUAGE plpgsql AS $$"
+	" BEGIN PERFORM pg_notify('cds_changes', ''); RETURN NULL; END $$;"
+	"CREATE TRIGGER meta_notify AFTER UPDATE OF last_seq ON meta"
+	" FOR EACH STATEMENT EXECUTE FUNCTION notify_changes();",
 };
 
 static enum cds_err exec(PGconn *conn, const char *sql, const char *what,
@@ -325,7 +335,8 @@ void cds_pg_remove(const char *url)
 		   "pg_tables WHERE schemaname = '" CDS_PG_SCHEMA "' LOOP "
 		   "EXECUTE format('DROP TABLE IF EXISTS " CDS_PG_SCHEMA
 		   ".%I CASCADE', t); END LOOP; "
-		   "DROP FUNCTION IF EXISTS " CDS_PG_SCHEMA ".rate_charge; END$$",
+		   "DROP FUNCTION IF EXISTS " CDS_PG_SCHEMA ".rate_charge; "
+		   "DROP FUNCTION IF EXISTS " CDS_PG_SCHEMA ".notify_changes; END$$",
 		   "remove the store", NULL);
 	PQfinish(conn);
 }

@@ -4,6 +4,10 @@
  * bucket through the function rate_charge (both from schema version 4,
  * store_pg_schema.c).
  *
+ * Change notices: a trigger on meta (schema v4) NOTIFYs cds_changes at
+ * every commit that logged a change; a listening connection waits for
+ * them on its socket.
+ *
  * Neither takes the writers' lock (store_pg.h invariant 1): they are not
  * part of the change log, so a key rotation or a charge never waits
  * behind a bulk import.  A charge is serialised with other charges of the
@@ -11,6 +15,8 @@
  */
 #include "store/store_pg.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -135,4 +141,44 @@ enum cds_err pg_rate_refund(struct cds_store *base, const uint8_t *id,
 	r = pg_run(s, PG_RATE_REFUND, &a, "refund the rate limit", err);
 	PQclear(r);
 	return r ? CDS_OK : CDS_ERR_STORE;
+}
+
+enum cds_err pg_changes_listen(struct cds_store *base, struct cds_error *err)
+{
+	return pg_exec(pg_of(base), "LISTEN cds_changes",
+		       "listen for change notices", err);
+}
+
+/* Take every notice already read; true if there was one. */
+static bool drain_notices(PGconn *conn)
+{
+	PGnotify *n;
+	bool any = false;
+
+	while ((n = PQnotifies(conn)) != NULL) {
+		any = true;
+		PQfreemem(n);
+	}
+	return any;
+}
+
+enum cds_err pg_wait_changes(struct cds_store *base, int timeout_ms,
+			     bool *notified, struct cds_error *err)
+{
+	PGconn *conn = pg_of(base)->conn;
+	struct pollfd p = {.fd = PQsocket(conn), .events = POLLIN};
+
+	*notified = false;
+	if (PQconsumeInput(conn) && (*notified = drain_notices(conn)))
+		return CDS_OK;
+	if (p.fd < 0 || PQstatus(conn) != CONNECTION_OK)
+		return pg_fail(conn, NULL, "wait for change notices", err);
+	if (poll(&p, 1, timeout_ms) < 0 && errno != EINTR)
+		return cds_fail(err, CDS_ERR_STORE,
+				"store: cannot wait for change notices: %s",
+				strerror(errno));
+	if (!PQconsumeInput(conn))
+		return pg_fail(conn, NULL, "read change notices", err);
+	*notified = drain_notices(conn);
+	return CDS_OK;
 }

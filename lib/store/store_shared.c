@@ -65,3 +65,20 @@ enum cds_err cds_store_rate_refund(struct cds_store *s, const uint8_t *id,
 		return not_shared(s, err);
 	return s->ops->rate_refund(s, id, b, n, err);
 }
+
+enum cds_err cds_store_changes_listen(struct cds_store *s,
+				      struct cds_error *err)
+{
+	if (!cds_store_is_shared(s))
+		return not_shared(s, err);
+	return s->ops->changes_listen(s, err);
+}
+
+enum cds_err cds_store_wait_changes(struct cds_store *s, int timeout_ms,
+				    bool *notified, struct cds_error *err)
+{
+	*notified = false;
+	if (!cds_store_is_shared(s))
+		return not_shared(s, err);
+	return s->ops->wait_changes(s, timeout_ms, notified, err);
+}
