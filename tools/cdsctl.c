@@ -15,10 +15,12 @@ const char *cdsctl_datadir;
 
 static const struct cli_cmd commands[] = {
 	{"init", cdsctl_init, "create the store and OPRF key epoch 1"},
+	{"join", cdsctl_join, "a replica's data directory for an existing store"},
 	{"account", cdsctl_account, "add or remove an account"},
 	{"import", cdsctl_import, "bulk-import accounts from CSV"},
 	{"synth", cdsctl_synth, "register synthetic accounts"},
 	{"key", cdsctl_key, "rotate the OPRF key (new epoch)"},
+	{"index", cdsctl_index, "seed the index from another replica's snapshot"},
 	{"log", cdsctl_log, "query log maintenance (sweep)"},
 	{"legal", cdsctl_legal, "legal export, ledger verify, transparency"},
 	{NULL, NULL, NULL},

@@ -6,7 +6,9 @@
  *
  * Creates DIR (0700) if it is missing, the store (DIR/cds.sqlite3, or a
  * PostgreSQL database that DIR/store.conf then names), the OPRF key of
- * epoch 1 and the Oblivious HTTP gateway key in DIR/keys, the admin token
+ * epoch 1 and the Oblivious HTTP gateway key in DIR/keys (on PostgreSQL:
+ * the key-encryption key DIR/keys/kek, and those keys sealed under it in
+ * the database, where every replica finds them: store/keysrc.h), the admin token
  * DIR/admin.token and the metrics token DIR/metrics.token, and the legal
  * ledger's signing key DIR/keys/ledger.key (all 0600).  Refuses a
  * directory that already has a store or keys, and a database that has a
@@ -29,7 +31,9 @@
 #include "crypto/entry.h"
 #include "crypto/gwkeys.h"
 #include "crypto/keys.h"
+#include "crypto/seal.h"
 #include "legal/ledger_head.h"
+#include "store/keysrc.h"
 #include "store/metrics_token.h"
 #include "store/store.h"
 
@@ -45,6 +49,9 @@ static const char usage[] =
 	"epoch 1 and the Oblivious HTTP gateway key (DIR/keys), the admin token\n"
 	"(DIR/admin.token) and the metrics token (DIR/metrics.token), both mode 0600.\n"
 	"DIR is created if missing; a directory that has a store is refused.\n"
+	"On PostgreSQL the OPRF and gateway keys live in the database, sealed\n"
+	"under the key-encryption key DIR/keys/kek (0600), which replicas copy\n"
+	"('cdsctl --data DIR2 join --store URL --kek DIR/keys/kek').\n"
 	"\n"
 	"  --store URL            where the directory store lives: 'sqlite' (the\n"
 	"                         default: DIR/cds.sqlite3) or a libpq URI\n"
@@ -106,12 +113,15 @@ static int parse(int argc, char **argv, unsigned *bits, uint64_t *expected,
 	return 0;
 }
 
-/* Refuse before creating anything if DIR already holds a store or keys. */
-static int fresh(const char *dir)
+/* Make DIR if missing; refuse before creating anything if it holds a store or keys. */
+int cdsctl_dir_fresh(const char *dir)
 {
 	char path[4096];
 	struct stat st;
 
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return cli_fail("cannot create data directory '%s': %s", dir,
+				strerror(errno));
 	snprintf(path, sizeof(path), "%s/cds.sqlite3", dir);
 	if (stat(path, &st) == 0)
 		return cli_fail("'%s' already has a store ('%s'); init refuses to "
@@ -127,6 +137,45 @@ static int fresh(const char *dir)
 	return CLI_OK;
 }
 
+/* SQLite: the OPRF key and the gateway key as files in DIR/keys. */
+static enum cds_err file_keys(const char *dir, struct cds_error *err)
+{
+	enum cds_err rc = cds_keys_init(dir, err);
+
+	return rc ? rc : cds_gwkeys_create(dir, err);
+}
+
+/* Make DIR/keys (0700) for the KEK and other per-directory keys. */
+enum cds_err cdsctl_keys_dir(const char *dir, struct cds_error *err)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/keys", dir);
+	if (mkdir(path, 0700) != 0 && errno != EEXIST)
+		return cds_fail(err, CDS_ERR_IO, "cannot create '%s': %s", path,
+				strerror(errno));
+	return CDS_OK;
+}
+
+/* PostgreSQL: a new KEK in DIR/keys, and the first keys sealed under it. */
+static enum cds_err seal_keys(const char *dir, struct cds_error *err)
+{
+	char path[4096];
+	struct cds_store *s = NULL;
+	enum cds_err rc = cdsctl_keys_dir(dir, err);
+
+	if (!rc)
+		rc = cds_kek_path(path, dir, err);
+	if (!rc)
+		rc = cds_kek_create(path, err);
+	if (!rc)
+		rc = cds_store_open(&s, dir, err);
+	if (!rc)
+		rc = cds_keysrc_seal_new(dir, s, err);
+	cds_store_close(s);
+	return rc;
+}
+
 int cdsctl_init(int argc, char **argv)
 {
 	const char *dir = cdsctl_datadir;
@@ -135,7 +184,7 @@ int cdsctl_init(int argc, char **argv)
 	const char *store = NULL;
 	uint64_t expected;
 	unsigned bits;
-	bool created;
+	bool created, sealed;
 	int rc;
 
 	cds_error_clear(&err);
@@ -145,25 +194,29 @@ int cdsctl_init(int argc, char **argv)
 	}
 	if (parse(argc, argv, &bits, &expected, &store))
 		return CLI_USAGE;
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-		return cli_fail("cannot create data directory '%s': %s", dir,
-				strerror(errno));
-	rc = fresh(dir);
+	rc = cdsctl_dir_fresh(dir);
 	if (rc)
 		return rc;
+	sealed = store && strcmp(store, "sqlite") != 0;
 	if (cds_store_create_at(dir, bits, store, &err) ||
-	    cds_keys_init(dir, &err) ||
+	    (sealed ? seal_keys(dir, &err) : file_keys(dir, &err)) ||
 	    cds_metrics_token_load(dir, hash, &created, &err) ||
-	    cds_ledger_key_ensure(dir, &err) ||
-	    cds_gwkeys_create(dir, &err))
+	    cds_ledger_key_ensure(dir, &err))
 		return cli_error(&err);
-	if (store && strcmp(store, "sqlite") != 0)
+	if (sealed)
 		printf("created store in %s, recorded in %s/store.conf", store, dir);
 	else
 		printf("created store %s/cds.sqlite3", dir);
 	printf(" (prefix bits %u: %u buckets)\n", bits, 1u << bits);
-	printf("created OPRF key epoch 1 in %s/keys\n", dir);
-	printf("created Oblivious HTTP gateway key 1 in %s/keys\n", dir);
+	if (sealed) {
+		printf("created the key-encryption key %s/keys/kek (mode 0600)\n",
+		       dir);
+		printf("created OPRF key epoch 1 and Oblivious HTTP gateway key 1, "
+		       "sealed under it in the database\n");
+	} else {
+		printf("created OPRF key epoch 1 in %s/keys\n", dir);
+		printf("created Oblivious HTTP gateway key 1 in %s/keys\n", dir);
+	}
 	printf("wrote the admin token to %s/admin.token (mode 0600)\n", dir);
 	printf("wrote the metrics token to %s/metrics.token (mode 0600)\n", dir);
 	printf("created the ledger key %s/keys/ledger.key (mode 0600)\n", dir);

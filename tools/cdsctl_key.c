@@ -10,7 +10,10 @@
  *   cdsctl --data DIR key list      epochs on disk, newest first
  *
  * A running cdsd finds a new epoch on its next poll, builds its index and
- * then serves it, keeping the previous epoch for its grace period.  Secret
+ * then serves it, keeping the previous epoch for its grace period.  Keys
+ * go through DIR's key source (store/keysrc.h): files in DIR/keys, or, on
+ * a PostgreSQL store made with replicas in mind, rows sealed in the
+ * database, so a rotation through any replica's DIR reaches all.  Secret
  * keys are never printed; `list` shows the public keys clients verify
  * proofs against.
  */
@@ -25,11 +28,13 @@
 #include "core/timeutil.h"
 #include "crypto/gwkeys.h"
 #include "crypto/keys.h"
+#include "store/keysrc.h"
 
 static const char usage_head[] =
 	"usage: cdsctl --data DIR key COMMAND\n"
 	"\n"
-	"Manage the OPRF key epochs in DIR/keys.";
+	"Manage the OPRF key epochs (in DIR/keys, or sealed in the PostgreSQL\n"
+	"store that replicas share).";
 
 static const char rotate_usage[] =
 	"usage: cdsctl --data DIR key rotate [--ohttp]\n"
@@ -46,11 +51,17 @@ static const char rotate_usage[] =
 /* `key rotate --ohttp`: a new gateway key pair. */
 static int rotate_ohttp(void)
 {
+	struct cds_keysrc ks;
 	struct cds_error err;
 	uint8_t id = 0;
+	enum cds_err rc;
 
 	cds_error_clear(&err);
-	if (cds_gwkeys_rotate(cdsctl_datadir, cds_now_us(), &id, &err))
+	rc = cds_keysrc_open(&ks, cdsctl_datadir, &err);
+	if (!rc)
+		rc = cds_keysrc_gw_rotate(&ks, cds_now_us(), &id, &err);
+	cds_keysrc_fini(&ks);
+	if (rc)
 		return cli_error(&err);
 	printf("%u\n", id);
 	return CLI_OK;
@@ -71,11 +82,17 @@ static int list_ohttp(void)
 	struct cds_gwkey k[CDS_GWKEYS_MAX];
 	char when[CDS_RFC3339_BYTES], ret[CDS_RFC3339_BYTES];
 	char pk[CDS_B64_LEN(CDS_HPKE_PK_BYTES)];
+	struct cds_keysrc ks;
 	struct cds_error err;
 	size_t n = 0;
+	enum cds_err rc;
 
 	cds_error_clear(&err);
-	if (cds_gwkeys_load(cdsctl_datadir, cds_now_us(), k, &n, &err))
+	rc = cds_keysrc_open(&ks, cdsctl_datadir, &err);
+	if (!rc)
+		rc = cds_keysrc_gw_load(&ks, cds_now_us(), k, &n, &err);
+	cds_keysrc_fini(&ks);
+	if (rc)
 		return cli_error(&err);
 	for (size_t i = 0; i < n; i++) {
 		cds_time_format(when, k[i].created_us);
@@ -92,8 +109,10 @@ static int list_ohttp(void)
 
 static int rotate(int argc, char **argv)
 {
+	struct cds_keysrc ks;
 	struct cds_error err;
 	uint32_t epoch = 0;
+	enum cds_err rc;
 
 	cds_error_clear(&err);
 	if (cli_wants_help(argc, argv)) {
@@ -104,7 +123,11 @@ static int rotate(int argc, char **argv)
 		return rotate_ohttp();
 	if (argc > 1)
 		return cli_usage("unexpected argument '%s' (try --help)", argv[1]);
-	if (cds_keys_rotate(cdsctl_datadir, &epoch, &err))
+	rc = cds_keysrc_open(&ks, cdsctl_datadir, &err);
+	if (!rc)
+		rc = cds_keysrc_epoch_rotate(&ks, &epoch, &err);
+	cds_keysrc_fini(&ks);
+	if (rc)
 		return cli_error(&err);
 	printf("%lu\n", (unsigned long)epoch);
 	return CLI_OK;
@@ -114,8 +137,10 @@ static int list(int argc, char **argv)
 {
 	struct cds_epoch_key *keys = NULL;
 	char when[CDS_RFC3339_BYTES], pk[CDS_B64_LEN(CDS_OPRF_ELEMENT_BYTES)];
+	struct cds_keysrc ks;
 	struct cds_error err;
 	size_t n = 0;
+	enum cds_err rc;
 
 	cds_error_clear(&err);
 	if (cli_wants_help(argc, argv)) {
@@ -126,7 +151,11 @@ static int list(int argc, char **argv)
 		return list_ohttp();
 	if (argc > 1)
 		return cli_usage("unexpected argument '%s' (try --help)", argv[1]);
-	if (cds_keys_load(cdsctl_datadir, &keys, &n, &err))
+	rc = cds_keysrc_open(&ks, cdsctl_datadir, &err);
+	if (!rc)
+		rc = cds_keysrc_epochs_load(&ks, &keys, &n, &err);
+	cds_keysrc_fini(&ks);
+	if (rc)
 		return cli_error(&err);
 	for (size_t i = 0; i < n; i++) {
 		cds_time_format(when, keys[i].created_us);

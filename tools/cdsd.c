@@ -76,6 +76,8 @@ static const char usage_text[] =
 	"  --verify-timeout SECONDS delivery timeout per code (default 10)\n"
 	"  --verify-ttl SECONDS     code lifetime (default 600; for tests only)\n"
 	"  --no-snapshot            neither load nor save index snapshots\n"
+	"  --no-change-notify       PostgreSQL: learn of other replicas' changes by\n"
+	"                           polling only (every second), not by LISTEN\n"
 	"  --prune-interval SECONDS delete change-log rows no consumer needs this\n"
 	"                           often, 0 = never (default 3600)\n"
 	"  --index-threads N        threads for index builds (default: all cores)\n"
@@ -275,6 +277,8 @@ static int opt_flag(struct opts *o, const char *name, const char *v)
 	(void)v;
 	if (!strcmp(name, "--no-snapshot"))
 		o->cfg.snapshot = false;
+	else if (!strcmp(name, "--no-change-notify"))
+		o->cfg.change_notify = false;
 	else if (!strcmp(name, "--quiet"))
 		o->cfg.quiet = true;
 	else if (!strcmp(name, "--verbose"))
@@ -326,6 +330,7 @@ static const struct {
 	{"--verify-timeout", true, opt_long},
 	{"--verify-ttl", true, opt_long},
 	{"--no-snapshot", false, opt_flag},
+	{"--no-change-notify", false, opt_flag},
 	{"--quiet", false, opt_flag},
 	{"--verbose", false, opt_flag},
 };

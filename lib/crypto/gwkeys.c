@@ -22,7 +22,9 @@
 
 #define MAGIC "cds-ohttp-keys v1\n"
 #define LINE_MAX_BYTES 160
-#define FILE_MAX (sizeof(MAGIC) + CDS_GWKEYS_MAX * LINE_MAX_BYTES)
+#define FILE_MAX CDS_GWKEYS_TEXT_MAX
+_Static_assert(CDS_GWKEYS_TEXT_MAX >= sizeof(MAGIC) + CDS_GWKEYS_MAX * LINE_MAX_BYTES,
+	       "room for a full key set");
 
 enum cds_err cds_gwkeys_path(char *out, const char *datadir,
 			     struct cds_error *err)
@@ -111,48 +113,50 @@ static enum cds_err read_file(const char *path, char *text, size_t cap,
 	return rc;
 }
 
-/* Every key in the file, whatever its age. */
-static enum cds_err load_all(const char *datadir, struct cds_gwkey *keys,
-			     size_t *n, struct cds_error *err)
-{
-	char path[PATH_MAX], text[FILE_MAX];
-	const char *what;
-	enum cds_err rc;
-
-	*n = 0;
-	rc = cds_gwkeys_path(path, datadir, err);
-	if (!rc)
-		rc = read_file(path, text, sizeof(text), err);
-	if (!rc && (what = parse_text(text, keys, n)) != NULL) {
-		sodium_memzero(keys, CDS_GWKEYS_MAX * sizeof(*keys));
-		*n = 0;
-		rc = cds_fail(err, CDS_ERR_INVALID,
-			      "gateway key file '%s' is malformed: %s", path, what);
-	}
-	sodium_memzero(text, sizeof(text));
-	return rc;
-}
-
 static bool expired(const struct cds_gwkey *k, int64_t now_us)
 {
 	return k->retired_us && now_us - k->retired_us > CDS_GWKEYS_GRACE_US;
+}
+
+enum cds_err cds_gwkeys_parse(char *text, int64_t now_us,
+			      struct cds_gwkey keys[CDS_GWKEYS_MAX], size_t *n,
+			      const char *where, struct cds_error *err)
+{
+	struct cds_gwkey all[CDS_GWKEYS_MAX];
+	size_t m = 0;
+	const char *what = parse_text(text, all, &m);
+
+	*n = 0;
+	if (what) {
+		sodium_memzero(all, sizeof(all));
+		return cds_fail(err, CDS_ERR_INVALID, "%s is malformed: %s", where,
+				what);
+	}
+	for (size_t i = 0; i < m; i++)
+		if (all[i].retired_us == 0)
+			keys[(*n)++] = all[i];
+	for (size_t i = 0; i < m; i++)
+		if (all[i].retired_us && !expired(&all[i], now_us))
+			keys[(*n)++] = all[i];
+	sodium_memzero(all, sizeof(all));
+	return CDS_OK;
 }
 
 enum cds_err cds_gwkeys_load(const char *datadir, int64_t now_us,
 			     struct cds_gwkey keys[CDS_GWKEYS_MAX], size_t *n,
 			     struct cds_error *err)
 {
-	struct cds_gwkey all[CDS_GWKEYS_MAX];
-	size_t m = 0;
-	enum cds_err rc = load_all(datadir, all, &m, err);
+	char path[PATH_MAX], text[FILE_MAX], where[PATH_MAX + 32];
+	enum cds_err rc;
 
 	*n = 0;
-	for (size_t i = 0; !rc && i < m; i++)
-		if (all[i].retired_us == 0)
-			keys[(*n)++] = all[i];
-	for (size_t i = 0; !rc && i < m; i++)
-		if (all[i].retired_us && !expired(&all[i], now_us))
-			keys[(*n)++] = all[i];
-	sodium_memzero(all, sizeof(all));
+	rc = cds_gwkeys_path(path, datadir, err);
+	if (!rc)
+		rc = read_file(path, text, sizeof(text), err);
+	if (!rc) {
+		snprintf(where, sizeof(where), "gateway key file '%s'", path);
+		rc = cds_gwkeys_parse(text, now_us, keys, n, where, err);
+	}
+	sodium_memzero(text, sizeof(text));
 	return rc;
 }

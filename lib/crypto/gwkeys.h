@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/buf.h"
 #include "core/err.h"
 #include "crypto/ohttp.h"
 
@@ -64,5 +65,37 @@ enum cds_err cds_gwkeys_rotate(const char *datadir, int64_t now_us,
 enum cds_err cds_gwkeys_load(const char *datadir, int64_t now_us,
 			     struct cds_gwkey keys[CDS_GWKEYS_MAX], size_t *n,
 			     struct cds_error *err) CDS_MUST_CHECK;
+
+/*
+ * The same key set as text, for a set kept elsewhere than the file
+ * (lib/store/keysrc.h: sealed in the database).  The caller wipes every
+ * buffer that held the text.
+ */
+#define CDS_GWKEYS_TEXT_MAX (32 + CDS_GWKEYS_MAX * 160)
+
+/* Append the text of k[0..n) to b.  CDS_ERR_NOMEM. */
+enum cds_err cds_gwkeys_format(struct cds_buf *b, const struct cds_gwkey *k,
+			       size_t n) CDS_MUST_CHECK;
+
+/*
+ * Parse text (NUL-terminated, modified) as cds_gwkeys_load reads a file:
+ * current key first, keys retired more than the grace period before now_us
+ * left out.  `where` names the text in messages.  CDS_ERR_INVALID.
+ */
+enum cds_err cds_gwkeys_parse(char *text, int64_t now_us,
+			      struct cds_gwkey keys[CDS_GWKEYS_MAX], size_t *n,
+			      const char *where,
+			      struct cds_error *err) CDS_MUST_CHECK;
+
+/* A first key set: one current key, id 1, created now_us. */
+void cds_gwkeys_first(struct cds_gwkey *k, int64_t now_us);
+
+/*
+ * Rotate the set k[0..*n) (as loaded: current first) in place: the current
+ * key retires at now_us, the oldest goes if the set is full, a new current
+ * key with the next free id (*id) is appended.  k holds CDS_GWKEYS_MAX + 1.
+ */
+void cds_gwkeys_next(struct cds_gwkey *k, size_t *n, int64_t now_us,
+		     uint8_t *id);
 
 #endif

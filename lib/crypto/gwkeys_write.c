@@ -21,8 +21,8 @@
 #include "core/os.h"
 #include "core/timeutil.h"
 
-static enum cds_err format_keys(struct cds_buf *b, const struct cds_gwkey *k,
-				size_t n)
+enum cds_err cds_gwkeys_format(struct cds_buf *b, const struct cds_gwkey *k,
+			       size_t n)
 {
 	char hex[2 * CDS_HPKE_SK_BYTES + 1];
 	enum cds_err rc = cds_buf_appendf(b, "cds-ohttp-keys v1\n");
@@ -69,7 +69,7 @@ static enum cds_err write_keys(const char *datadir, const struct cds_gwkey *k,
 		return rc;
 	snprintf(tmp, sizeof(tmp), "%s.tmp-%ld", path, (long)getpid());
 	cds_buf_init(&b);
-	if (format_keys(&b, k, n)) {
+	if (cds_gwkeys_format(&b, k, n)) {
 		cds_buf_fini(&b);
 		return cds_fail(err, CDS_ERR_NOMEM, "out of memory");
 	}
@@ -98,6 +98,14 @@ static enum cds_err write_keys(const char *datadir, const struct cds_gwkey *k,
 	return rc;
 }
 
+void cds_gwkeys_first(struct cds_gwkey *k, int64_t now_us)
+{
+	memset(k, 0, sizeof(*k));
+	k->key.id = 1;
+	k->created_us = now_us;
+	cds_hpke_generate_keypair(k->key.sk, k->key.pk);
+}
+
 static void new_key(struct cds_gwkey *k, uint8_t id, int64_t now_us)
 {
 	memset(k, 0, sizeof(*k));
@@ -111,7 +119,7 @@ enum cds_err cds_gwkeys_create(const char *datadir, struct cds_error *err)
 	struct cds_gwkey k;
 	enum cds_err rc;
 
-	new_key(&k, 1, cds_now_us());
+	cds_gwkeys_first(&k, cds_now_us());
 	rc = write_keys(datadir, &k, 1, true, err);
 	sodium_memzero(&k, sizeof(k));
 	return rc;
@@ -132,6 +140,17 @@ static uint8_t next_id(const struct cds_gwkey *k, size_t n, uint8_t after)
 	return after; /* unreachable: at most CDS_GWKEYS_MAX keys */
 }
 
+void cds_gwkeys_next(struct cds_gwkey *k, size_t *n, int64_t now_us,
+		     uint8_t *id)
+{
+	if (*n == CDS_GWKEYS_MAX)
+		(*n)--;    /* the oldest retired key goes first */
+	k[0].retired_us = now_us;
+	new_key(&k[*n], next_id(k, *n, k[0].key.id), now_us);
+	*id = k[*n].key.id;
+	(*n)++;
+}
+
 enum cds_err cds_gwkeys_rotate(const char *datadir, int64_t now_us,
 			       uint8_t *id, struct cds_error *err)
 {
@@ -143,12 +162,8 @@ enum cds_err cds_gwkeys_rotate(const char *datadir, int64_t now_us,
 	rc = cds_gwkeys_load(datadir, now_us, k, &n, err);
 	if (rc)
 		goto out;
-	if (n == CDS_GWKEYS_MAX)
-		n--;    /* the oldest retired key goes first */
-	k[0].retired_us = now_us;
-	new_key(&k[n], next_id(k, n, k[0].key.id), now_us);
-	*id = k[n].key.id;
-	rc = write_keys(datadir, k, n + 1, false, err);
+	cds_gwkeys_next(k, &n, now_us, id);
+	rc = write_keys(datadir, k, n, false, err);
 out:
 	sodium_memzero(k, sizeof(k));
 	return rc;

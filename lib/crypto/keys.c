@@ -155,33 +155,42 @@ static enum cds_err publish(const char *tmp, const char *path,
 	return rc;
 }
 
+void cds_keys_text_new(char text[static CDS_KEYS_TEXT_MAX], size_t *len,
+		       uint32_t epoch, int64_t created_us)
+{
+	char hex[2 * CDS_OPRF_SCALAR_BYTES + 1];
+	uint8_t sk[CDS_OPRF_SCALAR_BYTES];
+	int n;
+
+	crypto_core_ristretto255_scalar_random(sk); /* never zero */
+	cds_hex_encode(hex, sk, sizeof(sk));
+	n = snprintf(text, CDS_KEYS_TEXT_MAX,
+		     CDS_KEYS_MAGIC "\nepoch %" PRIu32 "\ncreated_us %" PRId64
+				    "\nsecret %s\n",
+		     epoch, created_us, hex);
+	*len = (size_t)n;
+	sodium_memzero(sk, sizeof(sk));
+	sodium_memzero(hex, sizeof(hex));
+}
+
 /* Draw a new secret and write it as the key of `epoch`. */
 static enum cds_err write_key(const char *datadir, uint32_t epoch,
 			      struct cds_error *err)
 {
-	char path[PATH_MAX], tmp[PATH_MAX + 32], text[256];
-	char hex[2 * CDS_OPRF_SCALAR_BYTES + 1];
-	uint8_t sk[CDS_OPRF_SCALAR_BYTES];
+	char path[PATH_MAX], tmp[PATH_MAX + 32], text[CDS_KEYS_TEXT_MAX];
 	enum cds_err rc;
-	int n;
+	size_t n = 0;
 
 	rc = cds_keys_path(path, datadir, epoch, err);
 	if (rc)
 		return rc;
 	snprintf(tmp, sizeof(tmp), "%s.tmp-%ld", path, (long)getpid());
-	crypto_core_ristretto255_scalar_random(sk); /* never zero */
-	cds_hex_encode(hex, sk, sizeof(sk));
-	n = snprintf(text, sizeof(text),
-		     CDS_KEYS_MAGIC "\nepoch %" PRIu32 "\ncreated_us %" PRId64
-				    "\nsecret %s\n",
-		     epoch, cds_now_us(), hex);
-	rc = publish(tmp, path, text, (size_t)n, err);
+	cds_keys_text_new(text, &n, epoch, cds_now_us());
+	rc = publish(tmp, path, text, n, err);
 	if (!rc) {
 		cds_keys_path(path, datadir, 0, NULL);
 		sync_dir(path);
 	}
-	sodium_memzero(sk, sizeof(sk));
-	sodium_memzero(hex, sizeof(hex));
 	sodium_memzero(text, sizeof(text));
 	return rc;
 }

@@ -40,6 +40,26 @@ enum cds_err cds_keys_load(const char *datadir, struct cds_epoch_key **keys,
 			   size_t *n, struct cds_error *err) CDS_MUST_CHECK;
 void cds_keys_free(struct cds_epoch_key *keys, size_t n);
 
+/*
+ * The text of one key as a key file holds it (format in keys.c), for a key
+ * kept elsewhere (lib/store/keysrc.h: sealed in the database).  Text of at
+ * most CDS_KEYS_TEXT_MAX bytes, NUL-terminated; the caller wipes it.
+ */
+#define CDS_KEYS_TEXT_MAX 512
+
+/* A fresh secret for `epoch`, created at created_us, as text (*len bytes). */
+void cds_keys_text_new(char text[static CDS_KEYS_TEXT_MAX], size_t *len,
+		       uint32_t epoch, int64_t created_us);
+
+/*
+ * Parse text into k, which must be the key of epoch `want`.  `where` names
+ * the text's origin in messages ("key file '/path'").  CDS_ERR_INVALID
+ * saying what is wrong; k is wiped then.
+ */
+enum cds_err cds_keys_parse(struct cds_epoch_key *k, const char *text,
+			    const char *where, uint32_t want,
+			    struct cds_error *err) CDS_MUST_CHECK;
+
 /* Overwrite and unlink the file of one epoch (after its grace period). */
 enum cds_err cds_keys_destroy(const char *datadir, uint32_t epoch,
 			      struct cds_error *err) CDS_MUST_CHECK;

@@ -11,7 +11,7 @@
 #include "crypto/keys.h"
 
 #define CDS_KEYS_MAGIC "cds-oprf-key v1"
-#define CDS_KEYS_FILE_MAX 512 /* a key file is about 130 bytes */
+#define CDS_KEYS_FILE_MAX CDS_KEYS_TEXT_MAX /* a key file is about 130 bytes */
 
 /* DIR/keys/epoch-<epoch>.key, or DIR/keys for epoch 0. */
 enum cds_err cds_keys_path(char out[PATH_MAX], const char *datadir,

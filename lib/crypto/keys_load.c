@@ -67,9 +67,9 @@ static int scalar_ok(const uint8_t sk[static CDS_OPRF_SCALAR_BYTES])
 	       !sodium_is_zero(sk, CDS_OPRF_SCALAR_BYTES);
 }
 
-static enum cds_err parse_key(struct cds_epoch_key *k, const char *text,
-			      const char *path, uint32_t want,
-			      struct cds_error *err)
+enum cds_err cds_keys_parse(struct cds_epoch_key *k, const char *text,
+			    const char *where, uint32_t want,
+			    struct cds_error *err)
 {
 	const char *p = text, *v;
 	const char *what = NULL;
@@ -97,8 +97,8 @@ static enum cds_err parse_key(struct cds_epoch_key *k, const char *text,
 		what = "the secret is not a valid non-zero scalar";
 	if (what) {
 		sodium_memzero(k, sizeof(*k));
-		return cds_fail(err, CDS_ERR_INVALID, "key file '%s' is malformed: %s",
-				path, what);
+		return cds_fail(err, CDS_ERR_INVALID, "%s is malformed: %s",
+				where, what);
 	}
 	k->epoch = (uint32_t)epoch;
 	k->created_us = (int64_t)created;
@@ -151,15 +151,17 @@ static enum cds_err load_one(const char *datadir, uint32_t epoch,
 			     struct cds_epoch_key *k, struct cds_error *err)
 {
 	char path[PATH_MAX], text[CDS_KEYS_FILE_MAX + 1];
+	char where[PATH_MAX + 16];
 	enum cds_err rc;
 
 	rc = cds_keys_path(path, datadir, epoch, err);
+	snprintf(where, sizeof(where), "key file '%s'", path);
 	if (!rc)
 		rc = read_key_file(path, text, err);
 	if (!rc && strlen(text) == 0)
 		rc = cds_fail(err, CDS_ERR_INVALID, "key file '%s' is empty", path);
 	if (!rc)
-		rc = parse_key(k, text, path, epoch, err);
+		rc = cds_keys_parse(k, text, where, epoch, err);
 	sodium_memzero(text, sizeof(text));
 	return rc;
 }

@@ -47,6 +47,8 @@ static enum cds_err open_parts(struct cds_mirror *m, struct cds_error *err)
 		rc = cds_fail(err, CDS_ERR_STORE, "store has %u prefix bits",
 			      m->prefix_bits);
 	if (!rc)
+		rc = cds_keysrc_init(&m->ks, m->datadir, m->store, err);
+	if (!rc)
 		rc = cds_mirror_load_dir(m, &seq_dir, err);
 	if (!rc)
 		rc = cds_mirror_epochs_open(m, err);
@@ -108,6 +110,7 @@ void cds_mirror_close(struct cds_mirror *m)
 	pthread_mutex_unlock(&m->poll_mu);
 	cds_accounts_free(m->accounts);
 	cds_dirmap_free(m->dirmap);
+	cds_keysrc_fini(&m->ks);
 	cds_store_close(m->store);
 	pthread_rwlock_destroy(&m->dir_lock);
 	pthread_rwlock_destroy(&m->ep_lock);

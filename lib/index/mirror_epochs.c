@@ -1,7 +1,11 @@
 /*
  * mirror_epochs.c: the key epochs a mirror serves (mirror_int.h).
  *
- * Life of an epoch: its key file appears in DIR/keys (cdsctl key rotate);
+ * Keys come through the data directory's key source (store/keysrc.h): key
+ * files in DIR/keys, or rows sealed in a PostgreSQL store that every
+ * replica reads, so a rotation made on any machine reaches them all.
+ *
+ * Life of an epoch: its key appears in the key source (cdsctl key rotate);
  * a poll notices it and starts a background thread that maps its snapshot
  * or builds its index over a store connection of its own; a later poll
  * catches the new index up with the changes made meanwhile and makes it
@@ -32,7 +36,7 @@
 #include "index/mirror_int.h"
 #include "index/snapshot.h"
 
-/* Reload keys at least this often even if DIR/keys looks unchanged. */
+/* Reload keys at least this often even if their stamp looks unchanged. */
 #define KEYS_RECHECK_US (10 * CDS_USEC_PER_SEC)
 #define PATH_BYTES 4096
 
@@ -155,7 +159,7 @@ static void remove_epoch_files(struct cds_mirror *m, uint32_t epoch)
 	enum cds_err rc;
 
 	cds_error_clear(&e);
-	rc = cds_keys_destroy(m->datadir, epoch, &e);
+	rc = cds_keysrc_epoch_destroy(&m->ks, epoch, &e);
 	if (rc && rc != CDS_ERR_NOT_FOUND)
 		cds_log_warn("key of epoch %" PRIu32 " not destroyed: %s",
 			     epoch, e.msg);
@@ -342,21 +346,18 @@ static void sweep_keys(struct cds_mirror *m, const struct cds_epoch_key *keys,
 	}
 }
 
-static bool keys_dir_changed(struct cds_mirror *m)
+static bool keys_changed(struct cds_mirror *m)
 {
-	char path[PATH_BYTES];
-	struct stat st;
+	struct cds_error e;
+	uint64_t stamp = 0;
 	int64_t now = cds_monotonic_us();
 	bool changed;
 
-	snprintf(path, sizeof(path), "%s/keys", m->datadir);
-	if (stat(path, &st))
-		memset(&st, 0, sizeof(st));
-	changed = st.st_mtim.tv_sec != m->keys_mtime.tv_sec ||
-		  st.st_mtim.tv_nsec != m->keys_mtime.tv_nsec ||
-		  m->keys_checked_us == 0 ||
+	/* A stamp that cannot be read counts as a change: load says why. */
+	changed = cds_keysrc_epochs_stamp(&m->ks, &stamp, &e) != CDS_OK ||
+		  stamp != m->keys_stamp || m->keys_checked_us == 0 ||
 		  now - m->keys_checked_us >= KEYS_RECHECK_US;
-	m->keys_mtime = st.st_mtim;
+	m->keys_stamp = stamp;
 	if (changed)
 		m->keys_checked_us = now;
 	return changed;
@@ -368,9 +369,9 @@ static enum cds_err check_keys(struct cds_mirror *m, struct cds_error *err)
 	size_t n = 0;
 	enum cds_err rc;
 
-	if (!keys_dir_changed(m))
+	if (!keys_changed(m))
 		return CDS_OK;
-	rc = cds_keys_load(m->datadir, &keys, &n, err);
+	rc = cds_keysrc_epochs_load(&m->ks, &keys, &n, err);
 	if (rc)
 		return rc;
 	if (keys[0].epoch > m->ep[0].key.epoch &&
@@ -416,13 +417,13 @@ enum cds_err cds_mirror_epochs_open(struct cds_mirror *m,
 	int64_t grace_end;
 	enum cds_err rc;
 
-	rc = cds_keys_load(m->datadir, &keys, &n, err);
-	if (rc == CDS_ERR_NOT_FOUND)
+	rc = cds_keysrc_epochs_load(&m->ks, &keys, &n, err);
+	if (rc == CDS_ERR_NOT_FOUND && !cds_keysrc_sealed(&m->ks))
 		rc = cds_fail(err, rc, "no OPRF key in '%s/keys' (run cdsctl "
 			      "init)", m->datadir);
 	if (rc)
 		return rc;
-	(void)keys_dir_changed(m);
+	(void)keys_changed(m);
 	rc = cds_mirror_index_get(m, m->store, &keys[0], NULL, &m->ep[0].ix,
 				  &evals, err);
 	if (rc)

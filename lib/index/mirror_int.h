@@ -8,7 +8,7 @@
  *
  * Locks, always taken in this order, never one while upgrading another:
  *   poll_mu   serialises the updater (poll, close); it owns `store`,
- *             `pend`, the keys-directory stamp, and is the only thread that
+ *             `ks`, `pend`, the keys' stamp, and is the only thread that
  *             writes `ep`/`n_ep` (under ep_lock) or mutates an index;
  *   ep_lock   (rw) the served epochs: readers hold it while they use an
  *             epoch's key or index, so an epoch is never freed under them;
@@ -26,6 +26,7 @@
 #include "index/dirmap.h"
 #include "index/index.h"
 #include "index/mirror.h"
+#include "store/keysrc.h"
 
 /* Changes read from the store per round (bounded memory per poll step). */
 #define CDS_MIRROR_CHUNK 1024
@@ -62,8 +63,9 @@ struct cds_mirror {
 
 	pthread_mutex_t poll_mu;
 	struct cds_store *store;
+	struct cds_keysrc ks;         /* the epochs' keys, over `store` */
 	struct cds_mirror_pending pend;
-	struct timespec keys_mtime;
+	uint64_t keys_stamp;          /* cds_keysrc_epochs_stamp when checked */
 	int64_t keys_checked_us;      /* monotonic */
 
 	pthread_rwlock_t ep_lock;

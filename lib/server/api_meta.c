@@ -88,6 +88,7 @@ void cds_api_params(struct cds_req *rq, struct cds_reply *rp)
 void cds_api_metrics_render(struct cds_server *s, struct cds_reply *rp)
 {
 	struct cds_metrics_gauges g;
+	struct cds_mirror_stats ms;
 	struct cds_error err = {0};
 	struct cds_buf b;
 	uint8_t *body;
@@ -97,6 +98,8 @@ void cds_api_metrics_render(struct cds_server *s, struct cds_reply *rp)
 	cds_mirror_params(s->mirror, &g.params);
 	cds_qlog_get_stats(s->qlog, &g.qlog);
 	g.rate_accounts = cds_ratelimit_accounts(s->rate);
+	cds_mirror_stats(s->mirror, &ms);
+	g.index_evaluations = ms.evaluations;
 	g.inflight = atomic_load(&s->inflight);
 	g.deadline_cuts = cds_deadline_cuts(s->deadline);
 	cds_buf_init(&b);

@@ -1,14 +1,16 @@
 /*
  * gateway.c: the gateway's key set in a running server (gateway.h):
- * loading, reloading when the file changes, publishing and decrypting.
+ * loading, reloading when it changes, publishing and decrypting.  The set
+ * comes through the data directory's key source (store/keysrc.h): the
+ * file DIR/keys/ohttp-gateway.keys, or, for replicas of one PostgreSQL
+ * store, a sealed row they all read, so that every replica behind one
+ * load balancer publishes the same key config.
  */
 #include "server/gateway.h"
 
-#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <sodium.h>
 
@@ -16,34 +18,28 @@
 #include "core/os.h"
 #include "core/timeutil.h"
 #include "crypto/gwkeys.h"
+#include "store/keysrc.h"
 
 /* Reload at least this often, so that retired keys expire on time. */
 #define RELOAD_EVERY_US (INT64_C(3600) * 1000000)
 
 struct cds_gateway {
 	char *datadir;
+	struct cds_keysrc ks;                        /* poller only */
 	pthread_rwlock_t lock;
 	struct cds_ohttp_key keys[CDS_GWKEYS_MAX];   /* current first */
 	size_t n;
-	struct stat seen;                            /* file last loaded */
+	uint64_t seen;                               /* stamp last loaded */
 	int64_t loaded_us;                           /* monotonic */
 };
 
-static bool same_file(const struct stat *a, const struct stat *b)
-{
-	return a->st_ino == b->st_ino && a->st_dev == b->st_dev &&
-	       a->st_size == b->st_size &&
-	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
-	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
-}
-
-/* Load the file into g (under the write lock), remembering what it was. */
-static enum cds_err load(struct cds_gateway *g, const struct stat *st,
+/* Load the key set into g (under the write lock), remembering its stamp. */
+static enum cds_err load(struct cds_gateway *g, uint64_t stamp,
 			 struct cds_error *err)
 {
 	struct cds_gwkey k[CDS_GWKEYS_MAX];
 	size_t n = 0;
-	enum cds_err rc = cds_gwkeys_load(g->datadir, cds_now_us(), k, &n, err);
+	enum cds_err rc = cds_keysrc_gw_load(&g->ks, cds_now_us(), k, &n, err);
 
 	if (!rc) {
 		pthread_rwlock_wrlock(&g->lock);
@@ -51,7 +47,7 @@ static enum cds_err load(struct cds_gateway *g, const struct stat *st,
 		for (size_t i = 0; i < n; i++)
 			g->keys[i] = k[i].key;
 		g->n = n;
-		g->seen = *st;
+		g->seen = stamp;
 		g->loaded_us = cds_monotonic_us();
 		pthread_rwlock_unlock(&g->lock);
 	}
@@ -59,15 +55,28 @@ static enum cds_err load(struct cds_gateway *g, const struct stat *st,
 	return rc;
 }
 
-static enum cds_err stat_keys(const char *datadir, struct stat *st,
+/* Open the key source; create a first key set if there is none. */
+static enum cds_err open_keys(struct cds_gateway *g, uint64_t *stamp,
 			      struct cds_error *err)
 {
-	char path[PATH_MAX];
-	enum cds_err rc = cds_gwkeys_path(path, datadir, err);
+	struct cds_gwkey k[CDS_GWKEYS_MAX];
+	size_t n = 0;
+	enum cds_err rc;
 
-	if (!rc && stat(path, st) != 0)
-		rc = cds_fail(err, CDS_ERR_NOT_FOUND, "no gateway key file '%s'",
-			      path);
+	rc = cds_keysrc_open(&g->ks, g->datadir, err);
+	if (!rc && cds_keysrc_gw_load(&g->ks, cds_now_us(), k, &n, NULL) ==
+			   CDS_ERR_NOT_FOUND) {
+		rc = cds_keysrc_gw_create(&g->ks, err);
+		if (rc == CDS_ERR_EXISTS) /* another replica was quicker */
+			rc = CDS_OK;
+		else if (!rc)
+			cds_log_info("created the Oblivious HTTP gateway key%s",
+				     cds_keysrc_sealed(&g->ks) ? " (sealed in the store)"
+							       : " in DIR/keys");
+	}
+	sodium_memzero(k, sizeof(k));
+	if (!rc)
+		rc = cds_keysrc_gw_stamp(&g->ks, stamp, err);
 	return rc;
 }
 
@@ -75,8 +84,8 @@ enum cds_err cds_gateway_open(struct cds_gateway **out, const char *datadir,
 			      struct cds_error *err)
 {
 	struct cds_gateway *g = calloc(1, sizeof(*g));
-	struct stat st;
-	enum cds_err rc = CDS_OK;
+	uint64_t stamp = 0;
+	enum cds_err rc;
 
 	*out = NULL;
 	if (!g || !(g->datadir = strdup(datadir)) ||
@@ -86,16 +95,9 @@ enum cds_err cds_gateway_open(struct cds_gateway **out, const char *datadir,
 		free(g);
 		return cds_fail(err, CDS_ERR_NOMEM, "gateway: out of memory");
 	}
-	if (stat_keys(datadir, &st, NULL) == CDS_ERR_NOT_FOUND) {
-		rc = cds_gwkeys_create(datadir, err);
-		if (!rc)
-			cds_log_info("created the Oblivious HTTP gateway key in %s/keys",
-				     datadir);
-	}
+	rc = open_keys(g, &stamp, err);
 	if (!rc)
-		rc = stat_keys(datadir, &st, err);
-	if (!rc)
-		rc = load(g, &st, err);
+		rc = load(g, stamp, err);
 	if (rc) {
 		cds_gateway_free(g);
 		return rc;
@@ -112,21 +114,22 @@ void cds_gateway_free(struct cds_gateway *g)
 		return;
 	sodium_memzero(g->keys, sizeof(g->keys));
 	pthread_rwlock_destroy(&g->lock);
+	cds_keysrc_fini(&g->ks);
 	free(g->datadir);
 	free(g);
 }
 
 enum cds_err cds_gateway_poll(struct cds_gateway *g, struct cds_error *err)
 {
-	struct stat st;
-	enum cds_err rc = stat_keys(g->datadir, &st, err);
+	uint64_t stamp = 0;
+	enum cds_err rc = cds_keysrc_gw_stamp(&g->ks, &stamp, err);
 
 	if (rc)
 		return rc;
-	if (same_file(&st, &g->seen) &&
+	if (stamp == g->seen &&
 	    cds_monotonic_us() - g->loaded_us < RELOAD_EVERY_US)
 		return CDS_OK;
-	rc = load(g, &st, err);
+	rc = load(g, stamp, err);
 	if (!rc)
 		cds_log_info("Oblivious HTTP gateway keys reloaded: key id %u current, %zu keys",
 			     g->keys[0].id, g->n);

@@ -4,7 +4,9 @@
  *
  * The key set is loaded at start-up (a data directory made before the
  * gateway existed gets its first key then) and reloaded by the background
- * thread when `cdsctl key rotate --ohttp` replaces the file.  Requests
+ * thread when `cdsctl key rotate --ohttp` replaces it: the file, or the
+ * row sealed in a PostgreSQL store that replicas share (store/keysrc.h;
+ * the gateway holds a store connection of its own for it).  Requests
  * decrypt under a read lock, so a reload never frees a key in use.
  *
  * Invariants:
@@ -29,7 +31,7 @@ enum cds_err cds_gateway_open(struct cds_gateway **out, const char *datadir,
 			      struct cds_error *err) CDS_MUST_CHECK;
 void cds_gateway_free(struct cds_gateway *g);  /* accepts NULL */
 
-/* Reload the key file if it changed since the last load (or on time). */
+/* Reload the key set if it changed since the last load (or on time). */
 enum cds_err cds_gateway_poll(struct cds_gateway *g,
 			      struct cds_error *err) CDS_MUST_CHECK;
 

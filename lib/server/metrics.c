@@ -209,6 +209,7 @@ static enum cds_err render_gauges(const struct cds_metrics_gauges *g,
 	    (rc = metric1(o, "cds_index_epochs_served", "gauge", "key epochs served", p->n_epochs)) ||
 	    (rc = metric1(o, "cds_index_change_seq", "gauge", "last store change applied", p->seq)) ||
 	    (rc = metric1(o, "cds_index_prefix_bits", "gauge", "bucket prefix bits", p->prefix_bits)) ||
+	    (rc = metric1(o, "cds_index_evaluations_total", "counter", "OPRF evaluations for index entries (builds and changes)", g->index_evaluations)) ||
 	    (rc = metric1(o, "cds_querylog_written_total", "counter", "query-log records committed", q->written)) ||
 	    (rc = metric1(o, "cds_querylog_groups_total", "counter", "query-log group commits", q->groups)) ||
 	    (rc = metric1(o, "cds_querylog_queue_depth", "gauge", "query-log records waiting", q->queue_depth)) ||

@@ -34,6 +34,7 @@ struct cds_metrics_gauges {
 	struct cds_mirror_params params;
 	struct cds_qlog_stats qlog;
 	uint64_t rate_accounts;
+	uint64_t index_evaluations; /* OPRF evaluations for index entries */
 	int64_t inflight;
 	uint64_t deadline_cuts;
 };

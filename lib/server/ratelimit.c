@@ -7,6 +7,9 @@
  * shard.  Only accounts that have spent something (or were loaded) take an
  * entry.
  *
+ * Shared mode (ratelimit.h): with a pool set, charges and refunds go to
+ * the store's atomic bucket (store/shared.h) and the tables stay empty.
+ *
  * Invariants:
  *  1. 0 <= tokens <= capacity for every entry after a refill.
  *  2. `dirty` is set on every change and cleared only when the state it
@@ -23,7 +26,9 @@
 
 #include <sodium.h>
 
+#include "core/log.h"
 #include "core/timeutil.h"
+#include "store/shared.h"
 
 #define SHARDS 64
 #define MIN_SLOTS 64
@@ -49,6 +54,7 @@ struct cds_ratelimit {
 	double per_us;  /* refill per microsecond */
 	uint8_t key[crypto_shorthash_KEYBYTES];
 	_Atomic uint64_t accounts;
+	struct cds_storepool *pool; /* shared mode if set */
 	struct shard sh[SHARDS];
 };
 
@@ -172,6 +178,53 @@ static uint32_t retry_after(const struct cds_ratelimit *rl, double need)
 	return s > 4294967295.0 ? UINT32_MAX : (uint32_t)s;
 }
 
+static struct cds_rate_bucket bucket_of(const struct cds_ratelimit *rl)
+{
+	return (struct cds_rate_bucket){rl->allowance, rl->capacity, rl->per_us};
+}
+
+/* Shared mode: one atomic charge in the store. */
+static enum cds_err shared_charge(struct cds_ratelimit *rl, const uint8_t *id,
+				  double n, int64_t now_us,
+				  uint32_t *retry_after_s, struct cds_error *err)
+{
+	struct cds_rate_bucket b = bucket_of(rl);
+	struct cds_store *st = NULL;
+	bool charged = false;
+	double left = 0;
+	enum cds_err rc = cds_storepool_get(rl->pool, &st, err);
+
+	if (!rc)
+		rc = cds_store_rate_charge(st, id, &b, n, now_us, &charged, &left,
+					   err);
+	cds_storepool_put(rl->pool, st);
+	if (rc || charged)
+		return rc;
+	*retry_after_s = retry_after(rl, n - left);
+	return cds_fail(err, CDS_ERR_RATE,
+			"rate limit reached: %.0f needed, %.0f left; retry in %u s",
+			n, floor(left), *retry_after_s);
+}
+
+/* Shared mode: give tokens back; a failure only costs the client them. */
+static void shared_refund(struct cds_ratelimit *rl, const uint8_t *id,
+			  double n)
+{
+	struct cds_rate_bucket b = bucket_of(rl);
+	struct cds_store *st = NULL;
+	struct cds_error err;
+
+	if (cds_storepool_get(rl->pool, &st, &err) == CDS_OK &&
+	    cds_store_rate_refund(st, id, &b, n, &err) != CDS_OK)
+		cds_log_warn("rate limit refund not stored: %s", err.msg);
+	cds_storepool_put(rl->pool, st);
+}
+
+void cds_ratelimit_share(struct cds_ratelimit *rl, struct cds_storepool *pool)
+{
+	rl->pool = pool;
+}
+
 enum cds_err cds_ratelimit_charge(struct cds_ratelimit *rl,
 				  const uint8_t id[static CDS_ACCOUNT_ID_BYTES],
 				  double n, int64_t now_us,
@@ -188,6 +241,8 @@ enum cds_err cds_ratelimit_charge(struct cds_ratelimit *rl,
 		return cds_fail(err, CDS_ERR_TOO_LARGE,
 				"a batch of %.0f exceeds the rate-limit capacity of %.0f; send smaller batches",
 				n, rl->capacity);
+	if (rl->pool)
+		return shared_charge(rl, id, n, now_us, retry_after_s, err);
 	pthread_mutex_lock(&s->mu);
 	e = get_entry(rl, s, h, id, now_us);
 	if (!e) {
@@ -217,6 +272,10 @@ void cds_ratelimit_refund(struct cds_ratelimit *rl,
 	struct shard *s = &rl->sh[h % SHARDS];
 	size_t i;
 
+	if (rl->pool) {
+		shared_refund(rl, id, n);
+		return;
+	}
 	pthread_mutex_lock(&s->mu);
 	if (s->cap && s->t[i = probe(s, h, id)].used) {
 		s->t[i].tokens += n;

@@ -11,6 +11,11 @@
  * through cds_store_rate_save: the server saves the changed entries every
  * few seconds and at shutdown, and loads them all at start, so limits
  * survive a restart.
+ *
+ * Replicas of one shared store (PostgreSQL: store/shared.h) keep the
+ * buckets in the store instead (cds_ratelimit_share): each charge is one
+ * atomic statement there, so N replicas do not multiply an account's
+ * allowance; memory then holds nothing and load/save/forget do nothing.
  */
 #ifndef CDS_SERVER_RATELIMIT_H
 #define CDS_SERVER_RATELIMIT_H
@@ -18,6 +23,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "server/storepool.h"
 #include "store/store.h"
 
 struct cds_ratelimit;
@@ -58,6 +64,13 @@ enum cds_err cds_ratelimit_load(struct cds_ratelimit *rl, struct cds_store *s,
 /* Save the states changed since the last successful save. */
 enum cds_err cds_ratelimit_save(struct cds_ratelimit *rl, struct cds_store *s,
 				struct cds_error *err) CDS_MUST_CHECK;
+
+/*
+ * Charge and refund in the shared store behind pool from now on (before
+ * any charge; pool outlives rl).  A charge that cannot reach the store
+ * fails (CDS_ERR_STORE...): the limit is never skipped.
+ */
+void cds_ratelimit_share(struct cds_ratelimit *rl, struct cds_storepool *pool);
 
 /* Accounts currently tracked (for /metrics). */
 uint64_t cds_ratelimit_accounts(struct cds_ratelimit *rl);

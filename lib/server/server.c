@@ -25,6 +25,8 @@
 #include "core/log.h"
 #include "core/secrets.h"
 #include "core/timeutil.h"
+#include "store/keysrc.h"
+#include "store/shared.h"
 #include "store/metrics_token.h"
 
 #define POLL_MS 1000
@@ -43,6 +45,7 @@ void cds_server_config_init(struct cds_server_config *c)
 	c->log_queue = 65536;
 	c->epoch_grace_us = 86400 * CDS_USEC_PER_SEC;
 	c->snapshot = true;
+	c->change_notify = true;
 	c->prune_interval_s = 3600;
 	c->max_body = 1 << 20;
 	c->max_batch = 1024;
@@ -183,6 +186,25 @@ static enum cds_err hourly(struct cds_iplimit **out, double per_hour,
 }
 
 /* Verified handles: limits, the code key, the delivery channels. */
+/*
+ * The verification-code key: one for every replica of a shared store (a
+ * code sent by one replica is redeemed through another), sealed in the
+ * store; DIR/keys/verify.key otherwise.
+ */
+static enum cds_err load_vkey(struct cds_server *s, struct cds_error *err)
+{
+	struct cds_keysrc ks;
+	enum cds_err rc = cds_keysrc_open(&ks, s->cfg.datadir, err);
+
+	if (!rc && cds_keysrc_sealed(&ks))
+		rc = cds_keysrc_secret(&ks, "verify", s->vkey, sizeof(s->vkey),
+				       err);
+	else if (!rc)
+		rc = cds_vcode_key_load(s->vkey, s->cfg.datadir, err);
+	cds_keysrc_fini(&ks);
+	return rc;
+}
+
 static enum cds_err open_verify(struct cds_server *s, struct cds_error *err)
 {
 	const struct cds_server_config *c = &s->cfg;
@@ -203,7 +225,7 @@ static enum cds_err open_verify(struct cds_server *s, struct cds_error *err)
 	    (rc = cds_deliver_new(&s->deliver, &dc, err)))
 		return rc;
 	(void)sodium_mlock(s->vkey, sizeof(s->vkey)); /* best effort */
-	rc = cds_vcode_key_load(s->vkey, c->datadir, err);
+	rc = load_vkey(s, err);
 	if (!rc)
 		cds_log_info("verification: e-mail codes by %s, phone codes by %s; registration %s",
 			     c->verify_smtp ? "SMTP" : c->verify_outbox ? "outbox" : "(none)",
@@ -235,6 +257,15 @@ static enum cds_err open_state(struct cds_server *s, struct cds_error *err)
 		return rc;
 	if ((rc = cds_storepool_get(s->pool, &st, err)))
 		return rc;
+	if (cds_store_is_shared(st)) {
+		/* Replicas share the buckets in the store (ratelimit.h). */
+		cds_storepool_put(s->pool, st);
+		cds_ratelimit_share(s->rate, s->pool);
+		cds_log_info("rate limits: kept in the shared store; allowance "
+			     "%.0f, refill %.0f/day", c->rate_allowance,
+			     c->rate_refill);
+		return CDS_OK;
+	}
 	rc = cds_ratelimit_load(s->rate, st, err);
 	cds_storepool_put(s->pool, st);
 	s->rate_loaded = !rc;
@@ -397,6 +428,7 @@ static void stop_bg(struct cds_server *s)
 	pthread_mutex_unlock(&s->bg_mu);
 	pthread_join(s->bg, NULL);
 	s->bg_running = false;
+	cds_notify_stop(s);
 }
 
 enum cds_err cds_server_start(struct cds_server **out,
@@ -423,7 +455,8 @@ enum cds_err cds_server_start(struct cds_server **out,
 	    (rc = cds_gateway_open(&s->gateway, s->cfg.datadir, err)) ||
 	    (rc = cds_daemon_start(s, (const struct sockaddr *)&sa, err)) ||
 	    (rc = cds_metrics_listen_start(s, err)) ||
-	    (rc = start_bg(s, err)))
+	    (rc = start_bg(s, err)) ||
+	    (rc = cds_notify_start(s, err)))
 		goto fail;
 	cds_log_info("listening on %s (port %u), %u threads, plain lookup %s, max batch %zu",
 		     s->cfg.listen, s->port, s->cfg.threads,

@@ -50,6 +50,7 @@ struct cds_server_config {
 	/* index */
 	int64_t epoch_grace_us;
 	bool snapshot;
+	bool change_notify;           /* shared store: poll on change notices */
 	unsigned index_threads;       /* 0 = number of cores */
 	unsigned prune_interval_s;    /* change-log pruning; 0 = never */
 	/* limits */

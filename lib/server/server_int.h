@@ -67,10 +67,23 @@ struct cds_server {
 	pthread_mutex_t bg_mu;
 	pthread_cond_t bg_cv;
 	bool stopping;
+	/* change-notice listener (notify.c): wakes bg on a shared store */
+	pthread_t notify;
+	bool notify_running;
 	atomic_long inflight;           /* requests begun and not completed */
 	atomic_bool draining;           /* stopping: refuse new requests */
 	atomic_bool serving;            /* the daemon is up (log level of MHD) */
 };
+
+/*
+ * notify.c: on a shared store (cfg.change_notify), a thread that listens
+ * for change notices and wakes the background thread at once, so that
+ * replicas poll on a change rather than at their next tick.  _stop (after
+ * `stopping` is set) joins it; both are no-ops when there is none.
+ */
+enum cds_err cds_notify_start(struct cds_server *s,
+			      struct cds_error *err) CDS_MUST_CHECK;
+void cds_notify_stop(struct cds_server *s);
 
 struct cds_req;
 struct cds_route;

@@ -87,6 +87,16 @@ enum cds_err cds_store_create_at(const char *datadir, unsigned prefix_bits,
 				 struct cds_error *err) CDS_MUST_CHECK;
 
 /*
+ * Make datadir (which must exist and have no store) one more data
+ * directory of the existing PostgreSQL store at url, as a replica's: once
+ * a store is found there, DIR/store.conf records url.  CDS_ERR_NOT_FOUND
+ * if the database holds no store, CDS_ERR_INVALID for a bad URI; on any
+ * failure DIR is left as it was.
+ */
+enum cds_err cds_store_join(const char *datadir, const char *url,
+			    struct cds_error *err) CDS_MUST_CHECK;
+
+/*
  * Check a PostgreSQL store URI as cds_store_create_at does: CDS_OK for a
  * libpq URI without a password, else CDS_ERR_INVALID (or TOO_LARGE) saying
  * why, never quoting the URI (it may hold the password).

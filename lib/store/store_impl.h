@@ -15,6 +15,7 @@
 #ifndef CDS_STORE_STORE_IMPL_H
 #define CDS_STORE_STORE_IMPL_H
 
+#include "store/shared.h"
 #include "store/store.h"
 #include "store/verify.h"
 
@@ -88,6 +89,27 @@ struct cds_store_ops {
 	enum cds_err (*verify_redeem)(struct cds_store *s,
 				      struct cds_verify_redeem *r,
 				      struct cds_error *err);
+	/* shared.h: state replicas share (NULL where the store is not shared). */
+	enum cds_err (*sealed_put)(struct cds_store *s, const char *kind,
+				   int64_t id, int64_t created_us,
+				   const uint8_t *box, size_t len, bool replace,
+				   struct cds_error *err);
+	enum cds_err (*sealed_list)(struct cds_store *s, const char *kind,
+				    cds_store_sealed_fn fn, void *ctx,
+				    struct cds_error *err);
+	enum cds_err (*sealed_delete)(struct cds_store *s, const char *kind,
+				      int64_t id, struct cds_error *err);
+	enum cds_err (*rate_charge)(struct cds_store *s, const uint8_t *id,
+				    const struct cds_rate_bucket *b, double n,
+				    int64_t now_us, bool *charged, double *left,
+				    struct cds_error *err);
+	enum cds_err (*rate_refund)(struct cds_store *s, const uint8_t *id,
+				    const struct cds_rate_bucket *b, double n,
+				    struct cds_error *err);
+	enum cds_err (*changes_listen)(struct cds_store *s,
+				       struct cds_error *err);
+	enum cds_err (*wait_changes)(struct cds_store *s, int timeout_ms,
+				     bool *notified, struct cds_error *err);
 };
 
 struct cds_store {

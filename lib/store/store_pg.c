@@ -111,6 +111,22 @@ static const char *const sql_text[PG__COUNT] = {
 			  "WHERE id = $1::bytea FOR UPDATE",
 	[PG_VERIFY_SET] = "UPDATE verifications SET attempts = $2::int4, "
 			  "state = $3::int4 WHERE id = $1::bytea",
+	[PG_SEALED_INSERT] = "INSERT INTO sealed (kind, id, created_us, box) "
+			     "VALUES ($1::text, $2::int8, $3::int8, $4::bytea) "
+			     "ON CONFLICT (kind, id) DO NOTHING",
+	[PG_SEALED_UPSERT] = "INSERT INTO sealed (kind, id, created_us, box) "
+			     "VALUES ($1::text, $2::int8, $3::int8, $4::bytea) "
+			     "ON CONFLICT (kind, id) DO UPDATE SET "
+			     "created_us = excluded.created_us, box = excluded.box",
+	[PG_SEALED_LIST] = "SELECT id, created_us, box FROM sealed "
+			   "WHERE kind = $1::text ORDER BY id DESC",
+	[PG_SEALED_DELETE] = "DELETE FROM sealed WHERE kind = $1::text "
+			     "AND id = $2::int8",
+	[PG_RATE_CHARGE] = "SELECT charged::int4::int8, left_tokens FROM rate_charge("
+			   "$1::int8, $2::float8, $3::float8, $4::float8, "
+			   "$5::float8, $6::int8)",
+	[PG_RATE_REFUND] = "UPDATE ratelimit SET tokens = least($3::float8, "
+			   "tokens + $2::float8) WHERE account = $1::int8",
 };
 
 static const char session_sql[] =
@@ -468,6 +484,13 @@ static const struct cds_store_ops pg_ops = {
 	.verify_create = pg_verify_create,
 	.verify_drop = pg_verify_drop,
 	.verify_redeem = pg_verify_redeem,
+	.sealed_put = pg_sealed_put,
+	.sealed_list = pg_sealed_list,
+	.sealed_delete = pg_sealed_delete,
+	.rate_charge = pg_rate_charge,
+	.rate_refund = pg_rate_refund,
+	.changes_listen = pg_changes_listen,
+	.wait_changes = pg_wait_changes,
 };
 
 enum cds_err cds_pg_open(struct cds_store **out, const char *url,

@@ -9,6 +9,7 @@
  *   store_pg_read.c    lookups, scans, change polling, counts
  *   store_pg_keep.c    the change log's floor and pruning, the ledger mark
  *   store_pg_verify.c  verified handles (verify.h)
+ *   store_pg_shared.c  what replicas share: sealed secrets, rate buckets
  *
  * The backend keeps store.h's semantics exactly as the SQLite backend does;
  * where PostgreSQL differs, this is how the difference is closed:
@@ -70,6 +71,12 @@ enum pg_stmt_id {
 	PG_VERIFY_DROP,
 	PG_VERIFY_GET,
 	PG_VERIFY_SET,
+	PG_SEALED_INSERT,
+	PG_SEALED_UPSERT,
+	PG_SEALED_LIST,
+	PG_SEALED_DELETE,
+	PG_RATE_CHARGE,
+	PG_RATE_REFUND,
 	PG__COUNT
 };
 
@@ -91,7 +98,7 @@ static inline struct pg_store *pg_of(struct cds_store *s)
 }
 
 /* The schema version this program writes (store_pg_schema.c). */
-#define CDS_PG_SCHEMA_VERSION 3
+#define CDS_PG_SCHEMA_VERSION 4
 
 /* Statement arguments: text or binary values with their lengths. */
 #define PG_ARGS_MAX 6
@@ -281,5 +288,23 @@ enum cds_err pg_verify_drop(struct cds_store *s, const uint8_t *id,
 			    struct cds_error *err);
 enum cds_err pg_verify_redeem(struct cds_store *s, struct cds_verify_redeem *r,
 			      struct cds_error *err);
+enum cds_err pg_sealed_put(struct cds_store *s, const char *kind, int64_t id,
+			   int64_t created_us, const uint8_t *box, size_t len,
+			   bool replace, struct cds_error *err);
+enum cds_err pg_sealed_list(struct cds_store *s, const char *kind,
+			    cds_store_sealed_fn fn, void *ctx,
+			    struct cds_error *err);
+enum cds_err pg_sealed_delete(struct cds_store *s, const char *kind, int64_t id,
+			      struct cds_error *err);
+enum cds_err pg_rate_charge(struct cds_store *s, const uint8_t *id,
+			    const struct cds_rate_bucket *b, double n,
+			    int64_t now_us, bool *charged, double *left,
+			    struct cds_error *err);
+enum cds_err pg_rate_refund(struct cds_store *s, const uint8_t *id,
+			    const struct cds_rate_bucket *b, double n,
+			    struct cds_error *err);
+enum cds_err pg_changes_listen(struct cds_store *s, struct cds_error *err);
+enum cds_err pg_wait_changes(struct cds_store *s, int timeout_ms,
+			     bool *notified, struct cds_error *err);
 
 #endif

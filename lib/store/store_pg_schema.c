@@ -94,6 +94,52 @@ static const char *const migrations[CDS_PG_SCHEMA_VERSION] = {
 	"  state integer NOT NULL DEFAULT 0 CHECK (state BETWEEN 0 AND 2));"
 	"CREATE INDEX verifications_by_handle ON verifications (handle, created_us);"
 	"CREATE INDEX verifications_by_age ON verifications (created_us);",
+
+	/*
+	 * v4: what replicas share (shared.h): secrets sealed under their
+	 * key-encryption key, and the atomic charge of a rate-limit bucket.
+	 * The charge is a function so that it is one round trip: it creates
+	 * the bucket full if the account has none, then reads and writes it
+	 * under its row lock (concurrent charges queue on that lock).  Its
+	 * commit does not wait for the WAL flush (synchronous_commit off for
+	 * that transaction only): a crash of the database may forget the last
+	 * few charges, which costs a client a few tokens' worth of requests;
+	 * waiting for an fsync on every request would cost every client.
+	 */
+	"CREATE TABLE sealed ("
+	"  kind text COLLATE \"C\" NOT NULL,"
+	"  id bigint NOT NULL,"
+	"  created_us bigint NOT NULL,"
+	"  box bytea NOT NULL,"
+	"  PRIMARY KEY (kind, id));"
+	"CREATE OR REPLACE FUNCTION rate_charge(p_account int8, p_n float8,"
+	"  p_allowance float8, p_capacity float8, p_per_us float8, p_now int8,"
+	"  OUT charged boolean, OUT left_tokens float8)"
+	" LANGUAGE plpgsql AS $$"
+	" DECLARE t float8; u int8;"
+	" BEGIN"
+	"  PERFORM set_config('synchronous_commit', 'off', true);"
+	"  INSERT INTO ratelimit (account, tokens, updated_us)"
+	"   VALUES (p_account, p_allowance, p_now) ON CONFLICT (account) DO NOTHING;"
+	"  SELECT r.tokens, r.updated_us INTO t, u FROM ratelimit r"
+	"   WHERE r.account = p_account FOR UPDATE;"
+	"  t := least(p_capacity, t + greatest(0, p_now - u) * p_per_us);"
+	"  charged := t >= p_n;"
+	"  IF charged THEN t := t - p_n; END IF;"
+	"  UPDATE ratelimit SET tokens = t, updated_us = greatest(u, p_now)"
+	"   WHERE account = p_account;"
+	"  left_tokens := t;"
+	" END $$;"
+	/*
+	 * Every write transaction that logs a change moves meta's counters
+	 * (store_pg.h invariant 1): a NOTIFY then tells listening replicas to
+	 * poll now rather than at their next tick (delivered at commit only).
+	 */
+	"CREATE OR REPLACE FUNCTION notify_changes() RETURNS trigger"
+	" LANGUAGE plpgsql AS $$"
+	" BEGIN PERFORM pg_notify('cds_changes', ''); RETURN NULL; END $$;"
+	"CREATE TRIGGER meta_notify AFTER UPDATE OF last_seq ON meta"
+	" FOR EACH STATEMENT EXECUTE FUNCTION notify_changes();",
 };
 
 static enum cds_err exec(PGconn *conn, const char *sql, const char *what,
@@ -274,8 +320,8 @@ enum cds_err pg_schema_migrate(struct pg_store *s, struct cds_error *err)
 }
 
 /*
- * Drop every table of the schema "cds" (the undo of a create that could not
- * be recorded in DIR, and a fresh start for tests).  The schema itself
+ * Drop every table and function of the schema "cds" (the undo of a create
+ * that could not be recorded in DIR, and a fresh start for tests).  The schema itself
  * stays: an operator may have created it for us with the rights we need.
  */
 void cds_pg_remove(const char *url)
@@ -288,7 +334,9 @@ void cds_pg_remove(const char *url)
 		   "DO $$DECLARE t text; BEGIN FOR t IN SELECT tablename FROM "
 		   "pg_tables WHERE schemaname = '" CDS_PG_SCHEMA "' LOOP "
 		   "EXECUTE format('DROP TABLE IF EXISTS " CDS_PG_SCHEMA
-		   ".%I CASCADE', t); END LOOP; END$$",
+		   ".%I CASCADE', t); END LOOP; "
+		   "DROP FUNCTION IF EXISTS " CDS_PG_SCHEMA ".rate_charge; "
+		   "DROP FUNCTION IF EXISTS " CDS_PG_SCHEMA ".notify_changes; END$$",
 		   "remove the store", NULL);
 	PQfinish(conn);
 }

@@ -13,7 +13,7 @@ balancing the replicas.
 
 Invariants:
   1. Every replica's data directory comes from provision(), the one place
-     that knows how a replica joins a deployment.
+     that knows how a replica joins a deployment (`cdsctl join`).
   2. close() (the context manager's exit) stops nginx, every cdsd and the
      PostgreSQL server started here, and removes every directory made
      here, whatever happened before; a replica that exited other than by
@@ -22,7 +22,6 @@ Standard library only.
 """
 import http.client
 import os
-import shutil
 import signal
 import ssl
 import sys
@@ -35,19 +34,34 @@ TEMPLATE = "cds-balancer.nginx.conf.in"
 START_ATTEMPTS = 5  # a free port can be taken before nginx binds it
 
 
+class JoinedDir(cdstest.DataDir):
+    """A replica's data directory made by `cdsctl join --store URI --kek
+    FIRST/keys/kek`: the KEK is the only file it shares with the first.
+    Its admin token is the first's (the token's hash is in the database,
+    so it works on every replica)."""
+
+    def __init__(self, uri, first):
+        super().__init__(init=False)
+        self.first = first
+        self.ctl("join", "--store", uri, "--kek",
+                 os.path.join(first.path, "keys", "kek"))
+
+    @property
+    def admin_token(self):
+        return self.first.admin_token
+
+
 def provision(uri, n, prefix_bits=None):
     """n data directories (cdstest.DataDir) for replicas of the store at
-    uri.  Today the first is made by `cdsctl init --store URI` and the
-    others are copies of it: the OPRF key epochs, the gateway's keys and
-    the ledger key are files in DIR/keys that every replica must share.
-    The caller cleans the directories up."""
+    uri, as an operator makes them: the first by `cdsctl init --store
+    URI`, the others by `cdsctl join` (the OPRF epochs, the gateway keys
+    and the verification key are sealed in the database: no key file is
+    copied).  The caller cleans the directories up."""
     first = cdstest.DataDir(prefix_bits=prefix_bits, store=uri)
     dirs = [first]
     try:
         for _ in range(n - 1):
-            dd = cdstest.DataDir(init=False)
-            dirs.append(dd)
-            shutil.copytree(first.path, dd.path, dirs_exist_ok=True)
+            dirs.append(JoinedDir(uri, first))
     except BaseException:
         for dd in dirs:
             dd.cleanup()

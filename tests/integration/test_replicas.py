@@ -8,11 +8,17 @@ client request; a read-only POST in flight on a replica that dies is
 answered by another one, an account creation gets 502 `unavailable`;
 cdsd logs the address that connected to nginx, never one a client wrote
 in X-Forwarded-For, and nginx keeps no handle in its logs or on disk;
-nginx's own refusals have cdsd's error shape."""
+nginx's own refusals have cdsd's error shape.  Replica data directories
+are made by `cdsctl join` (replicas.provision): a key rotation (`key
+rotate`, `key rotate --ohttp`) through any one directory is served by
+every replica, with no file copied, and a dump of the database holds no
+key in the clear; an account spreading its requests over the replicas
+(directly, and through nginx, concurrently) gets its allowance once."""
 import json
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -20,8 +26,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import pgserver  # noqa: E402
-from apiutil import (create_account, lookup, phone, registered,  # noqa: E402
-                     wait_for)
+from apiutil import (create_account, lookup, metric_value,  # noqa: E402
+                     metrics, phone, registered, wait_for)
 from cdstest import eq  # noqa: E402
 from clientutil import (add_account, by_handle, cds, cds_json,  # noqa: E402
                         new_key, write_book)
@@ -282,6 +288,108 @@ def test_refusals_of_nginx():
         c.kill(1)
         st, _, body = c.lb.request("GET", "/v1/params")
         eq((st, body["error"]["code"]), (502, "unavailable"), "no replica")
+
+
+def params(srv):
+    st, _, body = srv.request("GET", "/v1/params")
+    eq(st, 200, "params")
+    return body["epoch"], body["public_key"]
+
+
+def gateway_config(srv):
+    st, _, body = srv.request("GET", "/v1/ohttp/keys", raw=True)
+    eq(st, 200, "ohttp keys")
+    return body
+
+
+def check_dump(c):
+    """pg_dump of the whole database: no key text, no secret line."""
+    dump = subprocess.run([PG._tool("pg_dump"), "-d", c.uri],
+                          capture_output=True, timeout=120)
+    eq(dump.returncode, 0, "pg_dump: %r" % dump.stderr[-500:])
+    for marker in (b"cds-oprf-key", b"cds-ohttp-keys", b"secret "):
+        if marker in dump.stdout:
+            raise AssertionError("the dump holds %r" % marker)
+    if b"sealed" not in dump.stdout:
+        raise AssertionError("the dump has no sealed table")
+
+
+def test_key_rotation_reaches_all():
+    with Cluster(3, flags=("--epoch-grace", "60"), pg=PG) as c:
+        eq(len({params(r) for r in c.replicas}), 1,
+           "one epoch and public key on every replica")
+        eq(len({gateway_config(r) for r in c.replicas}), 1,
+           "one gateway key config on every replica")
+        # Rotate through the second replica's (joined) directory.
+        eq(c.dirs[1].ctl("key", "rotate").stdout.strip(), "2", "new epoch")
+        for i, r in enumerate(c.replicas):
+            took = wait_for(lambda: params(r)[0] == 2, 30,
+                            "replica %d serves epoch 2" % i)
+            sys.stdout.write("replica %d on epoch 2 after %.1f s\n" % (i, took))
+        eq(len({params(r) for r in c.replicas}), 1,
+           "the same new public key everywhere")
+        want = params(c.replicas[0])
+        for _ in range(6):
+            eq(params(c.lb), want, "epoch 2 through nginx, whichever "
+               "replica answers")
+        # Rotate the gateway key through the third.
+        eq(c.dirs[2].ctl("key", "rotate", "--ohttp").stdout.strip(), "2",
+           "new gateway key id")
+        for i, r in enumerate(c.replicas):
+            # application/ohttp-keys: a 2-byte length, then the key id
+            wait_for(lambda: gateway_config(r)[2] == 2, 30,
+                     "replica %d publishes gateway key 2" % i)
+        eq(len({gateway_config(r) for r in c.replicas}), 1,
+           "one new gateway key config")
+        want = gateway_config(c.replicas[0])
+        for _ in range(6):
+            eq(gateway_config(c.lb), want, "gateway key 2 through nginx")
+        check_dump(c)
+        for d in c.dirs:
+            if "epoch-2.key" in os.listdir(os.path.join(d.path, "keys")):
+                raise AssertionError("a key file in " + d.path)
+
+
+def wait_accounts(c, n):
+    """Until every replica's mirror holds n accounts (asked through
+    /metrics: a lookup would spend the allowance under test)."""
+    for i, r in enumerate(c.replicas):
+        wait_for(lambda: metric_value(metrics(r), "cds_index_accounts") == n,
+                 LIMIT, "replica %d holds %d accounts" % (i, n))
+
+
+def test_rate_limit_across_replicas():
+    allowance = 12
+    flags = PLAIN + ("--rate-allowance", str(allowance), "--rate-refill", "0")
+    with Cluster(3, flags=flags, pg=PG) as c:
+        _, token = add_account(c.dirs[0], new_key(), phone(1))
+        wait_accounts(c, 1)
+        granted = 0
+        for i in range(3 * allowance):
+            st, hdrs, body = lookup(c.replicas[i % 3], token, [phone(2)])
+            if st == 200:
+                granted += 1
+            else:
+                eq(st, 429, "over the allowance: %r" % body)
+                if "retry-after" not in hdrs:
+                    raise AssertionError("429 without Retry-After")
+        eq(granted, allowance, "lookups granted over three replicas")
+        # Through nginx, from eight threads at once: still the allowance.
+        _, token = add_account(c.dirs[0], new_key(), phone(3))
+        wait_accounts(c, 2)
+        statuses = []
+
+        def spend():
+            for _ in range(6):
+                statuses.append(lookup(c.lb, token, [phone(2)])[0])
+
+        threads = [threading.Thread(target=spend) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        eq(sorted(set(statuses)), [200, 429], "granted, then refused")
+        eq(statuses.count(200), allowance, "granted through nginx")
 
 
 if __name__ == "__main__":

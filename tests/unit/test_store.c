@@ -28,6 +28,7 @@
 #include "store/store_pg.h"
 #include "store/store_sqlite.h"
 #include "store/verify.h"
+#include "store/shared.h"
 #include "storetest.h"
 
 struct fx {
@@ -970,6 +971,58 @@ static int count_rate(void *ctx, const struct cds_rate_state *st)
 }
 
 /* More states than one statement of the PostgreSQL backend carries. */
+/*
+ * shared.h: the atomic bucket of replicas (PostgreSQL).  A new bucket
+ * holds the allowance; a charge takes n or nothing; refill is per
+ * microsecond up to capacity; a refund never goes above it.  SQLite: not
+ * shared, every call says so.
+ */
+static void test_rate_charge(void **state)
+{
+	struct fx *f = *state;
+	struct cds_new_account a = mk(f, "tel:+15558880011", NULL);
+	const struct cds_rate_bucket b = {.allowance = 10, .capacity = 12,
+					  .per_us = 0.001};
+	uint8_t nobody[CDS_ACCOUNT_ID_BYTES];
+	bool ok = true;
+	double left = -1;
+
+	if (!storetest_pg()) {
+		assert_false(cds_store_is_shared(f->s));
+		assert_int_equal(cds_store_rate_charge(f->s, a.id, &b, 1, 0, &ok,
+						       &left, &f->err),
+				 CDS_ERR_DISABLED);
+		assert_false(ok);
+		return;
+	}
+	assert_true(cds_store_is_shared(f->s));
+	assert_int_equal(cds_store_rate_charge(f->s, a.id, &b, 4, 1000, &ok,
+					       &left, &f->err), CDS_OK);
+	assert_true(ok && left == 6);
+	assert_int_equal(cds_store_rate_charge(f->s, a.id, &b, 7, 1000, &ok,
+					       &left, &f->err), CDS_OK);
+	assert_true(!ok && left == 6); /* refused: nothing taken */
+	/* 1000 us later: +1 token; 7 fits now. */
+	assert_int_equal(cds_store_rate_charge(f->s, a.id, &b, 7, 2000, &ok,
+					       &left, &f->err), CDS_OK);
+	assert_true(ok && left == 0);
+	/* A clock behind the bucket's refills nothing and takes nothing back. */
+	assert_int_equal(cds_store_rate_charge(f->s, a.id, &b, 1, 1500, &ok,
+					       &left, &f->err), CDS_OK);
+	assert_true(!ok && left == 0);
+	/* Long after: capped at capacity; a refund caps there too. */
+	assert_int_equal(cds_store_rate_charge(f->s, a.id, &b, 2, 1000000000, &ok,
+					       &left, &f->err), CDS_OK);
+	assert_true(ok && left == 10);
+	assert_int_equal(cds_store_rate_refund(f->s, a.id, &b, 5, &f->err), CDS_OK);
+	assert_int_equal(cds_store_rate_charge(f->s, a.id, &b, 0, 1000000000, &ok,
+					       &left, &f->err), CDS_OK);
+	assert_true(ok && left == 12);
+	memset(nobody, 0xee, sizeof(nobody));
+	assert_int_equal(cds_store_rate_charge(f->s, nobody, &b, 1, 0, &ok, &left,
+					       &f->err), CDS_ERR_NOT_FOUND);
+}
+
 static void test_rate_state_many(void **state)
 {
 	enum { N = 4100 };
@@ -1343,6 +1396,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_concurrent_writers, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_handles_taken, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rate_charge, setup, teardown),
 		cmocka_unit_test(test_idperm),
 	};
 

@@ -1,0 +1,124 @@
+"""test_pg_replicas: making replicas of one real PostgreSQL store, beside
+test_replicas.py (which runs them behind nginx).  `cdsctl join` refuses a
+wrong KEK, a KEK file others can read, a database without a store, and a
+directory that has one, leaving nothing behind; a joined directory holds
+only its KEK, store.conf and metrics token, and lists the same epochs.  A
+new replica seeded with another's index snapshot (`cdsctl index seed`)
+evaluates only the handles changed since, where an unseeded one evaluates
+them all; bad snapshots are refused and nothing is written."""
+import base64
+import os
+import shutil
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+import cdstest  # noqa: E402
+import pgserver  # noqa: E402
+from apiutil import (create_account, metric_value, metrics,  # noqa: E402
+                     phone, registered)
+from cdstest import eq  # noqa: E402
+from replicas import JoinedDir  # noqa: E402
+
+PG = None    # started in __main__
+
+
+def expect_fail(dd, args, status, words):
+    p = dd.ctl(*args, check=False)
+    eq(p.returncode, status, "exit status of %s: %s" % (args, p.stderr))
+    for w in words:
+        if w not in p.stderr:
+            raise AssertionError("message lacks %r: %s" % (w, p.stderr))
+
+
+def test_join_refusals():
+    uri = PG.new_database()
+    first = cdstest.DataDir(prefix_bits=4, store=uri)
+    kek = os.path.join(first.path, "keys", "kek")
+    dd = cdstest.DataDir(init=False)
+    other = cdstest.DataDir(init=False)
+    try:
+        eq(os.stat(kek).st_mode & 0o777, 0o600, "KEK mode")
+        expect_fail(dd, ["join", "--store", uri], 2, ["--kek"])
+        # Another KEK: refused, and DIR keeps nothing of the attempt.
+        with open(os.path.join(other.path, "kek"), "w") as f:
+            f.write("cds-kek v1\n%s\n" % os.urandom(32).hex())
+        os.chmod(os.path.join(other.path, "kek"), 0o600)
+        expect_fail(dd, ["join", "--store", uri, "--kek",
+                         os.path.join(other.path, "kek")], 1,
+                    ["not the key-encryption key"])
+        eq(os.listdir(dd.path), [], "nothing left by a refused join")
+        # A KEK others can read: refused.
+        os.chmod(os.path.join(other.path, "kek"), 0o644)
+        expect_fail(dd, ["join", "--store", uri, "--kek",
+                         os.path.join(other.path, "kek")], 1, ["chmod 600"])
+        # A database without a store.
+        expect_fail(dd, ["join", "--store", PG.new_database(), "--kek", kek],
+                    1, ["no cds store"])
+        eq(os.listdir(dd.path), [], "nothing left by a refused join")
+        # The right KEK joins; joining again is refused.
+        dd.ctl("join", "--store", uri, "--kek", kek)
+        eq(sorted(os.listdir(dd.path)), ["keys", "metrics.token",
+                                         "store.conf"], "joined DIR")
+        eq(os.listdir(os.path.join(dd.path, "keys")), ["kek"], "keys/")
+        expect_fail(dd, ["join", "--store", uri, "--kek", kek], 1,
+                    ["already has a store"])
+        # key list works from the joined directory, as from the first.
+        eq(dd.ctl("key", "list").stdout, first.ctl("key", "list").stdout,
+           "the same epochs from both directories")
+    finally:
+        for d in (first, dd, other):
+            d.cleanup()
+
+
+def evaluations(srv):
+    return metric_value(metrics(srv), "cds_index_evaluations_total")
+
+
+def test_snapshot_start():
+    uri = PG.new_database()
+    first = cdstest.DataDir(prefix_bits=6, store=uri)
+    seeded, plain = JoinedDir(uri, first), JoinedDir(uri, first)
+    try:
+        first.ctl("synth", "--count", "200")
+        with cdstest.Server(first, "--plain-lookup", "on") as a:
+            eq(evaluations(a), 200, "the first replica evaluates every handle")
+            # A copy of the running replica's snapshot, as scp would take.
+            snap = os.path.join(seeded.path, "other.snap")
+            shutil.copyfile(os.path.join(first.path, "index", "epoch-1.snap"),
+                            snap)
+            _, token = create_account(a, first, [phone(20)])
+            for i in range(21, 24):
+                first.ctl("account", "add", "--identity-key",
+                          base64.b64encode(os.urandom(32)).decode(), phone(i))
+        # Bad seeds: refused, nothing written.
+        junk = os.path.join(seeded.path, "junk.snap")
+        with open(junk, "wb") as f:
+            f.write(b"CDSINDEX" + os.urandom(200))
+        expect_fail(seeded, ["index", "seed", junk], 1,
+                    ["not an index snapshot"])
+        expect_fail(seeded, ["index", "seed", junk + ".missing"], 1,
+                    ["cannot read"])
+        if os.path.exists(os.path.join(seeded.path, "index")):
+            raise AssertionError("a refused seed wrote DIR/index")
+        os.unlink(junk)
+        out = seeded.ctl("index", "seed", snap).stdout
+        os.unlink(snap)
+        if "200 handles" not in out:
+            raise AssertionError("seed output: " + out)
+        with cdstest.Server(seeded, "--plain-lookup", "on") as b, \
+                cdstest.Server(plain, "--plain-lookup", "on") as c:
+            eq(evaluations(b), 4, "the seeded replica evaluates the 4 "
+               "handles changed since the snapshot")
+            eq(evaluations(c), 204, "an unseeded replica evaluates all")
+            for i in range(20, 24):
+                eq(registered(b, token, phone(i))[0], True,
+                   "seeded replica answers a later change")
+            if "from snapshot" not in b.stderr():
+                raise AssertionError("no word of the snapshot: " + b.stderr())
+    finally:
+        for d in (first, seeded, plain):
+            d.cleanup()
+
+
+if __name__ == "__main__":
+    pgserver.run_tests(globals())
