@@ -1,7 +1,8 @@
 /*
  * keysrc.h: where a data directory's secrets live, behind one interface,
  * so that the code serving them (the mirror's epochs, the gateway, the
- * verification codes) and cdsctl need not know:
+ * verification codes, the legal ledger's head signatures) and cdsctl need
+ * not know:
  *
  *   files   DIR/keys/epoch-<N>.key and DIR/keys/ohttp-gateway.keys
  *           (crypto/keys.h, crypto/gwkeys.h): one machine, SQLite;
