@@ -6,11 +6,11 @@
  *
  * Creates DIR (0700) if it is missing, the store (DIR/cds.sqlite3, or a
  * PostgreSQL database that DIR/store.conf then names), the OPRF key of
- * epoch 1 and the Oblivious HTTP gateway key in DIR/keys (on PostgreSQL:
- * the key-encryption key DIR/keys/kek, and those keys sealed under it in
- * the database, where every replica finds them: store/keysrc.h), the admin token
- * DIR/admin.token and the metrics token DIR/metrics.token, and the legal
- * ledger's signing key DIR/keys/ledger.key (all 0600).  Refuses a
+ * epoch 1, the Oblivious HTTP gateway key and the legal ledger's signing
+ * key in DIR/keys (on PostgreSQL: the key-encryption key DIR/keys/kek, and
+ * those keys sealed under it in the database, where every replica finds
+ * them: store/keysrc.h), the admin token DIR/admin.token and the metrics
+ * token DIR/metrics.token (all 0600).  Refuses a
  * directory that already has a store or keys, and a database that has a
  * store: init never overwrites anything.
  *
@@ -49,9 +49,9 @@ static const char usage[] =
 	"epoch 1 and the Oblivious HTTP gateway key (DIR/keys), the admin token\n"
 	"(DIR/admin.token) and the metrics token (DIR/metrics.token), both mode 0600.\n"
 	"DIR is created if missing; a directory that has a store is refused.\n"
-	"On PostgreSQL the OPRF and gateway keys live in the database, sealed\n"
-	"under the key-encryption key DIR/keys/kek (0600), which replicas copy\n"
-	"('cdsctl --data DIR2 join --store URL --kek DIR/keys/kek').\n"
+	"On PostgreSQL the OPRF, gateway and ledger keys live in the database,\n"
+	"sealed under the key-encryption key DIR/keys/kek (0600), which replicas\n"
+	"copy ('cdsctl --data DIR2 join --store URL --kek DIR/keys/kek').\n"
 	"\n"
 	"  --store URL            where the directory store lives: 'sqlite' (the\n"
 	"                         default: DIR/cds.sqlite3) or a libpq URI\n"
@@ -219,6 +219,10 @@ int cdsctl_init(int argc, char **argv)
 	}
 	printf("wrote the admin token to %s/admin.token (mode 0600)\n", dir);
 	printf("wrote the metrics token to %s/metrics.token (mode 0600)\n", dir);
-	printf("created the ledger key %s/keys/ledger.key (mode 0600)\n", dir);
+	if (sealed)
+		printf("created the ledger key, sealed in the database\n");
+	else
+		printf("created the ledger key %s/keys/ledger.key (mode 0600)\n",
+		       dir);
 	return CLI_OK;
 }

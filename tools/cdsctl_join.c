@@ -7,7 +7,8 @@
  * Writes DIR/store.conf (URL), DIR/keys/kek (a copy of FILE, the
  * key-encryption key of the directory that made the database, 0600) and a
  * metrics token of DIR's own; copies no other file.  The OPRF epochs, the
- * gateway keys and the verification key are read from the database,
+ * gateway keys, the verification key and the legal ledger's signing key
+ * are read from the database,
  * sealed under the KEK (store/keysrc.h), so a key rotated later through
  * any data directory reaches this one too.
  *
@@ -34,9 +35,9 @@ static const char usage[] =
 	"store at URL (made by 'cdsctl init --store URL').  FILE is the store's\n"
 	"key-encryption key: DIR/keys/kek of the data directory that made it.\n"
 	"join copies it to DIR/keys/kek (0600) and writes DIR/store.conf and\n"
-	"DIR/metrics.token; the OPRF and gateway keys stay sealed in the\n"
-	"database, where every replica reads them.  DIR is created if missing;\n"
-	"a directory that has a store or keys is refused.\n"
+	"DIR/metrics.token; the OPRF, gateway and ledger keys stay sealed in\n"
+	"the database, where every replica reads them.  DIR is created if\n"
+	"missing; a directory that has a store or keys is refused.\n"
 	"\n"
 	"  --store URL   postgresql://[user@]host[:port]/dbname, no password\n"
 	"                (libpq reads it from PGPASSFILE, a service file or\n"

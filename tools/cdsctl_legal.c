@@ -53,7 +53,7 @@ static const char verify_usage[] =
 	"               the ledger must extend it.  HEX is \"head\" (80 hex\n"
 	"               digits: entry count, u64 big-endian, then the last\n"
 	"               entry hash) or \"signed_head\" (208: the head, then\n"
-	"               its Ed25519 signature, checked with DIR/keys/ledger.key)\n";
+	"               its Ed25519 signature, checked with the ledger key)\n";
 
 static const char transparency_usage[] =
 	"usage: cdsctl --data DIR legal transparency [--since RFC3339]\n"
@@ -62,9 +62,10 @@ static const char transparency_usage[] =
 	"Count orders, exports and records disclosed, by scope type, per\n"
 	"calendar month (or for the window, if --since or --until is given),\n"
 	"from a ledger that verifies.  The report ends with the ledger head,\n"
-	"signed with the ledger key (DIR/keys/ledger.key, made on first use):\n"
-	"publish it, and 'legal verify --head' shows later that no entry was\n"
-	"removed or rewritten since.\n";
+	"signed with the ledger key (DIR/keys/ledger.key, or sealed in the\n"
+	"database on PostgreSQL with sealed keys; made on first use): publish\n"
+	"it, and 'legal verify --head' shows later that no entry was removed\n"
+	"or rewritten since.\n";
 
 static int datadir_ok(void)
 {

@@ -1,29 +1,19 @@
 /*
  * ledger_head.c: head encoding, parsing and signing with the ledger key
- * (ledger_head.h).
+ * (ledger_head.h; where the key lives: ledger_key.h).
  *
- * Invariants:
- *  1. The secret key exists only in DIR/keys/ledger.key and, briefly, in a
- *     buffer of this file that is wiped on every path.
- *  2. The key file is never replaced: it is written under a temporary name
- *     and link(2)ed into place, so two processes creating it at once agree
- *     on one key.
+ * Invariant: the secret key is held here only in locked memory
+ * (core/secrets.h), freed and wiped on every path.
  */
 #include "legal/ledger_head.h"
 
-#include <errno.h>
-#include <limits.h>
-#include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "core/codec.h"
-#include "core/os.h"
-#include "store/store_impl.h"
+#include "core/secrets.h"
+#include "legal/ledger_key.h"
 
 #define HEAD_DOMAIN "cds/v1/ledger-head"
-#define SK_HEX (2 * crypto_sign_SECRETKEYBYTES)
 
 void cds_ledger_head_encode(uint8_t out[static CDS_LEDGER_HEAD_BYTES],
 			    const struct cds_ledger_head *h)
@@ -60,73 +50,15 @@ enum cds_err cds_ledger_head_parse(struct cds_ledger_head *h,
 	return CDS_OK;
 }
 
-static enum cds_err key_path(char out[PATH_MAX], const char *datadir,
-			     const char *name, struct cds_error *err)
-{
-	if (snprintf(out, PATH_MAX, "%s/keys/%s", datadir, name) >= PATH_MAX)
-		return cds_fail(err, CDS_ERR_INVALID, "data directory path too long");
-	return CDS_OK;
-}
-
-/* A fresh key under a temporary name, linked to path (invariant 2). */
-static enum cds_err key_create(const char *datadir, const char *path,
-			       struct cds_error *err)
-{
-	uint8_t pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
-	char tmp[PATH_MAX], name[64], text[SK_HEX + 1];
-	enum cds_err rc;
-
-	snprintf(name, sizeof(name), ".ledger.key.%ld", (long)getpid());
-	if ((rc = key_path(tmp, datadir, name, err)))
-		return rc;
-	/* DIR/keys exists after init; a bare directory (tests) gets it here. */
-	*strrchr(tmp, '/') = '\0';
-	if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-		return cds_fail(err, CDS_ERR_IO, "cannot create '%s': %s", tmp,
-				strerror(errno));
-	tmp[strlen(tmp)] = '/';
-	crypto_sign_keypair(pk, sk);
-	cds_hex_encode(text, sk, sizeof(sk));
-	rc = cds_token_write_file(tmp, text, err);
-	if (!rc && link(tmp, path) != 0 && errno != EEXIST)
-		rc = cds_fail(err, CDS_ERR_IO, "cannot create '%s': %s", path,
-			      strerror(errno));
-	unlink(tmp);
-	sodium_memzero(sk, sizeof(sk));
-	sodium_memzero(text, sizeof(text));
-	return rc;
-}
-
-/* Read the secret key; create it first if `create` and it is missing. */
-static enum cds_err key_load(const char *datadir, bool create,
-			     uint8_t sk[static crypto_sign_SECRETKEYBYTES],
-			     struct cds_error *err)
-{
-	char path[PATH_MAX], text[SK_HEX + 2];
-	enum cds_err rc;
-	size_t n = 0;
-
-	if ((rc = key_path(path, datadir, "ledger.key", err)))
-		return rc;
-	rc = cds_read_head(path, text, sizeof(text), &n, err);
-	if (rc == CDS_ERR_NOT_FOUND && create &&
-	    !(rc = key_create(datadir, path, err)))
-		rc = cds_read_head(path, text, sizeof(text), &n, err);
-	if (!rc && (n < SK_HEX ||
-		    cds_hex_decode_exact(sk, crypto_sign_SECRETKEYBYTES, text,
-					 SK_HEX, "ledger key", NULL) != CDS_OK))
-		rc = cds_fail(err, CDS_ERR_INVALID,
-			      "the ledger key '%s' is malformed", path);
-	sodium_memzero(text, sizeof(text));
-	return rc;
-}
-
 enum cds_err cds_ledger_key_ensure(const char *datadir, struct cds_error *err)
 {
-	uint8_t sk[crypto_sign_SECRETKEYBYTES];
-	enum cds_err rc = key_load(datadir, true, sk, err);
+	uint8_t *sk = cds_secret_alloc(crypto_sign_SECRETKEYBYTES);
+	enum cds_err rc;
 
-	sodium_memzero(sk, sizeof(sk));
+	if (!sk)
+		return cds_fail(err, CDS_ERR_NOMEM, "out of memory for the ledger key");
+	rc = cds_ledger_key_load(datadir, true, sk, err);
+	cds_secret_free(sk, crypto_sign_SECRETKEYBYTES);
 	return rc;
 }
 
@@ -144,16 +76,19 @@ enum cds_err cds_ledger_head_sign(const char *datadir,
 				  uint8_t pk[static CDS_LEDGER_PK_BYTES],
 				  struct cds_error *err)
 {
-	uint8_t sk[crypto_sign_SECRETKEYBYTES];
+	uint8_t *sk = cds_secret_alloc(crypto_sign_SECRETKEYBYTES);
 	uint8_t m[sizeof(HEAD_DOMAIN) - 1 + CDS_LEDGER_HEAD_BYTES];
-	enum cds_err rc = key_load(datadir, true, sk, err);
+	enum cds_err rc;
 
+	if (!sk)
+		return cds_fail(err, CDS_ERR_NOMEM, "out of memory for the ledger key");
+	rc = cds_ledger_key_load(datadir, true, sk, err);
 	if (!rc) {
 		signed_bytes(m, h);
 		crypto_sign_detached(sig, NULL, m, sizeof(m), sk);
 		crypto_sign_ed25519_sk_to_pk(pk, sk);
 	}
-	sodium_memzero(sk, sizeof(sk));
+	cds_secret_free(sk, crypto_sign_SECRETKEYBYTES);
 	return rc;
 }
 
@@ -162,10 +97,14 @@ enum cds_err cds_ledger_head_check(const char *datadir,
 				   const uint8_t sig[static CDS_LEDGER_SIG_BYTES],
 				   struct cds_error *err)
 {
-	uint8_t sk[crypto_sign_SECRETKEYBYTES], pk[crypto_sign_PUBLICKEYBYTES];
+	uint8_t *sk = cds_secret_alloc(crypto_sign_SECRETKEYBYTES);
+	uint8_t pk[crypto_sign_PUBLICKEYBYTES];
 	uint8_t m[sizeof(HEAD_DOMAIN) - 1 + CDS_LEDGER_HEAD_BYTES];
-	enum cds_err rc = key_load(datadir, false, sk, err);
+	enum cds_err rc;
 
+	if (!sk)
+		return cds_fail(err, CDS_ERR_NOMEM, "out of memory for the ledger key");
+	rc = cds_ledger_key_load(datadir, false, sk, err);
 	if (rc)
 		goto out;
 	crypto_sign_ed25519_sk_to_pk(pk, sk);
@@ -176,6 +115,6 @@ enum cds_err cds_ledger_head_check(const char *datadir,
 			      "with this ledger's key (a forged head, or the key "
 			      "was replaced)");
 out:
-	sodium_memzero(sk, sizeof(sk));
+	cds_secret_free(sk, crypto_sign_SECRETKEYBYTES);
 	return rc;
 }

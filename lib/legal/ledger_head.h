@@ -17,11 +17,10 @@
  *
  * entry_hash is the last entry's (ledger.c), 32 zero bytes for 0 entries.
  *
- * The key lives in DIR/keys/ledger.key (mode 0600, beside the OPRF keys
- * rather than in DIR/legal, so that write access to the ledger's directory
- * does not give the signing key): 128 hex digits of libsodium's 64-byte
- * secret key and a newline.  `cdsctl init` makes it; a data directory from
- * before gets it on first use.
+ * The key lives in DIR/keys/ledger.key, or, on a PostgreSQL store that
+ * keeps its keys sealed, in the database sealed under the key-encryption
+ * key, shared by every data directory of it (ledger_key.h).  `cdsctl
+ * init` makes it; a data directory from before gets it on first use.
  */
 #ifndef CDS_LEGAL_LEDGER_HEAD_H
 #define CDS_LEGAL_LEDGER_HEAD_H
@@ -53,9 +52,10 @@ enum cds_err cds_ledger_head_parse(struct cds_ledger_head *h,
 				   struct cds_error *err) CDS_MUST_CHECK;
 
 /*
- * Sign h with DIR/keys/ledger.key, creating the key if it is missing; pk
- * gets the public key.  CDS_ERR_IO naming the file if it cannot be read
- * or made, CDS_ERR_INVALID if it is malformed.
+ * Sign h with the ledger key, creating the key if it is missing; pk gets
+ * the public key.  CDS_ERR_IO naming the file if it cannot be read or
+ * made, CDS_ERR_INVALID if it is malformed; on a sealed store the key
+ * source's errors (a missing or wrong KEK, an altered row: keysrc.h).
  */
 enum cds_err cds_ledger_head_sign(const char *datadir,
 				  const struct cds_ledger_head *h,
@@ -63,7 +63,7 @@ enum cds_err cds_ledger_head_sign(const char *datadir,
 				  uint8_t pk[static CDS_LEDGER_PK_BYTES],
 				  struct cds_error *err) CDS_MUST_CHECK;
 
-/* Create DIR/keys/ledger.key if it is missing (cdsctl init). */
+/* Create the ledger key if it is missing (cdsctl init). */
 enum cds_err cds_ledger_key_ensure(const char *datadir,
 				   struct cds_error *err) CDS_MUST_CHECK;
 

@@ -100,9 +100,11 @@ static enum cds_err files_gw_rotate(struct cds_keysrc *ks, int64_t now_us,
 }
 
 static enum cds_err files_secret(struct cds_keysrc *ks, const char *kind,
-				 uint8_t *out, size_t len, struct cds_error *err)
+				 const uint8_t *first, uint8_t *out, size_t len,
+				 struct cds_error *err)
 {
 	(void)ks;
+	(void)first;
 	(void)out;
 	(void)len;
 	return cds_fail(err, CDS_ERR_DISABLED,
@@ -257,5 +259,20 @@ enum cds_err cds_keysrc_gw_rotate(struct cds_keysrc *ks, int64_t now_us,
 enum cds_err cds_keysrc_secret(struct cds_keysrc *ks, const char *kind,
 			       uint8_t *out, size_t len, struct cds_error *err)
 {
-	return ks->ops->secret(ks, kind, out, len, err);
+	uint8_t fresh[CDS_KEYSRC_SECRET_MAX];
+	enum cds_err rc;
+
+	if (len > sizeof(fresh))
+		return cds_fail(err, CDS_ERR_INVALID, "secret too long");
+	randombytes_buf(fresh, len);
+	rc = ks->ops->secret(ks, kind, fresh, out, len, err);
+	sodium_memzero(fresh, sizeof(fresh));
+	return rc;
+}
+
+enum cds_err cds_keysrc_secret_get(struct cds_keysrc *ks, const char *kind,
+				   const uint8_t *first, uint8_t *out,
+				   size_t len, struct cds_error *err)
+{
+	return ks->ops->secret(ks, kind, first, out, len, err);
 }

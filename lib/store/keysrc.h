@@ -1,7 +1,8 @@
 /*
  * keysrc.h: where a data directory's secrets live, behind one interface,
  * so that the code serving them (the mirror's epochs, the gateway, the
- * verification codes) and cdsctl need not know:
+ * verification codes, the legal ledger's head signatures) and cdsctl need
+ * not know:
  *
  *   files   DIR/keys/epoch-<N>.key and DIR/keys/ohttp-gateway.keys
  *           (crypto/keys.h, crypto/gwkeys.h): one machine, SQLite;
@@ -21,6 +22,8 @@
  *     kind "ohttp",  id 1      the gateway key set, as its file's text
  *     kind "verify", id 1      the verification-code key (raw bytes), made
  *                              by the first cdsd that starts
+ *     kind "ledger", id 1      the legal ledger's Ed25519 seed (raw bytes,
+ *                              legal/ledger_head.h), made by init
  *
  * Invariants:
  *  1. A dump of the database holds no plaintext secret: every secret row
@@ -114,6 +117,9 @@ enum cds_err cds_keysrc_gw_rotate(struct cds_keysrc *ks, int64_t now_us,
 				  uint8_t *id,
 				  struct cds_error *err) CDS_MUST_CHECK;
 
+/* The longest secret of cds_keysrc_secret and _secret_get. */
+#define CDS_KEYSRC_SECRET_MAX 64
+
 /*
  * The sealed secret (kind, 1) of len bytes into out, drawn at random and
  * sealed first if there is none (two replicas racing agree on one).
@@ -122,5 +128,15 @@ enum cds_err cds_keysrc_gw_rotate(struct cds_keysrc *ks, int64_t now_us,
 enum cds_err cds_keysrc_secret(struct cds_keysrc *ks, const char *kind,
 			       uint8_t *out, size_t len,
 			       struct cds_error *err) CDS_MUST_CHECK;
+
+/*
+ * The same, but if there is none: first (len bytes) is sealed as the
+ * secret, as by cds_keysrc_secret (a secret kept elsewhere until now, for
+ * example); with first NULL, CDS_ERR_NOT_FOUND and nothing is sealed.
+ */
+enum cds_err cds_keysrc_secret_get(struct cds_keysrc *ks, const char *kind,
+				   const uint8_t *first, uint8_t *out,
+				   size_t len,
+				   struct cds_error *err) CDS_MUST_CHECK;
 
 #endif

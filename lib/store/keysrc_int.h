@@ -26,7 +26,8 @@ struct cds_keysrc_ops {
 	enum cds_err (*gw_rotate)(struct cds_keysrc *ks, int64_t now_us,
 				  uint8_t *id, struct cds_error *err);
 	enum cds_err (*secret)(struct cds_keysrc *ks, const char *kind,
-			       uint8_t *out, size_t len, struct cds_error *err);
+			       const uint8_t *first, uint8_t *out, size_t len,
+			       struct cds_error *err);
 };
 
 /* keysrc_sealed.c */

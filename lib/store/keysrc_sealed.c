@@ -24,7 +24,6 @@
 
 #define KEK_CHECK_TEXT "cds kek check v1"
 #define AD_BYTES 64
-#define SECRET_MAX 64
 
 /* ---- rows ---- */
 
@@ -380,7 +379,7 @@ static enum cds_err secret_read(struct cds_keysrc *ks, const char *kind,
 				uint8_t *out, size_t want, bool *found,
 				struct cds_error *err)
 {
-	uint8_t buf[SECRET_MAX];
+	uint8_t buf[CDS_KEYSRC_SECRET_MAX];
 	struct rows r;
 	size_t len = 0;
 	enum cds_err rc = rows_get(ks->store, kind, &r, err);
@@ -400,23 +399,23 @@ static enum cds_err secret_read(struct cds_keysrc *ks, const char *kind,
 }
 
 static enum cds_err sealed_secret(struct cds_keysrc *ks, const char *kind,
-				  uint8_t *out, size_t len,
+				  const uint8_t *first, uint8_t *out, size_t len,
 				  struct cds_error *err)
 {
-	uint8_t fresh[SECRET_MAX];
 	bool found = false;
 	enum cds_err rc;
 
-	if (len > sizeof(fresh))
+	if (len > CDS_KEYSRC_SECRET_MAX)
 		return cds_fail(err, CDS_ERR_INVALID, "secret too long");
 	rc = secret_read(ks, kind, out, len, &found, err);
 	if (rc || found)
 		return rc;
-	randombytes_buf(fresh, len);
-	rc = seal_put(ks->store, ks->kek, kind, 1, cds_now_us(), fresh, len,
+	if (!first)
+		return cds_fail(err, CDS_ERR_NOT_FOUND,
+				"no key %s/1 sealed in the database", kind);
+	rc = seal_put(ks->store, ks->kek, kind, 1, cds_now_us(), first, len,
 		      false, err);
-	sodium_memzero(fresh, sizeof(fresh));
-	/* Created here, or by a replica that raced us: read what won. */
+	/* Sealed here, or by a replica that raced us: read what won. */
 	if (!rc || rc == CDS_ERR_EXISTS)
 		rc = secret_read(ks, kind, out, len, &found, err);
 	if (!rc && !found)

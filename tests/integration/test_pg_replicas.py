@@ -5,17 +5,23 @@ directory that has one, leaving nothing behind; a joined directory holds
 only its KEK, store.conf and metrics token, and lists the same epochs.  A
 new replica seeded with another's index snapshot (`cdsctl index seed`)
 evaluates only the handles changed since, where an unseeded one evaluates
-them all; bad snapshots are refused and nothing is written."""
+them all; bad snapshots are refused and nothing is written.  The legal
+ledger's signing key is one key sealed in the database: a head signed
+through a joined directory verifies through the first and the other way
+round, no directory holds keys/ledger.key, and pg_dump holds no secret
+key."""
 import base64
+import json
 import os
 import shutil
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 import cdstest  # noqa: E402
 import pgserver  # noqa: E402
-from apiutil import (create_account, metric_value, metrics,  # noqa: E402
-                     phone, registered)
+from apiutil import (create_account, lookup, metric_value,  # noqa: E402
+                     metrics, phone, registered)
 from cdstest import eq  # noqa: E402
 from replicas import JoinedDir  # noqa: E402
 
@@ -117,6 +123,66 @@ def test_snapshot_start():
                 raise AssertionError("no word of the snapshot: " + b.stderr())
     finally:
         for d in (first, seeded, plain):
+            d.cleanup()
+
+
+def signed_head(dd):
+    """The head of dd's transparency report (signed with the ledger key)."""
+    return json.loads(dd.ctl("legal", "transparency").stdout)["ledger_head"]
+
+
+def expect_head(dd, head):
+    """dd's ledger extends head, and its signature verifies with dd's key."""
+    p = dd.ctl("legal", "verify", "--head", head["signed_head"], check=False)
+    eq(p.returncode, 0, "verify --head on %s: %s" % (dd.path, p.stderr))
+
+
+def no_ledger_key_in_dump(uri, pk_hex):
+    """The secret key is seed || public key: in the clear, as hex text or
+    as bytea (dumped as hex), the dump would hold the public key's hex."""
+    dump = subprocess.run([PG._tool("pg_dump"), "-d", uri],
+                          capture_output=True, timeout=120)
+    eq(dump.returncode, 0, "pg_dump: %r" % dump.stderr[-500:])
+    if pk_hex.encode() in dump.stdout.lower():
+        raise AssertionError("the dump holds the ledger key pair in the clear")
+    if b"ledger\t1\t" not in dump.stdout:
+        raise AssertionError("the dump has no sealed row ledger/1")
+
+
+def test_ledger_key_shared():
+    uri = PG.new_database()
+    first = cdstest.DataDir(prefix_bits=4, store=uri)
+    joined = JoinedDir(uri, first)
+    try:
+        with cdstest.Server(first, "--plain-lookup", "on",
+                            "--durability", "sync") as srv:
+            acct, token = create_account(srv, first, [phone(1)])
+            lookup(srv, token, [phone(2)])
+        # Exported through the joined directory, checked through the first.
+        joined.ctl("legal", "export", "--order", "R-1", "--requester", acct,
+                   "--out", os.path.join(joined.path, "r1.json"))
+        h1 = signed_head(joined)
+        eq(h1["entries"], 1, "the joined directory's head")
+        expect_head(first, h1)
+        # And the other way round.
+        first.ctl("legal", "export", "--order", "R-2", "--requester", acct,
+                  "--out", os.path.join(first.path, "r2.json"))
+        h2 = signed_head(first)
+        eq(h2["public_key"], h1["public_key"], "one ledger key")
+        expect_head(joined, h2)
+        expect_head(joined, h1)
+        # A forged signature is refused on both.
+        sig = h2["signed_head"]
+        forged = dict(h2, signed_head=sig[:-1] + ("0" if sig[-1] != "0"
+                                                  else "1"))
+        for dd in (first, joined):
+            expect_fail(dd, ["legal", "verify", "--head",
+                             forged["signed_head"]], 1, ["does not verify"])
+            if os.path.exists(os.path.join(dd.path, "keys", "ledger.key")):
+                raise AssertionError("%s holds keys/ledger.key" % dd.path)
+        no_ledger_key_in_dump(uri, h1["public_key"].lower())
+    finally:
+        for d in (first, joined):
             d.cleanup()
 
 

@@ -3,7 +3,8 @@
  * (lib/crypto/seal.h).  On SQLite (the plain run) the source is the key
  * files, as before; under CDS_TEST_PG (keysrc_pg) a store made with a KEK
  * keeps its keys sealed: rotation and destruction, the gateway key set and
- * the shared verification key through the table; a wrong or missing KEK
+ * the shared verification key through the table, a secret sealed from a
+ * value kept elsewhere (the ledger key's); a wrong or missing KEK
  * refused with a clear message; an altered or moved row refused; and no
  * row of the database holding a secret key in the clear.
  */
@@ -253,6 +254,44 @@ static void test_no_plaintext(void **state)
 	sodium_memzero(g, sizeof(g));
 }
 
+/*
+ * A secret kept elsewhere until now is sealed as given, once: NOT_FOUND
+ * without one, the first value given wins, later ones are ignored.
+ */
+static void test_secret_get(void **state)
+{
+	struct fx *f = *state;
+	struct cds_error err;
+	uint8_t a[32], b[32], out[32];
+
+	randombytes_buf(a, sizeof(a));
+	randombytes_buf(b, sizeof(b));
+	assert_int_equal(cds_keysrc_init(&f->ks, f->dir, f->s, &err), CDS_OK);
+	if (!storetest_pg()) {
+		assert_int_equal(cds_keysrc_secret_get(&f->ks, "ledger", a, out,
+						       sizeof(out), &err),
+				 CDS_ERR_DISABLED);
+		return;
+	}
+	assert_int_equal(cds_keysrc_secret_get(&f->ks, "ledger", NULL, out,
+					       sizeof(out), &err),
+			 CDS_ERR_NOT_FOUND);
+	assert_non_null(strstr(err.msg, "ledger/1"));
+	assert_int_equal(cds_keysrc_secret_get(&f->ks, "ledger", a, out,
+					       sizeof(out), &err), CDS_OK);
+	assert_memory_equal(out, a, sizeof(a));
+	assert_false(rows_hold(a, sizeof(a)));
+	assert_int_equal(cds_keysrc_secret_get(&f->ks, "ledger", b, out,
+					       sizeof(out), &err), CDS_OK);
+	assert_memory_equal(out, a, sizeof(a));
+	assert_int_equal(cds_keysrc_secret(&f->ks, "ledger", out, sizeof(out),
+					   &err), CDS_OK);
+	assert_memory_equal(out, a, sizeof(a));
+	/* A length other than the one sealed is refused. */
+	assert_int_equal(cds_keysrc_secret_get(&f->ks, "ledger", NULL, out, 16,
+					       &err), CDS_ERR_INVALID);
+}
+
 /* Boxes: round trip; a flipped byte or another name does not open. */
 static void test_seal(void **state)
 {
@@ -285,6 +324,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wrong_kek, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tampered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_plaintext, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_secret_get, setup, teardown),
 		cmocka_unit_test(test_seal),
 	};
 

@@ -4,7 +4,9 @@
  * or at the end), inserting and reordering entries are each caught, and
  * the message names the first broken entry; a forger who re-hashes the
  * whole chain and rewrites ledger_head is caught by a published head,
- * which is also signed and parsed here.
+ * which is also signed and parsed here.  On PostgreSQL with sealed keys
+ * the head's key is one sealed row that every data directory of the
+ * database signs with, and a key file from before is adopted.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,11 +23,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
 #include <sqlite3.h>
 
 #include "core/codec.h"
+#include "crypto/seal.h"
 #include "legal/ledger.h"
+#include "legal/ledger_key.h"
 #include "qlogtest.h"
+#include "store/keysrc.h"
 
 /* A fresh data directory on this run's backend (qlogtest.h). */
 static char *tmpdir(void)
@@ -66,15 +72,19 @@ static void append(const char *dir, const char *order, uint64_t records)
 	cds_ledger_close(l);
 }
 
-/* Three entries; returns the directory. */
-static char *ledger3(void)
+/* Three entries in dir; returns it. */
+static char *ledger3_in(char *dir)
 {
-	char *dir = tmpdir();
-
 	append(dir, "ORDER-1", 1);
 	append(dir, "ORDER-2", 2);
 	append(dir, "ORDER-3", 3);
 	return dir;
+}
+
+/* Three entries; returns the directory. */
+static char *ledger3(void)
+{
+	return ledger3_in(tmpdir());
 }
 
 static enum cds_err verify(const char *dir, uint64_t *n, struct cds_error *err)
@@ -418,7 +428,7 @@ static void test_extends_published_head(void **state)
 
 static void test_head_signature_and_parse(void **state)
 {
-	char *dir = ledger3();
+	char *dir = ledger3_in(qlogtest_dir(true)); /* keysrc reads the store */
 	struct cds_ledger_head h = head_of(dir), back;
 	uint8_t sig[CDS_LEDGER_SIG_BYTES], pk[CDS_LEDGER_PK_BYTES], sig2[64];
 	uint8_t b[CDS_LEDGER_SIGNED_HEAD_BYTES];
@@ -454,6 +464,116 @@ static void test_head_signature_and_parse(void **state)
 	h.entries = 2;
 	assert_int_equal(cds_ledger_head_check(dir, &h, sig, &err),
 			 CDS_ERR_CRYPTO);
+	rmtree(dir);
+}
+
+/* Does any sealed row hold these bytes, raw or as hex? */
+static bool sealed_rows_hold(const uint8_t *b, size_t len)
+{
+	char hex[2 * crypto_sign_SECRETKEYBYTES + 1], q[512];
+	PGconn *c = PQconnectdb(storetest_pg());
+	PGresult *r;
+	bool found;
+
+	cds_hex_encode(hex, b, len);
+	snprintf(q, sizeof(q), "SELECT count(*) FROM cds.sealed WHERE "
+		 "position('\\x%s'::bytea in box) > 0 OR "
+		 "position('%s'::bytea in box) > 0", hex, hex);
+	r = PQexec(c, q);
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	found = strcmp(PQgetvalue(r, 0, 0), "0") != 0;
+	PQclear(r);
+	PQfinish(c);
+	return found;
+}
+
+/* Make dir's store keep its keys sealed, as cdsctl init --store does. */
+static void seal_store(const char *dir)
+{
+	struct cds_store *s = NULL;
+	struct cds_error err;
+	char path[4096];
+
+	assert_int_equal(cds_kek_path(path, dir, &err), CDS_OK);
+	assert_int_equal(cds_kek_create(path, &err), CDS_OK);
+	assert_int_equal(cds_store_open(&s, dir, &err), CDS_OK);
+	assert_int_equal(cds_keysrc_seal_new(dir, s, &err), CDS_OK);
+	cds_store_close(s);
+}
+
+/* A second data directory of dir's database, as cdsctl join makes it. */
+static char *joined(const char *dir)
+{
+	char *dir2 = tmpdir_new(), src[4096], dst[4096];
+	struct cds_error err;
+
+	assert_int_equal(cds_store_join(dir2, storetest_pg(), &err), CDS_OK);
+	snprintf(dst, sizeof(dst), "%s/keys", dir2);
+	assert_int_equal(mkdir(dst, 0700), 0);
+	assert_int_equal(cds_kek_path(src, dir, &err), CDS_OK);
+	assert_int_equal(cds_kek_path(dst, dir2, &err), CDS_OK);
+	assert_int_equal(cds_kek_copy(dst, src, &err), CDS_OK);
+	return dir2;
+}
+
+static bool has_key_file(const char *dir)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/keys/ledger.key", dir);
+	return access(path, F_OK) == 0;
+}
+
+/*
+ * PostgreSQL with sealed keys: one ledger key for every data directory,
+ * sealed (never in the clear, never a file); a key file from before the
+ * key was sealed is adopted, so heads it signed keep verifying.
+ */
+static void test_head_key_sealed(void **state)
+{
+	char *dir, *dir2, path[4096];
+	struct cds_ledger_head h;
+	uint8_t sig[CDS_LEDGER_SIG_BYTES], sig2[CDS_LEDGER_SIG_BYTES];
+	uint8_t pk[CDS_LEDGER_PK_BYTES], pk2[CDS_LEDGER_PK_BYTES];
+	uint8_t sk[crypto_sign_SECRETKEYBYTES];
+	struct cds_error err;
+
+	(void)state;
+	if (!storetest_pg())
+		skip();
+	dir = ledger3_in(qlogtest_dir(true));
+	h = head_of(dir);
+	/* Signed while the store kept its keys in files (an older init). */
+	assert_int_equal(cds_ledger_head_sign(dir, &h, sig, pk, &err), CDS_OK);
+	assert_true(has_key_file(dir));
+	seal_store(dir);
+	dir2 = joined(dir);
+	assert_int_equal(cds_ledger_head_check(dir2, &h, sig, &err),
+			 CDS_ERR_NOT_FOUND); /* not sealed yet: dir2 has no file */
+	assert_non_null(strstr(err.msg, "no ledger key"));
+	assert_int_equal(cds_ledger_head_check(dir, &h, sig, &err), CDS_OK);
+	snprintf(path, sizeof(path), "%s/keys/ledger.key", dir);
+	assert_int_equal(unlink(path), 0);
+	/* Sealed from the file: both directories, no file written. */
+	assert_int_equal(cds_ledger_head_check(dir, &h, sig, &err), CDS_OK);
+	assert_int_equal(cds_ledger_head_check(dir2, &h, sig, &err), CDS_OK);
+	assert_int_equal(cds_ledger_head_sign(dir2, &h, sig2, pk2, &err), CDS_OK);
+	assert_memory_equal(pk2, pk, sizeof(pk));
+	assert_false(has_key_file(dir));
+	assert_false(has_key_file(dir2));
+	assert_int_equal(cds_ledger_key_load(dir2, false, sk, &err), CDS_OK);
+	assert_false(sealed_rows_hold(sk, crypto_sign_SEEDBYTES));
+	assert_false(sealed_rows_hold(sk, sizeof(sk)));
+	assert_false(sealed_rows_hold(pk, sizeof(pk)));
+	sodium_memzero(sk, sizeof(sk));
+	/* An altered row is refused, naming it; nothing falls back. */
+	qlogtest_sql("UPDATE cds.sealed SET box = set_byte(box, 30, "
+		     "get_byte(box, 30) # 1) WHERE kind = 'ledger'");
+	assert_int_equal(cds_ledger_head_sign(dir2, &h, sig2, pk2, &err),
+			 CDS_ERR_CRYPTO);
+	assert_non_null(strstr(err.msg, "ledger/1"));
+	assert_false(has_key_file(dir2));
+	rmtree(dir2);
 	rmtree(dir);
 }
 
@@ -504,8 +624,11 @@ int main(void)
 		cmocka_unit_test(test_truncated_with_rewritten_head),
 		cmocka_unit_test(test_extends_published_head),
 		cmocka_unit_test(test_head_signature_and_parse),
+		cmocka_unit_test(test_head_key_sealed),
 		cmocka_unit_test(test_hash_covers_fields),
 	};
 
+	if (sodium_init() < 0) /* the ledger key is held in sodium_malloc'd memory */
+		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
