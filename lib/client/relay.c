@@ -108,15 +108,19 @@ static enum cds_err encode_request(struct cds_buf *out,
 	return rc;
 }
 
-/* Status, body, ETag and Retry-After of the inner reply into r. */
-static enum cds_err decode_reply(struct cds_http_reply *r, const uint8_t *in,
-				 size_t len, struct cds_error *err)
+/*
+ * Status, ETag and Retry-After of the inner reply (the plaintext
+ * in->data[off .. off + len)) into r, and its body: the content is moved to
+ * the front of in, which r->body then takes over.  A bucket group is
+ * megabytes: no copy of it is made beyond that move.
+ */
+static enum cds_err take_reply(struct cds_http_reply *r, struct cds_buf *in,
+			       size_t off, size_t len, struct cds_error *err)
 {
 	struct cds_bhttp_msg m;
 	const char *v;
-	enum cds_err rc;
 
-	if (cds_bhttp_parse_response(&m, in, len, err))
+	if (cds_bhttp_parse_response_ref(&m, in->data + off, len, err))
 		return cds_fail(err, CDS_ERR_PROTO,
 				"the gateway's answer is not valid binary HTTP");
 	r->status = (long)m.status;
@@ -131,9 +135,14 @@ static enum cds_err decode_reply(struct cds_http_reply *r, const uint8_t *in,
 
 		r->retry_after = *end || end == v || s < 0 ? -1 : s;
 	}
-	rc = cds_buf_append(&r->body, m.content, m.content_len);
+	memmove(in->data, m.content, m.content_len);
+	in->len = m.content_len;
+	in->data[in->len] = '\0';
 	cds_bhttp_fini(&m);
-	return rc ? cds_fail(err, rc, "out of memory") : CDS_OK;
+	cds_buf_fini(&r->body);
+	r->body = *in;
+	cds_buf_init(in);
+	return CDS_OK;
 }
 
 /* Check the relay's outer answer to an encapsulated request. */
@@ -165,12 +174,12 @@ static enum cds_err exchange_with(const struct cds_relay *rl,
 {
 	struct cds_ohttp_exchange x;
 	struct cds_http_reply o;
-	struct cds_buf plain, sealed, opened;
+	struct cds_buf plain, sealed;
+	size_t off = 0, len = 0;
 	enum cds_err rc;
 
 	cds_buf_init(&plain);
 	cds_buf_init(&sealed);
-	cds_buf_init(&opened);
 	cds_http_reply_init(&o);
 	memset(&x, 0, sizeof(x));
 	rc = encode_request(&plain, q, err);
@@ -184,16 +193,15 @@ static enum cds_err exchange_with(const struct cds_relay *rl,
 	if (!rc)
 		rc = outer_status(rl, &o, err);
 	if (!rc)
-		rc = cds_ohttp_response_open(&x, &opened, o.body.data,
-					     o.body.len, err);
+		rc = cds_ohttp_response_open_in(&x, o.body.data, o.body.len,
+						&off, &len, err);
 	cds_buf_reset(&r->body);
 	if (!rc)
-		rc = decode_reply(r, opened.data, opened.len, err);
+		rc = take_reply(r, &o.body, off, len, err);
 	if (plain.data)
 		sodium_memzero(plain.data, plain.len); /* held the token */
 	cds_buf_fini(&plain);
 	cds_buf_fini(&sealed);
-	cds_buf_fini(&opened);
 	cds_http_reply_fini(&o);
 	cds_ohttp_exchange_wipe(&x);
 	return rc;
