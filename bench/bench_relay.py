@@ -18,11 +18,16 @@ deploy/ohttp-relay.nginx.conf.in, then:
 
 Each comparison runs as PAIRS interleaved pairs (direct, relay, direct,
 relay..., default 5) and prints best and median of each and the ratio of
-the medians.  Everything it starts it stops.  BUILD=build by default.
+the medians.  For the discovery and the sync it also prints where the
+time goes: the median CPU time (user + system) and minor page faults per
+run of each process, the client (`cds`), cdsd and the nginx worker, from
+getrusage and /proc.  Everything it starts it stops.  BUILD=build by
+default.
 """
 import json
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -102,10 +107,56 @@ def pairs(label, unit, a, b, higher_better=False, names=("direct", "relay")):
     return xs, ys
 
 
-def timed(argv):
-    t0 = time.monotonic()
-    run(*argv)
-    return (time.monotonic() - t0) * 1000
+def proc_usage(pid):
+    """(CPU ms, minor page faults) of a live process so far, from /proc."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return ((int(fields[11]) + int(fields[12])) * 1000.0 / tick,
+            int(fields[7]))
+
+
+def child_usage():
+    """(CPU ms, minor page faults) of our finished children so far."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (r.ru_utime + r.ru_stime) * 1000.0, r.ru_minflt
+
+
+class Costs:
+    """Per-run CPU and page faults of the client, cdsd and nginx's worker,
+    kept per label ("direct", "relay") for cost_table()."""
+
+    def __init__(self, srv_pid, nginx_pid):
+        self.pids = {"cdsd": srv_pid, "nginx": nginx_pid}
+        self.runs = {}
+
+    def timed(self, label, argv):
+        before = {n: proc_usage(p) for n, p in self.pids.items()}
+        before["cds"] = child_usage()
+        t0 = time.monotonic()
+        run(*argv)
+        ms = (time.monotonic() - t0) * 1000
+        after = {n: proc_usage(p) for n, p in self.pids.items()}
+        after["cds"] = child_usage()
+        self.runs.setdefault(label, []).append(
+            {n: (after[n][0] - before[n][0], after[n][1] - before[n][1])
+             for n in after})
+        return ms
+
+    def table(self, what):
+        for label, runs in self.runs.items():
+            print("  %-7s %-6s" % (what, label) + "".join(
+                " | %s %6.1f ms CPU %6d faults" % (
+                    n, statistics.median(r[n][0] for r in runs),
+                    statistics.median(r[n][1] for r in runs))
+                for n in ("cds", "cdsd", "nginx")))
+        self.runs = {}
+
+
+def nginx_worker(master):
+    """The pid of nginx's (one) worker process."""
+    with open("/proc/%d/task/%d/children" % (master, master)) as f:
+        return int(f.read().split()[0])
 
 
 def make_book(work, handles_file):
@@ -170,15 +221,22 @@ def main():
         book = make_book(work, os.path.join(work, "handles.txt"))
         cds = [os.path.join(BUILD, "cds"), "--server", url, "--token", token]
         via = cds[:3] + ["--relay", relay] + cds[3:]
+        costs = Costs(srv.pid, nginx_worker(nginx.proc.pid))
         pairs("1,000-contact private discovery", "ms",
-              lambda: timed(cds + ["discover", "--json", book]),
-              lambda: timed(via + ["discover", "--json", book]))
+              lambda: costs.timed("direct", cds + ["discover", "--json",
+                                                   book]),
+              lambda: costs.timed("relay", via + ["discover", "--json",
+                                                  book]))
+        costs.table("discover")
         cd, cr = os.path.join(work, "cd.sqlite3"), os.path.join(work, "cr.sqlite3")
         run(*(cds + ["--cache", cd, "sync", "--json", book]))
         run(*(via + ["--cache", cr, "sync", "--json", book]))
         pairs("unchanged sync of 1,000 contacts", "ms",
-              lambda: timed(cds + ["--cache", cd, "sync", "--json", book]),
-              lambda: timed(via + ["--cache", cr, "sync", "--json", book]))
+              lambda: costs.timed("direct", cds + ["--cache", cd, "sync",
+                                                   "--json", book]),
+              lambda: costs.timed("relay", via + ["--cache", cr, "sync",
+                                                  "--json", book]))
+        costs.table("sync")
     finally:
         if nginx:
             nginx.close()

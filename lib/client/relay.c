@@ -108,15 +108,19 @@ static enum cds_err encode_request(struct cds_buf *out,
 	return rc;
 }
 
-/* Status, body, ETag and Retry-After of the inner reply into r. */
-static enum cds_err decode_reply(struct cds_http_reply *r, const uint8_t *in,
-				 size_t len, struct cds_error *err)
+/*
+ * Status, ETag and Retry-After of the inner reply (the plaintext
+ * in->data[off .. off + len)) into r, and its body: the content is moved to
+ * the front of in, which r->body then takes over.  A bucket group is
+ * megabytes: no copy of it is made beyond that move.
+ */
+static enum cds_err take_reply(struct cds_http_reply *r, struct cds_buf *in,
+			       size_t off, size_t len, struct cds_error *err)
 {
 	struct cds_bhttp_msg m;
 	const char *v;
-	enum cds_err rc;
 
-	if (cds_bhttp_parse_response(&m, in, len, err))
+	if (cds_bhttp_parse_response_ref(&m, in->data + off, len, err))
 		return cds_fail(err, CDS_ERR_PROTO,
 				"the gateway's answer is not valid binary HTTP");
 	r->status = (long)m.status;
@@ -131,9 +135,14 @@ static enum cds_err decode_reply(struct cds_http_reply *r, const uint8_t *in,
 
 		r->retry_after = *end || end == v || s < 0 ? -1 : s;
 	}
-	rc = cds_buf_append(&r->body, m.content, m.content_len);
+	memmove(in->data, m.content, m.content_len);
+	in->len = m.content_len;
+	in->data[in->len] = '\0';
 	cds_bhttp_fini(&m);
-	return rc ? cds_fail(err, rc, "out of memory") : CDS_OK;
+	cds_buf_fini(&r->body);
+	r->body = *in;
+	cds_buf_init(in);
+	return CDS_OK;
 }
 
 /* Check the relay's outer answer to an encapsulated request. */
@@ -165,12 +174,12 @@ static enum cds_err exchange_with(const struct cds_relay *rl,
 {
 	struct cds_ohttp_exchange x;
 	struct cds_http_reply o;
-	struct cds_buf plain, sealed, opened;
+	struct cds_buf plain, sealed;
+	size_t off = 0, len = 0;
 	enum cds_err rc;
 
 	cds_buf_init(&plain);
 	cds_buf_init(&sealed);
-	cds_buf_init(&opened);
 	cds_http_reply_init(&o);
 	memset(&x, 0, sizeof(x));
 	rc = encode_request(&plain, q, err);
@@ -184,42 +193,41 @@ static enum cds_err exchange_with(const struct cds_relay *rl,
 	if (!rc)
 		rc = outer_status(rl, &o, err);
 	if (!rc)
-		rc = cds_ohttp_response_open(&x, &opened, o.body.data,
-					     o.body.len, err);
+		rc = cds_ohttp_response_open_in(&x, o.body.data, o.body.len,
+						&off, &len, err);
 	cds_buf_reset(&r->body);
 	if (!rc)
-		rc = decode_reply(r, opened.data, opened.len, err);
+		rc = take_reply(r, &o.body, off, len, err);
 	if (plain.data)
 		sodium_memzero(plain.data, plain.len); /* held the token */
 	cds_buf_fini(&plain);
 	cds_buf_fini(&sealed);
-	cds_buf_fini(&opened);
 	cds_http_reply_fini(&o);
 	cds_ohttp_exchange_wipe(&x);
 	return rc;
 }
 
-/* The key configurations the server publishes in /v1/params (through cfg). */
+/*
+ * The key configurations the server publishes in /v1/params, asked with
+ * request q (a GET /v1/params) through cfg; its reply is left in r.
+ */
 static enum cds_err published_keys(const struct cds_relay *rl,
 				   const struct cds_ohttp_config *cfg,
-				   struct cds_http *h, const char *base,
-				   uint8_t *out, size_t *len,
-				   struct cds_error *err)
+				   struct cds_http *h,
+				   const struct cds_relay_req *q,
+				   struct cds_http_reply *r, uint8_t *out,
+				   size_t *len, struct cds_error *err)
 {
-	struct cds_relay_req q = {.method = "GET", .base = base,
-				  .path = "/v1/params"};
-	struct cds_http_reply r;
 	json_t *doc = NULL, *v;
 	enum cds_err rc;
 
-	cds_http_reply_init(&r);
-	rc = exchange_with(rl, cfg, h, &q, &r, err);
-	if (!rc && r.status != 200)
+	rc = exchange_with(rl, cfg, h, q, r, err);
+	if (!rc && r->status != 200)
 		rc = cds_fail(err, CDS_ERR_PROTO,
 			      "GET /v1/params through the relay answered %ld",
-			      r.status);
+			      r->status);
 	if (!rc)
-		doc = json_loadb((const char *)r.body.data, r.body.len, 0, NULL);
+		doc = json_loadb((const char *)r->body.data, r->body.len, 0, NULL);
 	v = doc ? json_object_get(doc, "ohttp_keys") : NULL;
 	if (!rc && !json_is_string(v))
 		rc = cds_fail(err, CDS_ERR_PROTO,
@@ -229,25 +237,42 @@ static enum cds_err published_keys(const struct cds_relay *rl,
 		rc = cds_fail(err, CDS_ERR_PROTO,
 			      "ohttp_keys in /v1/params is not valid base64");
 	json_decref(doc);
-	cds_http_reply_fini(&r);
 	return rc;
+}
+
+/* A plain GET /v1/params: the request the key check itself sends. */
+static bool is_params_get(const struct cds_relay_req *q)
+{
+	return !strcmp(q->method, "GET") && !strcmp(q->path, "/v1/params") &&
+	       !q->body && !q->authorization &&
+	       !(q->if_none_match && *q->if_none_match);
 }
 
 /*
  * First use: fetch the key configurations through the relay, choose one,
- * and check it against what the server publishes.  Caller holds rl->mu.
+ * and check it against what the server publishes.  When the request that
+ * needs the config (q) is itself GET /v1/params, as a discovery's first
+ * is, the check sends q and its answer is q's: *answered is set and r
+ * holds it, one round trip through the relay fewer, the very bytes the
+ * check was made on.  Caller holds rl->mu.
  */
 static enum cds_err bootstrap(struct cds_relay *rl, struct cds_http *h,
-			      const char *base, struct cds_error *err)
+			      const struct cds_relay_req *q,
+			      struct cds_http_reply *r, bool *answered,
+			      struct cds_error *err)
 {
 	static uint8_t none[1];
+	const struct cds_relay_req own = {.method = "GET", .base = q->base,
+					  .path = "/v1/params"};
+	bool reuse = is_params_get(q);
 	uint8_t pub[KEYS_MAX_BYTES];
 	struct cds_ohttp_config cfg;
-	struct cds_http_reply k;
+	struct cds_http_reply k, p;
 	size_t plen = 0;
 	enum cds_err rc;
 
 	cds_http_reply_init(&k);
+	cds_http_reply_init(&p);
 	rc = cds_http_send_to(h, rl->url, NULL, CDS_OHTTP_MEDIA_KEYS, none, 0,
 			      &k, err);
 	if (!rc && k.status != 200)
@@ -257,7 +282,8 @@ static enum cds_err bootstrap(struct cds_relay *rl, struct cds_http *h,
 	if (!rc)
 		rc = cds_ohttp_keys_pick(&cfg, k.body.data, k.body.len, err);
 	if (!rc)
-		rc = published_keys(rl, &cfg, h, base, pub, &plen, err);
+		rc = published_keys(rl, &cfg, h, reuse ? q : &own,
+				    reuse ? r : &p, pub, &plen, err);
 	if (!rc && (plen != k.body.len || memcmp(pub, k.body.data, plen)))
 		rc = cds_fail(err, CDS_ERR_PROTO,
 			      "the gateway key configuration from relay %s differs "
@@ -266,28 +292,33 @@ static enum cds_err bootstrap(struct cds_relay *rl, struct cds_http *h,
 	if (!rc) {
 		rl->cfg = cfg;
 		rl->ready = true;
+		*answered = reuse;
 	}
 	cds_http_reply_fini(&k);
+	cds_http_reply_fini(&p);
 	return rc;
 }
 
 /*
  * The config to use: fetched and checked on first use, and again when
  * `stale` (the gateway could not decrypt with it: rotated past its grace).
+ * *answered as bootstrap's, false when no bootstrap was needed.
  */
 static enum cds_err current_config(struct cds_relay *rl, struct cds_http *h,
-				   const char *base, bool stale,
+				   const struct cds_relay_req *q, bool stale,
 				   struct cds_ohttp_config *cfg,
+				   struct cds_http_reply *r, bool *answered,
 				   struct cds_error *err)
 {
 	enum cds_err rc = CDS_OK;
 
+	*answered = false;
 	pthread_mutex_lock(&rl->mu);
 	if (stale && rl->ready && rl->cfg.id == cfg->id &&
 	    !memcmp(rl->cfg.pk, cfg->pk, sizeof(cfg->pk)))
 		rl->ready = false;   /* another thread may have refreshed it */
 	if (!rl->ready)
-		rc = bootstrap(rl, h, base, err);
+		rc = bootstrap(rl, h, q, r, answered, err);
 	*cfg = rl->cfg;
 	pthread_mutex_unlock(&rl->mu);
 	return rc;
@@ -299,14 +330,15 @@ enum cds_err cds_relay_exchange(struct cds_relay *rl, struct cds_http *h,
 				struct cds_error *err)
 {
 	struct cds_ohttp_config cfg = {0};
+	bool answered;
 	enum cds_err rc;
 
-	rc = current_config(rl, h, req->base, false, &cfg, err);
-	if (!rc)
+	rc = current_config(rl, h, req, false, &cfg, r, &answered, err);
+	if (!rc && !answered)
 		rc = exchange_with(rl, &cfg, h, req, r, err);
 	if (rc == CDS_ERR_CRYPTO) {
-		rc = current_config(rl, h, req->base, true, &cfg, err);
-		if (!rc)
+		rc = current_config(rl, h, req, true, &cfg, r, &answered, err);
+		if (!rc && !answered)
 			rc = exchange_with(rl, &cfg, h, req, r, err);
 	}
 	return rc;

@@ -11,7 +11,10 @@
  * The gateway key configuration is fetched once, on first use, through the
  * relay (GET RELAY_URL), and checked against the one the server publishes
  * in /v1/params (asked through the relay too): a gateway that handed one
- * client a key of its own, to single it out, fails the check.
+ * client a key of its own, to single it out, fails the check.  When the
+ * first request is itself GET /v1/params (a discovery's is), the check
+ * sends it and its checked answer is the request's: one relay round trip
+ * in all for the check, not two.
  *
  * Invariants:
  *  1. Nothing goes to the server directly once a relay is set: not even

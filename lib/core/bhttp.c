@@ -4,7 +4,9 @@
  *
  * Parsing copies every string into one arena of 2 * len + 8 bytes: each
  * copied item costs its bytes plus a NUL and is preceded in the input by
- * at least one length byte, so the arena can never overflow.  Invariants:
+ * at least one length byte, so the arena can never overflow.  Only the
+ * part written is touched (and wiped): the rest is never faulted in, which
+ * matters when the content is megabytes and is not copied (_ref).  Invariants:
  *  1. No read goes past in[len): every length is checked against what
  *     remains before it is used (a "huge" length is just too long).
  *  2. After a failed parse the message is zeroed and owns nothing.
@@ -26,6 +28,7 @@ struct reader {
 	size_t len, pos;
 	char *arena;
 	size_t used;
+	bool content_ref;   /* point at the content in `in`, do not copy it */
 	struct cds_error *err;
 };
 
@@ -80,32 +83,63 @@ static bool at_end(const struct reader *r)
 	return r->pos == r->len;
 }
 
-/* A length-prefixed byte string, copied NUL-terminated into the arena. */
-static bool read_bytes(struct reader *r, const char *what, const char **out,
-		       size_t *out_len)
+/* The length of a length-prefixed byte string, checked against the input. */
+static bool read_len(struct reader *r, const char *what, size_t *n)
 {
-	uint64_t n;
-	char *s;
+	uint64_t v;
 
-	if (!cds_varint_read(r->in, r->len, &r->pos, &n)) {
+	if (!cds_varint_read(r->in, r->len, &r->pos, &v)) {
 		cds_fail(r->err, CDS_ERR_INVALID,
 			 "binary HTTP: %s: truncated length", what);
 		return false;
 	}
-	if (n > r->len - r->pos) {
+	if (v > r->len - r->pos) {
 		cds_fail(r->err, CDS_ERR_INVALID,
 			 "binary HTTP: %s: length %llu exceeds the %zu bytes left",
-			 what, (unsigned long long)n, r->len - r->pos);
+			 what, (unsigned long long)v, r->len - r->pos);
 		return false;
 	}
+	*n = (size_t)v;
+	return true;
+}
+
+/* A length-prefixed byte string, copied NUL-terminated into the arena. */
+static bool read_bytes(struct reader *r, const char *what, const char **out,
+		       size_t *out_len)
+{
+	size_t n;
+	char *s;
+
+	if (!read_len(r, what, &n))
+		return false;
 	s = r->arena + r->used;
-	memcpy(s, r->in + r->pos, (size_t)n);
+	memcpy(s, r->in + r->pos, n);
 	s[n] = '\0';
-	r->used += (size_t)n + 1;
-	r->pos += (size_t)n;
+	r->used += n + 1;
+	r->pos += n;
 	*out = s;
 	if (out_len)
-		*out_len = (size_t)n;
+		*out_len = n;
+	return true;
+}
+
+/* The content: copied like any string, or referred to where it lies. */
+static bool read_content(struct reader *r, struct cds_bhttp_msg *m)
+{
+	const char *c;
+	size_t n;
+
+	if (!r->content_ref) {
+		if (!read_bytes(r, "content", &c, &m->content_len))
+			return false;
+		m->content = (const uint8_t *)c;
+		return true;
+	}
+	if (!read_len(r, "content", &n))
+		return false;
+	m->content = r->in + r->pos;
+	m->content_len = n;
+	r->pos += n;
 	return true;
 }
 
@@ -196,11 +230,9 @@ static bool read_fields(struct reader *r, struct cds_bhttp_msg *m, bool keep)
 /* Content, trailers and padding: the common tail of both messages. */
 static bool read_tail(struct reader *r, struct cds_bhttp_msg *m)
 {
-	const char *c = "";
-
-	if (!at_end(r) && !read_bytes(r, "content", &c, &m->content_len))
+	m->content = (const uint8_t *)"";
+	if (!at_end(r) && !read_content(r, m))
 		return false;
-	m->content = (const uint8_t *)c;
 	if (!read_fields(r, m, false))
 		return false;
 	for (; r->pos < r->len; r->pos++)
@@ -264,9 +296,11 @@ static bool read_status(struct reader *r, struct cds_bhttp_msg *m)
 }
 
 static enum cds_err parse(struct cds_bhttp_msg *m, const uint8_t *in,
-			  size_t len, uint64_t framing, struct cds_error *err)
+			  size_t len, uint64_t framing, bool content_ref,
+			  struct cds_error *err)
 {
-	struct reader r = {.in = in, .len = len, .err = err};
+	struct reader r = {.in = in, .len = len, .content_ref = content_ref,
+			   .err = err};
 	uint64_t f;
 	bool ok;
 
@@ -284,9 +318,10 @@ static enum cds_err parse(struct cds_bhttp_msg *m, const uint8_t *in,
 					: read_status(&r, m);
 	ok = ok && read_fields(&r, m, true) && read_tail(&r, m);
 	if (!ok) {
-		cds_bhttp_fini(m);
+		cds_bhttp_fini(m);   /* wipes all: a failed field may lie past used */
 		return CDS_ERR_INVALID;
 	}
+	m->arena_len_ = r.used; /* what fini wipes: only what was written */
 	return CDS_OK;
 }
 
@@ -294,14 +329,21 @@ enum cds_err cds_bhttp_parse_request(struct cds_bhttp_msg *m,
 				     const uint8_t *in, size_t len,
 				     struct cds_error *err)
 {
-	return parse(m, in, len, FRAMING_REQUEST, err);
+	return parse(m, in, len, FRAMING_REQUEST, false, err);
 }
 
 enum cds_err cds_bhttp_parse_response(struct cds_bhttp_msg *m,
 				      const uint8_t *in, size_t len,
 				      struct cds_error *err)
 {
-	return parse(m, in, len, FRAMING_RESPONSE, err);
+	return parse(m, in, len, FRAMING_RESPONSE, false, err);
+}
+
+enum cds_err cds_bhttp_parse_response_ref(struct cds_bhttp_msg *m,
+					  const uint8_t *in, size_t len,
+					  struct cds_error *err)
+{
+	return parse(m, in, len, FRAMING_RESPONSE, true, err);
 }
 
 const char *cds_bhttp_field(const struct cds_bhttp_msg *m, const char *name)

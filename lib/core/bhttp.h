@@ -59,6 +59,15 @@ enum cds_err cds_bhttp_parse_response(struct cds_bhttp_msg *m,
 				      const uint8_t *in, size_t len,
 				      struct cds_error *err) CDS_MUST_CHECK;
 
+/*
+ * As cds_bhttp_parse_response, but m->content points into in instead of
+ * into a copy (and has no NUL after it): in must outlive m.  For replies
+ * of megabytes (a group of buckets), where the copy is the parse's cost.
+ */
+enum cds_err cds_bhttp_parse_response_ref(struct cds_bhttp_msg *m,
+					  const uint8_t *in, size_t len,
+					  struct cds_error *err) CDS_MUST_CHECK;
+
 /* The value of the first field called name (ASCII case-insensitive), or NULL. */
 const char *cds_bhttp_field(const struct cds_bhttp_msg *m, const char *name);
 

@@ -27,7 +27,8 @@ size_t cds_aead_key_bytes(uint16_t aead_id);
 
 /*
  * ct (pt_len + CDS_AEAD_TAG_BYTES bytes) = Seal(key, nonce, aad, pt).  ct
- * and pt may not overlap.  CDS_ERR_INVALID for an unsupported id,
+ * may be pt itself (in place: both libraries allow it) but may not
+ * otherwise overlap it.  CDS_ERR_INVALID for an unsupported id,
  * CDS_ERR_INTERNAL if the library fails.
  */
 enum cds_err cds_aead_seal(uint16_t aead_id, uint8_t *ct, const uint8_t *key,
@@ -37,7 +38,8 @@ enum cds_err cds_aead_seal(uint16_t aead_id, uint8_t *ct, const uint8_t *key,
 			   struct cds_error *err) CDS_MUST_CHECK;
 
 /*
- * pt (ct_len - CDS_AEAD_TAG_BYTES bytes) = Open(...).  CDS_ERR_CRYPTO if
+ * pt (ct_len - CDS_AEAD_TAG_BYTES bytes) = Open(...); pt may be ct
+ * itself, as for seal.  CDS_ERR_CRYPTO if
  * the tag does not verify or ct is shorter than a tag (pt is then zeroed
  * up to its length).
  */

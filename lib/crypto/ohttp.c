@@ -202,32 +202,90 @@ static size_t response_nonce_len(const struct cds_ohttp_exchange *x)
 						      : CDS_AEAD_NONCE_BYTES;
 }
 
+enum cds_err cds_ohttp_response_begin(const struct cds_ohttp_exchange *x,
+				      struct cds_buf *out, const uint8_t *nonce,
+				      struct cds_error *err)
+{
+	uint8_t rn[MAX_RES_NONCE];
+	size_t nlen = response_nonce_len(x);
+
+	if (nonce)
+		memcpy(rn, nonce, nlen);
+	else
+		randombytes_buf(rn, nlen);
+	if (cds_buf_append(out, rn, nlen))
+		return cds_fail(err, CDS_ERR_NOMEM, "ohttp: out of memory");
+	return CDS_OK;
+}
+
+enum cds_err cds_ohttp_response_finish(const struct cds_ohttp_exchange *x,
+				       struct cds_buf *out, size_t at,
+				       struct cds_error *err)
+{
+	uint8_t key[CDS_AEAD_KEY_MAX_BYTES], an[CDS_AEAD_NONCE_BYTES];
+	size_t nlen = response_nonce_len(x), len;
+	uint8_t *pt;
+	enum cds_err rc;
+
+	if (at > out->len || out->len - at < nlen)
+		return cds_fail(err, CDS_ERR_INVALID,
+				"ohttp: no response nonce at offset %zu", at);
+	len = out->len - at - nlen;
+	rc = cds_buf_reserve(out, CDS_AEAD_TAG_BYTES);
+	if (rc)
+		rc = cds_fail(err, rc, "ohttp: out of memory");
+	pt = out->data + at + nlen;
+	if (!rc)
+		rc = response_keys(x, out->data + at, nlen, key, an, err);
+	if (!rc)
+		rc = cds_aead_seal(x->hpke.aead_id, pt, key, an, NULL, 0, pt,
+				   len, err);
+	if (rc) {
+		sodium_memzero(out->data + at, out->len - at);
+		out->len = at;
+	} else {
+		out->len += CDS_AEAD_TAG_BYTES;
+	}
+	sodium_memzero(key, sizeof(key));
+	return rc;
+}
+
 enum cds_err cds_ohttp_response_seal(struct cds_ohttp_exchange *x,
 				     struct cds_buf *out,
 				     const uint8_t *response, size_t len,
 				     const uint8_t *nonce,
 				     struct cds_error *err)
 {
-	uint8_t rn[MAX_RES_NONCE], key[CDS_AEAD_KEY_MAX_BYTES];
-	uint8_t an[CDS_AEAD_NONCE_BYTES];
-	size_t nlen = response_nonce_len(x), at = out->len;
+	size_t at = out->len;
+	enum cds_err rc = cds_ohttp_response_begin(x, out, nonce, err);
+
+	if (!rc && cds_buf_append(out, response, len)) {
+		out->len = at;
+		rc = cds_fail(err, CDS_ERR_NOMEM, "ohttp: out of memory");
+	}
+	return rc ? rc : cds_ohttp_response_finish(x, out, at, err);
+}
+
+enum cds_err cds_ohttp_response_open_in(const struct cds_ohttp_exchange *x,
+					uint8_t *res, size_t len, size_t *off,
+					size_t *pt_len, struct cds_error *err)
+{
+	uint8_t key[CDS_AEAD_KEY_MAX_BYTES], an[CDS_AEAD_NONCE_BYTES];
+	size_t nlen = response_nonce_len(x);
 	enum cds_err rc;
 
-	if (nonce)
-		memcpy(rn, nonce, nlen);
-	else
-		randombytes_buf(rn, nlen);
-	rc = response_keys(x, rn, nlen, key, an, err);
-	if (!rc && (cds_buf_append(out, rn, nlen) ||
-		    cds_buf_reserve(out, len + CDS_AEAD_TAG_BYTES)))
-		rc = cds_fail(err, CDS_ERR_NOMEM, "ohttp: out of memory");
-	if (!rc)
-		rc = cds_aead_seal(x->hpke.aead_id, out->data + out->len, key,
-				   an, NULL, 0, response, len, err);
-	if (rc)
-		out->len = at;
-	else
-		out->len += len + CDS_AEAD_TAG_BYTES;
+	if (len < nlen + CDS_AEAD_TAG_BYTES)
+		return cds_fail(err, CDS_ERR_PROTO,
+				"ohttp: response of %zu bytes is too short", len);
+	rc = response_keys(x, res, nlen, key, an, err);
+	if (!rc && cds_aead_open(x->hpke.aead_id, res + nlen, key, an, NULL, 0,
+				 res + nlen, len - nlen, err))
+		rc = cds_fail(err, CDS_ERR_PROTO,
+			      "ohttp: the response does not decrypt");
+	if (!rc) {
+		*off = nlen;
+		*pt_len = len - nlen - CDS_AEAD_TAG_BYTES;
+	}
 	sodium_memzero(key, sizeof(key));
 	return rc;
 }
@@ -237,26 +295,17 @@ enum cds_err cds_ohttp_response_open(struct cds_ohttp_exchange *x,
 				     const uint8_t *res, size_t len,
 				     struct cds_error *err)
 {
-	uint8_t key[CDS_AEAD_KEY_MAX_BYTES], an[CDS_AEAD_NONCE_BYTES];
-	size_t nlen = response_nonce_len(x), pt_len;
+	size_t at = out->len, off = 0, pt_len = 0;
 	enum cds_err rc;
 
-	if (len < nlen + CDS_AEAD_TAG_BYTES)
-		return cds_fail(err, CDS_ERR_PROTO,
-				"ohttp: response of %zu bytes is too short", len);
-	pt_len = len - nlen - CDS_AEAD_TAG_BYTES;
-	rc = response_keys(x, res, nlen, key, an, err);
-	if (!rc && cds_buf_reserve(out, pt_len + 1))
-		rc = cds_fail(err, CDS_ERR_NOMEM, "ohttp: out of memory");
-	if (!rc && cds_aead_open(x->hpke.aead_id, out->data + out->len, key,
-				 an, NULL, 0, res + nlen, len - nlen, err))
-		rc = cds_fail(err, CDS_ERR_PROTO,
-			      "ohttp: the response does not decrypt");
-	if (!rc) {
-		out->len += pt_len;
-		out->data[out->len] = '\0';
-	}
-	sodium_memzero(key, sizeof(key));
+	if (cds_buf_append(out, res, len))
+		return cds_fail(err, CDS_ERR_NOMEM, "ohttp: out of memory");
+	rc = cds_ohttp_response_open_in(x, out->data + at, len, &off, &pt_len,
+					err);
+	if (!rc)
+		memmove(out->data + at, out->data + at + off, pt_len);
+	out->len = at + pt_len;
+	out->data[out->len] = '\0';
 	return rc;
 }
 

@@ -106,11 +106,37 @@ enum cds_err cds_ohttp_response_seal(struct cds_ohttp_exchange *x,
 				     const uint8_t *nonce,
 				     struct cds_error *err) CDS_MUST_CHECK;
 
+/*
+ * Gateway, the same in place, for responses of megabytes (a group of
+ * buckets): cds_ohttp_response_begin appends the response nonce to out
+ * (nonce as above); the caller appends the Binary HTTP response after it;
+ * cds_ohttp_response_finish then encrypts everything after the nonce that
+ * starts at out->data[at] where it lies and appends the tag.  No second
+ * buffer, no copy of the plaintext.  On failure finish wipes and cuts out
+ * back to at (CDS_ERR_INVALID if no nonce is there, CDS_ERR_NOMEM).
+ */
+enum cds_err cds_ohttp_response_begin(const struct cds_ohttp_exchange *x,
+				      struct cds_buf *out, const uint8_t *nonce,
+				      struct cds_error *err) CDS_MUST_CHECK;
+enum cds_err cds_ohttp_response_finish(const struct cds_ohttp_exchange *x,
+				       struct cds_buf *out, size_t at,
+				       struct cds_error *err) CDS_MUST_CHECK;
+
 /* Client: open the encapsulated response of x.  CDS_ERR_PROTO if it fails. */
 enum cds_err cds_ohttp_response_open(struct cds_ohttp_exchange *x,
 				     struct cds_buf *out,
 				     const uint8_t *res, size_t len,
 				     struct cds_error *err) CDS_MUST_CHECK;
+
+/*
+ * Client, the same in place: decrypt res[0..len) where it lies; the
+ * plaintext is then res[*off .. *off + *pt_len).  CDS_ERR_PROTO if it does
+ * not open (res then holds no plaintext).
+ */
+enum cds_err cds_ohttp_response_open_in(const struct cds_ohttp_exchange *x,
+					uint8_t *res, size_t len, size_t *off,
+					size_t *pt_len,
+					struct cds_error *err) CDS_MUST_CHECK;
 
 void cds_ohttp_exchange_wipe(struct cds_ohttp_exchange *x);
 

@@ -27,6 +27,10 @@
 
 #include "core/log.h"
 
+/* Room beyond the inner body for the nonce, the Binary HTTP control data
+ * and fields, and the tag (more only costs a reallocation). */
+#define SEAL_ROOM 1024
+
 void cds_api_ohttp_keys(struct cds_req *rq, struct cds_reply *rp)
 {
 	struct cds_error err = {0};
@@ -206,31 +210,39 @@ static enum cds_err encode_reply(struct cds_buf *out, struct cds_reply *irp,
 	return cds_bhttp_encode(out, &m, err);
 }
 
-/* Encapsulate the inner reply into rp (200 message/ohttp-res). */
+/*
+ * Encapsulate the inner reply into rp (200 message/ohttp-res).  One buffer,
+ * sized once: the response nonce, then the Binary HTTP reply encoded
+ * after it, sealed where it lies.  A bucket group is megabytes, and every
+ * extra buffer of that size cost page faults and a pass over it.
+ */
 static void seal_reply(struct cds_reply *rp, struct cds_ohttp_exchange *x,
 		       struct cds_reply *irp, bool head)
 {
 	struct cds_error err = {0};
-	struct cds_buf plain, sealed;
+	struct cds_buf out;
 	enum cds_err rc;
 	uint8_t *body;
 	size_t len;
 
-	cds_buf_init(&plain);
-	cds_buf_init(&sealed);
-	rc = encode_reply(&plain, irp, head, &err);
+	cds_buf_init(&out);
+	rc = cds_buf_reserve(&out, (head ? 0 : irp->len) + SEAL_ROOM);
+	if (rc)
+		rc = cds_fail(&err, rc, "out of memory");
 	if (!rc)
-		rc = cds_ohttp_response_seal(x, &sealed, plain.data, plain.len,
-					     NULL, &err);
-	if (plain.data)
-		sodium_memzero(plain.data, plain.len);
-	cds_buf_fini(&plain);
+		rc = cds_ohttp_response_begin(x, &out, NULL, &err);
+	if (!rc)
+		rc = encode_reply(&out, irp, head, &err);
+	if (!rc)
+		rc = cds_ohttp_response_finish(x, &out, 0, &err);
 	if (rc) {
-		cds_buf_fini(&sealed);
+		if (out.data)   /* an encoding cut short: plaintext */
+			sodium_memzero(out.data, out.len);
+		cds_buf_fini(&out);
 		cds_reply_from_err(rp, &err);
 		return;
 	}
-	body = cds_buf_steal(&sealed, &len);
+	body = cds_buf_steal(&out, &len);
 	cds_reply_raw(rp, 200, CDS_OHTTP_MEDIA_RES, body, len);
 }
 

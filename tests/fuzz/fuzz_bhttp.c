@@ -3,8 +3,9 @@
  * (lib/core/bhttp.c), which reads what arrives inside every Oblivious HTTP
  * request (gateway) and response (client).  The first byte picks request
  * or response.  Checks, beyond "no crash": an accepted message re-encodes
- * and re-parses to the same control data, fields and content, and a
- * refused one leaves the message zeroed with a message.
+ * and re-parses to the same control data, fields and content, a response
+ * parses to the same with its content left in place (_ref, the client's
+ * form), and a refused one leaves the message zeroed with a message.
  */
 #include <assert.h>
 #include <stddef.h>
@@ -48,6 +49,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	req = data[0] & 1;
 	rc = req ? cds_bhttp_parse_request(&m, data + 1, size - 1, &err)
 		 : cds_bhttp_parse_response(&m, data + 1, size - 1, &err);
+	if (!req) {
+		enum cds_err rc2 = cds_bhttp_parse_response_ref(&m2, data + 1,
+								size - 1, &err);
+
+		assert((rc2 == CDS_OK) == (rc == CDS_OK));
+		if (rc2 == CDS_OK) {
+			same_msg(&m, &m2);
+			cds_bhttp_fini(&m2);
+		}
+	}
 	if (rc) {
 		assert(err.msg[0] && !m.method && !m.n_fields && !m.arena_);
 		return 0;

@@ -135,6 +135,24 @@ def test_large_discovery_through_nginx_relay():
         eq(tmp, [], "no temporary body files on the relay")
 
 
+def test_key_check_costs_one_round_trip():
+    """The key configuration is fetched once and checked with the
+    discovery's own GET /v1/params (its answer serves both): through a
+    relay a discovery sends what it sends directly, every request
+    encapsulated, plus the one key fetch."""
+    with World() as w:
+        p = cds(w.srv.url(), w.token, "discover", "--json", w.book)
+        m = re.search(r"in (\d+) requests", p.stderr)
+        if not m:
+            raise AssertionError("no request count: %r" % p.stderr)
+        with Recorder(upstream=w.srv) as rec:
+            run_json(w, rec.url(), "discover")
+            seen = [(m, p) for m, p, _, _ in rec.seen]
+        eq(seen[0], ("GET", "/ohttp"), "the key configuration first")
+        eq(seen[1:], [("POST", "/ohttp")] * int(m.group(1)),
+           "then the direct run's requests, each encapsulated")
+
+
 def test_relay_forwards_no_client_header():
     with Recorder() as gw, NginxRelay(gw.hostport()) as relay:
         spy = {"X-Forwarded-For": "198.51.100.7",

@@ -165,6 +165,43 @@ static void test_response_round_trip(void **state)
 	cds_buf_fini(&b);
 }
 
+/* The _ref parse: same message, the content where it lies in the input;
+ * every cut that loses part of it is refused, and so is trailing junk. */
+static void test_response_ref(void **state)
+{
+	static const char body[] = "{\"buckets\":[]}";
+	struct cds_bhttp_msg m, p;
+	struct cds_buf b;
+	struct cds_error err = {0};
+	size_t at;
+
+	(void)state;
+	cds_bhttp_init(&m);
+	m.status = 200;
+	m.fields[0] = (struct cds_bhttp_field){"etag", "\"1.2.j\""};
+	m.n_fields = 1;
+	m.content = (const uint8_t *)body;
+	m.content_len = sizeof(body) - 1;
+	cds_buf_init(&b);
+	assert_int_equal(cds_bhttp_encode(&b, &m, &err), CDS_OK);
+	at = b.len - m.content_len;
+	assert_int_equal(cds_bhttp_parse_response_ref(&p, b.data, b.len, &err),
+			 CDS_OK);
+	assert_int_equal(p.status, 200);
+	assert_string_equal(cds_bhttp_field(&p, "etag"), "\"1.2.j\"");
+	assert_ptr_equal(p.content, b.data + at);
+	assert_int_equal(p.content_len, sizeof(body) - 1);
+	cds_bhttp_fini(&p);
+	for (size_t n = at; n < b.len; n++)
+		assert_int_equal(cds_bhttp_parse_response_ref(&p, b.data, n, &err),
+				 CDS_ERR_INVALID);
+	assert_int_equal(cds_buf_append(&b, "x", 1), CDS_OK);
+	assert_int_equal(cds_bhttp_parse_response_ref(&p, b.data, b.len, &err),
+			 CDS_ERR_INVALID);
+	assert_null(p.arena_);
+	cds_buf_fini(&b);
+}
+
 /* RFC 9458's truncated messages, and a full one with padding. */
 static void test_rfc_examples(void **state)
 {
@@ -262,6 +299,7 @@ int main(void)
 		cmocka_unit_test(test_varint),
 		cmocka_unit_test(test_request_round_trip),
 		cmocka_unit_test(test_response_round_trip),
+		cmocka_unit_test(test_response_ref),
 		cmocka_unit_test(test_rfc_examples),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_too_many_fields),

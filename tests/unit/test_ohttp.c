@@ -4,7 +4,9 @@
  * ($CDS_TEST_DATA/vectors/ohttp_rfc9458_appendix_a.json) from both sides,
  * byte for byte; then what a gateway must refuse: an unknown key id, a
  * flipped byte anywhere in the request, a wrong or unsupported AEAD id, a
- * truncated request; a tampered response; malformed key lists.
+ * truncated request; a tampered response; malformed key lists.  The
+ * in-place forms (response_begin/finish, response_open_in) give the same
+ * bytes as the vector, with both AEADs.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -247,6 +249,117 @@ static void test_round_trip_chacha(void **state)
 	cds_buf_fini(&back);
 }
 
+/* The gateway's exchange of Appendix A, opened from its request. */
+static void appendix_a_exchange(struct cds_ohttp_exchange *x)
+{
+	struct cds_error err = {0};
+	struct cds_buf pt;
+	size_t len;
+	uint8_t *req = vec_hex(vec, "encapsulated_request", &len);
+
+	cds_buf_init(&pt);
+	assert_int_equal(cds_ohttp_request_open(x, &pt, req, len, &gw, 1, &err),
+			 CDS_OK);
+	cds_buf_fini(&pt);
+	free(req);
+}
+
+/* Appendix A's response again, sealed and opened in place (begin, the
+ * caller's own append, finish; open_in), behind bytes already in out. */
+static void test_appendix_a_in_place(void **state)
+{
+	struct cds_ohttp_exchange x;
+	struct cds_error err = {0};
+	struct cds_buf out;
+	uint8_t nonce[16];
+	size_t rlen, elen, off = 0, len = 0;
+	uint8_t *bres = vec_hex(vec, "bhttp_response", &rlen);
+	uint8_t *eres = vec_hex(vec, "encapsulated_response", &elen);
+
+	(void)state;
+	appendix_a_exchange(&x);
+	vec_hex_exact(nonce, 16, vec, "response_nonce");
+	cds_buf_init(&out);
+	assert_int_equal(cds_buf_append(&out, "head", 4), CDS_OK);
+	assert_int_equal(cds_ohttp_response_begin(&x, &out, nonce, &err), CDS_OK);
+	assert_int_equal(cds_buf_append(&out, bres, rlen), CDS_OK);
+	assert_int_equal(cds_ohttp_response_finish(&x, &out, 4, &err), CDS_OK);
+	assert_memory_equal(out.data, "head", 4);
+	vec_expect(out.data + 4, out.len - 4, vec, "encapsulated_response");
+	assert_int_equal(cds_ohttp_response_open_in(&x, out.data + 4, out.len - 4,
+						    &off, &len, &err), CDS_OK);
+	assert_int_equal(off, 16);
+	assert_int_equal(len, rlen);
+	assert_memory_equal(out.data + 4 + off, bres, rlen);
+	/* a flipped byte: refused, and no plaintext left where it lay */
+	memcpy(out.data + 4, eres, elen);
+	out.data[4 + elen - 1] ^= 0x01;
+	assert_int_equal(cds_ohttp_response_open_in(&x, out.data + 4, elen, &off,
+						    &len, &err), CDS_ERR_PROTO);
+	assert_memory_not_equal(out.data + 4 + 16, bres, rlen);
+	assert_int_equal(cds_ohttp_response_open_in(&x, eres, 16 + 15, &off,
+						    &len, &err), CDS_ERR_PROTO);
+	/* finish with no room for a nonce at `at`: refused, out cut back */
+	cds_buf_reset(&out);
+	assert_int_equal(cds_buf_append(&out, "0123456789", 10), CDS_OK);
+	assert_int_equal(cds_ohttp_response_finish(&x, &out, 0, &err),
+			 CDS_ERR_INVALID);
+	assert_int_equal(cds_ohttp_response_finish(&x, &out, 11, &err),
+			 CDS_ERR_INVALID);
+	assert_int_equal(out.len, 10);
+	cds_ohttp_exchange_wipe(&x);
+	cds_buf_fini(&out);
+	free(bres);
+	free(eres);
+}
+
+/* Both AEADs in place over a megabyte, as the gateway seals a bucket
+ * group: what the client opens is what the gateway sealed. */
+static void test_in_place_both_aeads(void **state)
+{
+	static const uint16_t aeads[] = {CDS_AEAD_AES128GCM,
+					 CDS_AEAD_CHACHA20POLY1305};
+	const size_t big = 1 << 20;
+	uint8_t *body = malloc(big);
+
+	(void)state;
+	assert_non_null(body);
+	randombytes_buf(body, big);
+	for (size_t i = 0; i < 2; i++) {
+		struct cds_ohttp_exchange c, g;
+		struct cds_ohttp_config cfg;
+		struct cds_error err = {0};
+		struct cds_buf req, pt, res;
+		size_t off = 0, len = 0;
+
+		client_config(&cfg);
+		cfg.aead_id = aeads[i];
+		cds_buf_init(&req);
+		cds_buf_init(&pt);
+		cds_buf_init(&res);
+		assert_int_equal(cds_ohttp_request_seal(&c, &req, &cfg, body, 8,
+							NULL, &err), CDS_OK);
+		assert_int_equal(cds_ohttp_request_open(&g, &pt, req.data, req.len,
+							&gw, 1, &err), CDS_OK);
+		assert_int_equal(cds_ohttp_response_begin(&g, &res, NULL, &err),
+				 CDS_OK);
+		assert_int_equal(cds_buf_append(&res, body, big), CDS_OK);
+		assert_int_equal(cds_ohttp_response_finish(&g, &res, 0, &err),
+				 CDS_OK);
+		assert_int_equal(res.len, (i ? 32 : 16) + big + 16);
+		assert_memory_not_equal(res.data + (i ? 32 : 16), body, 64);
+		assert_int_equal(cds_ohttp_response_open_in(&c, res.data, res.len,
+							    &off, &len, &err),
+				 CDS_OK);
+		assert_int_equal(len, big);
+		assert_memory_equal(res.data + off, body, big);
+		cds_buf_fini(&req);
+		cds_buf_fini(&pt);
+		cds_buf_fini(&res);
+	}
+	free(body);
+}
+
 static enum cds_err pick(const char *hex)
 {
 	uint8_t b[256];
@@ -293,6 +406,8 @@ int main(void)
 		cmocka_unit_test(test_appendix_a_gateway),
 		cmocka_unit_test(test_gateway_refusals),
 		cmocka_unit_test(test_round_trip_chacha),
+		cmocka_unit_test(test_appendix_a_in_place),
+		cmocka_unit_test(test_in_place_both_aeads),
 		cmocka_unit_test(test_key_list_malformed),
 	};
 
