@@ -241,17 +241,19 @@ def test_post_in_flight_when_a_replica_dies():
 
 
 def exported_ips(c, ip):
-    """Query-log records of address ip, over every replica's data
-    directory (each replica logs what it served)."""
-    n = 0
+    """Query-log records of address ip: the log is in the database, shared
+    by every replica, so an export from any one DIR sees what all of them
+    served (each DIR is asked, and each must say the same)."""
+    counts = []
     for k, dd in enumerate(c.dirs):
         p = dd.ctl("legal", "export", "--order", "R-%d-%s" % (k, ip),
                    "--ip", ip)
         doc = json.loads(p.stdout)
-        n += doc["record_count"]
+        counts.append(doc["record_count"])
         for rec in doc["records"]:
             eq(rec["ip"], ip, "address in the record")
-    return n
+    eq(len(set(counts)), 1, "every replica's export sees the same log")
+    return counts[0]
 
 
 def test_client_address_from_nginx():
