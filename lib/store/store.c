@@ -382,3 +382,23 @@ enum cds_err cds_store_ledger_mark_set(struct cds_store *s,
 {
 	return s->ops->ledger_mark_set(s, h, err);
 }
+
+/* Not in store_conf.c, which parses store.conf alone (and is fuzzed so). */
+enum cds_err cds_store_join(const char *datadir, const char *url,
+			    struct cds_error *err)
+{
+	struct cds_store *s = NULL;
+	enum cds_err rc;
+
+	if (cds_store_conf_exists(datadir))
+		return cds_fail(err, CDS_ERR_EXISTS,
+				"'%s' already has a store (store.conf)", datadir);
+	rc = cds_store_url_check(url, err);
+	if (!rc)
+		rc = cds_pg_open(&s, url, err); /* is there a store to join? */
+	if (s)
+		s->ops->close(s);
+	if (!rc)
+		rc = cds_store_conf_write(datadir, url, err);
+	return rc;
+}

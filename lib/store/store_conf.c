@@ -202,25 +202,3 @@ enum cds_err cds_store_conf_read(const char *datadir,
 		cds_fail(err, rc, "%s: %s", path, e.msg);
 	return rc;
 }
-
-enum cds_err cds_store_join(const char *datadir, const char *url,
-			    struct cds_error *err)
-{
-	struct cds_store *s = NULL;
-	char path[PATH_MAX];
-	enum cds_err rc;
-
-	if (cds_store_conf_exists(datadir))
-		return cds_fail(err, CDS_ERR_EXISTS,
-				"'%s' already has a store (store.conf)", datadir);
-	rc = cds_store_url_check(url, err);
-	if (!rc)
-		rc = conf_path(path, sizeof(path), datadir, CONF_FILE, err);
-	if (!rc)
-		rc = cds_pg_open(&s, url, err); /* is there a store to join? */
-	if (s)
-		s->ops->close(s);
-	if (!rc)
-		rc = cds_store_conf_write(datadir, url, err);
-	return rc;
-}
