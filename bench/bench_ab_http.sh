@@ -111,26 +111,26 @@ cpu_ticks() {
 	} END { print t + 0 }'
 }
 
-# The PIDs of the processes of CDS_TEST_PG's cluster (the postmaster and
-# its children), for db_ticks; empty without a pg side.
-db_pids=""
+# The postmaster of CDS_TEST_PG's cluster, for db_ticks; empty without a
+# pg side.
+db_pm=""
 find_db() {
 	[ "$A_STORE" = pg ] || [ "$B_STORE" = pg ] || return 0
 	dir=$(psql -X -A -t -d "$CDS_TEST_PG" -c 'SHOW data_directory')
-	pm=$(head -n 1 "$dir/postmaster.pid")
-	db_pids=$(awk -v pm="$pm" '{ sub(/^.*\) /, ""); if ($2 == pm) print FILENAME }' \
-		/proc/[0-9]*/stat 2>/dev/null | sed 's,/proc/,,; s,/stat,,')
-	db_pids="$pm $db_pids"
+	db_pm=$(head -n 1 "$dir/postmaster.pid")
 }
 
-# db_ticks: CPU clock ticks used so far by the cluster's processes; those
-# started since find_db (a new cdsd's connections) are found again here.
+# db_ticks: CPU clock ticks used so far by the cluster: its live processes
+# (the postmaster's children, found afresh each time since connections
+# come and go) and those that have exited (the postmaster reaps them, so
+# their time is in its cutime and cstime).
 db_ticks() {
-	[ -n "$db_pids" ] || { echo 0; return; }
-	find_db
-	t=0
-	for p in $db_pids; do t=$((t + $(cpu_ticks "$p"))); done
-	echo $t
+	[ -n "$db_pm" ] || { echo 0; return; }
+	awk -v pm="$db_pm" '{
+		pid = $1; sub(/^.*\) /, ""); split($0, f, " ")
+		if (pid == pm) t += f[12] + f[13] + f[14] + f[15]
+		else if (f[2] == pm) t += f[12] + f[13]
+	} END { print t + 0 }' /proc/[0-9]*/stat 2>/dev/null
 }
 
 # run NAME BUILD PAIR EXTRA_ARGS: one cdsd, one wrk run per path; appends
