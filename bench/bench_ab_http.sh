@@ -126,11 +126,12 @@ find_db() {
 # their time is in its cutime and cstime).
 db_ticks() {
 	[ -n "$db_pm" ] || { echo 0; return; }
-	awk -v pm="$db_pm" '{
+	# cat, not awk, meets the processes that exit while it reads.
+	cat /proc/[0-9]*/stat 2>/dev/null | awk -v pm="$db_pm" '{
 		pid = $1; sub(/^.*\) /, ""); split($0, f, " ")
 		if (pid == pm) t += f[12] + f[13] + f[14] + f[15]
 		else if (f[2] == pm) t += f[12] + f[13]
-	} END { print t + 0 }' /proc/[0-9]*/stat 2>/dev/null
+	} END { print t + 0 }'
 }
 
 # run NAME BUILD PAIR EXTRA_ARGS: one cdsd, one wrk run per path; appends
