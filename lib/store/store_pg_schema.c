@@ -140,6 +140,41 @@ static const char *const migrations[CDS_PG_SCHEMA_VERSION] = {
 	" BEGIN PERFORM pg_notify('cds_changes', ''); RETURN NULL; END $$;"
 	"CREATE TRIGGER meta_notify AFTER UPDATE OF last_seq ON meta"
 	" FOR EACH STATEMENT EXECUTE FUNCTION notify_changes();",
+
+	/*
+	 * v5: the common charge is one statement.  An UPDATE that takes the
+	 * tokens only if the refilled bucket holds them is atomic on its own
+	 * (READ COMMITTED re-checks its WHERE on the row version it locks, so
+	 * concurrent charges queue on the row and each sees the one before).
+	 * Only when it changes nothing (no bucket yet, or not enough in it)
+	 * does the charge take v4's path: create the bucket full if absent,
+	 * lock it, refill, decide.
+	 */
+	"CREATE OR REPLACE FUNCTION rate_charge(p_account int8, p_n float8,"
+	"  p_allowance float8, p_capacity float8, p_per_us float8, p_now int8,"
+	"  OUT charged boolean, OUT left_tokens float8)"
+	" LANGUAGE plpgsql AS $$"
+	" DECLARE t float8; u int8;"
+	" BEGIN"
+	"  PERFORM set_config('synchronous_commit', 'off', true);"
+	"  UPDATE ratelimit r SET tokens = least(p_capacity, r.tokens"
+	"    + greatest(0, p_now - r.updated_us) * p_per_us) - p_n,"
+	"    updated_us = greatest(r.updated_us, p_now)"
+	"   WHERE r.account = p_account AND least(p_capacity, r.tokens"
+	"    + greatest(0, p_now - r.updated_us) * p_per_us) >= p_n"
+	"   RETURNING r.tokens INTO left_tokens;"
+	"  IF FOUND THEN charged := true; RETURN; END IF;"
+	"  INSERT INTO ratelimit (account, tokens, updated_us)"
+	"   VALUES (p_account, p_allowance, p_now) ON CONFLICT (account) DO NOTHING;"
+	"  SELECT r.tokens, r.updated_us INTO t, u FROM ratelimit r"
+	"   WHERE r.account = p_account FOR UPDATE;"
+	"  t := least(p_capacity, t + greatest(0, p_now - u) * p_per_us);"
+	"  charged := t >= p_n;"
+	"  IF charged THEN t := t - p_n; END IF;"
+	"  UPDATE ratelimit SET tokens = t, updated_us = greatest(u, p_now)"
+	"   WHERE account = p_account;"
+	"  left_tokens := t;"
+	" END $$;",
 };
 
 static enum cds_err exec(PGconn *conn, const char *sql, const char *what,
