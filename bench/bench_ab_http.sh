@@ -50,9 +50,10 @@ done
 for store in "$A_STORE" "$B_STORE"; do
 	case $store in
 	sqlite) ;;
-	pg) [ -n "${CDS_TEST_PG:-}" ] && command -v psql >/dev/null || {
+	pg) if [ -z "${CDS_TEST_PG:-}" ] || ! command -v psql >/dev/null; then
 		echo "bench_ab_http: a pg side needs psql and CDS_TEST_PG (run under tests/integration/pgserver.py)" >&2
-		exit 1; } ;;
+		exit 1
+	fi ;;
 	*) echo "bench_ab_http: A_STORE, B_STORE: sqlite or pg, not '$store'" >&2; exit 1 ;;
 	esac
 done
@@ -74,7 +75,7 @@ free_port() {
 # fresh database named after the side in CDS_TEST_PG's server.
 store_args() {
 	[ "$2" = pg ] || return 0
-	db=bench_ab_$(echo "$1" | tr 'A-Z' 'a-z')
+	db=bench_ab_$(echo "$1" | tr '[:upper:]' '[:lower:]')
 	psql -X -q -v ON_ERROR_STOP=1 -d "$CDS_TEST_PG" -c "CREATE DATABASE $db" >&2
 	echo "--store ${CDS_TEST_PG%/*}/$db"
 }
