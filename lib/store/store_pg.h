@@ -98,7 +98,7 @@ static inline struct pg_store *pg_of(struct cds_store *s)
 }
 
 /* The schema version this program writes (store_pg_schema.c). */
-#define CDS_PG_SCHEMA_VERSION 4
+#define CDS_PG_SCHEMA_VERSION 5
 
 /* Statement arguments: text or binary values with their lengths. */
 #define PG_ARGS_MAX 6

@@ -42,6 +42,33 @@
 /* Any fixed number: the advisory lock under which stores are created. */
 #define CREATE_LOCK "7239410581"
 
+/*
+ * The pieces of cds.rate_charge that v4 and v5 share, so that v5 restates
+ * v4's body without copying it (v4's SQL stays, byte for byte, what
+ * shipped): the signature and the setting, and v4's way of charging
+ * (create the bucket full if absent, lock it, refill, decide, write back).
+ */
+#define RATE_CHARGE_HEAD \
+	"CREATE OR REPLACE FUNCTION rate_charge(p_account int8, p_n float8," \
+	"  p_allowance float8, p_capacity float8, p_per_us float8, p_now int8," \
+	"  OUT charged boolean, OUT left_tokens float8)" \
+	" LANGUAGE plpgsql AS $$" \
+	" DECLARE t float8; u int8;" \
+	" BEGIN" \
+	"  PERFORM set_config('synchronous_commit', 'off', true);"
+
+#define RATE_CHARGE_DECIDE \
+	"  INSERT INTO ratelimit (account, tokens, updated_us)" \
+	"   VALUES (p_account, p_allowance, p_now) ON CONFLICT (account) DO NOTHING;" \
+	"  SELECT r.tokens, r.updated_us INTO t, u FROM ratelimit r" \
+	"   WHERE r.account = p_account FOR UPDATE;" \
+	"  t := least(p_capacity, t + greatest(0, p_now - u) * p_per_us);" \
+	"  charged := t >= p_n;" \
+	"  IF charged THEN t := t - p_n; END IF;" \
+	"  UPDATE ratelimit SET tokens = t, updated_us = greatest(u, p_now)" \
+	"   WHERE account = p_account;" \
+	"  left_tokens := t;"
+
 static const char *const migrations[CDS_PG_SCHEMA_VERSION] = {
 	/* v1: the directory and its change log. */
 	"CREATE TABLE meta ("
@@ -112,23 +139,8 @@ static const char *const migrations[CDS_PG_SCHEMA_VERSION] = {
 	"  created_us bigint NOT NULL,"
 	"  box bytea NOT NULL,"
 	"  PRIMARY KEY (kind, id));"
-	"CREATE OR REPLACE FUNCTION rate_charge(p_account int8, p_n float8,"
-	"  p_allowance float8, p_capacity float8, p_per_us float8, p_now int8,"
-	"  OUT charged boolean, OUT left_tokens float8)"
-	" LANGUAGE plpgsql AS $$"
-	" DECLARE t float8; u int8;"
-	" BEGIN"
-	"  PERFORM set_config('synchronous_commit', 'off', true);"
-	"  INSERT INTO ratelimit (account, tokens, updated_us)"
-	"   VALUES (p_account, p_allowance, p_now) ON CONFLICT (account) DO NOTHING;"
-	"  SELECT r.tokens, r.updated_us INTO t, u FROM ratelimit r"
-	"   WHERE r.account = p_account FOR UPDATE;"
-	"  t := least(p_capacity, t + greatest(0, p_now - u) * p_per_us);"
-	"  charged := t >= p_n;"
-	"  IF charged THEN t := t - p_n; END IF;"
-	"  UPDATE ratelimit SET tokens = t, updated_us = greatest(u, p_now)"
-	"   WHERE account = p_account;"
-	"  left_tokens := t;"
+	RATE_CHARGE_HEAD
+	RATE_CHARGE_DECIDE
 	" END $$;"
 	/*
 	 * Every write transaction that logs a change moves meta's counters
@@ -140,6 +152,26 @@ static const char *const migrations[CDS_PG_SCHEMA_VERSION] = {
 	" BEGIN PERFORM pg_notify('cds_changes', ''); RETURN NULL; END $$;"
 	"CREATE TRIGGER meta_notify AFTER UPDATE OF last_seq ON meta"
 	" FOR EACH STATEMENT EXECUTE FUNCTION notify_changes();",
+
+	/*
+	 * v5: the common charge is one statement.  An UPDATE that takes the
+	 * tokens only if the refilled bucket holds them is atomic on its own
+	 * (READ COMMITTED re-checks its WHERE on the row version it locks, so
+	 * concurrent charges queue on the row and each sees the one before).
+	 * Only when it changes nothing (no bucket yet, or not enough in it)
+	 * does the charge take v4's path: create the bucket full if absent,
+	 * lock it, refill, decide.
+	 */
+	RATE_CHARGE_HEAD
+	"  UPDATE ratelimit r SET tokens = least(p_capacity, r.tokens"
+	"    + greatest(0, p_now - r.updated_us) * p_per_us) - p_n,"
+	"    updated_us = greatest(r.updated_us, p_now)"
+	"   WHERE r.account = p_account AND least(p_capacity, r.tokens"
+	"    + greatest(0, p_now - r.updated_us) * p_per_us) >= p_n"
+	"   RETURNING r.tokens INTO left_tokens;"
+	"  IF FOUND THEN charged := true; RETURN; END IF;"
+	RATE_CHARGE_DECIDE
+	" END $$;",
 };
 
 static enum cds_err exec(PGconn *conn, const char *sql, const char *what,

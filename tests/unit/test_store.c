@@ -1023,6 +1023,70 @@ static void test_rate_charge(void **state)
 					       &f->err), CDS_ERR_NOT_FOUND);
 }
 
+/* A charger on its own connection: n charges of one token to one account. */
+struct charger {
+	const char *dir;
+	const uint8_t *id;
+	int n, charged;
+	enum cds_err rc;
+};
+
+static void *charger_main(void *p)
+{
+	struct charger *c = p;
+	const struct cds_rate_bucket b = {.allowance = 100, .capacity = 100,
+					  .per_us = 0};
+	struct cds_store *s = NULL;
+	struct cds_error err;
+	bool ok = false;
+	double left;
+
+	c->rc = cds_store_open(&s, c->dir, &err);
+	for (int i = 0; i < c->n && !c->rc; i++) {
+		c->rc = cds_store_rate_charge(s, c->id, &b, 1, 1000 + i, &ok,
+					      &left, &err);
+		c->charged += ok;
+	}
+	cds_store_close(s);
+	return NULL;
+}
+
+/*
+ * Four connections charge one account at once, from before its bucket
+ * exists until long after it is empty: exactly the allowance is granted,
+ * never more (the guarantee replicas rely on), and nothing is left.
+ */
+static void test_rate_charge_concurrent(void **state)
+{
+	enum { THREADS = 4, PER = 40 };
+	struct fx *f = *state;
+	struct cds_new_account a = mk(f, "tel:+15558880012", NULL);
+	const struct cds_rate_bucket b = {.allowance = 100, .capacity = 100,
+					  .per_us = 0};
+	struct charger c[THREADS];
+	pthread_t t[THREADS];
+	int charged = 0;
+	bool ok = true;
+	double left = -1;
+
+	if (!storetest_pg())
+		return; /* SQLite's store does not share buckets */
+	for (int i = 0; i < THREADS; i++) {
+		c[i] = (struct charger){f->dir, a.id, PER, 0, CDS_OK};
+		assert_int_equal(pthread_create(&t[i], NULL, charger_main, &c[i]),
+				 0);
+	}
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(c[i].rc, CDS_OK);
+		charged += c[i].charged;
+	}
+	assert_int_equal(charged, 100);
+	assert_int_equal(cds_store_rate_charge(f->s, a.id, &b, 1, 1000000, &ok,
+					       &left, &f->err), CDS_OK);
+	assert_true(!ok && left == 0);
+}
+
 static void test_rate_state_many(void **state)
 {
 	enum { N = 4100 };
@@ -1397,6 +1461,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_handles_taken, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rate_charge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rate_charge_concurrent, setup,
+						teardown),
 		cmocka_unit_test(test_idperm),
 	};
 
