@@ -221,7 +221,7 @@ def main():
         book = make_book(work, os.path.join(work, "handles.txt"))
         cds = [os.path.join(BUILD, "cds"), "--server", url, "--token", token]
         via = cds[:3] + ["--relay", relay] + cds[3:]
-        costs = Costs(srv.pid, nginx_worker(nginx.proc.pid))
+        costs = Costs(srv.pid, nginx_worker(nginx.nginx.proc.pid))
         pairs("1,000-contact private discovery", "ms",
               lambda: costs.timed("direct", cds + ["discover", "--json",
                                                    book]),
