@@ -105,7 +105,7 @@ enum cds_err cds_btree_verify(unsigned k, uint32_t p,
 {
 	uint8_t h[CDS_HASH_BYTES];
 
-	if (k > CDS_PREFIX_BITS_MAX || (k < 32 && p >> k))
+	if (k > CDS_PREFIX_BITS_MAX || p >> k)
 		return cds_fail(err, CDS_ERR_INVALID,
 				"bucket %u is outside a tree of depth %u",
 				(unsigned)p, k);

@@ -79,6 +79,15 @@ struct proof {
 	size_t len;
 };
 
+/* Append MTH(D[lo : lo + n]) to the proof. */
+static enum cds_err push(const struct cds_mlog_src *src, uint64_t lo,
+			 uint64_t n, struct proof *p, struct cds_error *err)
+{
+	if (p->len >= CDS_MLOG_PROOF_MAX)
+		return cds_fail(err, CDS_ERR_INTERNAL, "consistency proof too long");
+	return subtree(src, lo, n, p->h[p->len++], err);
+}
+
 /* SUBPROOF(m, D[lo : lo + n], complete) of RFC 9162 section 2.1.4.1. */
 static enum cds_err subproof(const struct cds_mlog_src *src, uint64_t m,
 			     uint64_t lo, uint64_t n, bool complete,
@@ -86,22 +95,15 @@ static enum cds_err subproof(const struct cds_mlog_src *src, uint64_t m,
 {
 	enum cds_err rc;
 
-	if (p->len >= CDS_MLOG_PROOF_MAX)
-		return cds_fail(err, CDS_ERR_INTERNAL, "consistency proof too long");
 	if (m == n)
-		return complete ? CDS_OK :
-			subtree(src, lo, n, p->h[p->len++], err);
+		return complete ? CDS_OK : push(src, lo, n, p, err);
 	uint64_t k = split(n);
-	if (m <= k)
+	if (m <= k) {
 		rc = subproof(src, m, lo, k, complete, p, err);
-	else
-		rc = subproof(src, m - k, lo + k, n - k, false, p, err);
-	if (rc)
-		return rc;
-	if (p->len >= CDS_MLOG_PROOF_MAX)
-		return cds_fail(err, CDS_ERR_INTERNAL, "consistency proof too long");
-	return m <= k ? subtree(src, lo + k, n - k, p->h[p->len++], err) :
-			subtree(src, lo, k, p->h[p->len++], err);
+		return rc ? rc : push(src, lo + k, n - k, p, err);
+	}
+	rc = subproof(src, m - k, lo + k, n - k, false, p, err);
+	return rc ? rc : push(src, lo, k, p, err);
 }
 
 enum cds_err cds_mlog_consistency(const struct cds_mlog_src *src, uint64_t m,
