@@ -28,6 +28,8 @@ static const struct cds_route routes[] = {
 	 CDS_EP_HANDLES_UPDATE, cds_api_handles_update},
 	{"PUT", "/v1/accounts/me/identity_key", false, true, true,
 	 CDS_EP_IDENTITY_KEY, cds_api_identity_key},
+	{"GET", "/v1/accounts/me", false, false, false, CDS_EP_ACCOUNT_GET,
+	 cds_api_account_get},
 	{"DELETE", "/v1/accounts/me", false, false, true, CDS_EP_ACCOUNT_DELETE,
 	 cds_api_account_delete},
 	{"GET", "/metrics", false, false, false, CDS_EP_METRICS, cds_api_metrics},

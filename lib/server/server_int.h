@@ -201,6 +201,7 @@ cds_api_fn cds_api_account_create;
 cds_api_fn cds_api_handles_update;
 cds_api_fn cds_api_identity_key;
 cds_api_fn cds_api_account_delete;
+cds_api_fn cds_api_account_get;
 cds_api_fn cds_api_verify;
 cds_api_fn cds_api_register;
 cds_api_fn cds_api_handle_bind;

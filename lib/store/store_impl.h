@@ -46,6 +46,10 @@ struct cds_store_ops {
 				       const char *const *add, size_t n_add,
 				       const char *const *remove,
 				       size_t n_remove, struct cds_error *err);
+	/* Only called for an account that exists (store.c checks). */
+	enum cds_err (*account_handles)(struct cds_store *s, const uint8_t *id,
+					cds_store_name_fn fn, void *ctx,
+					struct cds_error *err);
 	enum cds_err (*handle_get)(struct cds_store *s, const char *handle,
 				   struct cds_account *out,
 				   struct cds_error *err);

@@ -53,6 +53,8 @@ static const char *const sql_text[PG__COUNT] = {
 	[PG_HANDLE_GET] = "SELECT a.id, a.identity_key, a.token_hash "
 			  "FROM handles h JOIN accounts a ON a.n = h.account "
 			  "WHERE h.handle = $1::text",
+	[PG_ACCOUNT_HANDLES] = "SELECT handle FROM handles WHERE account = "
+			       "$1::int8 ORDER BY handle",
 	/* The positions (from 1) of the array's handles that are taken. */
 	[PG_HANDLES_TAKEN] = "SELECT v.i FROM unnest($1::text[]) WITH ORDINALITY "
 			     "AS v(h, i) JOIN handles ON handles.handle = v.h",
@@ -469,6 +471,7 @@ static const struct cds_store_ops pg_ops = {
 	.account_delete = pg_account_delete,
 	.account_set_key = pg_account_set_key,
 	.handles_update = pg_handles_update,
+	.account_handles = pg_account_handles,
 	.handle_get = pg_handle_get,
 	.handles_taken = pg_handles_taken,
 	.scan = pg_scan,

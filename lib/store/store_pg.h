@@ -54,6 +54,7 @@ enum pg_stmt_id {
 	PG_HANDLE_OWNER,
 	PG_HANDLE_REMOVE,
 	PG_HANDLE_GET,
+	PG_ACCOUNT_HANDLES,
 	PG_HANDLES_TAKEN,
 	PG_CHANGE_ADD,
 	PG_CHANGE_ALL_HANDLES,
@@ -256,6 +257,9 @@ enum cds_err pg_admin_hash(struct cds_store *s, uint8_t *hash,
 			   struct cds_error *err);
 enum cds_err pg_account_get(struct cds_store *s, const uint8_t *id,
 			    struct cds_account *out, struct cds_error *err);
+enum cds_err pg_account_handles(struct cds_store *s, const uint8_t *id,
+				cds_store_name_fn fn, void *ctx,
+				struct cds_error *err);
 enum cds_err pg_handle_get(struct cds_store *s, const char *handle,
 			   struct cds_account *out, struct cds_error *err);
 enum cds_err pg_handles_taken(struct cds_store *s, const char *const *handles,

@@ -65,6 +65,8 @@ static const char *const sql_text[SQ__COUNT] = {
 	[SQ_HANDLE_REMOVE] = "DELETE FROM handles WHERE handle = ?1 AND account = ?2",
 	[SQ_HANDLE_GET] = "SELECT a.id, a.identity_key, a.token_hash FROM handles h "
 			  "JOIN accounts a ON a.n = h.account WHERE h.handle = ?1",
+	[SQ_ACCOUNT_HANDLES] = "SELECT handle FROM handles WHERE account = ?1 "
+			       "ORDER BY handle",
 	[SQ_CHANGE_ACCOUNT] = "INSERT INTO changes (account, handle) VALUES (?1, NULL)",
 	[SQ_CHANGE_ACCOUNT_MANY] = "INSERT INTO changes (account, handle) VALUES "
 				   X32("(?,NULL)"),
@@ -392,6 +394,7 @@ static const struct cds_store_ops sq_ops = {
 	.account_delete = sq_account_delete,
 	.account_set_key = sq_account_set_key,
 	.handles_update = sq_handles_update,
+	.account_handles = sq_account_handles,
 	.handle_get = sq_handle_get,
 	.handles_taken = sq_handles_taken,
 	.scan = sq_scan,

@@ -52,6 +52,7 @@ enum sq_stmt_id {
 	SQ_HANDLE_OWNER,
 	SQ_HANDLE_REMOVE,
 	SQ_HANDLE_GET,
+	SQ_ACCOUNT_HANDLES,
 	SQ_CHANGE_ACCOUNT,
 	SQ_CHANGE_ACCOUNT_MANY,
 	SQ_CHANGE_HANDLE,
@@ -176,6 +177,9 @@ enum cds_err sq_admin_hash(struct cds_store *s, uint8_t *hash,
 			   struct cds_error *err);
 enum cds_err sq_account_get(struct cds_store *s, const uint8_t *id,
 			    struct cds_account *out, struct cds_error *err);
+enum cds_err sq_account_handles(struct cds_store *s, const uint8_t *id,
+				cds_store_name_fn fn, void *ctx,
+				struct cds_error *err);
 enum cds_err sq_handle_get(struct cds_store *s, const char *handle,
 			   struct cds_account *out, struct cds_error *err);
 enum cds_err sq_handles_taken(struct cds_store *s, const char *const *handles,
