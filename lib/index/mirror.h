@@ -38,6 +38,7 @@ struct cds_mirror_config {
 	int64_t epoch_grace_us;    /* serve the previous epoch this long */
 	bool snapshot;             /* save/load index snapshots in DIR/index */
 	bool quiet;                /* no progress on stderr */
+	int64_t seal_interval_us;  /* seal versions at most this often; 0: 1 s */
 };
 
 struct cds_mirror_params {

@@ -47,6 +47,7 @@ void cds_server_config_init(struct cds_server_config *c)
 	c->snapshot = true;
 	c->change_notify = true;
 	c->prune_interval_s = 3600;
+	c->transparency_interval_ms = 1000;
 	c->max_body = 1 << 20;
 	c->max_batch = 1024;
 	c->max_prefixes = 256;
@@ -92,6 +93,10 @@ static enum cds_err check_config(const struct cds_server_config *c,
 	if (c->timeout_s < 1 || c->deadline_s < 1)
 		return cds_fail(err, CDS_ERR_USAGE,
 				"the request timeout and deadline must be at least 1 second");
+	if (c->transparency_interval_ms < 100 ||
+	    c->transparency_interval_ms > 60000)
+		return cds_fail(err, CDS_ERR_USAGE,
+				"--transparency-interval must be 100 to 60000 ms");
 	if (c->retention_days < 0)
 		return cds_fail(err, CDS_ERR_USAGE,
 				"--retention-days must not be negative");
@@ -286,6 +291,7 @@ static enum cds_err open_index(struct cds_server *s, struct cds_error *err)
 		.epoch_grace_us = c->epoch_grace_us,
 		.snapshot = c->snapshot,
 		.quiet = c->quiet,
+		.seal_interval_us = (int64_t)c->transparency_interval_ms * 1000,
 	};
 	struct cds_mirror_params p;
 	int64_t t0 = cds_monotonic_us();
