@@ -64,17 +64,7 @@ static enum cds_err check_next(struct pg_store *s, uint64_t version,
 		return CDS_ERR_STORE;
 	last = (uint64_t)pg_col_i64(r, 0, 0);
 	PQclear(r);
-	if (version <= last)
-		return cds_fail(err, CDS_ERR_EXISTS,
-				"version %llu is already sealed (the last is "
-				"%llu)", (unsigned long long)version,
-				(unsigned long long)last);
-	if (version != last + 1)
-		return cds_fail(err, CDS_ERR_INVALID,
-				"version %llu does not follow the last version "
-				"%llu", (unsigned long long)version,
-				(unsigned long long)last);
-	return CDS_OK;
+	return cds_tstore_check_next(version, last, err);
 }
 
 static enum cds_err insert_version(struct pg_store *s,
