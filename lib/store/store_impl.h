@@ -260,6 +260,15 @@ enum cds_err cds_verify_limit(int64_t count, int64_t oldest_us, int64_t now_us,
 			      uint32_t *retry_after_s,
 			      struct cds_error *err) CDS_MUST_CHECK;
 
+/*
+ * tstore.c: what a backend's append checks under its lock (tstore.h
+ * invariant 1), given the last version stored (0: none): CDS_ERR_EXISTS
+ * if version is already there (another sealer won), CDS_ERR_INVALID if it
+ * would leave a gap.
+ */
+enum cds_err cds_tstore_check_next(uint64_t version, uint64_t last,
+				   struct cds_error *err) CDS_MUST_CHECK;
+
 /* store_sqlite.c: the SQLite backend's entry points. */
 enum cds_err cds_sqlite_create(const char *datadir, unsigned prefix_bits,
 			       const uint8_t admin_hash[static CDS_TOKEN_HASH_BYTES],

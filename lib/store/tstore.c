@@ -80,6 +80,22 @@ static enum cds_err check_changes(struct cds_store *s,
 	return rc;
 }
 
+enum cds_err cds_tstore_check_next(uint64_t version, uint64_t last,
+				   struct cds_error *err)
+{
+	if (version <= last)
+		return cds_fail(err, CDS_ERR_EXISTS,
+				"version %llu is already sealed (the last is "
+				"%llu)", (unsigned long long)version,
+				(unsigned long long)last);
+	if (version != last + 1)
+		return cds_fail(err, CDS_ERR_INVALID,
+				"version %llu does not follow the last version "
+				"%llu", (unsigned long long)version,
+				(unsigned long long)last);
+	return CDS_OK;
+}
+
 enum cds_err cds_store_tversion_append(struct cds_store *s,
 				       const struct cds_tversion *v,
 				       const struct cds_tchange *ch, size_t n,

@@ -44,17 +44,7 @@ static enum cds_err check_next(struct sq_store *s, uint64_t version,
 	sqlite3_reset(st);
 	if (r != SQLITE_ROW)
 		return sq_fail(s->db, r, "read the last version", err);
-	if (version <= last)
-		return cds_fail(err, CDS_ERR_EXISTS,
-				"version %llu is already sealed (the last is "
-				"%llu)", (unsigned long long)version,
-				(unsigned long long)last);
-	if (version != last + 1)
-		return cds_fail(err, CDS_ERR_INVALID,
-				"version %llu does not follow the last version "
-				"%llu", (unsigned long long)version,
-				(unsigned long long)last);
-	return CDS_OK;
+	return cds_tstore_check_next(version, last, err);
 }
 
 static enum cds_err insert_version(struct sq_store *s,
