@@ -5,7 +5,8 @@
  * drain and a final flush.
  *
  * The background thread polls the store's change log every second (so that
- * cdsctl's changes reach answers within the 5 s DESIGN.md promises) and
+ * cdsctl's changes reach answers within the 5 s DESIGN.md promises), or
+ * sooner when changes wait for the seal interval to seal them, and
  * saves changed rate-limit state every RATE_SAVE_SECONDS, and prunes the
  * store's change log every --prune-interval (mirror_prune.c says what is
  * kept).
@@ -399,8 +400,18 @@ static void *bg_main(void *arg)
 
 	pthread_mutex_lock(&s->bg_mu);
 	while (!s->stopping) {
+		int64_t wait_us = POLL_MS * 1000;
+		int64_t due = cds_mirror_seal_due_us(s->mirror);
+
+		/* Changes held back by the seal interval: poll when due. */
+		if (due && due - cds_monotonic_us() < wait_us)
+			wait_us = due - cds_monotonic_us();
+		if (wait_us < 1000)
+			wait_us = 1000;
 		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += POLL_MS / 1000;
+		ts.tv_nsec += (long)(wait_us % 1000000) * 1000;
+		ts.tv_sec += (time_t)(wait_us / 1000000) + ts.tv_nsec / 1000000000;
+		ts.tv_nsec %= 1000000000;
 		pthread_cond_timedwait(&s->bg_cv, &s->bg_mu, &ts);
 		if (s->stopping)
 			break;
