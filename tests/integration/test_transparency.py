@@ -3,7 +3,6 @@
 bucket answers, the version log's consistency proofs (RFC 9162, checked here
 in a few lines of Python), the four /v1/transparency routes, restarts and
 key rotations; and GET /v1/accounts/me, which `cds monitor` starts from."""
-import base64
 import hashlib
 import os
 import sys
@@ -14,6 +13,7 @@ import tlogutil as tl  # noqa: E402
 from apiutil import (create_account, expect_error, metric_value,  # noqa: E402
                      metrics, new_key, phone, wait_for)
 from cdstest import eq  # noqa: E402
+from replicas import Cluster  # noqa: E402
 
 BITS = 3
 # DESIGN.md: a change is visible within 5 s.
@@ -333,6 +333,47 @@ def test_bad_inputs():
             check_consistency(srv, all_heads(srv, tkey(srv)))
     finally:
         dd.cleanup()
+
+
+def sealer_of(cluster):
+    """The replica that says it seals (exactly one)."""
+    sealing = [i for i, r in enumerate(cluster.replicas)
+               if i not in cluster.killed and
+               "transparency: sealing versions" in r.stderr()]
+    eq(len(sealing), 1, "one sealer among the replicas")
+    return sealing[0]
+
+
+def test_pg_replicas_one_sealer():
+    with Cluster(n=2, prefix_bits=BITS) as c:
+        a, b = c.replicas
+        key = tkey(a)
+        eq(tkey(b), key, "one transparency key for every replica")
+        wait_for(lambda: head(b)[0]["version"] >= 1, VISIBLE_S,
+                 "the follower serves the first version")
+        create_account(a, c.dirs[0], [phone(i) for i in range(6)])
+        v = wait_version_after(a, 1)["version"]
+        wait_version_after(b, v - 1)
+        eq(head(a)[0], head(b)[0], "both replicas answer the same head")
+        heads = all_heads(b, key)
+        eq(all_heads(a, key), heads, "and the same history")
+        eq(check_buckets(b, 1, key), check_buckets(a, 1, key),
+           "and the same bytes")
+        s = sealer_of(c)
+        survivor = c.replicas[1 - s]
+        c.kill(s)
+        # The survivor takes over at its next poll and seals the change.
+        create_account(survivor, c.dirs[1 - s], [phone(100)])
+        h = wait_version_after(survivor, v)
+        eq(h["version"], v + 1, "the next version, no gap")
+        eq(sealer_of(c), 1 - s, "the survivor seals now")
+        heads = all_heads(survivor, key)
+        check_consistency(survivor, heads)
+        epochs = audit(survivor, heads)
+        eq(check_buckets(survivor, 1, key),
+           {p: tl.bucket_bytes(epochs[1].get(p, {}))
+            for p in range(1 << BITS)}, "the survivor's buckets")
+        eq(sum(len(x) for x in epochs[1].values()), 7, "seven entries")
 
 
 def check_not_modified(srv, served, key):
