@@ -139,6 +139,16 @@ def check_buckets(srv, epoch, key, want=None):
     return got
 
 
+def check_audited(srv, key, epochs, epoch):
+    """The served buckets of epoch are those the audit rebuilt; returns
+    them."""
+    served = check_buckets(srv, epoch, key)
+    eq(served, {p: tl.bucket_bytes(epochs[epoch].get(p, {}))
+                for p in range(1 << BITS)},
+       "epoch %d's served buckets are its last version's" % epoch)
+    return served
+
+
 def test_account_me():
     dd = cdstest.DataDir(prefix_bits=4)
     try:
@@ -201,11 +211,7 @@ def test_versions_and_proofs():
             heads = all_heads(srv, key)
             eq(heads[-1]["version"], h4["version"], "every version seen")
             check_consistency(srv, heads)
-            epochs = audit(srv, heads)
-            served = check_buckets(srv, 1, key)
-            eq(served, {p: tl.bucket_bytes(epochs[1].get(p, {}))
-                        for p in range(1 << BITS)},
-               "the served buckets are the last version's")
+            served = check_audited(srv, key, audit(srv, heads), 1)
             eq(sum(len(b) for b in served.values()), 11 * tl.ENTRY_BYTES,
                "eleven handles registered")
             check_not_modified(srv, served, key)
@@ -273,9 +279,7 @@ def test_key_rotation():
             check_consistency(srv, heads)
             epochs = audit(srv, heads)
             for e in (1, 2):
-                eq(check_buckets(srv, e, key),
-                   {p: tl.bucket_bytes(epochs[e].get(p, {}))
-                    for p in range(1 << BITS)}, "epoch %d's buckets" % e)
+                check_audited(srv, key, epochs, e)
             eq(sum(len(b) for b in epochs[2].values()), 11,
                "eleven entries in epoch 2")
     finally:
@@ -370,9 +374,7 @@ def test_pg_replicas_one_sealer():
         heads = all_heads(survivor, key)
         check_consistency(survivor, heads)
         epochs = audit(survivor, heads)
-        eq(check_buckets(survivor, 1, key),
-           {p: tl.bucket_bytes(epochs[1].get(p, {}))
-            for p in range(1 << BITS)}, "the survivor's buckets")
+        check_audited(survivor, key, epochs, 1)
         eq(sum(len(x) for x in epochs[1].values()), 7, "seven entries")
 
 
