@@ -356,54 +356,100 @@ static int apply_ops(struct bench *b, const struct op *ops, size_t c)
 }
 
 struct totals {
-	double put, seal;
+	double *put, *seal;   /* per version */
 	uint64_t hashes, versions;
 	size_t buckets;
 };
 
-/* Versions of c changes, `total` changes in all. */
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double sum(const double *x, size_t n)
+{
+	double s = 0;
+
+	for (size_t i = 0; i < n; i++)
+		s += x[i];
+	return s;
+}
+
+/* Sorts x. */
+static double median(double *x, size_t n)
+{
+	qsort(x, n, sizeof(*x), cmp_double);
+	return n % 2 ? x[n / 2] : (x[n / 2 - 1] + x[n / 2]) / 2;
+}
+
+/*
+ * Means include the compactions both indexes make now and then (a copy of
+ * the whole directory); medians are a version's own cost without them.
+ */
+static void report(const struct bench *b, size_t c, struct totals *t)
+{
+	size_t n = (size_t)t->versions;
+	double put = sum(t->put, n), seal = sum(t->seal, n);
+	uint64_t full = (UINT64_C(2) << b->k) - 1;
+
+	printf("%zu changes a version: %zu versions, %.1f buckets changed "
+	       "each, %.1f versions/s\n", c, n,
+	       (double)t->buckets / (double)n, (double)n / seal);
+	printf("  seal mean %.3f ms = %.2fx the same changes in the working "
+	       "index (%.3f ms)\n", 1e3 * seal / (double)n, seal / put,
+	       1e3 * put / (double)n);
+	seal = median(t->seal, n);
+	put = median(t->put, n);
+	printf("  seal median %.3f ms = %.2fx (%.3f ms)\n", 1e3 * seal,
+	       seal / put, 1e3 * put);
+	printf("  %.1f SHA-256 a change, %.1f a version = %.5fx recomputing "
+	       "the tree (%" PRIu64 ")\n",
+	       (double)t->hashes / (double)(n * c),
+	       (double)t->hashes / (double)n,
+	       (double)t->hashes / (double)n / (double)full, full);
+}
+
+/* Versions of c changes, `total` changes in all (at least 3 versions). */
 static int run_versions(struct bench *b, size_t c, uint64_t total)
 {
+	size_t max = (size_t)((total + c - 1) / c);
 	struct op *ops = calloc(c, sizeof(*ops));
-	struct cds_buf buf;
 	struct totals t = {0};
+	struct cds_buf buf;
 	int rc = 0;
 
+	if (max < 3)
+		max = 3;
+	t.put = calloc(max, sizeof(double));
+	t.seal = calloc(max, sizeof(double));
+	if (!ops || !t.put || !t.seal)
+		rc = -1;
 	cds_buf_init(&buf);
-	while (!rc && ops && (t.versions < 3 || t.versions * c < total)) {
-		uint64_t hashes;
-		size_t buckets;
+	for (; !rc && t.versions < max; t.versions++) {
+		uint64_t hashes = 0;
+		size_t buckets = 0;
 		int64_t t0;
 
 		pick_ops(b, ops, c, &buf);
 		t0 = cpu_us();
 		rc = apply_ops(b, ops, c);
-		t.put += secs_since(t0);
+		t.put[t.versions] = secs_since(t0);
 		t0 = cpu_us();
 		if (!rc)
 			rc = seal(b, false, &hashes, &buckets, NULL);
-		t.seal += secs_since(t0);
+		t.seal[t.versions] = secs_since(t0);
 		t.hashes += hashes;
 		t.buckets += buckets;
-		t.versions++;
 	}
-	if (!rc && ops)
-		printf("%zu changes a version: %" PRIu64 " versions, %.1f "
-		       "versions/s; seal %.3f ms a version = %.2fx the same "
-		       "changes in the working index (%.3f ms); %.1f buckets "
-		       "changed; %.1f hashes a change (%.5fx recomputing the "
-		       "tree, %" PRIu64 ")\n",
-		       c, t.versions, (double)t.versions / t.seal,
-		       1e3 * t.seal / (double)t.versions, t.seal / t.put,
-		       1e3 * t.put / (double)t.versions,
-		       (double)t.buckets / (double)t.versions,
-		       (double)t.hashes / (double)(t.versions * c),
-		       (double)t.hashes / (double)t.versions /
-			       (double)((UINT64_C(2) << b->k) - 1),
-		       (UINT64_C(2) << b->k) - 1);
+	if (!rc)
+		report(b, c, &t);
 	cds_buf_fini(&buf);
+	free(t.put);
+	free(t.seal);
 	free(ops);
-	return ops && !rc ? 0 : -1;
+	return rc;
 }
 
 int main(int argc, char **argv)
