@@ -116,9 +116,12 @@ enum cds_err cds_tview_diff_all(struct cds_tview *v, struct cds_index *work,
 void cds_tdiff_free(struct cds_tdiff *d);
 
 /*
- * The root the view would have after applying d; the view is unchanged.
- * O(changed buckets x K) hashes, no copy of the tree.  Errors as
- * cds_tview_apply's for the changes.
+ * The root the view would have after applying d; what readers see is
+ * unchanged.  O(changed buckets x K) hashes, no copy of the tree.  Errors
+ * as cds_tview_apply's for the changes.  The new buckets and nodes are
+ * kept for the next cds_tview_apply: if that one's changes make the same
+ * bytes (the sealer's case), it hashes nothing again.  They are dropped by
+ * that apply, the next root_after or cds_tview_free.
  */
 enum cds_err cds_tview_root_after(struct cds_tview *v,
 				  const struct cds_tdiff *d,

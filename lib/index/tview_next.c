@@ -1,8 +1,8 @@
 /*
  * tview_next.c: a version's changes made into the view's new buckets
- * (tview_int.h, struct tview_next): each change checked, merged with its
- * bucket's current bytes, and the new bucket's leaf hashed.  Nothing of
- * the view changes here; tview_apply.c decides what to do with the result.
+ * (tview_int.h, struct tview_next): each change checked and merged with
+ * its bucket's current bytes, then the new buckets' leaves hashed.  Nothing
+ * of the view changes here; tview_apply.c decides what to do with them.
  */
 #include "index/tview_int.h"
 
@@ -87,7 +87,7 @@ static enum cds_err merge(const uint8_t *old, size_t n_old,
 	return CDS_OK;
 }
 
-/* Change i into nx: its bucket's new bytes (offset for now) and leaf. */
+/* Change i into nx: its bucket's new bytes (an offset into nx->bytes). */
 static enum cds_err next_one(struct cds_tview *v, const struct cds_tchange *c,
 			     size_t i, struct cds_buf *old,
 			     struct tview_next *nx, struct cds_error *err)
@@ -164,6 +164,22 @@ void cds_tview_next_leaves(const struct cds_tview *v, struct tview_next *nx)
 			       nx->b[i].entries, nx->b[i].n);
 }
 
+/* Does change i make bucket b from the view's bytes?  Scratch: old, now. */
+static bool same_one(struct cds_tview *v, const struct cds_tchange *ch,
+		     size_t i, const struct cds_index_bucket_bytes *b,
+		     struct cds_buf *old, struct cds_buf *now)
+{
+	cds_buf_reset(old);
+	cds_buf_reset(now);
+	if (ch[i].prefix != b->bucket ||
+	    check_change(v, &ch[i], i ? ch[i - 1].prefix : 0, i, NULL) ||
+	    cds_index_bucket(v->ix, b->bucket, old, NULL, NULL) ||
+	    merge(old->data, old->len / CDS_ENTRY_BYTES, &ch[i], now, NULL))
+		return false;
+	return now->len == b->n * CDS_ENTRY_BYTES &&
+	       (now->len == 0 || memcmp(now->data, b->entries, now->len) == 0);
+}
+
 /*
  * Does ch make exactly nx's buckets of the view as it is now?  Merges each
  * change again (copies, no hashing) and compares; any failure is "no".
@@ -176,21 +192,8 @@ bool cds_tview_next_same(struct cds_tview *v, const struct cds_tchange *ch,
 
 	cds_buf_init(&old);
 	cds_buf_init(&now);
-	for (size_t i = 0; same && i < n; i++) {
-		const struct cds_index_bucket_bytes *b = &nx->b[i];
-
-		cds_buf_reset(&old);
-		cds_buf_reset(&now);
-		same = ch[i].prefix == b->bucket &&
-		       check_change(v, &ch[i], i ? ch[i - 1].prefix : 0, i,
-				    NULL) == CDS_OK &&
-		       cds_index_bucket(v->ix, b->bucket, &old, NULL, NULL) ==
-			       CDS_OK &&
-		       merge(old.data, old.len / CDS_ENTRY_BYTES, &ch[i], &now,
-			     NULL) == CDS_OK &&
-		       now.len == b->n * CDS_ENTRY_BYTES &&
-		       (now.len == 0 || memcmp(now.data, b->entries, now.len) == 0);
-	}
+	for (size_t i = 0; same && i < n; i++)
+		same = same_one(v, ch, i, &nx->b[i], &old, &now);
 	cds_buf_fini(&old);
 	cds_buf_fini(&now);
 	return same;
