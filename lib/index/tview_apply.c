@@ -91,10 +91,15 @@ static enum cds_err check_head(const struct cds_tview *v,
 	return CDS_OK;
 }
 
-/* Make nx (checked) and h current: cannot fail but for memory. */
+/*
+ * Make nx (checked) and h current: cannot fail but for memory.  The index
+ * compacts after the view's lock is released, so readers wait only for
+ * the swap, never for the copy of the whole directory.
+ */
 static enum cds_err commit(struct cds_tview *v, const struct cds_thead *h,
 			   const struct tview_next *nx, struct cds_error *err)
 {
+	struct cds_error later;
 	enum cds_err rc;
 
 	pthread_rwlock_wrlock(&v->lock);
@@ -106,6 +111,11 @@ static enum cds_err commit(struct cds_tview *v, const struct cds_thead *h,
 		v->gen++;
 	}
 	pthread_rwlock_unlock(&v->lock);
+	/* Out of memory for the copy: the index stays correct, just larger,
+	 * and the next version tries again. */
+	if (!rc && cds_index_compact_due(v->ix) &&
+	    cds_index_compact(v->ix, &later) != CDS_OK)
+		return CDS_OK;
 	return rc;
 }
 
