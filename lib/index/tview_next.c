@@ -122,6 +122,24 @@ static void next_finish(struct tview_next *nx)
 	}
 }
 
+/*
+ * Room for every added entry at once: an epoch's first version adds the
+ * whole directory, which growing by doubling would copy twice over.
+ */
+static enum cds_err reserve_added(struct cds_buf *b,
+				  const struct cds_tchange *ch, size_t n,
+				  struct cds_error *err)
+{
+	size_t added = 0;
+
+	for (size_t i = 0; i < n; i++)
+		added += ch[i].n_added;
+	if (cds_buf_reserve(b, added * CDS_ENTRY_BYTES))
+		return cds_fail(err, CDS_ERR_NOMEM,
+				"cannot hold %zu added entries", added);
+	return CDS_OK;
+}
+
 enum cds_err cds_tview_next_make(struct cds_tview *v,
 				 const struct cds_tchange *ch, size_t n,
 				 struct tview_next *nx, struct cds_error *err)
@@ -133,6 +151,8 @@ enum cds_err cds_tview_next_make(struct cds_tview *v,
 	cds_buf_init(&old);
 	nx->n = n;
 	rc = cds_tview_path_init(&nx->path, v->k, n, err);
+	if (!rc)
+		rc = reserve_added(&nx->bytes, ch, n, err);
 	if (!rc && !(nx->b = calloc(n ? n : 1, sizeof(*nx->b))))
 		rc = cds_fail(err, CDS_ERR_NOMEM, "cannot apply %zu changes", n);
 	for (size_t i = 0; !rc && i < n; i++) {
