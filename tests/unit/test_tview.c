@@ -241,6 +241,34 @@ static void test_seal_matches_recompute(void **state)
 	}
 }
 
+/* diff_all against a view that holds versions: nothing, then all of it. */
+static void test_diff_all_after_lost_marks(void **state)
+{
+	struct world w;
+	struct cds_error err = {0};
+	struct cds_tdiff *d;
+	uint32_t *dirty;
+	size_t n;
+
+	(void)state;
+	world_init(&w, 5);
+	for (int i = 0; i < 100; i++)
+		change_one(&w);
+	seal(&w, true);
+	assert_int_equal(cds_tview_diff_all(w.view, w.work, &d, &err), CDS_OK);
+	assert_int_equal(d->n, 0);
+	cds_tdiff_free(d);
+	/* Changes whose marks are lost (a rebuilt working index): the whole
+	 * difference still seals. */
+	for (int i = 0; i < 30; i++)
+		change_one(&w);
+	assert_int_equal(cds_index_dirty_take(w.work, &dirty, &n, &err), CDS_OK);
+	assert_true(n > 0);
+	free(dirty);
+	seal(&w, true);
+	world_fini(&w);
+}
+
 /* ---- refusals leave the view exactly as it was ---- */
 
 /* Everything a reader can see of a view: bytes, ETags, proofs, head. */
@@ -686,6 +714,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_seal_matches_recompute),
+		cmocka_unit_test(test_diff_all_after_lost_marks),
 		cmocka_unit_test(test_wrong_root_refused),
 		cmocka_unit_test(test_flipped_byte_refused),
 		cmocka_unit_test(test_bad_changes_invalid),
