@@ -52,10 +52,14 @@ static enum cds_err push_change(struct tdiff_impl *d, uint32_t prefix,
 	return CDS_OK;
 }
 
-/* Removed fps of bucket a against b (entries of a not identical in b). */
-static enum cds_err removed_of(const uint8_t *a, size_t na, const uint8_t *b,
-			       size_t nb, bool fp_only, struct cds_buf *out,
-			       size_t *count)
+/*
+ * The entries of a with no identical entry in b, appended to out (their
+ * fps alone if fp_only): the view against work gives the removed fps, work
+ * against the view the added entries.
+ */
+static enum cds_err absent_from(const uint8_t *a, size_t na,
+				const uint8_t *b, size_t nb, bool fp_only,
+				struct cds_buf *out, size_t *count)
 {
 	size_t i = 0, j = 0;
 	enum cds_err rc = CDS_OK;
@@ -86,10 +90,10 @@ static enum cds_err diff_bucket(struct tdiff_impl *d, uint32_t prefix,
 
 	if (na == nb && (na == 0 || memcmp(a, b, bp->view.len) == 0))
 		return CDS_OK;
-	rc = removed_of(a, na, b, nb, true, &d->bytes, &nr);
+	rc = absent_from(a, na, b, nb, true, &d->bytes, &nr);
 	aoff = d->bytes.len;
 	if (!rc)
-		rc = removed_of(b, nb, a, na, false, &d->bytes, &nadd);
+		rc = absent_from(b, nb, a, na, false, &d->bytes, &nadd);
 	if (rc)
 		return cds_fail(err, rc, "cannot diff bucket %u", (unsigned)prefix);
 	return push_change(d, prefix, roff, nr, aoff, nadd, err);
