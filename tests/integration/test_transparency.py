@@ -1,10 +1,13 @@
 """test_transparency: directory transparency on the server side (DESIGN.md
 "Directory transparency"), over HTTP: sealed versions, inclusion proofs on
 bucket answers, the version log's consistency proofs (RFC 9162, checked here
-in a few lines of Python), the four /v1/transparency routes, restarts and
-key rotations; and GET /v1/accounts/me, which `cds monitor` starts from."""
+in a few lines of Python; tlogutil.py), the four /v1/transparency routes,
+restarts, key rotations, a directory made before transparency, PostgreSQL
+replicas with one sealer (and another taking over when it is killed); and
+GET /v1/accounts/me, which `cds monitor` starts from."""
 import hashlib
 import os
+import sqlite3
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -282,6 +285,33 @@ def test_key_rotation():
                 check_audited(srv, key, epochs, e)
             eq(sum(len(b) for b in epochs[2].values()), 11,
                "eleven entries in epoch 2")
+    finally:
+        dd.cleanup()
+
+
+def test_directory_made_before_transparency():
+    """A data directory from before transparency (schema 4, no key): the
+    first cdsd makes the key and seals the epoch's first version, every
+    entry added."""
+    dd = cdstest.DataDir(prefix_bits=BITS)
+    try:
+        dd.ctl("account", "add", "--identity-key", new_key(), phone(1),
+               phone(2), phone(3))
+        os.remove(os.path.join(dd.path, "keys", "transparency.key"))
+        db = sqlite3.connect(os.path.join(dd.path, "cds.sqlite3"))
+        db.executescript("DROP TABLE tchanges; DROP TABLE tversions;"
+                         "PRAGMA user_version = 4;")
+        db.close()
+        with cdstest.Server(dd) as srv:
+            key = tkey(srv)
+            heads = all_heads(srv, key)
+            eq([(h["epoch"], h["version"]) for h in heads], [(1, 1)],
+               "one version")
+            doc, changes, _ = tl.version_changes(srv_get(srv), 1)
+            eq(sum(len(c["added"]) for c in changes), 3, "every entry")
+            check_audited(srv, key, audit(srv, heads), 1)
+        st = os.stat(os.path.join(dd.path, "keys", "transparency.key"))
+        eq(st.st_mode & 0o777, 0o600, "the key file's mode")
     finally:
         dd.cleanup()
 
