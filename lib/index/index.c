@@ -343,7 +343,8 @@ static enum cds_err make_mutable(struct cds_index *ix, uint32_t b, size_t need,
 	cap = (uint32_t)(need + need / 4 + 1);
 	/* Read the old size before realloc may free it. */
 	old_bytes = s->b ? cds_index_ovl_size(s->b->cap) : 0;
-	o = s->b ? realloc(s->b, cds_index_ovl_size(cap)) : malloc(cds_index_ovl_size(cap));
+	o = s->b ? realloc(s->b, cds_index_ovl_size(cap))
+		 : malloc(cds_index_ovl_size(cap));
 	if (!o)
 		return cds_fail(err, CDS_ERR_NOMEM,
 				"cannot allocate bucket %u of %zu entries", b,

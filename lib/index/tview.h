@@ -69,8 +69,8 @@ enum cds_err cds_tview_apply(struct cds_tview *v, const struct cds_thead *h,
  * Bucket `prefix`'s entries appended to out, with the head of the version
  * they belong to, the inclusion proof (32 K bytes into proof) and the
  * bucket's ETag version (changes whenever its bytes change, never repeats
- * with other bytes; etag_version may be NULL).  CDS_ERR_INVALID if prefix >= 2^K; CDS_ERR_NOT_FOUND
- * if no version is sealed yet.
+ * with other bytes; etag_version may be NULL).  CDS_ERR_INVALID if
+ * prefix >= 2^K; CDS_ERR_NOT_FOUND if no version is sealed yet.
  */
 enum cds_err cds_tview_bucket(struct cds_tview *v, uint32_t prefix,
 			      struct cds_buf *out, struct cds_thead *head,

@@ -91,15 +91,10 @@ static enum cds_err check_head(const struct cds_tview *v,
 	return CDS_OK;
 }
 
-/*
- * Make nx (checked) and h current: cannot fail but for memory.  The index
- * compacts after the view's lock is released, so readers wait only for
- * the swap, never for the copy of the whole directory.
- */
+/* Make nx (checked) and h current: cannot fail but for memory. */
 static enum cds_err commit(struct cds_tview *v, const struct cds_thead *h,
 			   const struct tview_next *nx, struct cds_error *err)
 {
-	struct cds_error later;
 	enum cds_err rc;
 
 	pthread_rwlock_wrlock(&v->lock);
@@ -111,12 +106,22 @@ static enum cds_err commit(struct cds_tview *v, const struct cds_thead *h,
 		v->gen++;
 	}
 	pthread_rwlock_unlock(&v->lock);
-	/* Out of memory for the copy: the index stays correct, just larger,
-	 * and the next version tries again. */
-	if (!rc && cds_index_compact_due(v->ix) &&
-	    cds_index_compact(v->ix, &later) != CDS_OK)
-		return CDS_OK;
 	return rc;
+}
+
+/*
+ * Compact the view's index if due, outside the view's lock (readers wait
+ * only for the swap, never for the copy of the whole directory) and once
+ * the version's own copies are freed.  Out of memory for the copy: the
+ * index stays correct, just larger, and the next version tries again.
+ */
+static void compact_if_due(struct cds_tview *v)
+{
+	struct cds_error later;
+
+	if (cds_index_compact_due(v->ix) &&
+	    cds_index_compact(v->ix, &later) != CDS_OK)
+		return;
 }
 
 enum cds_err cds_tview_apply(struct cds_tview *v, const struct cds_thead *h,
@@ -139,5 +144,7 @@ enum cds_err cds_tview_apply(struct cds_tview *v, const struct cds_thead *h,
 	if (!rc)
 		rc = commit(v, h, &nx, err);
 	cds_tview_next_fini(&nx);
+	if (!rc)
+		compact_if_due(v);
 	return rc;
 }
