@@ -30,10 +30,13 @@ struct cds_store_ops {
 	/*
 	 * The backend gives each account its id (unique, never reused) and
 	 * fills its token with cds_token_fill; it stores only token hashes.
+	 * ready (may be NULL) is called inside the transaction after the
+	 * writes; the backend commits only if it returns CDS_OK.
 	 */
 	enum cds_err (*accounts_create)(struct cds_store *s,
 					struct cds_new_account *accts,
-					size_t n, struct cds_error *err);
+					size_t n, cds_store_ready_fn ready,
+					void *ctx, struct cds_error *err);
 	enum cds_err (*account_get)(struct cds_store *s, const uint8_t *id,
 				    struct cds_account *out,
 				    struct cds_error *err);

@@ -239,6 +239,7 @@ enum cds_err pg_handle_remove(struct cds_store *s, const uint8_t *id,
 /* store_pg_{create,write,read,keep,verify}.c: the ops they implement. */
 enum cds_err pg_accounts_create(struct cds_store *s,
 				struct cds_new_account *accts, size_t n,
+				cds_store_ready_fn ready, void *ctx,
 				struct cds_error *err);
 enum cds_err pg_account_delete(struct cds_store *s, const uint8_t *id,
 			       struct cds_error *err);

@@ -207,6 +207,7 @@ enum cds_err pg_accounts_write(struct cds_store *base,
 
 enum cds_err pg_accounts_create(struct cds_store *base,
 				struct cds_new_account *accts, size_t n,
+				cds_store_ready_fn ready, void *ctx,
 				struct cds_error *err)
 {
 	struct pg_store *s = pg_of(base);
@@ -218,9 +219,12 @@ enum cds_err pg_accounts_create(struct cds_store *base,
 	rc = batch_of(accts, n, &hs, &n_hs, err);
 	if (!rc) {
 		rc = pg_begin_write(s, err);
-		if (!rc)
-			rc = pg_end_write(s, write_batch(s, accts, n, hs, n_hs,
-							 &taken, err), err);
+		if (!rc) {
+			rc = write_batch(s, accts, n, hs, n_hs, &taken, err);
+			if (!rc && ready)
+				rc = ready(ctx, err);
+			rc = pg_end_write(s, rc, err);
+		}
 		if (taken)
 			rc = find_taken(s, hs, n_hs, err);
 	}

@@ -159,6 +159,7 @@ enum cds_err sq_read_account(sqlite3_stmt *st, int c, struct cds_account *out,
 /* store_sqlite_{create,write,read}.c: the ops they implement. */
 enum cds_err sq_accounts_create(struct cds_store *s,
 				struct cds_new_account *accts, size_t n,
+				cds_store_ready_fn ready, void *ctx,
 				struct cds_error *err);
 enum cds_err sq_account_delete(struct cds_store *s, const uint8_t *id,
 			       struct cds_error *err);
