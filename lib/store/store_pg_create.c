@@ -43,8 +43,13 @@ static enum cds_err check_repeats(const struct cds_batch_handle *hs, size_t n,
 	return CDS_OK;
 }
 
+/*
+ * Each account gets its id and token as its row is written, not all
+ * before the COPY: the server then inserts the rows already sent while
+ * the next ones are made, instead of waiting for the whole batch's.
+ */
 static enum cds_err copy_accounts(struct pg_store *s,
-				  const struct cds_new_account *accts,
+				  struct cds_new_account *accts,
 				  size_t n, struct cds_error *err)
 {
 	uint8_t hash[CDS_TOKEN_HASH_BYTES];
@@ -58,6 +63,8 @@ static enum cds_err copy_accounts(struct pg_store *s,
 	if (rc)
 		return rc;
 	for (size_t i = 0; i < n; i++) {
+		cds_idperm_id(accts[i].id, s->id_key, (uint64_t)s->next_n + i);
+		cds_token_fill(&accts[i], 1);
 		cds_token_hash(hash, accts[i].token);
 		pg_copy_row(&c, 5);
 		pg_copy_i64(&c, s->next_n + (int64_t)i);
@@ -122,7 +129,8 @@ static enum cds_err copy_changes(struct pg_store *s,
 	return pg_copy_end(&c, "append to the change log", NULL, err);
 }
 
-/* Inside the write transaction: ids, tokens, then the three COPYs. */
+/* Inside the write transaction: the three COPYs (ids and tokens made in
+ * the first). */
 static enum cds_err write_batch(struct pg_store *s,
 				struct cds_new_account *accts, size_t n,
 				const struct cds_batch_handle *hs, size_t n_hs,
@@ -132,9 +140,6 @@ static enum cds_err write_batch(struct pg_store *s,
 
 	if (s->next_n > INT64_MAX - (int64_t)n)
 		return cds_fail(err, CDS_ERR_STORE, "store: account numbers exhausted");
-	for (size_t i = 0; i < n; i++)
-		cds_idperm_id(accts[i].id, s->id_key, (uint64_t)s->next_n + i);
-	cds_token_fill(accts, n);
 	rc = copy_accounts(s, accts, n, err);
 	if (!rc)
 		rc = copy_handles(s, hs, n_hs, taken, err);
