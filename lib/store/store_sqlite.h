@@ -211,6 +211,12 @@ enum cds_err sq_accounts_write(struct cds_store *s,
 			       struct cds_new_account *accts, size_t n,
 			       struct cds_error *err);
 
+/* store_sqlite_write.c: a write transaction on the store's base pointer (the
+ * begin and end hooks of store_handles.c and store_verify.c). */
+enum cds_err sq_write_begin(struct cds_store *s, struct cds_error *err);
+enum cds_err sq_write_end(struct cds_store *s, enum cds_err rc,
+			  struct cds_error *err);
+
 /*
  * Inside the caller's write transaction, with the change row: add handle h
  * to existing account id (CDS_ERR_NOT_FOUND if it is gone; CDS_ERR_EXISTS
