@@ -202,6 +202,8 @@ struct pg_copy {
 enum cds_err pg_copy_begin(struct pg_copy *c, PGconn *conn, const char *sql,
 			   struct cds_error *err) CDS_MUST_CHECK;
 void pg_copy_row(struct pg_copy *c, int fields);
+/* Send the rows buffered so far (the server starts on them meanwhile). */
+void pg_copy_flush(struct pg_copy *c);
 void pg_copy_bytes(struct pg_copy *c, const void *p, size_t len);
 void pg_copy_text(struct pg_copy *c, const char *s);
 void pg_copy_i64(struct pg_copy *c, int64_t v);

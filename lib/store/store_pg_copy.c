@@ -47,7 +47,7 @@ static void put_i32(struct pg_copy *c, int32_t v)
 	put(c, &be, sizeof(be));
 }
 
-static void flush(struct pg_copy *c)
+void pg_copy_flush(struct pg_copy *c)
 {
 	if (!c->failed && c->buf.len > 0 &&
 	    PQputCopyData(c->conn, (const char *)c->buf.data,
@@ -78,7 +78,7 @@ enum cds_err pg_copy_begin(struct pg_copy *c, PGconn *conn, const char *sql,
 void pg_copy_row(struct pg_copy *c, int fields)
 {
 	if (c->buf.len >= FLUSH_BYTES)
-		flush(c);
+		pg_copy_flush(c);
 	put_i16(c, (int16_t)fields);
 }
 
@@ -134,7 +134,7 @@ enum cds_err pg_copy_end(struct pg_copy *c, const char *what,
 	if (sqlstate)
 		sqlstate[0] = '\0';
 	put_i16(c, -1);
-	flush(c);
+	pg_copy_flush(c);
 	cancel = c->failed;
 	if (PQputCopyEnd(c->conn, cancel ? "cancelled by cds (out of memory "
 					   "or connection lost)" : NULL) != 1)

@@ -15,7 +15,8 @@
  * (no statement per row, no round trip per row).  Its one drawback is that
  * a unique violation fails the whole COPY without saying which row in a
  * form a program should parse (the detail text is translated).  So a batch
- * is checked for repeated handles before anything is sent, and a handle
+ * is checked for repeated handles before its handles are sent (a repeat
+ * cancels the accounts' COPY, and the transaction rolls back), and a handle
  * taken by another account is found after the rollback, by looking the
  * batch's handles up (pg_handles_taken): the failure path pays, the common
  * one not.
@@ -43,14 +44,28 @@ static enum cds_err check_repeats(const struct cds_batch_handle *hs, size_t n,
 	return CDS_OK;
 }
 
+/* The batch's handles, sorted, with none repeated. */
+static enum cds_err batch_of(const struct cds_new_account *accts, size_t n,
+			     struct cds_batch_handle **hs, size_t *n_hs,
+			     struct cds_error *err)
+{
+	enum cds_err rc = cds_batch_handles(accts, n, hs, n_hs, err);
+
+	return rc ? rc : check_repeats(*hs, *n_hs, err);
+}
+
 /*
- * Each account gets its id and token as its row is written, not all
- * before the COPY: the server then inserts the rows already sent while
- * the next ones are made, instead of waiting for the whole batch's.
+ * The accounts' rows, each account getting its id and token as its row is
+ * written; then, while the server still inserts the last rows sent, the
+ * batch's handles sorted into *hs (the caller frees it).  Neither the ids
+ * and tokens (~20 ms a 50,000 batch) nor the sort (~25 ms) is time the
+ * server waits for any more.  A repeated handle cancels the COPY, and the
+ * transaction is rolled back.
  */
 static enum cds_err copy_accounts(struct pg_store *s,
-				  struct cds_new_account *accts,
-				  size_t n, struct cds_error *err)
+				  struct cds_new_account *accts, size_t n,
+				  struct cds_batch_handle **hs, size_t *n_hs,
+				  struct cds_error *err)
 {
 	uint8_t hash[CDS_TOKEN_HASH_BYTES];
 	int64_t now = cds_now_us();
@@ -74,6 +89,13 @@ static enum cds_err copy_accounts(struct pg_store *s,
 		pg_copy_i64(&c, now);
 	}
 	sodium_memzero(hash, sizeof(hash));
+	pg_copy_flush(&c);
+	rc = batch_of(accts, n, hs, n_hs, err);
+	if (rc) {
+		c.failed = true;
+		(void)pg_copy_end(&c, "insert accounts", NULL, NULL);
+		return rc;
+	}
 	return pg_copy_end(&c, "insert accounts", NULL, err);
 }
 
@@ -129,22 +151,24 @@ static enum cds_err copy_changes(struct pg_store *s,
 	return pg_copy_end(&c, "append to the change log", NULL, err);
 }
 
-/* Inside the write transaction: the three COPYs (ids and tokens made in
- * the first). */
+/*
+ * Inside the write transaction: the three COPYs (ids, tokens and the
+ * sorted handles *hs, which the caller frees, made in the first).
+ */
 static enum cds_err write_batch(struct pg_store *s,
 				struct cds_new_account *accts, size_t n,
-				const struct cds_batch_handle *hs, size_t n_hs,
+				struct cds_batch_handle **hs, size_t *n_hs,
 				bool *taken, struct cds_error *err)
 {
 	enum cds_err rc = CDS_OK;
 
 	if (s->next_n > INT64_MAX - (int64_t)n)
 		return cds_fail(err, CDS_ERR_STORE, "store: account numbers exhausted");
-	rc = copy_accounts(s, accts, n, err);
+	rc = copy_accounts(s, accts, n, hs, n_hs, err);
 	if (!rc)
-		rc = copy_handles(s, hs, n_hs, taken, err);
+		rc = copy_handles(s, *hs, *n_hs, taken, err);
 	if (!rc)
-		rc = copy_changes(s, accts, n, hs, n_hs, err);
+		rc = copy_changes(s, accts, n, *hs, *n_hs, err);
 	if (!rc)
 		s->next_n += (int64_t)n;
 	return rc;
@@ -184,16 +208,6 @@ static enum cds_err find_taken(struct pg_store *s,
 	return rc;
 }
 
-/* The batch's handles, sorted, with none repeated. */
-static enum cds_err batch_of(const struct cds_new_account *accts, size_t n,
-			     struct cds_batch_handle **hs, size_t *n_hs,
-			     struct cds_error *err)
-{
-	enum cds_err rc = cds_batch_handles(accts, n, hs, n_hs, err);
-
-	return rc ? rc : check_repeats(*hs, *n_hs, err);
-}
-
 enum cds_err pg_accounts_write(struct cds_store *base,
 			       struct cds_new_account *accts, size_t n,
 			       struct cds_error *err)
@@ -203,9 +217,7 @@ enum cds_err pg_accounts_write(struct cds_store *base,
 	size_t n_hs = 0;
 	enum cds_err rc;
 
-	rc = batch_of(accts, n, &hs, &n_hs, err);
-	if (!rc)
-		rc = write_batch(pg_of(base), accts, n, hs, n_hs, &taken, err);
+	rc = write_batch(pg_of(base), accts, n, &hs, &n_hs, &taken, err);
 	free(hs);
 	return rc;
 }
@@ -221,18 +233,15 @@ enum cds_err pg_accounts_create(struct cds_store *base,
 	size_t n_hs = 0;
 	enum cds_err rc;
 
-	rc = batch_of(accts, n, &hs, &n_hs, err);
+	rc = pg_begin_write(s, err);
 	if (!rc) {
-		rc = pg_begin_write(s, err);
-		if (!rc) {
-			rc = write_batch(s, accts, n, hs, n_hs, &taken, err);
-			if (!rc && ready)
-				rc = ready(ctx, err);
-			rc = pg_end_write(s, rc, err);
-		}
-		if (taken)
-			rc = find_taken(s, hs, n_hs, err);
+		rc = write_batch(s, accts, n, &hs, &n_hs, &taken, err);
+		if (!rc && ready)
+			rc = ready(ctx, err);
+		rc = pg_end_write(s, rc, err);
 	}
+	if (taken)
+		rc = find_taken(s, hs, n_hs, err);
 	free(hs);
 	return rc;
 }
