@@ -55,8 +55,26 @@ static enum cds_err batch_of(const struct cds_new_account *accts, size_t n,
 }
 
 /*
- * The accounts' rows, each account getting its id and token as its row is
- * written; then, while the server still inserts the last rows sent, the
+ * Accounts per round of ids and tokens inside the accounts' COPY: enough
+ * that cds_token_fill draws its randomness for many at once (a call per
+ * account cost 1.8 us more each), few enough that the server never waits
+ * long for the first rows.
+ */
+#define TOKEN_BLOCK 512
+
+/* Ids (numbers from s->next_n + first) and tokens of accts[0..n). */
+static void ids_tokens(struct pg_store *s, struct cds_new_account *accts,
+		       size_t first, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		cds_idperm_id(accts[i].id, s->id_key,
+			      (uint64_t)s->next_n + first + i);
+	cds_token_fill(accts, n);
+}
+
+/*
+ * The accounts' rows, the accounts getting their ids and tokens a block
+ * at a time as their rows are written; then, while the server still inserts the last rows sent, the
  * batch's handles sorted into *hs (the caller frees it).  Neither the ids
  * and tokens (~20 ms a 50,000 batch) nor the sort (~25 ms) is time the
  * server waits for any more.  A repeated handle cancels the COPY, and the
@@ -78,8 +96,9 @@ static enum cds_err copy_accounts(struct pg_store *s,
 	if (rc)
 		return rc;
 	for (size_t i = 0; i < n; i++) {
-		cds_idperm_id(accts[i].id, s->id_key, (uint64_t)s->next_n + i);
-		cds_token_fill(&accts[i], 1);
+		if (i % TOKEN_BLOCK == 0)
+			ids_tokens(s, accts + i, i,
+				   n - i < TOKEN_BLOCK ? n - i : TOKEN_BLOCK);
 		cds_token_hash(hash, accts[i].token);
 		pg_copy_row(&c, 5);
 		pg_copy_i64(&c, s->next_n + (int64_t)i);
