@@ -240,6 +240,14 @@ enum cds_err cds_store_accounts_create(struct cds_store *s,
 				       struct cds_new_account *accts, size_t n,
 				       struct cds_error *err)
 {
+	return cds_store_accounts_create_if(s, accts, n, NULL, NULL, err);
+}
+
+enum cds_err cds_store_accounts_create_if(struct cds_store *s,
+					  struct cds_new_account *accts,
+					  size_t n, cds_store_ready_fn ready,
+					  void *ctx, struct cds_error *err)
+{
 	enum cds_err rc;
 
 	for (size_t i = 0; i < n; i++) {
@@ -250,7 +258,7 @@ enum cds_err cds_store_accounts_create(struct cds_store *s,
 			return rc;
 		}
 	}
-	rc = n ? s->ops->accounts_create(s, accts, n, err) : CDS_OK;
+	rc = n ? s->ops->accounts_create(s, accts, n, ready, ctx, err) : CDS_OK;
 	if (rc)
 		for (size_t i = 0; i < n; i++)
 			sodium_memzero(accts[i].token, sizeof(accts[i].token));

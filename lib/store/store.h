@@ -151,6 +151,22 @@ enum cds_err cds_store_accounts_create(struct cds_store *s,
 				       struct cds_new_account *accts, size_t n,
 				       struct cds_error *err) CDS_MUST_CHECK;
 
+/*
+ * As cds_store_accounts_create, but the transaction commits only if
+ * ready(ctx, err) returns CDS_OK once every account is written; any other
+ * value rolls it back and is returned (with ready's message).  ready may
+ * block: a bulk import writes its first batch while another thread still
+ * checks the file, and commits it only once the check has passed.  The
+ * ids and tokens it would see are not yet committed, so ready must not
+ * hand them out.
+ */
+typedef enum cds_err (*cds_store_ready_fn)(void *ctx, struct cds_error *err);
+enum cds_err cds_store_accounts_create_if(struct cds_store *s,
+					  struct cds_new_account *accts,
+					  size_t n, cds_store_ready_fn ready,
+					  void *ctx,
+					  struct cds_error *err) CDS_MUST_CHECK;
+
 enum cds_err cds_store_account_get(struct cds_store *s,
 				   const uint8_t id[static CDS_ACCOUNT_ID_BYTES],
 				   struct cds_account *out,

@@ -31,10 +31,13 @@ struct cds_store_ops {
 	/*
 	 * The backend gives each account its id (unique, never reused) and
 	 * fills its token with cds_token_fill; it stores only token hashes.
+	 * ready (may be NULL) is called inside the transaction after the
+	 * writes; the backend commits only if it returns CDS_OK.
 	 */
 	enum cds_err (*accounts_create)(struct cds_store *s,
 					struct cds_new_account *accts,
-					size_t n, struct cds_error *err);
+					size_t n, cds_store_ready_fn ready,
+					void *ctx, struct cds_error *err);
 	enum cds_err (*account_get)(struct cds_store *s, const uint8_t *id,
 				    struct cds_account *out,
 				    struct cds_error *err);
@@ -243,6 +246,56 @@ struct cds_verify_backend {
 				       struct cds_new_account *accts, size_t n,
 				       struct cds_error *err);
 };
+
+/*
+ * store_handles.c: handles added to and removed from an existing account
+ * (the handles_update op, and the verify hooks handle_add, handle_remove),
+ * the part both backends share, over these hooks.  Every hook but begin
+ * runs inside the backend's write transaction.
+ */
+struct cds_handles_backend {
+	/* A write transaction; end commits on CDS_OK, else rolls back. */
+	enum cds_err (*begin)(struct cds_store *s, struct cds_error *err);
+	enum cds_err (*end)(struct cds_store *s, enum cds_err rc,
+			    struct cds_error *err);
+	/* Existing account id's number; CDS_ERR_NOT_FOUND naming it. */
+	enum cds_err (*account_n)(struct cds_store *s, const uint8_t *id,
+				  int64_t *n, struct cds_error *err);
+	/* Account id's number from the id alone (no query); false if none. */
+	bool (*number)(struct cds_store *s, const uint8_t *id, int64_t *n);
+	/* Insert handle h of account n unless h is registered (*added). */
+	enum cds_err (*row_add)(struct cds_store *s, int64_t n, const char *h,
+				bool *added, struct cds_error *err);
+	/* Delete handle h of account n if it is there (*removed). */
+	enum cds_err (*row_remove)(struct cds_store *s, int64_t n,
+				   const char *h, bool *removed,
+				   struct cds_error *err);
+	/* Whether registered handle h is account n's. */
+	enum cds_err (*owned_by)(struct cds_store *s, int64_t n, const char *h,
+				 bool *mine, struct cds_error *err);
+	/* A change row: account id's handle h (NULL: the account itself). */
+	enum cds_err (*log_change)(struct cds_store *s, const uint8_t *id,
+				   const char *h, struct cds_error *err);
+};
+
+/* The handles_update op, in one write transaction of its own. */
+enum cds_err cds_handles_update_with(struct cds_store *s,
+				     const struct cds_handles_backend *b,
+				     const uint8_t *id, const char *const *add,
+				     size_t n_add, const char *const *remove,
+				     size_t n_remove,
+				     struct cds_error *err) CDS_MUST_CHECK;
+
+/* One handle added to or removed from account id, inside a transaction
+ * the caller holds (the verify hooks). */
+enum cds_err cds_handle_add_with(struct cds_store *s,
+				 const struct cds_handles_backend *b,
+				 const uint8_t *id, const char *h,
+				 struct cds_error *err) CDS_MUST_CHECK;
+enum cds_err cds_handle_remove_with(struct cds_store *s,
+				    const struct cds_handles_backend *b,
+				    const uint8_t *id, const char *h,
+				    struct cds_error *err) CDS_MUST_CHECK;
 
 /* The verify_redeem op of a backend, given its hooks. */
 enum cds_err cds_verify_redeem_with(struct cds_store *s,

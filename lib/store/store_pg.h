@@ -221,6 +221,8 @@ struct pg_copy {
 enum cds_err pg_copy_begin(struct pg_copy *c, PGconn *conn, const char *sql,
 			   struct cds_error *err) CDS_MUST_CHECK;
 void pg_copy_row(struct pg_copy *c, int fields);
+/* Send the rows buffered so far (the server starts on them meanwhile). */
+void pg_copy_flush(struct pg_copy *c);
 void pg_copy_bytes(struct pg_copy *c, const void *p, size_t len);
 void pg_copy_text(struct pg_copy *c, const char *s);
 void pg_copy_i64(struct pg_copy *c, int64_t v);
@@ -243,6 +245,12 @@ enum cds_err pg_accounts_write(struct cds_store *s,
 			       struct cds_new_account *accts, size_t n,
 			       struct cds_error *err) CDS_MUST_CHECK;
 
+/* store_pg_write.c: a write transaction on the store's base pointer (the
+ * begin and end hooks of store_handles.c and store_verify.c). */
+enum cds_err pg_write_begin(struct cds_store *s, struct cds_error *err);
+enum cds_err pg_write_end(struct cds_store *s, enum cds_err rc,
+			  struct cds_error *err);
+
 /*
  * store_pg_write.c, inside the caller's write transaction, with the change
  * row: add handle h to existing account id (CDS_ERR_NOT_FOUND if it is
@@ -258,6 +266,7 @@ enum cds_err pg_handle_remove(struct cds_store *s, const uint8_t *id,
 /* store_pg_{create,write,read,keep,verify}.c: the ops they implement. */
 enum cds_err pg_accounts_create(struct cds_store *s,
 				struct cds_new_account *accts, size_t n,
+				cds_store_ready_fn ready, void *ctx,
 				struct cds_error *err);
 enum cds_err pg_account_delete(struct cds_store *s, const uint8_t *id,
 			       struct cds_error *err);

@@ -170,6 +170,7 @@ enum cds_err sq_read_account(sqlite3_stmt *st, int c, struct cds_account *out,
 /* store_sqlite_{create,write,read}.c: the ops they implement. */
 enum cds_err sq_accounts_create(struct cds_store *s,
 				struct cds_new_account *accts, size_t n,
+				cds_store_ready_fn ready, void *ctx,
 				struct cds_error *err);
 enum cds_err sq_account_delete(struct cds_store *s, const uint8_t *id,
 			       struct cds_error *err);
@@ -223,6 +224,12 @@ enum cds_err sq_changes_prune(struct cds_store *s, uint64_t below,
 enum cds_err sq_accounts_write(struct cds_store *s,
 			       struct cds_new_account *accts, size_t n,
 			       struct cds_error *err);
+
+/* store_sqlite_write.c: a write transaction on the store's base pointer (the
+ * begin and end hooks of store_handles.c and store_verify.c). */
+enum cds_err sq_write_begin(struct cds_store *s, struct cds_error *err);
+enum cds_err sq_write_end(struct cds_store *s, enum cds_err rc,
+			  struct cds_error *err);
 
 /*
  * Inside the caller's write transaction, with the change row: add handle h
