@@ -21,6 +21,7 @@
 #include "addressbook/contacts.h"
 #include "client/http.h"
 #include "client/protocol.h"
+#include "client/tverify.h"
 #include "core/err.h"
 #include "core/parallel.h"
 
@@ -102,6 +103,8 @@ struct cds_bucket {
 	uint8_t *entries;   /* n * CDS_ENTRY_BYTES, malloc'd */
 	size_t n;
 	char etag[CDS_HTTP_ETAG_BYTES]; /* cached or fresh ETag, "" if none */
+	uint64_t version;   /* of this operation's answer (fresh or not) */
+	uint8_t proof[CDS_TPROOF_MAX_BYTES]; /* its 32 K bytes */
 };
 
 struct cds_bucket_set {
@@ -212,6 +215,21 @@ enum cds_err cds_buckets_match(struct cds_op *op, const struct cds_bucket_set *s
 			       struct cds_error *err) CDS_MUST_CHECK;
 /* Add the set's fetched / not-modified / decoy counts to the stats. */
 void cds_buckets_count(struct cds_client *c, const struct cds_bucket_set *s);
+/*
+ * Check every bucket of the set as answered in this operation (fresh, or
+ * not_modified with the cached bytes) against the signed head of the
+ * version it came with (tverify.h invariant 1).  Call after a fetch.
+ */
+enum cds_err cds_buckets_verify(struct cds_client *c, struct cds_tverify *tv,
+				const struct cds_params *p,
+				const struct cds_bucket_set *s,
+				struct cds_error *err) CDS_MUST_CHECK;
+
+/* ---- tfetch.c ---- */
+
+/* A fetcher for tverify.h that sends GETs through c's first connection
+ * (so through the relay if there is one). */
+void cds_client_tfetch(struct cds_client *c, struct cds_tfetch *f);
 
 /* ---- sync.c ---- */
 

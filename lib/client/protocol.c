@@ -197,6 +197,11 @@ enum cds_err cds_proto_parse_params(struct cds_params *p, const char *body,
 					what, err);
 	if (!rc)
 		rc = params_key(p->public_key, root, what, err);
+	if (!rc)
+		rc = cds_proto_b64_exact(p->transparency_key,
+					 sizeof(p->transparency_key),
+					 json_object_get(root, "transparency_key"),
+					 "transparency_key", what, err);
 	/* Optional (announced since the per-address limits): older servers
 	 * take the default. */
 	if (!rc && json_object_get(root, "max_prefixes"))

@@ -47,7 +47,7 @@ static void many_buckets(const char *body, size_t len, size_t n,
 					    "\"e\"", NULL, "\"g\"", NULL};
 	const char *const *etags = revalidate ? tags : NULL;
 	struct cds_proto_bucket out[8];
-	enum cds_err rc = cds_proto_parse_buckets(out, 1, prefixes, etags, n,
+	enum cds_err rc = cds_proto_parse_buckets(out, 1, 0, prefixes, etags, n,
 						  body, len, err);
 
 	for (size_t i = 0; i < n; i++) {

@@ -48,11 +48,11 @@ static void params_json(char *out, size_t cap, const char *version,
 	snprintf(out, cap,
 		 "{\"version\":%s,\"suite\":%s,\"mode\":\"voprf\",\"epoch\":%s,"
 		 "\"public_key\":%s,\"prefix_bits\":%s,\"max_batch\":%s,"
-		 "\"plain_lookup\":%s}",
+		 "\"plain_lookup\":%s,\"transparency_key\":\"%s\"}",
 		 version ? version : "1",
 		 suite ? suite : "\"ristretto255-SHA512\"",
 		 epoch ? epoch : "3", pk, bits ? bits : "8",
-		 batch ? batch : "1000", plain ? plain : "false");
+		 batch ? batch : "1000", plain ? plain : "false", pk_b64);
 }
 
 static void test_params_ok(void **state)
@@ -78,7 +78,8 @@ static void test_params_ok(void **state)
 	snprintf(json, sizeof(json),
 		 "{\"version\":1,\"suite\":\"ristretto255-SHA512\",\"mode\":\"voprf\","
 		 "\"epoch\":1,\"public_key\":\"%s\",\"prefix_bits\":0,"
-		 "\"max_batch\":1,\"plain_lookup\":false,\"extra\":[1,2]}", pk_b64);
+		 "\"max_batch\":1,\"plain_lookup\":false,\"extra\":[1,2],"
+		 "\"transparency_key\":\"%s\"}", pk_b64, pk_b64);
 	assert_int_equal(params(&p, json, &err), CDS_OK);
 	assert_int_equal(p.prefix_bits, 0);
 	assert_false(p.plain_lookup);
@@ -135,6 +136,18 @@ static void test_params_bad(void **state)
 	expect_params_proto("[1]", "not a JSON object");
 	expect_params_proto("{\"version\":1,\"version\":1}", "not valid JSON");
 	expect_params_proto("{}", "\"version\"");
+	/* The transparency key is required: 32 bytes of base64. */
+	snprintf(json, sizeof(json),
+		 "{\"version\":1,\"suite\":\"ristretto255-SHA512\",\"mode\":\"voprf\","
+		 "\"epoch\":1,\"public_key\":\"%s\",\"prefix_bits\":0,"
+		 "\"max_batch\":1,\"plain_lookup\":false}", pk_b64);
+	expect_params_proto(json, "transparency_key");
+	snprintf(json, sizeof(json),
+		 "{\"version\":1,\"suite\":\"ristretto255-SHA512\",\"mode\":\"voprf\","
+		 "\"epoch\":1,\"public_key\":\"%s\",\"prefix_bits\":0,"
+		 "\"max_batch\":1,\"plain_lookup\":false,\"transparency_key\":\"AAAA\"}",
+		 pk_b64);
+	expect_params_proto(json, "transparency_key");
 }
 
 static void test_discover_build(void **state)
@@ -244,11 +257,11 @@ static enum cds_err bucket(const uint8_t *entries, size_t nbytes,
 
 	cds_b64_encode(b64, entries, nbytes);
 	snprintf(json, sizeof(json),
-		 "{\"epoch\":5,\"buckets\":[{\"prefix\":%s,\"entries\":\"%s\"}]}",
+		 "{\"epoch\":5,\"buckets\":[{\"prefix\":%s,\"version\":1,\"proof\":\"\",\"entries\":\"%s\"}]}",
 		 prefix, b64);
 	free(b64);
 	cds_error_clear(err);
-	rc = cds_proto_parse_buckets(b, 5, &want42, NULL, 1, json, strlen(json),
+	rc = cds_proto_parse_buckets(b, 5, 0, &want42, NULL, 1, json, strlen(json),
 				     err);
 	return rc;
 }
@@ -259,7 +272,7 @@ static enum cds_err bucket_text(const char *json, struct cds_error *err)
 	enum cds_err rc;
 
 	cds_error_clear(err);
-	rc = cds_proto_parse_buckets(&b, 5, &want42, NULL, 1, json, strlen(json),
+	rc = cds_proto_parse_buckets(&b, 5, 0, &want42, NULL, 1, json, strlen(json),
 				     err);
 	if (rc == CDS_OK)
 		free(b.entries);
@@ -297,16 +310,16 @@ static void test_bucket_parse(void **state)
 	assert_int_equal(bucket(e, sizeof(e), "42", &b, &err), CDS_ERR_PROTO);
 	assert_int_equal(bucket(e, sizeof(e), "16777216", &b, &err), CDS_ERR_PROTO);
 	cds_error_clear(&err);
-	assert_int_equal(bucket_text("{\"epoch\":5,\"buckets\":[{\"prefix\":42,\"entries\":\"AA=\"}]}",
+	assert_int_equal(bucket_text("{\"epoch\":5,\"buckets\":[{\"prefix\":42,\"version\":1,\"proof\":\"\",\"entries\":\"AA=\"}]}",
 				     &err), CDS_ERR_PROTO);
 	assert_non_null(strstr(err.msg, "base64"));
-	assert_int_equal(bucket_text("{\"epoch\":4,\"buckets\":[{\"prefix\":42,\"entries\":\"\"}]}",
+	assert_int_equal(bucket_text("{\"epoch\":4,\"buckets\":[{\"prefix\":42,\"version\":1,\"proof\":\"\",\"entries\":\"\"}]}",
 				     &err), CDS_ERR_PROTO);
 	assert_non_null(strstr(err.msg, "epoch 4"));
-	assert_int_equal(bucket_text("{\"epoch\":5,\"buckets\":[{\"prefix\":42}]}", &err),
+	assert_int_equal(bucket_text("{\"epoch\":5,\"buckets\":[{\"prefix\":42,\"version\":1,\"proof\":\"\"}]}", &err),
 			 CDS_ERR_PROTO);
 	assert_non_null(strstr(err.msg, "entries"));
-	assert_int_equal(bucket_text("{\"epoch\":5,\"buckets\":[{\"prefix\":42,\"entries\":7}]}",
+	assert_int_equal(bucket_text("{\"epoch\":5,\"buckets\":[{\"prefix\":42,\"version\":1,\"proof\":\"\",\"entries\":7}]}",
 				     &err), CDS_ERR_PROTO);
 }
 
@@ -329,9 +342,9 @@ static void test_buckets_parse(void **state)
 	cds_b64_encode(b64, e, sizeof(e));
 	/* Answered in another order: matched by prefix. */
 	snprintf(json, sizeof(json),
-		 "{\"epoch\":5,\"buckets\":[{\"prefix\":3,\"entries\":\"\"},"
-		 "{\"prefix\":9,\"entries\":\"%s\"}]}", b64);
-	assert_int_equal(cds_proto_parse_buckets(out, 5, want, NULL, 2, json,
+		 "{\"epoch\":5,\"buckets\":[{\"prefix\":3,\"version\":1,\"proof\":\"\",\"entries\":\"\"},"
+		 "{\"prefix\":9,\"version\":1,\"proof\":\"\",\"entries\":\"%s\"}]}", b64);
+	assert_int_equal(cds_proto_parse_buckets(out, 5, 0, want, NULL, 2, json,
 						 strlen(json), &err), CDS_OK);
 	assert_int_equal(out[0].n, 2);
 	assert_int_equal(out[1].n, 0);
@@ -339,29 +352,29 @@ static void test_buckets_parse(void **state)
 	free(out[1].entries);
 
 	snprintf(json, sizeof(json),
-		 "{\"epoch\":5,\"buckets\":[{\"prefix\":9,\"entries\":\"\"},"
-		 "{\"prefix\":9,\"entries\":\"\"}]}");
-	assert_int_equal(cds_proto_parse_buckets(out, 5, want, NULL, 2, json,
+		 "{\"epoch\":5,\"buckets\":[{\"prefix\":9,\"version\":1,\"proof\":\"\",\"entries\":\"\"},"
+		 "{\"prefix\":9,\"version\":1,\"proof\":\"\",\"entries\":\"\"}]}");
+	assert_int_equal(cds_proto_parse_buckets(out, 5, 0, want, NULL, 2, json,
 						 strlen(json), &err), CDS_ERR_PROTO);
 	assert_non_null(strstr(err.msg, "twice"));
 	assert_null(out[0].entries);
 	snprintf(json, sizeof(json),
-		 "{\"epoch\":5,\"buckets\":[{\"prefix\":9,\"entries\":\"\"},"
-		 "{\"prefix\":4,\"entries\":\"\"}]}");
-	assert_int_equal(cds_proto_parse_buckets(out, 5, want, NULL, 2, json,
+		 "{\"epoch\":5,\"buckets\":[{\"prefix\":9,\"version\":1,\"proof\":\"\",\"entries\":\"\"},"
+		 "{\"prefix\":4,\"version\":1,\"proof\":\"\",\"entries\":\"\"}]}");
+	assert_int_equal(cds_proto_parse_buckets(out, 5, 0, want, NULL, 2, json,
 						 strlen(json), &err), CDS_ERR_PROTO);
 	snprintf(json, sizeof(json),
-		 "{\"epoch\":5,\"buckets\":[{\"prefix\":9,\"entries\":\"\"}]}");
-	assert_int_equal(cds_proto_parse_buckets(out, 5, want, NULL, 2, json,
+		 "{\"epoch\":5,\"buckets\":[{\"prefix\":9,\"version\":1,\"proof\":\"\",\"entries\":\"\"}]}");
+	assert_int_equal(cds_proto_parse_buckets(out, 5, 0, want, NULL, 2, json,
 						 strlen(json), &err), CDS_ERR_PROTO);
 	snprintf(json, sizeof(json),
-		 "{\"epoch\":5,\"buckets\":[{\"prefix\":9,\"entries\":\"\"}, 3]}");
-	assert_int_equal(cds_proto_parse_buckets(out, 5, want, NULL, 2, json,
+		 "{\"epoch\":5,\"buckets\":[{\"prefix\":9,\"version\":1,\"proof\":\"\",\"entries\":\"\"}, 3]}");
+	assert_int_equal(cds_proto_parse_buckets(out, 5, 0, want, NULL, 2, json,
 						 strlen(json), &err), CDS_ERR_PROTO);
 	snprintf(json, sizeof(json),
-		 "{\"epoch\":6,\"buckets\":[{\"prefix\":9,\"entries\":\"\"},"
-		 "{\"prefix\":3,\"entries\":\"\"}]}");
-	assert_int_equal(cds_proto_parse_buckets(out, 5, want, NULL, 2, json,
+		 "{\"epoch\":6,\"buckets\":[{\"prefix\":9,\"version\":1,\"proof\":\"\",\"entries\":\"\"},"
+		 "{\"prefix\":3,\"version\":1,\"proof\":\"\",\"entries\":\"\"}]}");
+	assert_int_equal(cds_proto_parse_buckets(out, 5, 0, want, NULL, 2, json,
 						 strlen(json), &err), CDS_ERR_PROTO);
 }
 
@@ -385,17 +398,17 @@ static void test_buckets_etags(void **state)
 			    "[\"\\\"5.9.a.j\\\"\",null,\"W/\\\"5.4.1.b\\\"\"]}");
 	cds_buf_fini(&req);
 	snprintf(json, sizeof(json),
-		 "{\"epoch\":5,\"buckets\":[{\"prefix\":9,\"not_modified\":true},"
-		 "{\"prefix\":3,\"etag\":\"\\\"5.3.b.j\\\"\",\"entries\":\"\"},"
-		 "{\"prefix\":4,\"etag\":7,\"entries\":\"\"}]}");
-	assert_int_equal(cds_proto_parse_buckets(out, 5, want, tags, 3, json,
+		 "{\"epoch\":5,\"buckets\":[{\"prefix\":9,\"version\":1,\"proof\":\"\",\"not_modified\":true},"
+		 "{\"prefix\":3,\"version\":1,\"proof\":\"\",\"etag\":\"\\\"5.3.b.j\\\"\",\"entries\":\"\"},"
+		 "{\"prefix\":4,\"version\":1,\"proof\":\"\",\"etag\":7,\"entries\":\"\"}]}");
+	assert_int_equal(cds_proto_parse_buckets(out, 5, 0, want, tags, 3, json,
 						 strlen(json), &err), CDS_ERR_PROTO);
 	assert_non_null(strstr(err.msg, "etag"));
 	snprintf(json, sizeof(json),
-		 "{\"epoch\":5,\"buckets\":[{\"prefix\":9,\"not_modified\":true},"
-		 "{\"prefix\":3,\"etag\":\"\\\"5.3.b.j\\\"\",\"entries\":\"\"},"
-		 "{\"prefix\":4,\"entries\":\"\"}]}");
-	assert_int_equal(cds_proto_parse_buckets(out, 5, want, tags, 3, json,
+		 "{\"epoch\":5,\"buckets\":[{\"prefix\":9,\"version\":1,\"proof\":\"\",\"not_modified\":true},"
+		 "{\"prefix\":3,\"version\":1,\"proof\":\"\",\"etag\":\"\\\"5.3.b.j\\\"\",\"entries\":\"\"},"
+		 "{\"prefix\":4,\"version\":1,\"proof\":\"\",\"entries\":\"\"}]}");
+	assert_int_equal(cds_proto_parse_buckets(out, 5, 0, want, tags, 3, json,
 						 strlen(json), &err), CDS_OK);
 	assert_true(out[0].not_modified);
 	assert_null(out[0].entries);
@@ -406,19 +419,19 @@ static void test_buckets_etags(void **state)
 		free(out[i].entries);
 	/* not_modified for a bucket sent without an ETag, or not true. */
 	snprintf(json, sizeof(json),
-		 "{\"epoch\":5,\"buckets\":[{\"prefix\":9,\"not_modified\":true},"
-		 "{\"prefix\":3,\"not_modified\":true},"
-		 "{\"prefix\":4,\"entries\":\"\"}]}");
-	assert_int_equal(cds_proto_parse_buckets(out, 5, want, tags, 3, json,
+		 "{\"epoch\":5,\"buckets\":[{\"prefix\":9,\"version\":1,\"proof\":\"\",\"not_modified\":true},"
+		 "{\"prefix\":3,\"version\":1,\"proof\":\"\",\"not_modified\":true},"
+		 "{\"prefix\":4,\"version\":1,\"proof\":\"\",\"entries\":\"\"}]}");
+	assert_int_equal(cds_proto_parse_buckets(out, 5, 0, want, tags, 3, json,
 						 strlen(json), &err), CDS_ERR_PROTO);
 	assert_non_null(strstr(err.msg, "not_modified"));
-	assert_int_equal(cds_proto_parse_buckets(out, 5, want, NULL, 3, json,
+	assert_int_equal(cds_proto_parse_buckets(out, 5, 0, want, NULL, 3, json,
 						 strlen(json), &err), CDS_ERR_PROTO);
 	snprintf(json, sizeof(json),
-		 "{\"epoch\":5,\"buckets\":[{\"prefix\":9,\"not_modified\":false},"
-		 "{\"prefix\":3,\"entries\":\"\"},"
-		 "{\"prefix\":4,\"entries\":\"\"}]}");
-	assert_int_equal(cds_proto_parse_buckets(out, 5, want, tags, 3, json,
+		 "{\"epoch\":5,\"buckets\":[{\"prefix\":9,\"version\":1,\"proof\":\"\",\"not_modified\":false},"
+		 "{\"prefix\":3,\"version\":1,\"proof\":\"\",\"entries\":\"\"},"
+		 "{\"prefix\":4,\"version\":1,\"proof\":\"\",\"entries\":\"\"}]}");
+	assert_int_equal(cds_proto_parse_buckets(out, 5, 0, want, tags, 3, json,
 						 strlen(json), &err), CDS_ERR_PROTO);
 }
 
