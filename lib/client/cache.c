@@ -73,9 +73,8 @@ enum cds_err cds_cache_exec(struct cds_cache *c, const char *sql,
 	return CDS_OK;
 }
 
-/* Create the file 0600 ourselves (SQLite would use the umask) and tighten
- * an existing one; refuse anything but a regular file. */
-static enum cds_err make_private_file(const char *path, struct cds_error *err)
+enum cds_err cds_sqlite_private_file(const char *path, const char *what,
+				     struct cds_error *err)
 {
 	struct stat st;
 	enum cds_err rc = CDS_OK;
@@ -83,15 +82,15 @@ static enum cds_err make_private_file(const char *path, struct cds_error *err)
 
 	if (fd < 0)
 		return cds_fail(err, errno == ENOENT ? CDS_ERR_NOT_FOUND : CDS_ERR_IO,
-				"cannot create cache '%s': %s", path,
+				"cannot create %s '%s': %s", what, path,
 				strerror(errno));
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-		rc = cds_fail(err, CDS_ERR_IO, "cache '%s' is not a regular file",
-			      path);
+		rc = cds_fail(err, CDS_ERR_IO, "%s '%s' is not a regular file",
+			      what, path);
 	else if ((st.st_mode & 077) && fchmod(fd, 0600) != 0)
 		rc = cds_fail(err, CDS_ERR_IO,
-			      "cache '%s' is readable by others and cannot be made private: %s",
-			      path, strerror(errno));
+			      "%s '%s' is readable by others and cannot be made private: %s",
+			      what, path, strerror(errno));
 	close(fd);
 	return rc;
 }
@@ -169,7 +168,7 @@ enum cds_err cds_cache_open(struct cds_cache **out, const char *path,
 	*out = NULL;
 	if (!path || !*path)
 		return cds_fail(err, CDS_ERR_INVALID, "no cache file name given");
-	rc = make_private_file(path, err);
+	rc = cds_sqlite_private_file(path, "cache", err);
 	if (rc)
 		return rc;
 	c = calloc(1, sizeof(*c));

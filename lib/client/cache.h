@@ -72,6 +72,12 @@ enum cds_err cds_cache_open(struct cds_cache **out, const char *path,
 			    struct cds_error *err) CDS_MUST_CHECK;
 void cds_cache_close(struct cds_cache *c); /* accepts NULL */
 
+/* Create the file at path 0600 ourselves (SQLite would use the umask) or
+ * tighten an existing one; refuse anything but a regular file.  `what`
+ * ("cache") names it in messages.  Shared with the audit state. */
+enum cds_err cds_sqlite_private_file(const char *path, const char *what,
+				     struct cds_error *err) CDS_MUST_CHECK;
+
 enum cds_err cds_cache_begin(struct cds_cache *c,
 			     struct cds_error *err) CDS_MUST_CHECK;
 enum cds_err cds_cache_commit(struct cds_cache *c,
@@ -173,6 +179,11 @@ enum cds_err cds_cache_mon_output_put(struct cds_cache *c, const char *handle,
 				      uint32_t epoch,
 				      const uint8_t out[static CDS_OPRF_OUTPUT_BYTES],
 				      struct cds_error *err) CDS_MUST_CHECK;
+/* Every handle the monitor has watched (malloc'd array of malloc'd
+ * strings, sorted; free each and the array). */
+enum cds_err cds_cache_mon_handles(struct cds_cache *c, char ***handles,
+				   size_t *n,
+				   struct cds_error *err) CDS_MUST_CHECK;
 /* Last version checked in epoch (0 if none). */
 enum cds_err cds_cache_mon_version_get(struct cds_cache *c, uint32_t epoch,
 				       uint64_t *version,

@@ -10,6 +10,7 @@
  */
 #include "cache_int.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* Run st (bound by the caller) to completion; finalises it. */
@@ -147,6 +148,50 @@ enum cds_err cds_cache_mon_key_known(struct cds_cache *c,
 		*known = true;
 	else if (s != SQLITE_DONE)
 		rc = cds_cache_fail(c, err, "reading monitor_keys");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Grow *v to hold n + 1 strings. */
+static bool grow(char ***v, size_t n, size_t *cap)
+{
+	char **w;
+
+	if (n < *cap)
+		return true;
+	*cap = *cap ? 2 * *cap : 8;
+	w = realloc(*v, *cap * sizeof(*w));
+	if (!w)
+		return false;
+	*v = w;
+	return true;
+}
+
+enum cds_err cds_cache_mon_handles(struct cds_cache *c, char ***handles,
+				   size_t *n, struct cds_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	enum cds_err rc = cds_cache_prepare(c, &st,
+		"SELECT handle FROM monitor_handles ORDER BY handle", err);
+	size_t cap = 0;
+	int s;
+
+	*handles = NULL;
+	*n = 0;
+	if (rc)
+		return rc;
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *h = (const char *)sqlite3_column_text(st, 0);
+
+		if (!h || !grow(handles, *n, &cap) ||
+		    !((*handles)[*n] = strdup(h))) {
+			rc = cds_fail(err, CDS_ERR_NOMEM, "out of memory");
+			break;
+		}
+		(*n)++;
+	}
+	if (!rc && s != SQLITE_DONE)
+		rc = cds_cache_fail(c, err, "reading monitor_handles");
 	sqlite3_finalize(st);
 	return rc;
 }

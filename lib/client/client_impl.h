@@ -44,6 +44,8 @@ struct cds_client {
 	struct cds_contact_list contacts;
 	struct cds_result *results;             /* strings owned */
 	size_t n_results;
+	struct cds_monitor_event *mon;          /* handles owned */
+	size_t n_mon;
 	struct cds_client_stats stats;
 	/* waiting and events (request.c); counters reset per operation */
 	long max_wait_ms;
@@ -235,5 +237,21 @@ void cds_client_tfetch(struct cds_client *c, struct cds_tfetch *f);
 
 enum cds_err cds_sync_run(struct cds_client *c, struct cds_op *op,
 			  struct cds_error *err) CDS_MUST_CHECK;
+/* Bring the cache in line with params p (cache.h cds_cache_reconcile) and
+ * pin p's transparency key, in one transaction. */
+enum cds_err cds_sync_reconcile(struct cds_client *c,
+				const struct cds_params *p,
+				struct cds_error *err) CDS_MUST_CHECK;
+/* A verifier under the pinned key, from the cache's last kept head. */
+enum cds_err cds_sync_tverify(struct cds_client *c, const struct cds_params *p,
+			      struct cds_tfetch *tf, struct cds_tverify *tv,
+			      struct cds_error *err) CDS_MUST_CHECK;
+
+/* ---- monitor.c ---- */
+
+void cds_monitor_clear(struct cds_client *c);
+/* The monitor run (cds_client_monitor); *handles gets the number watched. */
+enum cds_err cds_monitor_run(struct cds_client *c, size_t *handles,
+			     struct cds_error *err) CDS_MUST_CHECK;
 
 #endif

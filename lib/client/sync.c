@@ -205,8 +205,9 @@ static enum cds_err save_all(struct cds_client *c, const struct cds_params *p,
 	return rc;
 }
 
-static enum cds_err reconcile(struct cds_client *c, const struct cds_params *p,
-			      struct cds_error *err)
+enum cds_err cds_sync_reconcile(struct cds_client *c,
+				const struct cds_params *p,
+				struct cds_error *err)
 {
 	bool reset = false;
 	enum cds_err rc = cds_cache_begin(c->cache, err);
@@ -226,11 +227,9 @@ static enum cds_err reconcile(struct cds_client *c, const struct cds_params *p,
 	return cds_cache_commit(c->cache, err);
 }
 
-/* The verifier, under the pinned key, from the last head kept. */
-static enum cds_err start_tverify(struct cds_client *c,
-				  const struct cds_params *p,
-				  struct cds_tfetch *tf, struct cds_tverify *tv,
-				  struct cds_error *err)
+enum cds_err cds_sync_tverify(struct cds_client *c, const struct cds_params *p,
+			      struct cds_tfetch *tf, struct cds_tverify *tv,
+			      struct cds_error *err)
 {
 	struct cds_thead kept;
 	bool found = false;
@@ -252,10 +251,10 @@ static enum cds_err attempt(struct cds_client *c, struct cds_op *op,
 
 	rc = cds_disc_params(c, &p, err);
 	if (!rc)
-		rc = reconcile(c, &p, err);
+		rc = cds_sync_reconcile(c, &p, err);
 	if (rc)
 		return rc;
-	rc = start_tverify(c, &p, &tf, &tv, err);
+	rc = cds_sync_tverify(c, &p, &tf, &tv, err);
 	cds_disc_assign_buckets(op, &p);
 	if (!rc)
 		rc = load_prev(c, &p, op, err);
