@@ -22,6 +22,7 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
+#include "client/audit.h"
 #include "client/cache.h"
 #include "client/protocol_tlog.h"
 #include "client/tverify.h"
@@ -469,6 +470,32 @@ static void test_cache_migration(void **state)
 	unlink(wal);
 }
 
+/* The auditor's right edge of the log gives RFC 9162's root at every size
+ * (against the in-memory log of the crypto layer). */
+static void test_frontier(void **state)
+{
+	struct cds_afrontier f;
+	struct cds_mlog_mem *m = NULL;
+	struct cds_error err;
+
+	(void)state;
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(cds_mlog_mem_new(&m, &err), CDS_OK);
+	for (int n = 1; n <= 70; n++) {
+		uint8_t leaf[CDS_HASH_BYTES], a[CDS_HASH_BYTES], b[CDS_HASH_BYTES];
+		struct cds_mlog_src src;
+
+		randombytes_buf(leaf, sizeof(leaf));
+		assert_int_equal(cds_mlog_mem_append(m, leaf, &err), CDS_OK);
+		cds_afrontier_append(&f, leaf);
+		src = cds_mlog_mem_src(m);
+		assert_int_equal(cds_mlog_root(&src, (uint64_t)n, a, &err), CDS_OK);
+		assert_int_equal(cds_afrontier_root(&f, b, &err), CDS_OK);
+		assert_memory_equal(a, b, sizeof(a));
+	}
+	cds_mlog_mem_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -481,6 +508,7 @@ int main(void)
 		cmocka_unit_test(test_heads_once),
 		cmocka_unit_test(test_cache_pin),
 		cmocka_unit_test(test_cache_migration),
+		cmocka_unit_test(test_frontier),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
