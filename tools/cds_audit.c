@@ -28,8 +28,8 @@ static const char usage[] =
 	"\n"
 	"  --state FILE  the auditor's state (created if missing)\n"
 	"  --json        print {\"ok\",\"first_version\",\"last_version\",\n"
-	"                \"versions\",\"changes\",\"entries\",\"bytes\",\"version\"?,\n"
-	"                \"error\"?} instead of a line of text\n"
+	"                \"versions\",\"changes\",\"entries\",\"bytes\",\"wall_ms\",\n"
+	"                \"version\"?,\"error\"?} instead of a line of text\n"
 	"\n"
 	"Exit 0 if every version checked out, 3 if one did not (the message\n"
 	"names it), 1 on another failure.\n";
@@ -60,13 +60,14 @@ static int parse(const char **state, bool *json, int argc, char **argv)
 static void print_json(const struct cds_audit_result *r,
 		       const struct cds_error *err, enum cds_err rc)
 {
-	json_t *o = json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I}", "ok", rc == CDS_OK,
+	json_t *o = json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "ok", rc == CDS_OK,
 			      "first_version", (json_int_t)r->first_version,
 			      "last_version", (json_int_t)r->last_version,
 			      "versions", (json_int_t)r->versions,
 			      "changes", (json_int_t)r->changes,
 			      "entries", (json_int_t)r->entries,
-			      "bytes", (json_int_t)r->bytes_down);
+			      "bytes", (json_int_t)r->bytes_down,
+			      "wall_ms", (json_int_t)(r->wall_us / 1000));
 
 	if (rc && r->bad_version)
 		json_object_set_new(o, "version", json_integer((json_int_t)r->bad_version));

@@ -378,6 +378,7 @@ struct cds_client_stats {
 	uint64_t waits;                /* 429/503 answers waited out */
 	int64_t waited_ms;             /* time spent waiting them out */
 	int cache_reset;               /* sync started the cache afresh */
+	uint64_t entry_bytes;          /* bucket entries received (binary) */
 	uint64_t proof_bytes;          /* inclusion proofs checked (binary) */
 	uint64_t transparency_bytes;   /* bodies of signed heads and
 					  consistency proofs received */

@@ -134,6 +134,8 @@ void cds_buckets_count(struct cds_client *c, const struct cds_bucket_set *s)
 {
 	for (size_t i = 0; i < s->n; i++) {
 		c->stats.buckets_fetched += s->v[i].fresh;
+		if (s->v[i].fresh)
+			c->stats.entry_bytes += s->v[i].n * CDS_ENTRY_BYTES;
 		c->stats.buckets_not_modified += s->v[i].not_modified;
 		c->stats.decoys += s->v[i].decoy;
 	}
