@@ -129,6 +129,11 @@ enum cds_err cds_client_request(struct cds_client *c, struct cds_http *h,
 				const struct cds_request *rq,
 				struct cds_http_reply *r,
 				struct cds_error *err) CDS_MUST_CHECK;
+/* cds_client_request, then any status but 200 as cds_proto_status_error. */
+enum cds_err cds_client_request_ok(struct cds_client *c, struct cds_http *h,
+				   const struct cds_request *rq,
+				   struct cds_http_reply *r,
+				   struct cds_error *err) CDS_MUST_CHECK;
 /* Progress of step ph: its total (resets done), or n more done.  Each
  * emits a CDS_EVENT_PROGRESS. */
 void cds_client_progress_total(struct cds_client *c, enum cds_phase ph,

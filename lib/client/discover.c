@@ -33,11 +33,7 @@ enum cds_err cds_disc_params(struct cds_client *c, struct cds_params *p,
 	enum cds_err rc;
 
 	cds_http_reply_init(&r);
-	rc = cds_client_request(c, c->http[0], &rq, &r, err);
-	if (!rc && r.status != 200)
-		rc = cds_proto_status_error(r.status, r.retry_after,
-					    (const char *)r.body.data, r.body.len,
-					    rq.what, err);
+	rc = cds_client_request_ok(c, c->http[0], &rq, &r, err);
 	if (!rc)
 		rc = cds_proto_parse_params(p, (const char *)r.body.data,
 					    r.body.len, err);

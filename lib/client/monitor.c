@@ -120,11 +120,7 @@ static enum cds_err fetch_me(struct mon *m, struct cds_error *err)
 	enum cds_err rc;
 
 	cds_http_reply_init(&r);
-	rc = cds_client_request(m->c, m->c->http[0], &rq, &r, err);
-	if (!rc && r.status != 200)
-		rc = cds_proto_status_error(r.status, r.retry_after,
-					    (const char *)r.body.data,
-					    r.body.len, rq.what, err);
+	rc = cds_client_request_ok(m->c, m->c->http[0], &rq, &r, err);
 	if (!rc)
 		rc = cds_proto_parse_me(&m->me, (const char *)r.body.data,
 					r.body.len, err);

@@ -334,9 +334,6 @@ static enum cds_err lookup_one(struct cds_proto_lookup *out, json_t *o,
 			       const char *what, struct cds_error *err)
 {
 	json_t *reg = json_object_get(o, "registered");
-	const char *hex;
-	size_t hexlen;
-	enum cds_err rc;
 
 	if (!json_is_boolean(reg))
 		return cds_fail(err, CDS_ERR_PROTO,
@@ -346,17 +343,8 @@ static enum cds_err lookup_one(struct cds_proto_lookup *out, json_t *o,
 	out->registered = json_is_true(reg);
 	if (!out->registered)
 		return CDS_OK;
-	rc = cds_proto_get_str(&hex, &hexlen, o, "account", what, err);
-	if (!rc && cds_hex_decode_exact(out->account, sizeof(out->account), hex,
-					hexlen, "account", NULL))
-		rc = cds_fail(err, CDS_ERR_PROTO,
-			      "reply to %s: account is not %zu hex digits", what,
-			      2 * sizeof(out->account));
-	if (!rc)
-		rc = cds_proto_b64_exact(out->identity_key, sizeof(out->identity_key),
-			       json_object_get(o, "identity_key"),
-			       "identity_key", what, err);
-	return rc;
+	return cds_proto_account_key(out->account, out->identity_key, o, what,
+				     err);
 }
 
 /* Index of the request handle named s, preferring position hint. */

@@ -415,24 +415,13 @@ enum cds_err cds_proto_parse_me(struct cds_proto_me *out, const char *body,
 {
 	static const char what[] = "GET /v1/accounts/me";
 	json_t *root = NULL, *arr;
-	const char *hex;
-	size_t hexlen;
 	enum cds_err rc;
 
 	memset(out, 0, sizeof(*out));
 	rc = cds_proto_load(&root, body, len, what, err);
 	if (!rc)
-		rc = cds_proto_get_str(&hex, &hexlen, root, "account", what, err);
-	if (!rc && cds_hex_decode_exact(out->account, sizeof(out->account), hex,
-					hexlen, "account", NULL))
-		rc = cds_fail(err, CDS_ERR_PROTO,
-			      "reply to %s: account is not %zu hex digits", what,
-			      2 * sizeof(out->account));
-	if (!rc)
-		rc = cds_proto_b64_exact(out->identity_key,
-					 sizeof(out->identity_key),
-					 json_object_get(root, "identity_key"),
-					 "identity_key", what, err);
+		rc = cds_proto_account_key(out->account, out->identity_key, root,
+					   what, err);
 	arr = json_object_get(root, "handles");
 	if (!rc && !json_is_array(arr))
 		rc = cds_fail(err, CDS_ERR_PROTO,

@@ -187,3 +187,17 @@ enum cds_err cds_client_request(struct cds_client *c, struct cds_http *h,
 		nap_ms(ms);
 	}
 }
+
+enum cds_err cds_client_request_ok(struct cds_client *c, struct cds_http *h,
+				   const struct cds_request *rq,
+				   struct cds_http_reply *r,
+				   struct cds_error *err)
+{
+	enum cds_err rc = cds_client_request(c, h, rq, r, err);
+
+	if (!rc && r->status != 200)
+		rc = cds_proto_status_error(r->status, r->retry_after,
+					    (const char *)r->body.data,
+					    r->body.len, rq->what, err);
+	return rc;
+}

@@ -15,11 +15,7 @@ static enum cds_err client_get(void *ctx, const char *path, const char *what,
 	enum cds_err rc;
 
 	cds_http_reply_init(&r);
-	rc = cds_client_request(c, c->http[0], &rq, &r, err);
-	if (!rc && r.status != 200)
-		rc = cds_proto_status_error(r.status, r.retry_after,
-					    (const char *)r.body.data,
-					    r.body.len, what, err);
+	rc = cds_client_request_ok(c, c->http[0], &rq, &r, err);
 	if (!rc) {
 		/* Hand the reply's buffer over rather than copy it. */
 		cds_buf_fini(body);

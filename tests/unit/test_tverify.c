@@ -382,6 +382,16 @@ static void test_heads_once(void **state)
 	}
 }
 
+/* A name for a file that does not exist yet (template XXXXXX filled). */
+static void fresh_path(char *path)
+{
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	close(fd);
+	unlink(path);
+}
+
 /* The cache pins the key once and keeps a head; another key is refused. */
 static void test_cache_pin(void **state)
 {
@@ -392,12 +402,9 @@ static void test_cache_pin(void **state)
 	struct cds_error err;
 	bool found, reset;
 	uint8_t opk[32];
-	int fd = mkstemp(path);
 
 	(void)state;
-	assert_true(fd >= 0);
-	close(fd);
-	unlink(path);
+	fresh_path(path);
 	assert_int_equal(cds_cache_open(&c, path, &err), CDS_OK);
 	crypto_core_ristretto255_random(opk);
 	assert_int_equal(cds_cache_reconcile(c, "http://a", 1, opk, 8, &reset,
@@ -438,12 +445,9 @@ static void test_cache_migration(void **state)
 	uint64_t v;
 	bool reset;
 	uint8_t opk[32];
-	int fd = mkstemp(path);
 
 	(void)state;
-	assert_true(fd >= 0);
-	close(fd);
-	unlink(path);
+	fresh_path(path);
 	crypto_core_ristretto255_random(opk);
 	assert_int_equal(cds_cache_open(&c, path, &err), CDS_OK);
 	assert_int_equal(cds_cache_reconcile(c, "http://a", 3, opk, 8, &reset,
