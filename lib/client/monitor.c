@@ -265,11 +265,13 @@ static enum cds_err judge_change(struct mon *m, size_t i,
 	return CDS_OK;
 }
 
-/* The history of bucket p since m->since, judged for every record in it. */
-static enum cds_err follow_bucket(struct mon *m, uint32_t p,
-				  struct cds_error *err)
+/* One answer of bucket p's history since `since`, judged for every
+ * record in it; *next and *more say where the next answer starts. */
+static enum cds_err history_page(struct mon *m, uint32_t p, uint64_t since,
+				 uint64_t *next, bool *more,
+				 struct cds_error *err)
 {
-	struct cds_proto_thistory hist = {NULL, 0};
+	struct cds_proto_thistory hist = {NULL, 0, false, 0};
 	struct cds_buf body;
 	char path[96];
 	enum cds_err rc;
@@ -277,19 +279,34 @@ static enum cds_err follow_bucket(struct mon *m, uint32_t p,
 	cds_buf_init(&body);
 	snprintf(path, sizeof(path),
 		 "/v1/transparency/buckets/%u/history?epoch=%u&since=%llu", p,
-		 m->p.epoch, (unsigned long long)m->since);
+		 m->p.epoch, (unsigned long long)since);
 	rc = m->tf.get(m->tf.ctx, path, "GET /v1/transparency/buckets/P/history",
 		       &body, err);
 	if (!rc)
-		rc = cds_proto_parse_thistory(&hist, m->p.epoch, p, m->since,
+		rc = cds_proto_parse_thistory(&hist, m->p.epoch, p, since,
 					      (const char *)body.data, body.len,
 					      err);
 	for (size_t v = 0; !rc && v < hist.n; v++)
 		for (size_t i = 0; !rc && i < m->op.n; i++)
 			if (m->op.recs[i].bucket == p)
 				rc = judge_change(m, i, &hist.ch[v], err);
+	*more = !rc && hist.more;
+	*next = hist.next;
 	cds_proto_thistory_fini(&hist);
 	cds_buf_fini(&body);
+	return rc;
+}
+
+/* The whole history of bucket p since m->since. */
+static enum cds_err follow_bucket(struct mon *m, uint32_t p,
+				  struct cds_error *err)
+{
+	uint64_t since = m->since;
+	bool more = true;
+	enum cds_err rc = CDS_OK;
+
+	while (more && !rc)
+		rc = history_page(m, p, since, &since, &more, err);
 	return rc;
 }
 

@@ -348,6 +348,30 @@ static enum cds_err history_change(struct cds_proto_tchange *c, json_t *o,
 	return change_lists(c, o, what, err);
 }
 
+/* "next", if any: the last version listed, so that asking since it goes
+ * on where this answer stopped (and a list cut short is never empty). */
+static enum cds_err history_next(struct cds_proto_thistory *h, json_t *root,
+				 uint64_t last, const char *what,
+				 struct cds_error *err)
+{
+	json_t *nx = json_object_get(root, "next");
+	uint64_t v;
+	enum cds_err rc;
+
+	if (!nx || json_is_null(nx))
+		return CDS_OK;
+	rc = get_version(&v, root, "next", what, err);
+	if (!rc && (!h->n || v != last))
+		rc = cds_fail(err, CDS_ERR_PROTO,
+			      "reply to %s: \"next\" = %llu is not the last version listed",
+			      what, (unsigned long long)v);
+	if (!rc) {
+		h->more = true;
+		h->next = v;
+	}
+	return rc;
+}
+
 enum cds_err cds_proto_parse_thistory(struct cds_proto_thistory *out,
 				      uint32_t epoch, uint32_t prefix,
 				      uint64_t since,
@@ -381,6 +405,8 @@ enum cds_err cds_proto_parse_thistory(struct cds_proto_thistory *out,
 		out->n = i + 1;
 		lo = out->ch[i].version;
 	}
+	if (!rc)
+		rc = history_next(out, root, lo, what, err);
 	json_decref(root);
 	return rc;
 }

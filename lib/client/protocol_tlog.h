@@ -75,10 +75,14 @@ enum cds_err cds_proto_parse_tversion(struct cds_proto_tversion *out,
 				      struct cds_error *err) CDS_MUST_CHECK;
 void cds_proto_tversion_fini(struct cds_proto_tversion *v);
 
-/* GET /v1/transparency/buckets/P/history?epoch=E&since=V. */
+/* GET /v1/transparency/buckets/P/history?epoch=E&since=V: one answer
+ * (the server may cut a long history; "next" then names the version to
+ * ask `since` next, the last one listed). */
 struct cds_proto_thistory {
 	struct cds_proto_tchange *ch; /* versions > since, ascending */
 	size_t n;
+	bool more;
+	uint64_t next;
 };
 
 enum cds_err cds_proto_parse_thistory(struct cds_proto_thistory *out,

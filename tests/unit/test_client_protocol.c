@@ -712,7 +712,24 @@ static void test_thistory_parse(void **state)
 	assert_int_equal(h.ch[1].version, 6);
 	assert_int_equal(h.ch[1].prefix, 77);
 	assert_int_equal(h.ch[1].n_removed, 1);
+	assert_false(h.more);
 	cds_proto_thistory_fini(&h);
+	/* A history cut short names its last version as "next". */
+	json[strlen(json) - 1] = '\0';
+	strcat(json, ",\"next\":6}");
+	assert_int_equal(cds_proto_parse_thistory(&h, 2, 77, 3, json,
+						  strlen(json), &err), CDS_OK);
+	assert_true(h.more);
+	assert_int_equal(h.next, 6);
+	cds_proto_thistory_fini(&h);
+	json[strlen(json) - 2] = '5';
+	assert_int_equal(cds_proto_parse_thistory(&h, 2, 77, 3, json,
+						  strlen(json), &err),
+			 CDS_ERR_PROTO);
+	assert_non_null(strstr(err.msg, "next"));
+	cds_proto_thistory_fini(&h);
+	snprintf(json, sizeof(json), fmt, 2, 77, b64of(1, CDS_ENTRY_BYTES), 6,
+		 b64of(1, CDS_FP_BYTES));
 	/* since 4: version 4 is not after it */
 	assert_int_equal(cds_proto_parse_thistory(&h, 2, 77, 4, json,
 						  strlen(json), &err),
