@@ -52,8 +52,14 @@ size_t cds_tview_memory(struct cds_tview *v);
  * Apply one sealed version: for each change, remove its fingerprints and
  * insert its entries (a fingerprint removed and added is replaced), rehash
  * the changed leaves, check the root (invariant 2), then make h current.
- * CDS_ERR_INVALID for a change that cannot apply (a removed fingerprint
- * absent, an added one present and not removed, prefix out of range).
+ * The changes come in ascending prefix order, one per bucket (as the store
+ * and cds_tview_diff give them), each with its removed fingerprints and
+ * added entries strictly ascending.  CDS_ERR_INVALID (err->index names the
+ * change) for a change that cannot apply: a removed fingerprint absent, an
+ * added one present and not removed, prefix out of range, order; or for a
+ * head of another epoch or a version not after the view's.  CDS_ERR_NOMEM.
+ * Every failure leaves the view as it was.  Cost: the changed buckets are
+ * copied and hashed, and their ancestors hashed once each.
  */
 enum cds_err cds_tview_apply(struct cds_tview *v, const struct cds_thead *h,
 			     const struct cds_tchange *ch, size_t n,
@@ -83,7 +89,11 @@ enum cds_err cds_tview_proof(struct cds_tview *v, uint32_t prefix,
  * working index, same epoch and K): per bucket, the fingerprints whose
  * entry left or changed (removed) and the entries that are new or changed
  * (added); buckets whose bytes are equal are left out.  The diff owns its
- * bytes; its changes are valid until cds_tdiff_free.
+ * bytes; its changes are valid until cds_tdiff_free.  CDS_ERR_INVALID if
+ * work is of another epoch or K, or prefixes are out of range or not
+ * ascending; CDS_ERR_NOMEM.  The caller gets prefixes from
+ * cds_index_dirty_take(work) and gives them back with
+ * cds_index_dirty_mark if the version is not sealed after all.
  */
 struct cds_tdiff {
 	struct cds_tchange *ch;
@@ -105,7 +115,11 @@ enum cds_err cds_tview_diff_all(struct cds_tview *v, struct cds_index *work,
 				struct cds_error *err) CDS_MUST_CHECK;
 void cds_tdiff_free(struct cds_tdiff *d);
 
-/* The root the view would have after applying d; the view is unchanged. */
+/*
+ * The root the view would have after applying d; the view is unchanged.
+ * O(changed buckets x K) hashes, no copy of the tree.  Errors as
+ * cds_tview_apply's for the changes.
+ */
 enum cds_err cds_tview_root_after(struct cds_tview *v,
 				  const struct cds_tdiff *d,
 				  uint8_t root[CDS_HASH_BYTES],

@@ -296,6 +296,20 @@ enum cds_err cds_store_handles_update(struct cds_store *s,
 	return s->ops->handles_update(s, id, add, n_add, remove, n_remove, err);
 }
 
+enum cds_err cds_store_account_handles(struct cds_store *s,
+				       const uint8_t id[static CDS_ACCOUNT_ID_BYTES],
+				       cds_store_name_fn fn, void *ctx,
+				       struct cds_error *err)
+{
+	struct cds_account a;
+	enum cds_err rc = s->ops->account_get(s, id, &a, err);
+
+	sodium_memzero(&a, sizeof(a));
+	if (rc)
+		return rc;
+	return s->ops->account_handles(s, id, fn, ctx, err);
+}
+
 enum cds_err cds_store_handle_get(struct cds_store *s, const char *handle,
 				  struct cds_account *out,
 				  struct cds_error *err)

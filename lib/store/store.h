@@ -177,6 +177,17 @@ enum cds_err cds_store_handles_update(struct cds_store *s,
 				      const char *const *remove, size_t n_remove,
 				      struct cds_error *err) CDS_MUST_CHECK;
 
+/*
+ * The handles of one account, in handle order, through fn (non-zero stops:
+ * not an error).  CDS_ERR_NOT_FOUND if there is no such account.  What
+ * GET /v1/accounts/me answers the account itself.
+ */
+typedef int (*cds_store_name_fn)(void *ctx, const char *handle);
+enum cds_err cds_store_account_handles(struct cds_store *s,
+				       const uint8_t id[static CDS_ACCOUNT_ID_BYTES],
+				       cds_store_name_fn fn, void *ctx,
+				       struct cds_error *err) CDS_MUST_CHECK;
+
 /* Which account a handle reaches. CDS_ERR_NOT_FOUND if none. */
 enum cds_err cds_store_handle_get(struct cds_store *s, const char *handle,
 				  struct cds_account *out,

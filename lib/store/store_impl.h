@@ -17,6 +17,7 @@
 
 #include "store/shared.h"
 #include "store/store.h"
+#include "store/tstore.h"
 #include "store/verify.h"
 
 struct cds_store_ops {
@@ -46,6 +47,10 @@ struct cds_store_ops {
 				       const char *const *add, size_t n_add,
 				       const char *const *remove,
 				       size_t n_remove, struct cds_error *err);
+	/* Only called for an account that exists (store.c checks). */
+	enum cds_err (*account_handles)(struct cds_store *s, const uint8_t *id,
+					cds_store_name_fn fn, void *ctx,
+					struct cds_error *err);
 	enum cds_err (*handle_get)(struct cds_store *s, const char *handle,
 				   struct cds_account *out,
 				   struct cds_error *err);
@@ -110,6 +115,37 @@ struct cds_store_ops {
 				       struct cds_error *err);
 	enum cds_err (*wait_changes)(struct cds_store *s, int timeout_ms,
 				     bool *notified, struct cds_error *err);
+	/*
+	 * tstore.h: transparency's history.  tstore.c checks the arguments
+	 * (sizes, prefixes, versions within int64) and clamps read bounds.
+	 */
+	enum cds_err (*tversion_append)(struct cds_store *s,
+					const struct cds_tversion *v,
+					const struct cds_tchange *ch, size_t n,
+					struct cds_error *err);
+	enum cds_err (*tversion_last)(struct cds_store *s,
+				      struct cds_tversion *v, bool *found,
+				      struct cds_error *err);
+	enum cds_err (*tversions)(struct cds_store *s, uint64_t from,
+				  size_t limit, cds_tversion_fn fn, void *ctx,
+				  uint64_t *last, struct cds_error *err);
+	enum cds_err (*tepoch_first)(struct cds_store *s, uint32_t epoch,
+				     uint64_t *version, bool *found,
+				     struct cds_error *err);
+	enum cds_err (*tchanges)(struct cds_store *s, uint64_t version,
+				 uint32_t from_prefix, size_t limit,
+				 cds_tchange_fn fn, void *ctx,
+				 struct cds_error *err);
+	enum cds_err (*thistory)(struct cds_store *s, uint32_t epoch,
+				 uint32_t prefix, uint64_t since,
+				 cds_tchange_fn fn, void *ctx,
+				 struct cds_error *err);
+	enum cds_err (*tepoch_changes)(struct cds_store *s, uint32_t epoch,
+				       uint64_t after, uint64_t upto,
+				       cds_tchange_fn fn, void *ctx,
+				       struct cds_error *err);
+	enum cds_err (*tseal_try)(struct cds_store *s, bool *held,
+				  struct cds_error *err);
 };
 
 struct cds_store {
@@ -223,6 +259,15 @@ enum cds_err cds_verify_limit(int64_t count, int64_t oldest_us, int64_t now_us,
 			      int64_t window_us, unsigned max,
 			      uint32_t *retry_after_s,
 			      struct cds_error *err) CDS_MUST_CHECK;
+
+/*
+ * tstore.c: what a backend's append checks under its lock (tstore.h
+ * invariant 1), given the last version stored (0: none): CDS_ERR_EXISTS
+ * if version is already there (another sealer won), CDS_ERR_INVALID if it
+ * would leave a gap.
+ */
+enum cds_err cds_tstore_check_next(uint64_t version, uint64_t last,
+				   struct cds_error *err) CDS_MUST_CHECK;
 
 /* store_sqlite.c: the SQLite backend's entry points. */
 enum cds_err cds_sqlite_create(const char *datadir, unsigned prefix_bits,

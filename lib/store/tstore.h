@@ -92,6 +92,10 @@ enum cds_err cds_store_tepoch_first(struct cds_store *s, uint32_t epoch,
  *               upto, in (version, prefix) order (loading a replica's
  *               published view: the epoch's first version, then the rest).
  */
+/*
+ * Callbacks (both kinds) may use the store, but not start another walk of
+ * the same kind on it from inside the walk.
+ */
 typedef int (*cds_tchange_fn)(void *ctx, uint64_t version,
 			      const struct cds_tchange *ch);
 enum cds_err cds_store_tchanges(struct cds_store *s, uint64_t version,
