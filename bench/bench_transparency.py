@@ -12,11 +12,13 @@ for the epoch's first sealed version, then:
    registered handles: first sync and unchanged re-check, with the bytes of
    inclusion proofs and signed heads beside the entries' bytes (printed by
    bench_client);
-2. monitor: CHANGES (default 2,000) accounts added through the API, then
-   the history of the bucket of one registered handle since the first
-   version (GET /v1/transparency/buckets/P/history) and of every bucket
-   (its average), sizes in bytes per change; then the arithmetic for one
-   handle monitored for a day at 10 changes/s directory-wide;
+2. monitor: `cds monitor` of an account with one handle (through a
+   byte-counting proxy): a first run, a run with nothing new, and a run
+   after CHANGES (default 2,000) accounts were added through the API; the
+   histories of a sample of 512 buckets since before those changes (GET
+   /v1/transparency/buckets/P/history), in bytes per (version, bucket)
+   change; then the arithmetic for one handle monitored for a day at 10
+   changes/s directory-wide, polled hourly;
 3. audit: `cds audit` of the whole history from an empty state (time,
    bytes received, state file size) beside the baseline of the same run:
    the entries' own bytes (104 per handle) and a bare SHA-256 over them.
@@ -38,6 +40,7 @@ BUILD = os.path.join(ROOT, os.environ.get("BUILD", "build"))
 os.environ.setdefault("CDS_BUILD", BUILD)
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 import cdstest  # noqa: E402
+from clientutil import Proxy  # noqa: E402
 
 HANDLES = int(sys.argv[1]) if len(sys.argv) > 1 else 1000000
 CHANGES = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
@@ -76,22 +79,26 @@ def setup(dd):
         return [line.strip() for line in f if line.strip()]
 
 
-def client_figures(srv, dd, handles):
+def bench_account(dd):
+    """An account for bench_client, made before cdsd starts (so that it
+    knows the token at once)."""
     key = base64.b64encode(os.urandom(32)).decode()
-    doc = json.loads(dd.ctl("account", "add", "--identity-key", key,
-                            "tel:+19995550000").stdout)
+    return json.loads(dd.ctl("account", "add", "--identity-key", key,
+                             "tel:+19995550000").stdout)["token"]
+
+
+def client_figures(srv, token, handles):
     fd, book = tempfile.mkstemp(suffix=".csv")
     with os.fdopen(fd, "w") as f:
         f.write("name,phone,email\n")
         for i, h in enumerate(handles[:BOOK]):
             f.write("c%d,%s,\n" % (i, h[len("tel:"):]))
     print("\n1. client, %d-contact book (bench_client):" % BOOK)
-    p = cdstest.run([os.path.join(BUILD, "bench_client"), "--elements", "2",
+    p = cdstest.run([os.path.join(BUILD, "bench", "bench_client"), "--elements", "2",
                      "--rounds", "1", "--server", srv.url(), "--token",
-                     doc["token"], "--book", book])
+                     token, "--book", book])
     sys.stdout.write(p.stdout)
     os.unlink(book)
-    return doc["token"]
 
 
 def add_accounts(srv, dd, n):
@@ -106,34 +113,69 @@ def add_accounts(srv, dd, n):
     return wait_head(srv, v)
 
 
-def monitor_figures(srv, dd, handles, params):
+class Counter:
+    """Bytes of the replies (status line, headers, body) through a Proxy."""
+
+    def __init__(self):
+        self.bytes = 0
+
+    def __call__(self, method, path, status, hdrs, body):
+        self.bytes += len(body) + 17 + sum(len(k) + len(v) + 4
+                                           for k, v in hdrs.items())
+        return None
+
+
+def monitor_run(px, count, token, cache):
+    """One `cds monitor` through the counting proxy px (one proxy for
+    every run: the cache is bound to the URL): (bytes, requests)."""
+    count.bytes = 0
+    px.seen.clear()
+    cdstest.run([os.path.join(BUILD, "cds"), "--server", px.url(),
+                 "--token", token, "--cache", cache, "monitor"])
+    if os.environ.get("BENCH_DEBUG"):
+        print(px.seen)
+    return count.bytes, len(px.seen)
+
+
+def monitor_figures(srv, dd, token, params, tmp):
     k, epoch = params["prefix_bits"], params["epoch"]
-    first = 1
-    t0 = time.monotonic()
-    last = add_accounts(srv, dd, CHANGES)
+    first = head(srv)
+    cache = os.path.join(tmp, "monitor.sqlite3")
+    count = Counter()
+    with Proxy(srv, count) as px:
+        b0, r0 = monitor_run(px, count, token, cache)
+        b1, r1 = monitor_run(px, count, token, cache)
+        t0 = time.monotonic()
+        last = add_accounts(srv, dd, CHANGES)
+        b2, r2 = monitor_run(px, count, token, cache)
     print("\n2. monitor: %d accounts added in %.1f s, versions %d..%d"
           % (CHANGES, time.monotonic() - t0, first + 1, last))
+    print("  cds monitor of one handle: first run %d bytes in %d requests,"
+          " nothing new %d bytes in %d, after the changes %d bytes in %d"
+          % (b0, r0, b1, r1, b2, r2))
     sizes, versions = 0, 0
     buckets = 1 << k
-    for p in range(buckets):
+    for p in range(0, buckets, max(1, buckets // 512)):  # a sample
         body = get(srv, "/v1/transparency/buckets/%d/history?epoch=%d&since=%d"
                    % (p, epoch, first))
         doc = json.loads(body)
         sizes += len(body)
         versions += len(doc["versions"])
+        sampled = p // max(1, buckets // 512) + 1
     empty = len(get(srv, "/v1/transparency/buckets/0/history?epoch=%d&since=%d"
                     % (epoch, last)))
-    per_change = (sizes - buckets * empty) / max(versions, 1)
-    print("  history answers since version %d, all %d buckets: %d bytes for"
-          " %d (version, bucket) changes: %.0f bytes per change, %d bytes"
-          " for an empty answer" % (first, buckets, sizes, versions,
+    per_change = (sizes - sampled * empty) / max(versions, 1)
+    print("  history answers since version %d, %d of the %d buckets: %d bytes"
+          " for %d (version, bucket) changes: %.0f bytes per change, %d bytes"
+          " for an empty answer" % (first, sampled, buckets, sizes, versions,
                                     per_change, empty))
     per_day = DAY_CHANGES / buckets
     hist = per_day * per_change
     print("  one handle, a day at 10 changes/s directory-wide: %d changes/day"
           " / 2^%d buckets = %.1f changes in its bucket = %.0f bytes of"
-          " history bodies (+ %d bytes per poll when nothing changed)"
-          % (DAY_CHANGES, k, per_day, hist, empty))
+          " history bodies; polled hourly, + 24 x %d bytes of a run with"
+          " nothing new = %.0f bytes a day"
+          % (DAY_CHANGES, k, per_day, hist, b1, hist + 24 * b1))
 
 
 def audit_figures(srv, dd, tmp):
@@ -172,6 +214,7 @@ def main():
     dd.ctl("init", "--expected-handles", str(HANDLES))
     try:
         handles = setup(dd)
+        token = bench_account(dd)
         with cdstest.Server(dd, *FLAGS) as srv:
             t0 = time.monotonic()
             wait_head(srv, 0)
@@ -179,9 +222,9 @@ def main():
                   % (time.monotonic() - t0))
             _, _, params = srv.request("GET", "/v1/params")
             print("prefix_bits %d" % params["prefix_bits"])
-            client_figures(srv, dd, handles)
+            client_figures(srv, token, handles)
             audit_figures(srv, dd, tmp)
-            monitor_figures(srv, dd, handles, params)
+            monitor_figures(srv, dd, token, params, tmp)
     finally:
         dd.cleanup()
         shutil.rmtree(tmp, ignore_errors=True)
