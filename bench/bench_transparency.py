@@ -215,7 +215,10 @@ def main():
     try:
         handles = setup(dd)
         token = bench_account(dd)
-        with cdstest.Server(dd, *FLAGS) as srv:
+        with cdstest.Server(dd, *FLAGS, wait=False) as srv:
+            t0 = time.monotonic()
+            srv.wait_ready(timeout=1800)  # it evaluates every handle first
+            print("cdsd ready %.1f s after start" % (time.monotonic() - t0))
             t0 = time.monotonic()
             wait_head(srv, 0)
             print("first version sealed %.1f s after start"

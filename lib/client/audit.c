@@ -102,6 +102,8 @@ static enum cds_err tree_of(struct audit *a, uint32_t epoch, struct tree **out,
 /*
  * Bucket after one change: old minus removed, plus added, in fingerprint
  * order.  *out malloc'd.  CDS_ERR_CRYPTO (invariant 1) if it cannot apply.
+ * One merge pass over three sorted lists, kept in one function so that
+ * the three cursors stay in sight together.
  */
 static enum cds_err merge(const uint8_t *old, size_t n_old,
 			  const struct cds_proto_tchange *ch, uint8_t **out,
