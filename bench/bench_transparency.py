@@ -30,6 +30,7 @@ import hashlib
 import json
 import os
 import shutil
+import sqlite3
 import sys
 import tempfile
 import time
@@ -101,8 +102,25 @@ def client_figures(srv, token, handles):
     os.unlink(book)
 
 
+def wait_sealed(srv, dd, timeout=600):
+    """Every change in the store sealed (the last version's seq reaches the
+    last change) and that version served; returns it."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        db = sqlite3.connect(os.path.join(dd.path, "cds.sqlite3"))
+        try:
+            change = db.execute("SELECT max(seq) FROM changes").fetchone()[0]
+            v, seq = db.execute("SELECT version, seq FROM tversions ORDER BY"
+                                " version DESC LIMIT 1").fetchone() or (0, -1)
+        finally:
+            db.close()
+        if seq >= (change or 0) and head(srv) >= v > 0:
+            return v
+        time.sleep(0.2)
+    raise SystemExit("bench_transparency: changes not sealed")
+
+
 def add_accounts(srv, dd, n):
-    v = head(srv)
     for i in range(n):
         key = base64.b64encode(os.urandom(32)).decode()
         st, _, body = srv.request("POST", "/v1/accounts", {
@@ -110,7 +128,7 @@ def add_accounts(srv, dd, n):
             token=dd.admin_token)
         if st != 201:
             raise SystemExit("bench_transparency: account %d %r" % (st, body))
-    return wait_head(srv, v)
+    return wait_sealed(srv, dd)
 
 
 class Counter:

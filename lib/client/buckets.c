@@ -286,6 +286,36 @@ enum cds_err cds_buckets_fetch_post_on(struct cds_client *c,
 	return cds_parallel_for(1, s->n, job.group, post_group, &job, err);
 }
 
+enum cds_err cds_buckets_load(struct cds_client *c, const struct cds_params *p,
+			      struct cds_bucket_set *s, enum cds_cache_table t,
+			      struct cds_error *err)
+{
+	struct cds_cache_bucket cb;
+	enum cds_err rc = CDS_OK;
+	bool found;
+
+	for (size_t i = 0; i < s->n && !rc; i++) {
+		struct cds_bucket *b = &s->v[i];
+
+		if (b->decoy)
+			continue;
+		rc = cds_cache_bucket_get(c->cache, t, p->epoch, b->prefix, &cb,
+					  &found, err);
+		if (rc || !found || !cb.etag[0] ||
+		    strlen(cb.etag) >= sizeof(b->etag)) {
+			cds_cache_bucket_fini(&cb);
+			continue;
+		}
+		b->entries = cb.entries;
+		b->n = cb.n;
+		b->have = true;
+		strcpy(b->etag, cb.etag);
+		cb.entries = NULL;
+		cds_cache_bucket_fini(&cb);
+	}
+	return rc;
+}
+
 enum cds_err cds_buckets_verify(struct cds_client *c, struct cds_tverify *tv,
 				const struct cds_params *p,
 				const struct cds_bucket_set *s,

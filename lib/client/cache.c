@@ -45,6 +45,9 @@ static const char schema_v2_sql[] =
 	" version INTEGER NOT NULL);"
 	"CREATE TABLE monitor_keys(identity_key BLOB PRIMARY KEY,"
 	" first_us INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE monitor_buckets(epoch INTEGER NOT NULL,"
+	" prefix INTEGER NOT NULL, etag TEXT NOT NULL, entries BLOB NOT NULL,"
+	" fetched_us INTEGER NOT NULL, PRIMARY KEY(epoch, prefix)) WITHOUT ROWID;"
 	"PRAGMA user_version = 2;";
 
 enum cds_err cds_cache_fail(struct cds_cache *c, struct cds_error *err,
@@ -397,8 +400,8 @@ enum cds_err cds_cache_reconcile(struct cds_cache *c, const char *url,
 	if (wipe) {
 		/* A new cache has nothing to wipe and is no "reset". */
 		*reset = m.have_url;
-		rc = cds_cache_exec(c, "DELETE FROM handles; DELETE FROM buckets;",
-				    err);
+		rc = cds_cache_exec(c, "DELETE FROM handles; DELETE FROM buckets;"
+				    " DELETE FROM monitor_buckets;", err);
 		/* The transparency pin and monitor state belong to a server,
 		 * not to an epoch: only another URL drops them. */
 		if (!rc && !m.same_url)
@@ -408,7 +411,8 @@ enum cds_err cds_cache_reconcile(struct cds_cache *c, const char *url,
 					    " DELETE FROM monitor_epochs;"
 					    " DELETE FROM monitor_keys;", err);
 	} else if (!m.have_bits || m.bits != prefix_bits) {
-		rc = cds_cache_exec(c, "DELETE FROM buckets", err);
+		rc = cds_cache_exec(c, "DELETE FROM buckets;"
+				    " DELETE FROM monitor_buckets", err);
 	}
 	if (!rc)
 		rc = cds_cache_meta_put(c, "server_url", url, strlen(url), err);

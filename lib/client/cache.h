@@ -13,8 +13,9 @@
  *                  and when it was checked
  *   buckets        per (epoch, prefix): ETag and the entries last served
  *   monitor_*      `cds monitor`: the account's handles' OPRF outputs (per
- *                  epoch), the last version checked per epoch, and the
- *                  identity keys the account is known to have set
+ *                  epoch), the last version checked per epoch, the
+ *                  identity keys the account is known to have set, and its
+ *                  handles' buckets (as `buckets`, revalidated by ETag)
  *
  * Invariants:
  *   1. The file is created mode 0600 and tightened to 0600 if it was looser
@@ -133,14 +134,23 @@ enum cds_err cds_cache_handles_keep(struct cds_cache *c,
 enum cds_err cds_cache_handle_count(struct cds_cache *c, size_t *n,
 				    struct cds_error *err) CDS_MUST_CHECK;
 
+/* Which table of buckets: a sync's (the contacts' buckets, pruned by
+ * cds_cache_buckets_keep) or the monitor's (its handles' buckets). */
+enum cds_cache_table {
+	CDS_CACHE_SYNC = 0,
+	CDS_CACHE_MONITOR = 1,
+};
+
 /* *found = false if (epoch, prefix) is not cached.  Free b with
  * cds_cache_bucket_fini. */
-enum cds_err cds_cache_bucket_get(struct cds_cache *c, uint32_t epoch,
+enum cds_err cds_cache_bucket_get(struct cds_cache *c,
+				  enum cds_cache_table t, uint32_t epoch,
 				  uint32_t prefix, struct cds_cache_bucket *b,
 				  bool *found,
 				  struct cds_error *err) CDS_MUST_CHECK;
 void cds_cache_bucket_fini(struct cds_cache_bucket *b);
-enum cds_err cds_cache_bucket_put(struct cds_cache *c, uint32_t epoch,
+enum cds_err cds_cache_bucket_put(struct cds_cache *c,
+				  enum cds_cache_table t, uint32_t epoch,
 				  uint32_t prefix, const char *etag,
 				  const uint8_t *entries, size_t n,
 				  int64_t now_us,

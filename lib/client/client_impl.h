@@ -220,6 +220,11 @@ enum cds_err cds_buckets_fetch_post_on(struct cds_client *c,
 enum cds_err cds_buckets_match(struct cds_op *op, const struct cds_bucket_set *s,
 			       uint32_t epoch,
 			       struct cds_error *err) CDS_MUST_CHECK;
+/* Give the planned buckets (decoys aside) the copy of p's epoch that
+ * cache table t holds, with its ETag, so that a fetch revalidates them. */
+enum cds_err cds_buckets_load(struct cds_client *c, const struct cds_params *p,
+			      struct cds_bucket_set *s, enum cds_cache_table t,
+			      struct cds_error *err) CDS_MUST_CHECK;
 /* Add the set's fetched / not-modified / decoy counts to the stats. */
 void cds_buckets_count(struct cds_client *c, const struct cds_bucket_set *s);
 /*

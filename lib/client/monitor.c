@@ -44,6 +44,7 @@ struct mon {
 	bool *held;              /* per op record: in the account's record */
 	struct cds_tfetch tf;
 	struct cds_tverify tv;
+	struct cds_bucket_set set; /* the current buckets of the handles */
 	uint64_t since, upto;
 	size_t cap;
 };
@@ -354,20 +355,24 @@ static bool has_taken(const struct cds_client *c, const char *handle)
 	return false;
 }
 
-/* The verified current bucket of each held handle (history omissions). */
+/* The verified current bucket of each held handle (history omissions),
+ * revalidated by ETag against the copy the cache keeps (m->set, saved by
+ * save_state). */
 static enum cds_err check_current(struct mon *m, struct cds_error *err)
 {
-	struct cds_bucket_set set = {NULL, 0};
-	enum cds_err rc = cds_buckets_plan(&set, &m->op, m->p.prefix_bits, 0,
+	enum cds_err rc = cds_buckets_plan(&m->set, &m->op, m->p.prefix_bits, 0,
 					   err);
 
 	if (!rc)
-		rc = cds_buckets_fetch_post(m->c, &m->p, &set, false, err);
+		rc = cds_buckets_load(m->c, &m->p, &m->set, CDS_CACHE_MONITOR, err);
 	if (!rc)
-		rc = cds_buckets_verify(m->c, &m->tv, &m->p, &set, err);
+		rc = cds_buckets_fetch_post(m->c, &m->p, &m->set, true, err);
+	if (!rc)
+		rc = cds_buckets_verify(m->c, &m->tv, &m->p, &m->set, err);
 	for (size_t i = 0; !rc && i < m->op.n; i++) {
 		const struct cds_hrec *h = &m->op.recs[i];
-		const struct cds_bucket *b = cds_bucket_set_find(&set, h->bucket);
+		const struct cds_bucket *b = cds_bucket_set_find(&m->set,
+								 h->bucket);
 		const uint8_t *e = b ? cds_entry_find(b->entries, b->n, h->out)
 				     : NULL;
 
@@ -376,12 +381,12 @@ static enum cds_err check_current(struct mon *m, struct cds_error *err)
 		/* Only a takeover the history left out is news here. */
 		rc = judge_entry(m, h, e, b->version, true, err);
 	}
-	cds_buckets_count(m->c, &set);
-	cds_bucket_set_fini(&set);
+	cds_buckets_count(m->c, &m->set);
 	return rc;
 }
 
-/* Invariant 1: the account's key, the version reached, the head kept. */
+/* Invariant 1: the account's key, its handles' outputs and buckets, the
+ * version reached, the head kept. */
 static enum cds_err save_state(struct mon *m, struct cds_error *err)
 {
 	struct cds_cache *cache = m->c->cache;
@@ -395,6 +400,13 @@ static enum cds_err save_state(struct mon *m, struct cds_error *err)
 			rc = cds_cache_mon_output_put(cache, m->op.recs[i].handle,
 						      m->p.epoch,
 						      m->op.recs[i].out, err);
+	for (size_t i = 0; !rc && i < m->set.n; i++)
+		if (m->set.v[i].fresh)
+			rc = cds_cache_bucket_put(cache, CDS_CACHE_MONITOR,
+						  m->p.epoch, m->set.v[i].prefix,
+						  m->set.v[i].etag,
+						  m->set.v[i].entries,
+						  m->set.v[i].n, cds_now_us(), err);
 	if (!rc)
 		rc = cds_cache_mon_version_put(cache, m->p.epoch, m->upto, err);
 	if (!rc && m->tv.kept_moved)
@@ -470,6 +482,7 @@ enum cds_err cds_monitor_run(struct cds_client *c, size_t *handles,
 		cds_monitor_clear(c);
 	*handles = m.op.n;
 	cds_tverify_fini(&m.tv);
+	cds_bucket_set_fini(&m.set);
 	cds_op_fini(&m.op);
 	free(m.held);
 	for (size_t i = 0; i < m.n_seen; i++)

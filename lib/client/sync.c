@@ -84,38 +84,6 @@ static enum cds_err save_outputs(struct cds_client *c,
 	return rc;
 }
 
-/* Give the planned buckets the cached copy of this epoch, if any. */
-static enum cds_err load_buckets(struct cds_client *c,
-				 const struct cds_params *p,
-				 struct cds_bucket_set *s,
-				 struct cds_error *err)
-{
-	struct cds_cache_bucket cb;
-	enum cds_err rc = CDS_OK;
-	bool found;
-
-	for (size_t i = 0; i < s->n && !rc; i++) {
-		struct cds_bucket *b = &s->v[i];
-
-		if (b->decoy)
-			continue;
-		rc = cds_cache_bucket_get(c->cache, p->epoch, b->prefix, &cb,
-					  &found, err);
-		if (rc || !found || !cb.etag[0] ||
-		    strlen(cb.etag) >= sizeof(b->etag)) {
-			cds_cache_bucket_fini(&cb);
-			continue;
-		}
-		b->entries = cb.entries;
-		b->n = cb.n;
-		b->have = true;
-		strcpy(b->etag, cb.etag);
-		cb.entries = NULL;
-		cds_cache_bucket_fini(&cb);
-	}
-	return rc;
-}
-
 static enum cds_change change_of(const struct cds_hrec *h)
 {
 	if (!h->prev_known || !h->prev_registered)
@@ -147,7 +115,8 @@ static enum cds_err save_buckets(struct cds_client *c,
 			continue;
 		keep[nk++] = b->prefix; /* s is sorted, so keep is too */
 		if (b->fresh)
-			rc = cds_cache_bucket_put(c->cache, p->epoch, b->prefix,
+			rc = cds_cache_bucket_put(c->cache, CDS_CACHE_SYNC,
+						  p->epoch, b->prefix,
 						  b->etag, b->entries, b->n,
 						  now, err);
 	}
@@ -268,7 +237,7 @@ static enum cds_err attempt(struct cds_client *c, struct cds_op *op,
 	if (!rc)
 		rc = cds_buckets_plan(&set, op, p.prefix_bits, c->decoys, err);
 	if (!rc)
-		rc = load_buckets(c, &p, &set, err);
+		rc = cds_buckets_load(c, &p, &set, CDS_CACHE_SYNC, err);
 	if (!rc)
 		rc = cds_buckets_fetch_post(c, &p, &set, true, err);
 	cds_buckets_count(c, &set);

@@ -457,6 +457,7 @@ static void test_cache_migration(void **state)
 	assert_int_equal(sqlite3_exec(db, "DROP TABLE monitor_handles;"
 				      " DROP TABLE monitor_epochs;"
 				      " DROP TABLE monitor_keys;"
+				      " DROP TABLE monitor_buckets;"
 				      " PRAGMA user_version = 1;", NULL, NULL,
 				      NULL), SQLITE_OK);
 	sqlite3_close(db);
