@@ -133,8 +133,9 @@ int cds_index_visit(struct cds_index *ix, cds_index_bucket_fn fn, void *ctx,
  * one write lock, so readers see every bucket before or every bucket
  * after.  Each replaced bucket gets a new version and is marked dirty.
  * CDS_ERR_INVALID (a bucket out of range), CDS_ERR_NOMEM (nothing changed).
- * A compaction that falls due is tried afterwards; if it cannot run the
- * index stays correct, just larger, and the next write tries again.
+ * It never compacts: the caller does when cds_index_compact_due says so,
+ * after releasing any lock of its own that readers wait on (a compaction
+ * copies the whole index, but readers of the index go on meanwhile).
  */
 struct cds_index_bucket_bytes {
 	uint32_t bucket;
@@ -144,6 +145,7 @@ struct cds_index_bucket_bytes {
 enum cds_err cds_index_replace(struct cds_index *ix,
 			       const struct cds_index_bucket_bytes *b,
 			       size_t n, struct cds_error *err) CDS_MUST_CHECK;
+bool cds_index_compact_due(struct cds_index *ix);
 
 /*
  * The dirty buckets (invariant 4), ascending, in a new array the caller

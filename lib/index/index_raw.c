@@ -78,9 +78,7 @@ enum cds_err cds_index_replace(struct cds_index *ix,
 			       size_t n, struct cds_error *err)
 {
 	struct ovl_bucket **o;
-	struct cds_error later;
 	enum cds_err rc = make_buckets(ix, b, n, &o, err);
-	bool compact;
 
 	if (rc)
 		return rc;
@@ -94,16 +92,19 @@ enum cds_err cds_index_replace(struct cds_index *ix,
 	}
 	for (size_t i = 0; i < n; i++)
 		swap_in(ix, b[i].bucket, o[i]);
-	compact = cds_index_ovl_too_big(ix);
 	pthread_rwlock_unlock(&ix->lock);
 	free(o);
-	/*
-	 * The replacement is done: a compaction that cannot run now (out of
-	 * memory) leaves a correct index and is tried again at the next write.
-	 */
-	if (compact && cds_index_compact(ix, &later) != CDS_OK)
-		return CDS_OK;
 	return CDS_OK;
+}
+
+bool cds_index_compact_due(struct cds_index *ix)
+{
+	bool due;
+
+	pthread_rwlock_rdlock(&ix->lock);
+	due = cds_index_ovl_too_big(ix);
+	pthread_rwlock_unlock(&ix->lock);
+	return due;
 }
 
 enum cds_err cds_index_dirty_take(struct cds_index *ix, uint32_t **prefixes,

@@ -41,6 +41,7 @@ void cds_tview_free(struct cds_tview *v)
 {
 	if (!v)
 		return;
+	cds_tview_pending_drop(v);
 	cds_index_free(v->ix);
 	cds_btree_free(v->tree);
 	pthread_rwlock_destroy(&v->lock);

@@ -69,7 +69,7 @@ enum cds_err cds_tview_apply(struct cds_tview *v, const struct cds_thead *h,
  * Bucket `prefix`'s entries appended to out, with the head of the version
  * they belong to, the inclusion proof (32 K bytes into proof) and the
  * bucket's ETag version (changes whenever its bytes change, never repeats
- * with other bytes).  CDS_ERR_INVALID if prefix >= 2^K; CDS_ERR_NOT_FOUND
+ * with other bytes; etag_version may be NULL).  CDS_ERR_INVALID if prefix >= 2^K; CDS_ERR_NOT_FOUND
  * if no version is sealed yet.
  */
 enum cds_err cds_tview_bucket(struct cds_tview *v, uint32_t prefix,
@@ -107,8 +107,9 @@ enum cds_err cds_tview_diff(struct cds_tview *v, struct cds_index *work,
 			    struct cds_error *err) CDS_MUST_CHECK;
 
 /*
- * The diff of every bucket of work (an epoch's first version: every entry
- * added) against an empty view.
+ * The diff of every bucket of work against the view: for an epoch's first
+ * version (an empty view) every entry added; after the working index was
+ * rebuilt (its dirty marks lost), the whole difference.  2^K buckets read.
  */
 enum cds_err cds_tview_diff_all(struct cds_tview *v, struct cds_index *work,
 				struct cds_tdiff **out,
@@ -116,9 +117,12 @@ enum cds_err cds_tview_diff_all(struct cds_tview *v, struct cds_index *work,
 void cds_tdiff_free(struct cds_tdiff *d);
 
 /*
- * The root the view would have after applying d; the view is unchanged.
- * O(changed buckets x K) hashes, no copy of the tree.  Errors as
- * cds_tview_apply's for the changes.
+ * The root the view would have after applying d; what readers see is
+ * unchanged.  O(changed buckets x K) hashes, no copy of the tree.  Errors
+ * as cds_tview_apply's for the changes.  The new buckets and nodes are
+ * kept for the next cds_tview_apply: if that one's changes make the same
+ * bytes (the sealer's case), it hashes nothing again.  They are dropped by
+ * that apply, the next root_after or cds_tview_free.
  */
 enum cds_err cds_tview_root_after(struct cds_tview *v,
 				  const struct cds_tdiff *d,

@@ -1,7 +1,6 @@
 /*
- * tview_apply.c: a version's changes made into new buckets, checked
- * against the version's root, then made current (tview.h: cds_tview_apply,
- * cds_tview_root_after).
+ * tview_apply.c: applying a sealed version to the view, and the root it
+ * would make (tview.h: cds_tview_apply, cds_tview_root_after).
  *
  * Everything that can fail (a change that cannot apply, memory, a root
  * that does not match) happens before the view changes: the new buckets
@@ -9,6 +8,11 @@
  * (tview_int.h, invariant 3); only then, under the write lock, the index
  * takes the buckets whole (cds_index_replace, all or nothing) and the
  * nodes are written.  So a failure leaves the view at the version before.
+ *
+ * The sealer calls root_after, signs, then applies the same changes: the
+ * view keeps root_after's buckets, leaves and nodes (pending) and apply
+ * takes them if its changes make the very same bytes from the view as it
+ * still is (same commit count), so a seal hashes each node once.
  */
 #include "index/tview_int.h"
 
@@ -16,154 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FP(p, i) ((p) + (size_t)(i) * CDS_FP_BYTES)
-#define ENTRY(p, i) ((p) + (size_t)(i) * CDS_ENTRY_BYTES)
-
-/* Are the n items of `size` bytes at p strictly ascending by fingerprint? */
-static bool ascending(const uint8_t *p, size_t n, size_t size)
+void cds_tview_pending_drop(struct cds_tview *v)
 {
-	for (size_t i = 1; i < n; i++)
-		if (memcmp(p + (i - 1) * size, p + i * size, CDS_FP_BYTES) >= 0)
-			return false;
-	return true;
-}
-
-static enum cds_err check_change(const struct cds_tview *v,
-				 const struct cds_tchange *c, uint32_t prev,
-				 size_t i, struct cds_error *err)
-{
-	if (c->prefix >> v->k)
-		return cds_fail_at(err, CDS_ERR_INVALID, (long)i,
-				   "change %zu: bucket %u out of range (prefix "
-				   "bits %u)", i, (unsigned)c->prefix, v->k);
-	if (i > 0 && c->prefix <= prev)
-		return cds_fail_at(err, CDS_ERR_INVALID, (long)i,
-				   "change %zu: bucket %u after bucket %u (one "
-				   "change a bucket, ascending)", i,
-				   (unsigned)c->prefix, (unsigned)prev);
-	if (!ascending(c->removed, c->n_removed, CDS_FP_BYTES) ||
-	    !ascending(c->added, c->n_added, CDS_ENTRY_BYTES))
-		return cds_fail_at(err, CDS_ERR_INVALID, (long)i,
-				   "change %zu (bucket %u): fingerprints not "
-				   "strictly ascending", i, (unsigned)c->prefix);
-	return CDS_OK;
-}
-
-/*
- * Bucket `old` (n_old entries) with c's fingerprints removed and entries
- * added, appended to out in fp order.  A removed fp must be in old; an
- * added one must not stay in it (only a removed fp may come back).
- */
-static enum cds_err merge(const uint8_t *old, size_t n_old,
-			  const struct cds_tchange *c, struct cds_buf *out,
-			  struct cds_error *err)
-{
-	size_t i = 0, j = 0, l = 0;
-	enum cds_err rc = CDS_OK;
-
-	while (!rc && (i < n_old || l < c->n_added)) {
-		const uint8_t *next;
-		int cmp;
-
-		if (i < n_old && j < c->n_removed) {
-			cmp = memcmp(FP(c->removed, j), ENTRY(old, i), CDS_FP_BYTES);
-			if (cmp < 0)
-				break; /* removed[j] is not in the bucket */
-			if (cmp == 0) {
-				i++, j++;
-				continue;
-			}
-		}
-		cmp = i == n_old ? -1 : l == c->n_added ? 1 :
-		      memcmp(ENTRY(c->added, l), ENTRY(old, i), CDS_FP_BYTES);
-		if (cmp == 0)
-			return cds_fail(err, CDS_ERR_INVALID,
-					"bucket %u: added entry %zu's fingerprint "
-					"is already there and not removed",
-					(unsigned)c->prefix, l);
-		next = cmp < 0 ? ENTRY(c->added, l++) : ENTRY(old, i++);
-		rc = cds_buf_append(out, next, CDS_ENTRY_BYTES);
-	}
-	if (rc)
-		return cds_fail(err, rc, "cannot make bucket %u",
-				(unsigned)c->prefix);
-	if (j < c->n_removed)
-		return cds_fail(err, CDS_ERR_INVALID,
-				"bucket %u: removed fingerprint %zu is not there",
-				(unsigned)c->prefix, j);
-	return CDS_OK;
-}
-
-/* Change i into nx: its bucket's new bytes (offset for now) and leaf. */
-static enum cds_err next_one(struct cds_tview *v, const struct cds_tchange *c,
-			     size_t i, struct cds_buf *old,
-			     struct tview_next *nx, struct cds_error *err)
-{
-	size_t at = nx->bytes.len;
-	enum cds_err rc;
-
-	cds_buf_reset(old);
-	rc = cds_index_bucket(v->ix, c->prefix, old, NULL, err);
-	if (!rc)
-		rc = merge(old->data, old->len / CDS_ENTRY_BYTES, c, &nx->bytes,
-			   err);
-	if (rc && err)
-		err->index = (long)i;
-	if (rc)
-		return rc;
-	nx->b[i].bucket = c->prefix;
-	nx->b[i].entries = (const uint8_t *)(uintptr_t)at;
-	nx->b[i].n = (nx->bytes.len - at) / CDS_ENTRY_BYTES;
-	nx->path.pos[0][i] = c->prefix;
-	return CDS_OK;
-}
-
-/* Offsets become pointers once bytes no longer moves; then the leaves. */
-static void next_finish(const struct cds_tview *v, struct tview_next *nx)
-{
-	for (size_t i = 0; i < nx->n; i++) {
-		uintptr_t off = (uintptr_t)nx->b[i].entries;
-
-		/* No bytes at all (every changed bucket emptied): no buffer. */
-		nx->b[i].entries = nx->bytes.data ? nx->bytes.data + off : NULL;
-		cds_btree_leaf(nx->path.h[0][i], v->epoch, nx->b[i].bucket,
-			       nx->b[i].entries, nx->b[i].n);
-	}
-}
-
-enum cds_err cds_tview_next_make(struct cds_tview *v,
-				 const struct cds_tchange *ch, size_t n,
-				 struct tview_next *nx, struct cds_error *err)
-{
-	struct cds_buf old;
-	enum cds_err rc;
-
-	memset(nx, 0, sizeof(*nx));
-	cds_buf_init(&old);
-	nx->n = n;
-	rc = cds_tview_path_init(&nx->path, v->k, n, err);
-	if (!rc && !(nx->b = calloc(n ? n : 1, sizeof(*nx->b))))
-		rc = cds_fail(err, CDS_ERR_NOMEM, "cannot apply %zu changes", n);
-	for (size_t i = 0; !rc && i < n; i++) {
-		rc = check_change(v, &ch[i], i ? ch[i - 1].prefix : 0, i, err);
-		if (!rc)
-			rc = next_one(v, &ch[i], i, &old, nx, err);
-	}
-	cds_buf_fini(&old);
-	if (rc) {
-		cds_tview_next_fini(nx);
-		return rc;
-	}
-	next_finish(v, nx);
-	return CDS_OK;
-}
-
-void cds_tview_next_fini(struct tview_next *nx)
-{
-	cds_tview_path_fini(&nx->path);
-	free(nx->b);
-	cds_buf_fini(&nx->bytes);
-	memset(nx, 0, sizeof(*nx));
+	if (v->has_pending)
+		cds_tview_next_fini(&v->pending);
+	v->has_pending = false;
 }
 
 enum cds_err cds_tview_root_after(struct cds_tview *v,
@@ -172,12 +33,46 @@ enum cds_err cds_tview_root_after(struct cds_tview *v,
 				  struct cds_error *err)
 {
 	struct tview_next nx;
-	enum cds_err rc = cds_tview_next_make(v, d->ch, d->n, &nx, err);
+	enum cds_err rc;
 
+	cds_tview_pending_drop(v);
+	rc = cds_tview_next_make(v, d->ch, d->n, &nx, err);
 	if (rc)
 		return rc;
-	rc = cds_tview_path_climb(&nx.path, v->tree, false, root, err);
-	cds_tview_next_fini(&nx);
+	cds_tview_next_leaves(v, &nx);
+	rc = cds_tview_path_climb(&nx.path, v->tree, nx.root, err);
+	if (rc) {
+		cds_tview_next_fini(&nx);
+		return rc;
+	}
+	memcpy(root, nx.root, CDS_HASH_BYTES);
+	v->pending = nx;
+	v->pending_gen = v->gen;
+	v->has_pending = true;
+	return CDS_OK;
+}
+
+/* nx for ch: root_after's if it still holds, else computed now. */
+static enum cds_err next_for(struct cds_tview *v, const struct cds_tchange *ch,
+			     size_t n, struct tview_next *nx,
+			     struct cds_error *err)
+{
+	enum cds_err rc;
+
+	if (v->has_pending && v->pending_gen == v->gen &&
+	    cds_tview_next_same(v, ch, n, &v->pending)) {
+		*nx = v->pending;
+		v->has_pending = false;
+		return CDS_OK;
+	}
+	cds_tview_pending_drop(v);
+	rc = cds_tview_next_make(v, ch, n, nx, err);
+	if (rc)
+		return rc;
+	cds_tview_next_leaves(v, nx);
+	rc = cds_tview_path_climb(&nx->path, v->tree, nx->root, err);
+	if (rc)
+		cds_tview_next_fini(nx);
 	return rc;
 }
 
@@ -196,10 +91,15 @@ static enum cds_err check_head(const struct cds_tview *v,
 	return CDS_OK;
 }
 
-/* Make nx (checked) and h current: cannot fail but for memory. */
+/*
+ * Make nx (checked) and h current: cannot fail but for memory.  The index
+ * compacts after the view's lock is released, so readers wait only for
+ * the swap, never for the copy of the whole directory.
+ */
 static enum cds_err commit(struct cds_tview *v, const struct cds_thead *h,
 			   const struct tview_next *nx, struct cds_error *err)
 {
+	struct cds_error later;
 	enum cds_err rc;
 
 	pthread_rwlock_wrlock(&v->lock);
@@ -208,8 +108,14 @@ static enum cds_err commit(struct cds_tview *v, const struct cds_thead *h,
 		cds_tview_path_write(&nx->path, v->tree);
 		v->head = *h;
 		v->sealed = true;
+		v->gen++;
 	}
 	pthread_rwlock_unlock(&v->lock);
+	/* Out of memory for the copy: the index stays correct, just larger,
+	 * and the next version tries again. */
+	if (!rc && cds_index_compact_due(v->ix) &&
+	    cds_index_compact(v->ix, &later) != CDS_OK)
+		return CDS_OK;
 	return rc;
 }
 
@@ -218,16 +124,14 @@ enum cds_err cds_tview_apply(struct cds_tview *v, const struct cds_thead *h,
 			     struct cds_error *err)
 {
 	struct tview_next nx;
-	uint8_t root[CDS_HASH_BYTES];
 	enum cds_err rc = check_head(v, h, err);
 
 	if (rc)
 		return rc;
-	rc = cds_tview_next_make(v, ch, n, &nx, err);
+	rc = next_for(v, ch, n, &nx, err);
 	if (rc)
 		return rc;
-	rc = cds_tview_path_climb(&nx.path, v->tree, true, root, err);
-	if (!rc && sodium_memcmp(root, h->root, CDS_HASH_BYTES) != 0)
+	if (sodium_memcmp(nx.root, h->root, CDS_HASH_BYTES) != 0)
 		rc = cds_fail(err, CDS_ERR_CRYPTO,
 			      "version %" PRIu64 " (epoch %u): its changes do "
 			      "not make its root", h->version,

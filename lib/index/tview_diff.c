@@ -52,10 +52,14 @@ static enum cds_err push_change(struct tdiff_impl *d, uint32_t prefix,
 	return CDS_OK;
 }
 
-/* Removed fps of bucket a against b (entries of a not identical in b). */
-static enum cds_err removed_of(const uint8_t *a, size_t na, const uint8_t *b,
-			       size_t nb, bool fp_only, struct cds_buf *out,
-			       size_t *count)
+/*
+ * The entries of a with no identical entry in b, appended to out (their
+ * fps alone if fp_only): the view against work gives the removed fps, work
+ * against the view the added entries.
+ */
+static enum cds_err absent_from(const uint8_t *a, size_t na,
+				const uint8_t *b, size_t nb, bool fp_only,
+				struct cds_buf *out, size_t *count)
 {
 	size_t i = 0, j = 0;
 	enum cds_err rc = CDS_OK;
@@ -86,10 +90,10 @@ static enum cds_err diff_bucket(struct tdiff_impl *d, uint32_t prefix,
 
 	if (na == nb && (na == 0 || memcmp(a, b, bp->view.len) == 0))
 		return CDS_OK;
-	rc = removed_of(a, na, b, nb, true, &d->bytes, &nr);
+	rc = absent_from(a, na, b, nb, true, &d->bytes, &nr);
 	aoff = d->bytes.len;
 	if (!rc)
-		rc = removed_of(b, nb, a, na, false, &d->bytes, &nadd);
+		rc = absent_from(b, nb, a, na, false, &d->bytes, &nadd);
 	if (rc)
 		return cds_fail(err, rc, "cannot diff bucket %u", (unsigned)prefix);
 	return push_change(d, prefix, roff, nr, aoff, nadd, err);
@@ -151,18 +155,25 @@ static void finish(struct tdiff_impl *d)
 	}
 }
 
-/* The diff over prefixes[0..n), or over 0..n-1 when prefixes is NULL. */
+/*
+ * The diff over prefixes[0..n), or over 0..n-1 when prefixes is NULL;
+ * `expect` bytes reserved at once (the whole directory for diff_all).
+ */
 static enum cds_err diff_range(struct cds_tview *v, struct cds_index *work,
 			       const uint32_t *prefixes, size_t n,
-			       struct cds_tdiff **out, struct cds_error *err)
+			       size_t expect, struct cds_tdiff **out,
+			       struct cds_error *err)
 {
 	struct tdiff_impl *d = calloc(1, sizeof(*d));
 	struct bucket_pair bp;
 	enum cds_err rc = CDS_OK;
 
 	*out = NULL;
-	if (!d)
+	if (!d || cds_buf_reserve(&d->bytes, expect)) {
+		free(d ? d->bytes.data : NULL);
+		free(d);
 		return cds_fail(err, CDS_ERR_NOMEM, "cannot allocate a diff");
+	}
 	cds_buf_init(&bp.view);
 	cds_buf_init(&bp.work);
 	for (size_t i = 0; !rc && i < n; i++) {
@@ -194,7 +205,7 @@ enum cds_err cds_tview_diff(struct cds_tview *v, struct cds_index *work,
 	if (!rc)
 		rc = check_prefixes(v, prefixes, n, err);
 	if (!rc)
-		rc = diff_range(v, work, prefixes, n, out, err);
+		rc = diff_range(v, work, prefixes, n, 0, out, err);
 	return rc;
 }
 
@@ -206,7 +217,9 @@ enum cds_err cds_tview_diff_all(struct cds_tview *v, struct cds_index *work,
 	*out = NULL;
 	rc = check_work(v, work, err);
 	if (!rc)
-		rc = diff_range(v, work, NULL, (size_t)1 << v->k, out, err);
+		rc = diff_range(v, work, NULL, (size_t)1 << v->k,
+				(size_t)cds_index_count(work) * CDS_ENTRY_BYTES,
+				out, err);
 	return rc;
 }
 

@@ -84,7 +84,7 @@ static size_t parents(const struct tview_path *p, unsigned l)
 }
 
 enum cds_err cds_tview_path_climb(struct tview_path *p,
-				  const struct cds_btree *t, bool keep,
+				  const struct cds_btree *t,
 				  uint8_t root[CDS_HASH_BYTES],
 				  struct cds_error *err)
 {
@@ -99,8 +99,6 @@ enum cds_err cds_tview_path_climb(struct tview_path *p,
 		if (rc)
 			return rc;
 		climb_one(p, t, l);
-		if (!keep && l > 0)
-			level_free(p, l);
 	}
 	memcpy(root, p->h[p->k][0], CDS_HASH_BYTES);
 	return CDS_OK;
@@ -109,6 +107,6 @@ enum cds_err cds_tview_path_climb(struct tview_path *p,
 void cds_tview_path_write(const struct tview_path *p, struct cds_btree *t)
 {
 	for (unsigned l = 0; l <= p->k; l++)
-		for (size_t j = 0; p->h[l] && j < p->n[l]; j++)
+		for (size_t j = 0; j < p->n[l]; j++)
 			cds_btree_put_node(t, l, p->pos[l][j], p->h[l][j]);
 }

@@ -207,7 +207,10 @@ static const char *const migrations[CDS_PG_SCHEMA_VERSION] = {
 	"CREATE TRIGGER tchanges_no_change BEFORE UPDATE OR DELETE"
 	" ON tchanges FOR EACH ROW EXECUTE FUNCTION tstore_append_only();"
 	"CREATE TRIGGER tchanges_no_truncate BEFORE TRUNCATE"
-	" ON tchanges FOR EACH STATEMENT EXECUTE FUNCTION tstore_append_only();",
+	" ON tchanges FOR EACH STATEMENT EXECUTE FUNCTION tstore_append_only();"
+	/* A sealed version wakes listening replicas as a change does. */
+	"CREATE TRIGGER tversions_notify AFTER INSERT ON tversions"
+	" FOR EACH STATEMENT EXECUTE FUNCTION notify_changes();",
 };
 
 static enum cds_err exec(PGconn *conn, const char *sql, const char *what,

@@ -14,6 +14,7 @@
   malformed, over-long and non-parallel ETags and duplicate prefixes; the
   reply byte cap answers 413 naming the index, and the client splits.
 """
+import base64
 import json
 import math
 import os
@@ -314,6 +315,11 @@ def test_etags_api():
                 st, _, body = post(srv, {"epoch": 1, "prefixes": [1],
                                          "etags": [t]})
                 eq(st, 200, t)
+                nm = body["buckets"][0]
+                # With the version and proof it belongs to (DESIGN.md
+                # "Directory transparency"): one prefix bit, 32 bytes.
+                eq(len(base64.b64decode(nm.pop("proof"))), 32, "proof")
+                eq(nm.pop("version"), 1, "version")
                 eq(body["buckets"], [{"prefix": 1, "not_modified": True}], t)
             st, _, body = post(srv, {"epoch": 1, "prefixes": [0, 1],
                                      "etags": [tag, None]})
@@ -323,9 +329,10 @@ def test_etags_api():
             st, _, body = post(srv, {"epoch": 1, "prefixes": [0, 1],
                                      "etags": ['"stale"', tag]})
             eq(st, 200, "not_modified ones fit")
-            eq(body["buckets"][1], {"prefix": 1, "not_modified": True},
-               "current")
-            eq(sorted(body["buckets"][0]), ["entries", "etag", "prefix"],
+            eq(sorted(body["buckets"][1]), ["not_modified", "prefix", "proof",
+                                            "version"], "current")
+            eq(sorted(body["buckets"][0]), ["entries", "etag", "prefix",
+                                            "proof", "version"],
                "stale ETag: full bucket")
             cases = [
                 ({"epoch": 1, "prefixes": [0, 1], "etags": [None]}, 1,

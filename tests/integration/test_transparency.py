@@ -1,11 +1,13 @@
 """test_transparency: directory transparency on the server side (DESIGN.md
 "Directory transparency"), over HTTP: sealed versions, inclusion proofs on
 bucket answers, the version log's consistency proofs (RFC 9162, checked here
-in a few lines of Python), the four /v1/transparency routes, restarts and
-key rotations; and GET /v1/accounts/me, which `cds monitor` starts from."""
-import base64
+in a few lines of Python; tlogutil.py), the four /v1/transparency routes,
+restarts, key rotations, a directory made before transparency, PostgreSQL
+replicas with one sealer (and another taking over when it is killed); and
+GET /v1/accounts/me, which `cds monitor` starts from."""
 import hashlib
 import os
+import sqlite3
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -14,6 +16,7 @@ import tlogutil as tl  # noqa: E402
 from apiutil import (create_account, expect_error, metric_value,  # noqa: E402
                      metrics, new_key, phone, wait_for)
 from cdstest import eq  # noqa: E402
+from replicas import Cluster  # noqa: E402
 
 BITS = 3
 # DESIGN.md: a change is visible within 5 s.
@@ -139,6 +142,16 @@ def check_buckets(srv, epoch, key, want=None):
     return got
 
 
+def check_audited(srv, key, epochs, epoch):
+    """The served buckets of epoch are those the audit rebuilt; returns
+    them."""
+    served = check_buckets(srv, epoch, key)
+    eq(served, {p: tl.bucket_bytes(epochs[epoch].get(p, {}))
+                for p in range(1 << BITS)},
+       "epoch %d's served buckets are its last version's" % epoch)
+    return served
+
+
 def test_account_me():
     dd = cdstest.DataDir(prefix_bits=4)
     try:
@@ -201,11 +214,7 @@ def test_versions_and_proofs():
             heads = all_heads(srv, key)
             eq(heads[-1]["version"], h4["version"], "every version seen")
             check_consistency(srv, heads)
-            epochs = audit(srv, heads)
-            served = check_buckets(srv, 1, key)
-            eq(served, {p: tl.bucket_bytes(epochs[1].get(p, {}))
-                        for p in range(1 << BITS)},
-               "the served buckets are the last version's")
+            served = check_audited(srv, key, audit(srv, heads), 1)
             eq(sum(len(b) for b in served.values()), 11 * tl.ENTRY_BYTES,
                "eleven handles registered")
             check_not_modified(srv, served, key)
@@ -273,11 +282,36 @@ def test_key_rotation():
             check_consistency(srv, heads)
             epochs = audit(srv, heads)
             for e in (1, 2):
-                eq(check_buckets(srv, e, key),
-                   {p: tl.bucket_bytes(epochs[e].get(p, {}))
-                    for p in range(1 << BITS)}, "epoch %d's buckets" % e)
+                check_audited(srv, key, epochs, e)
             eq(sum(len(b) for b in epochs[2].values()), 11,
                "eleven entries in epoch 2")
+    finally:
+        dd.cleanup()
+
+
+def test_directory_made_before_transparency():
+    """A data directory from before transparency (schema 4, no key): the
+    first cdsd makes the key and seals the epoch's first version, every
+    entry added."""
+    dd = cdstest.DataDir(prefix_bits=BITS)
+    try:
+        dd.ctl("account", "add", "--identity-key", new_key(), phone(1),
+               phone(2), phone(3))
+        os.remove(os.path.join(dd.path, "keys", "transparency.key"))
+        db = sqlite3.connect(os.path.join(dd.path, "cds.sqlite3"))
+        db.executescript("DROP TABLE tchanges; DROP TABLE tversions;"
+                         "PRAGMA user_version = 4;")
+        db.close()
+        with cdstest.Server(dd) as srv:
+            key = tkey(srv)
+            heads = all_heads(srv, key)
+            eq([(h["epoch"], h["version"]) for h in heads], [(1, 1)],
+               "one version")
+            doc, changes, _ = tl.version_changes(srv_get(srv), 1)
+            eq(sum(len(c["added"]) for c in changes), 3, "every entry")
+            check_audited(srv, key, audit(srv, heads), 1)
+        st = os.stat(os.path.join(dd.path, "keys", "transparency.key"))
+        eq(st.st_mode & 0o777, 0o600, "the key file's mode")
     finally:
         dd.cleanup()
 
@@ -333,6 +367,45 @@ def test_bad_inputs():
             check_consistency(srv, all_heads(srv, tkey(srv)))
     finally:
         dd.cleanup()
+
+
+def sealer_of(cluster):
+    """The replica that says it seals (exactly one)."""
+    sealing = [i for i, r in enumerate(cluster.replicas)
+               if i not in cluster.killed and
+               "transparency: sealing versions" in r.stderr()]
+    eq(len(sealing), 1, "one sealer among the replicas")
+    return sealing[0]
+
+
+def test_pg_replicas_one_sealer():
+    with Cluster(n=2, prefix_bits=BITS) as c:
+        a, b = c.replicas
+        key = tkey(a)
+        eq(tkey(b), key, "one transparency key for every replica")
+        wait_for(lambda: head(b)[0]["version"] >= 1, VISIBLE_S,
+                 "the follower serves the first version")
+        create_account(a, c.dirs[0], [phone(i) for i in range(6)])
+        v = wait_version_after(a, 1)["version"]
+        wait_version_after(b, v - 1)
+        eq(head(a)[0], head(b)[0], "both replicas answer the same head")
+        heads = all_heads(b, key)
+        eq(all_heads(a, key), heads, "and the same history")
+        eq(check_buckets(b, 1, key), check_buckets(a, 1, key),
+           "and the same bytes")
+        s = sealer_of(c)
+        survivor = c.replicas[1 - s]
+        c.kill(s)
+        # The survivor takes over at its next poll and seals the change.
+        create_account(survivor, c.dirs[1 - s], [phone(100)])
+        h = wait_version_after(survivor, v)
+        eq(h["version"], v + 1, "the next version, no gap")
+        eq(sealer_of(c), 1 - s, "the survivor seals now")
+        heads = all_heads(survivor, key)
+        check_consistency(survivor, heads)
+        epochs = audit(survivor, heads)
+        check_audited(survivor, key, epochs, 1)
+        eq(sum(len(x) for x in epochs[1].values()), 7, "seven entries")
 
 
 def check_not_modified(srv, served, key):

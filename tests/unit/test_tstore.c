@@ -5,7 +5,7 @@
  * connections, exactly one winning each version; paging a version's
  * changes by prefix; a bucket's history and an epoch's changes by range;
  * the empty history; the sealer lock; rows that survive a reopen and a
- * schema migration.  Runs on SQLite, and on PostgreSQL as tstore_pg
+ * schema migration; damaged rows refused.  Runs on SQLite, and on PostgreSQL as tstore_pg
  * (storetest.h), where the append-only trigger and the sealer lock's
  * exclusivity across connections are tested too.
  */
@@ -804,6 +804,48 @@ static void test_append_only(void **state)
 	assert_true(pg_try("SELECT count(*) FROM cds.tchanges"));
 }
 
+/* SQLite: run sql on the store's file, CHECK constraints off. */
+static void sq_raw(struct fx *f, const char *sql)
+{
+	char path[4200];
+	sqlite3 *db = NULL;
+
+	snprintf(path, sizeof(path), "%s/%s", f->dir, CDS_SQLITE_FILE);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA ignore_check_constraints = ON;",
+				      NULL, NULL, NULL), SQLITE_OK);
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		fail_msg("sq_raw: %s", sqlite3_errmsg(db));
+	sqlite3_close(db);
+}
+
+/* A damaged row (a list or a hash of the wrong size) is refused, not read. */
+static void test_damaged_rows(void **state)
+{
+	struct fx *f = *state;
+	const uint32_t p[] = {1, 2};
+	struct versions vs = {0};
+	struct rows rs = {0};
+	struct cds_tversion v;
+	uint64_t seen;
+	bool found;
+
+	if (storetest_pg())
+		skip(); /* the trigger and the CHECKs guard every row */
+	append_ok(f, 1, 1, p, 2);
+	sq_raw(f, "UPDATE tchanges SET added = x'0102' WHERE prefix = 2;"
+		  "UPDATE tversions SET root = x'00' WHERE version = 1");
+	assert_int_equal(cds_store_tchanges(f->s, 1, 0, 10, collect, &rs,
+					    &f->err), CDS_ERR_INTERNAL);
+	assert_int_equal(rs.n, 1); /* prefix 1, before the damaged row */
+	assert_int_equal(cds_store_tversion_last(f->s, &v, &found, &f->err),
+			 CDS_ERR_INTERNAL);
+	assert_false(found);
+	assert_int_equal(cds_store_tversions(f->s, 1, 10, collect_version, &vs,
+					     &seen, &f->err), CDS_ERR_INTERNAL);
+	assert_int_equal(vs.n, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -826,6 +868,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_seal_lock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_only, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_damaged_rows, setup,
 						teardown),
 	};
 

@@ -241,6 +241,34 @@ static void test_seal_matches_recompute(void **state)
 	}
 }
 
+/* diff_all against a view that holds versions: nothing, then all of it. */
+static void test_diff_all_after_lost_marks(void **state)
+{
+	struct world w;
+	struct cds_error err = {0};
+	struct cds_tdiff *d;
+	uint32_t *dirty;
+	size_t n;
+
+	(void)state;
+	world_init(&w, 5);
+	for (int i = 0; i < 100; i++)
+		change_one(&w);
+	seal(&w, true);
+	assert_int_equal(cds_tview_diff_all(w.view, w.work, &d, &err), CDS_OK);
+	assert_int_equal(d->n, 0);
+	cds_tdiff_free(d);
+	/* Changes whose marks are lost (a rebuilt working index): the whole
+	 * difference still seals. */
+	for (int i = 0; i < 30; i++)
+		change_one(&w);
+	assert_int_equal(cds_index_dirty_take(w.work, &dirty, &n, &err), CDS_OK);
+	assert_true(n > 0);
+	free(dirty);
+	seal(&w, true);
+	world_fini(&w);
+}
+
 /* ---- refusals leave the view exactly as it was ---- */
 
 /* Everything a reader can see of a view: bytes, ETags, proofs, head. */
@@ -282,14 +310,25 @@ static void picture_same(struct cds_tview *v, unsigned k, struct picture *was)
 	cds_buf_fini(&was->bytes);
 }
 
-/* A world at version 2 with changes pending in work, and their diff. */
-static struct cds_tdiff *pending(struct world *w, unsigned k, uint8_t root[32])
-{
-	struct cds_error err = {0};
+/*
+ * A scene for refusals: a world at version 2 with changes pending in work,
+ * their diff and its root, and a picture of the view to compare with.
+ */
+struct scene {
+	struct world w;
 	struct cds_tdiff *d;
+	uint8_t root[CDS_HASH_BYTES];
+	struct picture pic;
+	struct cds_error err;
+};
+
+static void scene_open(struct scene *sc, unsigned k)
+{
+	struct world *w = &sc->w;
 	uint32_t *dirty;
 	size_t n;
 
+	memset(sc, 0, sizeof(*sc));
 	world_init(w, k);
 	for (int i = 0; i < 60; i++)
 		change_one(w);
@@ -306,40 +345,60 @@ static struct cds_tdiff *pending(struct world *w, unsigned k, uint8_t root[32])
 	w->live[w->n_live].bucket = randombytes_uniform(1u << k);
 	randombytes_buf(w->live[w->n_live].out, CDS_OPRF_OUTPUT_BYTES);
 	put_random(w, &w->live[w->n_live++]);
-	assert_int_equal(cds_index_dirty_take(w->work, &dirty, &n, &err), CDS_OK);
-	assert_int_equal(cds_tview_diff(w->view, w->work, dirty, n, &d, &err),
+	assert_int_equal(cds_index_dirty_take(w->work, &dirty, &n, &sc->err),
 			 CDS_OK);
+	assert_int_equal(cds_tview_diff(w->view, w->work, dirty, n, &sc->d,
+					&sc->err), CDS_OK);
 	free(dirty);
-	assert_true(d->n > 0);
-	assert_int_equal(cds_tview_root_after(w->view, d, root, &err), CDS_OK);
-	return d;
+	assert_true(sc->d->n > 0);
+	assert_int_equal(cds_tview_root_after(w->view, sc->d, sc->root,
+					      &sc->err), CDS_OK);
+	picture_take(w->view, k, &sc->pic);
+}
+
+/* The view must be as the picture shows it. */
+static void scene_close(struct scene *sc)
+{
+	picture_same(sc->w.view, sc->w.k, &sc->pic);
+	cds_tdiff_free(sc->d);
+	world_fini(&sc->w);
+}
+
+/* Apply ch (n changes) under a head with sc's root, expecting `want`. */
+static void expect_refused(struct scene *sc, const struct cds_tchange *ch,
+			   size_t n, enum cds_err want)
+{
+	struct cds_thead h;
+
+	head_of(&sc->w, sc->root, &h);
+	cds_error_clear(&sc->err);
+	assert_int_equal(cds_tview_apply(sc->w.view, &h, ch, n, &sc->err), want);
+	assert_true(sc->err.msg[0] != '\0');
 }
 
 static void test_wrong_root_refused(void **state)
 {
-	struct world w;
-	struct picture pic;
+	struct scene sc;
 	struct cds_thead h;
-	struct cds_error err = {0};
-	uint8_t root[CDS_HASH_BYTES];
-	struct cds_tdiff *d = pending(&w, 4, root);
 
 	(void)state;
-	picture_take(w.view, 4, &pic);
+	scene_open(&sc, 4);
 	for (size_t byte = 0; byte < CDS_HASH_BYTES; byte += 7) {
-		head_of(&w, root, &h);
+		head_of(&sc.w, sc.root, &h);
 		h.root[byte] ^= 0x20;
-		assert_int_equal(cds_tview_apply(w.view, &h, d->ch, d->n, &err),
+		assert_int_equal(cds_tview_apply(sc.w.view, &h, sc.d->ch,
+						 sc.d->n, &sc.err),
 				 CDS_ERR_CRYPTO);
-		assert_non_null(strstr(err.msg, "version"));
+		assert_non_null(strstr(sc.err.msg, "version"));
 	}
-	picture_same(w.view, 4, &pic);
+	picture_same(sc.w.view, 4, &sc.pic);
 	/* The right root still applies afterwards. */
-	head_of(&w, root, &h);
-	assert_int_equal(cds_tview_apply(w.view, &h, d->ch, d->n, &err), CDS_OK);
-	check_view_equals(w.view, w.work, 4);
-	cds_tdiff_free(d);
-	world_fini(&w);
+	head_of(&sc.w, sc.root, &h);
+	assert_int_equal(cds_tview_apply(sc.w.view, &h, sc.d->ch, sc.d->n,
+					 &sc.err), CDS_OK);
+	check_view_equals(sc.w.view, sc.w.work, 4);
+	picture_take(sc.w.view, 4, &sc.pic);
+	scene_close(&sc);
 }
 
 /* A copy of d's changes over bytes the test may flip. */
@@ -356,7 +415,7 @@ static void tamper_copy(struct tamper *t, const struct cds_tdiff *d)
 		size_t rl = c->n_removed * CDS_FP_BYTES;
 		size_t al = c->n_added * CDS_ENTRY_BYTES;
 
-		assert_true(rl <= 4096 && al <= 4096);
+		assert_true(rl <= 2048 && al <= 2048);
 		t->ch[i] = *c;
 		memcpy(t->bytes[i][0], c->removed, rl);
 		memcpy(t->bytes[i][1], c->added, al);
@@ -367,50 +426,28 @@ static void tamper_copy(struct tamper *t, const struct cds_tdiff *d)
 
 static void test_flipped_byte_refused(void **state)
 {
-	struct world w;
-	struct picture pic;
-	struct cds_thead h;
-	struct cds_error err = {0};
-	uint8_t root[CDS_HASH_BYTES];
-	struct cds_tdiff *d = pending(&w, 3, root);
+	struct scene sc;
 	static struct tamper t;
 	size_t flipped = 0;
 
 	(void)state;
-	picture_take(w.view, 3, &pic);
-	for (size_t i = 0; i < d->n; i++) {
+	scene_open(&sc, 3);
+	for (size_t i = 0; i < sc.d->n; i++) {
 		/* Past the fingerprint, so only the bytes change, not the order. */
-		for (size_t a = 0; a < d->ch[i].n_added; a++) {
-			tamper_copy(&t, d);
+		for (size_t a = 0; a < sc.d->ch[i].n_added; a++) {
+			tamper_copy(&t, sc.d);
 			t.bytes[i][1][a * CDS_ENTRY_BYTES + CDS_FP_BYTES +
 				      randombytes_uniform(CDS_ENTRY_BYTES -
 							  CDS_FP_BYTES)] ^= 1;
-			head_of(&w, root, &h);
-			assert_int_equal(cds_tview_apply(w.view, &h, t.ch, d->n,
-							 &err), CDS_ERR_CRYPTO);
+			expect_refused(&sc, t.ch, sc.d->n, CDS_ERR_CRYPTO);
 			flipped++;
 		}
 	}
 	assert_true(flipped > 0);
-	picture_same(w.view, 3, &pic);
-	cds_tdiff_free(d);
-	world_fini(&w);
+	scene_close(&sc);
 }
 
-/* Apply the tampered t (n changes) expecting CDS_ERR_INVALID. */
-static void expect_invalid(struct world *w, const uint8_t root[32],
-			   const struct cds_tchange *ch, size_t n)
-{
-	struct cds_thead h;
-	struct cds_error err = {0};
-
-	head_of(w, root, &h);
-	assert_int_equal(cds_tview_apply(w->view, &h, ch, n, &err),
-			 CDS_ERR_INVALID);
-	assert_true(err.msg[0] != '\0');
-}
-
-/* The first change of d that removes something, and one that adds. */
+/* The first change of d that removes something, or that adds. */
 static size_t first_with(const struct cds_tdiff *d, bool removes)
 {
 	for (size_t i = 0; i < d->n; i++)
@@ -420,72 +457,75 @@ static size_t first_with(const struct cds_tdiff *d, bool removes)
 	return 0;
 }
 
+/* An entry the view holds, added again without being removed. */
+static void add_present(struct scene *sc)
+{
+	struct cds_buf cur;
+	struct cds_thead h;
+	uint8_t proof[6 * CDS_HASH_BYTES];
+	struct cds_tchange c = {0};
+
+	cds_buf_init(&cur);
+	for (c.prefix = 0; cur.len == 0; c.prefix++)
+		assert_int_equal(cds_tview_bucket(sc->w.view, c.prefix, &cur, &h,
+						  proof, NULL, &sc->err), CDS_OK);
+	c.prefix--;
+	c.added = cur.data;
+	c.n_added = 1;
+	expect_refused(sc, &c, 1, CDS_ERR_INVALID);
+	cds_buf_fini(&cur);
+}
+
 static void test_bad_changes_invalid(void **state)
 {
-	struct world w;
-	struct picture pic;
+	struct scene sc;
 	struct cds_thead h;
-	struct cds_error err = {0};
-	uint8_t root[CDS_HASH_BYTES];
-	struct cds_tdiff *d = pending(&w, 5, root);
 	static struct tamper t;
-	size_t r = first_with(d, true), a = first_with(d, false);
 	uint8_t absent[CDS_FP_BYTES];
+	size_t r, a;
 
 	(void)state;
-	picture_take(w.view, 5, &pic);
+	scene_open(&sc, 5);
+	r = first_with(sc.d, true);
+	a = first_with(sc.d, false);
 	/* A removed fingerprint that is not in the bucket. */
-	tamper_copy(&t, d);
+	tamper_copy(&t, sc.d);
 	memset(absent, 0xff, sizeof(absent));
 	t.ch[r].removed = absent;
 	t.ch[r].n_removed = 1;
-	expect_invalid(&w, root, t.ch, d->n);
-	/* An added entry whose fingerprint is there and not removed. */
-	{
-		struct cds_buf cur;
-		struct cds_thead hh;
-		uint8_t proof[5 * CDS_HASH_BYTES];
-		struct cds_tchange c = {0};
-
-		cds_buf_init(&cur);
-		for (c.prefix = 0; c.prefix < 32 && cur.len == 0; c.prefix++)
-			assert_int_equal(cds_tview_bucket(w.view, c.prefix, &cur,
-							  &hh, proof, NULL, &err),
-					 CDS_OK);
-		assert_true(cur.len > 0);
-		c.prefix--;
-		c.added = cur.data;
-		c.n_added = 1;
-		expect_invalid(&w, root, &c, 1);
-		cds_buf_fini(&cur);
-	}
-	/* The same entry added twice. */
-	tamper_copy(&t, d);
-	memcpy(t.bytes[a][1] + CDS_ENTRY_BYTES, d->ch[a].added, CDS_ENTRY_BYTES);
-	t.ch[a].n_added = 2;
-	expect_invalid(&w, root, t.ch + a, 1);
+	expect_refused(&sc, t.ch, sc.d->n, CDS_ERR_INVALID);
+	add_present(&sc);
+	/* The same entry added twice; removed fingerprints out of order. */
+	tamper_copy(&t, sc.d);
+	memcpy(t.bytes[a][1] + sc.d->ch[a].n_added * CDS_ENTRY_BYTES,
+	       sc.d->ch[a].added, CDS_ENTRY_BYTES);
+	t.ch[a].n_added++;
+	expect_refused(&sc, t.ch, sc.d->n, CDS_ERR_INVALID);
+	tamper_copy(&t, sc.d);
+	memcpy(t.bytes[r][0] + sc.d->ch[r].n_removed * CDS_FP_BYTES,
+	       sc.d->ch[r].removed, CDS_FP_BYTES);
+	t.ch[r].n_removed++;
+	expect_refused(&sc, t.ch, sc.d->n, CDS_ERR_INVALID);
 	/* Prefix out of range, and changes out of order. */
-	tamper_copy(&t, d);
-	t.ch[d->n - 1].prefix = 1u << 5;
-	expect_invalid(&w, root, t.ch, d->n);
-	if (d->n > 1) {
-		tamper_copy(&t, d);
-		t.ch[0] = d->ch[1];
-		t.ch[1] = d->ch[0];
-		expect_invalid(&w, root, t.ch, d->n);
+	tamper_copy(&t, sc.d);
+	t.ch[sc.d->n - 1].prefix = 1u << 5;
+	expect_refused(&sc, t.ch, sc.d->n, CDS_ERR_INVALID);
+	if (sc.d->n > 1) {
+		tamper_copy(&t, sc.d);
+		t.ch[0] = sc.d->ch[1];
+		t.ch[1] = sc.d->ch[0];
+		expect_refused(&sc, t.ch, sc.d->n, CDS_ERR_INVALID);
 	}
 	/* A head of another epoch, and one not after the view's version. */
-	head_of(&w, root, &h);
+	head_of(&sc.w, sc.root, &h);
 	h.epoch = EPOCH + 1;
-	assert_int_equal(cds_tview_apply(w.view, &h, d->ch, d->n, &err),
-			 CDS_ERR_INVALID);
-	head_of(&w, root, &h);
+	assert_int_equal(cds_tview_apply(sc.w.view, &h, sc.d->ch, sc.d->n,
+					 &sc.err), CDS_ERR_INVALID);
+	head_of(&sc.w, sc.root, &h);
 	h.version = 1;
-	assert_int_equal(cds_tview_apply(w.view, &h, d->ch, d->n, &err),
-			 CDS_ERR_INVALID);
-	picture_same(w.view, 5, &pic);
-	cds_tdiff_free(d);
-	world_fini(&w);
+	assert_int_equal(cds_tview_apply(sc.w.view, &h, sc.d->ch, sc.d->n,
+					 &sc.err), CDS_ERR_INVALID);
+	scene_close(&sc);
 }
 
 /* ---- readers racing the applier ---- */
@@ -674,6 +714,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_seal_matches_recompute),
+		cmocka_unit_test(test_diff_all_after_lost_marks),
 		cmocka_unit_test(test_wrong_root_refused),
 		cmocka_unit_test(test_flipped_byte_refused),
 		cmocka_unit_test(test_bad_changes_invalid),
