@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/codec.h"
 #include "core/os.h"
 
 enum cds_err cds_tview_new(struct cds_tview **out, uint32_t epoch,
@@ -117,8 +118,10 @@ enum cds_err cds_tview_bucket(struct cds_tview *v, uint32_t prefix,
 		return rc;
 	pthread_rwlock_rdlock(&v->lock);
 	rc = proof_locked(v, prefix, head, proof, err);
-	if (!rc)
-		rc = cds_index_bucket(v->ix, prefix, out, etag_version, err);
+	if (!rc && out)
+		rc = cds_index_bucket(v->ix, prefix, out, NULL, err);
+	if (!rc && etag_version)
+		*etag_version = cds_get_u64be(cds_btree_node(v->tree, 0, prefix));
 	pthread_rwlock_unlock(&v->lock);
 	return rc;
 }

@@ -68,8 +68,10 @@ enum cds_err cds_tview_apply(struct cds_tview *v, const struct cds_thead *h,
 /*
  * Bucket `prefix`'s entries appended to out, with the head of the version
  * they belong to, the inclusion proof (32 K bytes into proof) and the
- * bucket's ETag version (changes whenever its bytes change, never repeats
- * with other bytes; etag_version may be NULL).  CDS_ERR_INVALID if
+ * bucket's ETag version (etag_version may be NULL): the first 8 bytes of
+ * its leaf hash, which commits to epoch, prefix and bytes, so the same
+ * bucket has the same ETag on every replica and after a restart, and
+ * another one whenever its bytes change.  CDS_ERR_INVALID if
  * prefix >= 2^K; CDS_ERR_NOT_FOUND if no version is sealed yet.
  */
 enum cds_err cds_tview_bucket(struct cds_tview *v, uint32_t prefix,

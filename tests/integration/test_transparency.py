@@ -393,6 +393,9 @@ def test_pg_replicas_one_sealer():
         eq(all_heads(a, key), heads, "and the same history")
         eq(check_buckets(b, 1, key), check_buckets(a, 1, key),
            "and the same bytes")
+        eq(bucket_etags(b), bucket_etags(a),
+           "and the same ETags, so a cache behind the balancer revalidates "
+           "against any replica")
         s = sealer_of(c)
         survivor = c.replicas[1 - s]
         c.kill(s)
@@ -406,6 +409,14 @@ def test_pg_replicas_one_sealer():
         epochs = audit(survivor, heads)
         check_audited(survivor, key, epochs, 1)
         eq(sum(len(x) for x in epochs[1].values()), 7, "seven entries")
+
+
+def bucket_etags(srv):
+    """Every bucket's ETag of epoch 1, as POST /v1/buckets gives them."""
+    st, _, doc = srv.request("POST", "/v1/buckets", {
+        "epoch": 1, "prefixes": list(range(1 << BITS))})
+    eq(st, 200, "buckets")
+    return [b["etag"] for b in doc["buckets"]]
 
 
 def check_not_modified(srv, served, key):
