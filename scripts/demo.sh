@@ -175,6 +175,26 @@ echo "What the relay logged: who and when, nothing of what was asked:"
 sed 's/^/    /' "$R/access.log"
 kill -TERM $NGINX; wait $NGINX 2>/dev/null || true
 
+say "9. Anyone can audit the directory without learning a single handle (cds audit)"
+echo "The auditor replays every sealed version, rebuilds every bucket, and checks"
+echo "every root, signature and consistency proof against the log:"
+"$B/cds" --server "$URL" audit --state "$D/audit.state"
+echo "You watch your own handles (cds monitor): no one else holds them:"
+MON=$D/monitor-cache.sqlite3
+"$B/cds" --server "$URL" --token "$TOKEN" --cache "$MON" monitor
+echo "You change your identity key; once the change is sealed, your monitor stays"
+echo "quiet (your own key), and the next audit reads only the new version:"
+v=$(curl -s "$URL/v1/transparency/head" | field version)
+api PUT /v1/accounts/me/identity_key \
+	"{\"identity_key\":\"$(head -c 32 /dev/urandom | base64)\"}" "$TOKEN" >/dev/null
+i=0
+until [ "$(curl -s "$URL/v1/transparency/head" | field version)" -gt "$v" ]; do
+	i=$((i + 1)); [ $i -lt 100 ] || { echo "no new version sealed"; exit 1; }
+	sleep 0.1
+done
+"$B/cds" --server "$URL" --token "$TOKEN" --cache "$MON" monitor
+"$B/cds" --server "$URL" audit --state "$D/audit.state"
+
 kill -TERM $PID; wait $PID 2>/dev/null || true
 trap - EXIT INT TERM
 say "Done. Data directory: $D (server log: $D/cdsd.log)"
