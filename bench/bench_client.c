@@ -8,7 +8,9 @@
  *            running cdsd (wall time, best and median of ROUNDS)
  *   sync     with a fresh cache: first sync, unchanged sync, sync after
  *            adding one contact: wall time, bytes down, OPRF evaluations,
- *            buckets fetched and 304s
+ *            buckets fetched and 304s, and the bytes of directory
+ *            transparency (inclusion proofs, signed heads, consistency
+ *            proofs) beside the entries' bytes
  *
  * Usage: bench_client [--elements N] [--rounds R]
  *                     [--server URL --token TOKEN --book FILE]
@@ -229,6 +231,24 @@ static int bench_discover(const struct args *a)
 	return rc;
 }
 
+/*
+ * What directory transparency adds to an operation: the inclusion proofs
+ * (base64 in the JSON, as sent: 4/3 of their bytes) and the bodies of the
+ * signed heads and consistency proofs, beside the entries' base64 bytes
+ * and the whole transfer.
+ */
+static void print_transparency(const struct cds_client_stats *st)
+{
+	double proofs = (double)st->proof_bytes * 4 / 3;
+	double entries = (double)st->entry_bytes * 4 / 3;
+	double extra = proofs + (double)st->transparency_bytes;
+
+	printf("  %-10s proofs %.0f B + heads %llu B = %.0f B: %.3f of the entries' %.0f B, %.3f of all bytes down\n",
+	       "", proofs, (unsigned long long)st->transparency_bytes, extra,
+	       entries > 0 ? extra / entries : 0.0, entries,
+	       st->bytes_down ? extra / (double)st->bytes_down : 0.0);
+}
+
 static int sync_once(struct cds_client *c, const char *label)
 {
 	struct cds_client_stats st;
@@ -245,6 +265,7 @@ static int sync_once(struct cds_client *c, const char *label)
 	       (unsigned long long)st.oprf_evaluations,
 	       (unsigned long long)st.buckets_fetched,
 	       (unsigned long long)st.buckets_not_modified);
+	print_transparency(&st);
 	return 0;
 }
 

@@ -2,7 +2,7 @@
  * bench_import.c: bulk registration rates, end to end through cdsctl.
  *
  *   bench_import [-n N] [--rounds R] [--store URL] [--existing]
- *                [--cdsctl PATH]
+ *                [--cdsctl PATH] [--baseline PATH]
  *
  * 1. Writes a CSV of N accounts (distinct phone handles, random keys) and
  *    times `cdsctl import` of it into a fresh data directory: the figure is
@@ -16,6 +16,9 @@
  * then on PostgreSQL (the database emptied before each init), so the two
  * backends are interleaved on the same machine; the medians and the ratio
  * PostgreSQL / SQLite close the report.
+ * With --baseline PATH (another build's cdsctl), each round runs the
+ * baseline and then this cdsctl on each backend (A, B, A, B, ...), and the
+ * report ends with each backend's median ratio new / baseline.
  * cdsctl defaults to the one beside this program's directory
  * (build/bench/bench_import -> build/cdsctl).  Temporary directories go
  * under $TMPDIR (default /tmp) and are removed afterwards.
@@ -93,9 +96,12 @@ static int write_csv(const char *path, unsigned long n)
 
 #define MAX_ROUNDS 15
 
-/* What one round measured, handles/s, per backend (0: SQLite, 1: PG). */
+/*
+ * What one round measured, handles/s, per cdsctl (0: the one measured,
+ * 1: the baseline) and backend (0: SQLite, 1: PG).
+ */
 struct rates {
-	double import[2][MAX_ROUNDS], synth[2][MAX_ROUNDS];
+	double import[2][2][MAX_ROUNDS], synth[2][2][MAX_ROUNDS];
 };
 
 /* A fresh, initialised data directory under tmp; store NULL: SQLite. */
@@ -182,26 +188,69 @@ static double median(const double *v, int n)
 	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
-static void summary(const struct rates *r, int rounds, bool pg)
+static const char *const backend_name[2] = {"sqlite", "postgresql"};
+static const char *const variant_name[2] = {"", "baseline "};
+
+/* Medians of one cdsctl; PostgreSQL's ratio to SQLite's. */
+static void summary(const struct rates *r, int v, int rounds, bool pg)
 {
-	double si = median(r->import[0], rounds), ss = median(r->synth[0], rounds);
+	double m[2][2] = {{0}};
 
-	printf("median   sqlite      import %10.0f handles/s   synth %10.0f "
-	       "handles/s\n", si, ss);
-	if (!pg)
-		return;
-	double pi = median(r->import[1], rounds), ps = median(r->synth[1], rounds);
-
-	printf("median   postgresql  import %10.0f handles/s   synth %10.0f "
-	       "handles/s\n", pi, ps);
-	printf("ratio    postgresql/sqlite  import %.2f   synth %.2f\n",
-	       si > 0 ? pi / si : 0, ss > 0 ? ps / ss : 0);
+	for (int b = 0; b < (pg ? 2 : 1); b++) {
+		m[b][0] = median(r->import[v][b], rounds);
+		m[b][1] = median(r->synth[v][b], rounds);
+		printf("median   %s%-11s import %10.0f handles/s   synth %10.0f "
+		       "handles/s\n", variant_name[v], backend_name[b], m[b][0],
+		       m[b][1]);
+	}
+	if (pg)
+		printf("ratio    %spostgresql/sqlite  import %.2f   synth %.2f\n",
+		       variant_name[v], m[0][0] > 0 ? m[1][0] / m[0][0] : 0,
+		       m[0][1] > 0 ? m[1][1] / m[0][1] : 0);
 }
 
-static int bench(const char *ctl, const char *tmp, unsigned long n,
+/* Each backend's median over the rounds of new / baseline, round by round. */
+static void summary_ab(const struct rates *r, int rounds, bool pg)
+{
+	double ri[MAX_ROUNDS], rs[MAX_ROUNDS];
+
+	for (int b = 0; b < (pg ? 2 : 1); b++) {
+		for (int i = 0; i < rounds; i++) {
+			ri[i] = r->import[1][b][i] > 0
+					? r->import[0][b][i] / r->import[1][b][i] : 0;
+			rs[i] = r->synth[1][b][i] > 0
+					? r->synth[0][b][i] / r->synth[1][b][i] : 0;
+		}
+		printf("ratio    %-11s new/baseline  import %.2f   synth %.2f "
+		       "(medians of the rounds' ratios)\n", backend_name[b],
+		       median(ri, rounds), median(rs, rounds));
+	}
+}
+
+/* One round: each cdsctl (baseline first) on each backend. */
+static int round_once(const char *const ctl[2], const char *tmp,
+		      const char *csv, unsigned long n, const char *store,
+		      struct rates *r, int i)
+{
+	int rc = 0;
+
+	for (int v = ctl[1] ? 1 : 0; v >= 0 && !rc; v--)
+		for (int b = 0; b < (store ? 2 : 1) && !rc; b++) {
+			rc = bench_once(ctl[v], tmp, csv, n, b ? store : NULL,
+					&r->import[v][b][i], &r->synth[v][b][i]);
+			if (!rc)
+				printf("round %-2d %s%-11s import %10.0f handles/s   "
+				       "synth %10.0f handles/s\n", i + 1,
+				       variant_name[v], backend_name[b],
+				       r->import[v][b][i], r->synth[v][b][i]);
+			fflush(stdout);
+		}
+	return rc;
+}
+
+static int bench(const char *const ctl[2], const char *tmp, unsigned long n,
 		 int rounds, const char *store)
 {
-	static const char *const name[2] = {"sqlite", "postgresql"};
 	char csvdir[PATH_MAX], csv[PATH_MAX + 16];
 	struct rates r;
 	int rc = 0;
@@ -215,26 +264,23 @@ static int bench(const char *ctl, const char *tmp, unsigned long n,
 		rc = 1;
 	}
 	for (int i = 0; i < rounds && !rc; i++)
-		for (int b = 0; b < (store ? 2 : 1) && !rc; b++) {
-			rc = bench_once(ctl, tmp, csv, n, b ? store : NULL,
-					&r.import[b][i], &r.synth[b][i]);
-			if (!rc)
-				printf("round %-2d %-11s import %10.0f handles/s   "
-				       "synth %10.0f handles/s\n", i + 1, name[b],
-				       r.import[b][i], r.synth[b][i]);
-			fflush(stdout);
-		}
+		rc = round_once(ctl, tmp, csv, n, store, &r, i);
 	nftw(csvdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	if (!rc)
-		summary(&r, rounds, store != NULL);
-	return rc;
+	if (rc)
+		return rc;
+	summary(&r, 0, rounds, store != NULL);
+	if (ctl[1]) {
+		summary(&r, 1, rounds, store != NULL);
+		summary_ab(&r, rounds, store != NULL);
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	static char self[PATH_MAX], ctl[PATH_MAX + 16];
 	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-	const char *cdsctl = NULL, *store = getenv("CDS_TEST_PG");
+	const char *cdsctl = NULL, *baseline = NULL, *store = getenv("CDS_TEST_PG");
 	unsigned long n = 100000, rounds = 3;
 	ssize_t len;
 
@@ -249,10 +295,13 @@ int main(int argc, char **argv)
 			existing = true;
 		else if (!strcmp(argv[i], "--cdsctl") && i + 1 < argc)
 			cdsctl = argv[++i];
+		else if (!strcmp(argv[i], "--baseline") && i + 1 < argc)
+			baseline = argv[++i];
 		else
 			return fprintf(stderr, "usage: bench_import [-n N] "
 					       "[--rounds R] [--store URL] "
-					       "[--existing] [--cdsctl PATH]\n"), 2;
+					       "[--existing] [--cdsctl PATH] "
+					       "[--baseline PATH]\n"), 2;
 	}
 	if (n == 0 || n > CDS_SYNTH_MAX || sodium_init() < 0)
 		return fprintf(stderr, "bench_import: bad -n\n"), 2;
@@ -270,8 +319,11 @@ int main(int argc, char **argv)
 		cdsctl = ctl;
 	}
 	printf("bench_import: cdsctl import and synth of %lu accounts "
-	       "(one phone handle each), %lu round(s)%s%s\n", n, rounds,
+	       "(one phone handle each), %lu round(s)%s%s%s%s\n", n, rounds,
 	       store ? ", SQLite and PostgreSQL interleaved" : "",
-	       existing ? ", importing into a store with one account" : "");
-	return bench(cdsctl, tmp, n, (int)rounds, store);
+	       existing ? ", importing into a store with one account" : "",
+	       baseline ? ", alternating with the baseline " : "",
+	       baseline ? baseline : "");
+	return bench((const char *const[2]){cdsctl, baseline}, tmp, n,
+		     (int)rounds, store);
 }

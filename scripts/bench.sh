@@ -6,7 +6,8 @@
 #
 # Component benchmarks first (OPRF, address books, query log, import), then
 # for each directory size N in $BENCH_SIZES (default 1,000,000): a data
-# directory of N synthetic handles, the index build figures, and end-to-end
+# directory of N synthetic handles, the index build figures, the cost of
+# sealing directory-transparency versions over N handles, and end-to-end
 # private discovery and sync of a 1,000-contact address book (half of it
 # registered) against a real cdsd on loopback.  Last, the HTTP throughput
 # benchmark with its nginx and redis baselines (bench/bench_http.sh).
@@ -59,6 +60,8 @@ for N in $SIZES; do
 	echo "synth: $N accounts in $(echo "$(date +%s.%N) - $t0" | bc) s"
 	say "index (bench_index --data, N=$N)"
 	"$B/bench/bench_index" --install-snapshot --data "$work/data"
+	say "sealing transparency versions (bench_seal, N=$N)"
+	"$B/bench/bench_seal" "$N"
 	# A 1,000-contact address book: 500 registered, 500 not.
 	python3 - "$work/handles.txt" "$work/book.csv" <<'PY'
 import random, sys

@@ -7,7 +7,7 @@ set -eu
 PKGS="build-essential pkg-config meson ninja-build clang libclang-rt-14-dev
 libsodium-dev libsqlite3-dev libpq-dev libmicrohttpd-dev libjansson-dev
 libcurl4-openssl-dev libssl-dev libphonenumber-dev libprotobuf-dev libcmocka-dev
-sqlite3 curl python3 bc python3-aiosmtpd nginx-light
+sqlite3 curl python3 bc python3-aiosmtpd python3-cryptography nginx-light
 postgresql openssl"
 # nginx-light: the Oblivious HTTP relay of tests/integration/test_ohttp.py
 # and `make demo` (deploy/ohttp-relay.nginx.conf.in)

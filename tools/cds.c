@@ -1,7 +1,8 @@
 /*
  * cds.c: the client program.  Parses the global options (server, token,
  * cache), then runs one subcommand from the table.  Exit 0 on success,
- * 1 on a runtime failure, 2 on a usage error.
+ * 1 on a runtime failure, 2 on a usage error; monitor and audit exit 3
+ * when the directory broke its promises (DESIGN.md).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -16,6 +17,8 @@ struct cds_globals cds_opts;
 static const struct cli_cmd commands[] = {
 	{"discover", cds_cmd_discover, "which contacts are registered (private by default)"},
 	{"sync", cds_cmd_sync, "re-check contacts with the local cache; report changes"},
+	{"monitor", cds_cmd_monitor, "check that no version bound your handles to another key"},
+	{"audit", cds_cmd_audit, "check every version of the directory's transparency log"},
 	{NULL, NULL, NULL},
 };
 

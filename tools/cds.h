@@ -59,6 +59,8 @@ void cds_events_end(struct cds_events *e);
 
 int cds_cmd_discover(int argc, char **argv);
 int cds_cmd_sync(int argc, char **argv);
+int cds_cmd_audit(int argc, char **argv);
+int cds_cmd_monitor(int argc, char **argv);
 
 /*
  * Parse one shared option at argv[*i] (--region, --json, --decoys,

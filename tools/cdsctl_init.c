@@ -6,8 +6,8 @@
  *
  * Creates DIR (0700) if it is missing, the store (DIR/cds.sqlite3, or a
  * PostgreSQL database that DIR/store.conf then names), the OPRF key of
- * epoch 1, the Oblivious HTTP gateway key and the legal ledger's signing
- * key in DIR/keys (on PostgreSQL: the key-encryption key DIR/keys/kek, and
+ * epoch 1, the Oblivious HTTP gateway key, the legal ledger's signing
+ * key and the transparency key (signed heads) in DIR/keys (on PostgreSQL: the key-encryption key DIR/keys/kek, and
  * those keys sealed under it in the database, where every replica finds
  * them: store/keysrc.h), the admin token DIR/admin.token and the metrics
  * token DIR/metrics.token (all 0600).  Refuses a
@@ -23,6 +23,8 @@
 #include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include <sodium.h>
 
 #include "cdsctl.h"
 #include "cdsctl_args.h"
@@ -49,9 +51,13 @@ static const char usage[] =
 	"epoch 1 and the Oblivious HTTP gateway key (DIR/keys), the admin token\n"
 	"(DIR/admin.token) and the metrics token (DIR/metrics.token), both mode 0600.\n"
 	"DIR is created if missing; a directory that has a store is refused.\n"
-	"On PostgreSQL the OPRF, gateway and ledger keys live in the database,\n"
-	"sealed under the key-encryption key DIR/keys/kek (0600), which replicas\n"
-	"copy ('cdsctl --data DIR2 join --store URL --kek DIR/keys/kek').\n"
+	"It also makes the legal ledger's key and the transparency key, which\n"
+	"signs the directory's published versions (DIR/keys/ledger.key and\n"
+	"DIR/keys/transparency.key).\n"
+	"On PostgreSQL the OPRF, gateway, ledger and transparency keys live in\n"
+	"the database, sealed under the key-encryption key DIR/keys/kek (0600),\n"
+	"which replicas copy ('cdsctl --data DIR2 join --store URL --kek\n"
+	"DIR/keys/kek').\n"
 	"\n"
 	"  --store URL            where the directory store lives: 'sqlite' (the\n"
 	"                         default: DIR/cds.sqlite3) or a libpq URI\n"
@@ -176,6 +182,20 @@ static enum cds_err seal_keys(const char *dir, struct cds_error *err)
 	return rc;
 }
 
+/* The transparency key (store/keysrc.h): a file, or sealed. */
+static enum cds_err transparency_key(const char *dir, struct cds_error *err)
+{
+	uint8_t seed[32];
+	struct cds_keysrc ks;
+	enum cds_err rc = cds_keysrc_open(&ks, dir, err);
+
+	if (!rc)
+		rc = cds_keysrc_tkey(&ks, true, seed, err);
+	sodium_memzero(seed, sizeof(seed));
+	cds_keysrc_fini(&ks);
+	return rc;
+}
+
 int cdsctl_init(int argc, char **argv)
 {
 	const char *dir = cdsctl_datadir;
@@ -201,7 +221,7 @@ int cdsctl_init(int argc, char **argv)
 	if (cds_store_create_at(dir, bits, store, &err) ||
 	    (sealed ? seal_keys(dir, &err) : file_keys(dir, &err)) ||
 	    cds_metrics_token_load(dir, hash, &created, &err) ||
-	    cds_ledger_key_ensure(dir, &err))
+	    cds_ledger_key_ensure(dir, &err) || transparency_key(dir, &err))
 		return cli_error(&err);
 	if (sealed)
 		printf("created store in %s, recorded in %s/store.conf", store, dir);
@@ -220,9 +240,11 @@ int cdsctl_init(int argc, char **argv)
 	printf("wrote the admin token to %s/admin.token (mode 0600)\n", dir);
 	printf("wrote the metrics token to %s/metrics.token (mode 0600)\n", dir);
 	if (sealed)
-		printf("created the ledger key, sealed in the database\n");
+		printf("created the ledger key and the transparency key, sealed "
+		       "in the database\n");
 	else
-		printf("created the ledger key %s/keys/ledger.key (mode 0600)\n",
-		       dir);
+		printf("created the ledger key %s/keys/ledger.key and the "
+		       "transparency key %s/keys/transparency.key (mode 0600)\n",
+		       dir, dir);
 	return CLI_OK;
 }

@@ -80,6 +80,9 @@ static const char usage_text[] =
 	"                           polling only (every second), not by LISTEN\n"
 	"  --prune-interval SECONDS delete change-log rows no consumer needs this\n"
 	"                           often, 0 = never (default 3600)\n"
+	"  --transparency-interval MS\n"
+	"                           seal a directory version at most this often\n"
+	"                           while anything changed, 100..60000 (default 1000)\n"
 	"  --index-threads N        threads for index builds (default: all cores)\n"
 	"  --drain SECONDS          on SIGTERM, wait this long for requests in flight (default 10)\n"
 	"  --quiet                  no index-build progress\n"
@@ -181,6 +184,7 @@ static const struct {
 	{"--index-threads", 0, 256, NUM_UNSIGNED, offsetof(struct opts, cfg.index_threads)},
 	{"--prune-interval", 0, 365L * 86400, NUM_UNSIGNED, offsetof(struct opts, cfg.prune_interval_s)},
 	{"--epoch-grace", 0, 365L * 86400, NUM_SECONDS_US, offsetof(struct opts, cfg.epoch_grace_us)},
+	{"--transparency-interval", 100, 60000, NUM_UNSIGNED, offsetof(struct opts, cfg.transparency_interval_ms)},
 	{"--max-batch", 1, 65536, NUM_SIZE, offsetof(struct opts, cfg.max_batch)},
 	{"--max-prefixes", 1, 65536, NUM_SIZE, offsetof(struct opts, cfg.max_prefixes)},
 	{"--max-body", 64, 64L << 20, NUM_SIZE, offsetof(struct opts, cfg.max_body)},
@@ -301,6 +305,7 @@ static const struct {
 	{"--index-threads", true, opt_long},
 	{"--prune-interval", true, opt_long},
 	{"--epoch-grace", true, opt_long},
+	{"--transparency-interval", true, opt_long},
 	{"--max-batch", true, opt_long},
 	{"--max-prefixes", true, opt_long},
 	{"--max-body", true, opt_long},

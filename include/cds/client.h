@@ -378,6 +378,10 @@ struct cds_client_stats {
 	uint64_t waits;                /* 429/503 answers waited out */
 	int64_t waited_ms;             /* time spent waiting them out */
 	int cache_reset;               /* sync started the cache afresh */
+	uint64_t entry_bytes;          /* bucket entries received (binary) */
+	uint64_t proof_bytes;          /* inclusion proofs checked (binary) */
+	uint64_t transparency_bytes;   /* bodies of signed heads and
+					  consistency proofs received */
 	int64_t wall_us;               /* duration of the operation */
 };
 
@@ -398,6 +402,52 @@ struct cds_server_params {
 enum cds_err cds_client_server_params(struct cds_client *c,
 				      struct cds_server_params *out,
 				      struct cds_error *err) CDS_MUST_CHECK;
+
+/* ---- Monitoring the account's own handles ----------------------------- */
+
+enum cds_monitor_kind {
+	CDS_MONITOR_BOUND = 1,   /* the handle's entry opens to this account
+				    and a key it set: informational */
+	CDS_MONITOR_REMOVED = 2, /* the handle left the directory while the
+				    account holds it */
+	CDS_MONITOR_TAKEN = 3,   /* the entry opens to another account, or to
+				    a key this account never set */
+};
+
+/* One finding of cds_client_monitor(). */
+struct cds_monitor_event {
+	const char *handle;
+	uint64_t version;          /* the directory version it appeared in */
+	enum cds_monitor_kind kind;
+	int has_owner;             /* bound, taken: whom the entry opens to */
+	uint8_t account[CDS_CLIENT_ACCOUNT_BYTES];
+	char account_hex[CDS_CLIENT_ACCOUNT_HEX_BYTES];
+	uint8_t identity_key[CDS_CLIENT_IDENTITY_KEY_BYTES];
+};
+
+/*
+ * Check every directory version since the last run for the account's own
+ * handles (needs the token and the cache).  Reads the account's record
+ * (GET /v1/accounts/me: its handles and identity key, which joins the keys
+ * the cache remembers it set), evaluates each handle once per key epoch
+ * (charged like a discovery), follows the history of each handle's bucket
+ * (GET /v1/transparency/buckets/P/history) from the last version checked,
+ * and checks the current buckets against the signed heads like a sync.
+ * The findings are read with cds_client_monitor_count/_at; any
+ * CDS_MONITOR_TAKEN means the directory bound a handle of this account to
+ * someone else.  Run it once right after registering: a key the account
+ * set before the first run is not known to the cache.  Errors as
+ * cds_client_sync(); on failure nothing is saved.
+ */
+enum cds_err cds_client_monitor(struct cds_client *c,
+				struct cds_error *err) CDS_MUST_CHECK;
+
+size_t cds_client_monitor_count(const struct cds_client *c);
+/* Finding i of the last monitor run, in version order; NULL if none. */
+const struct cds_monitor_event *cds_client_monitor_at(const struct cds_client *c,
+						      size_t i);
+/* "bound", "removed", "taken". */
+const char *cds_monitor_kind_name(enum cds_monitor_kind kind);
 
 #ifdef __cplusplus
 }

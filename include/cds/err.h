@@ -37,7 +37,8 @@ enum cds_err {
 	CDS_ERR_DISABLED = 18,  /* feature switched off (plain lookup) */
 };
 
-#define CDS_ERROR_MSG_BYTES 256
+/* Room for two signed heads in base64 (a split view's evidence). */
+#define CDS_ERROR_MSG_BYTES 1024
 
 /* On a fallible function: the compiler warns when its result is ignored. */
 #if defined(__GNUC__) || defined(__clang__)

@@ -9,7 +9,8 @@
  *      mixed in by that order, so neither request order nor grouping tells
  *      the server which buckets are decoys.
  *   2. A bucket is used only if its entries passed the protocol checks
- *      (whole entries, strictly sorted by fingerprint).
+ *      (whole entries, strictly sorted by fingerprint) and, with its
+ *      proof, match the signed head of its version (cds_buckets_verify).
  *   3. A handle counts as registered only if its fingerprint is in its
  *      bucket AND the entry authenticates under its label key and the epoch;
  *      a fingerprint match that does not authenticate is an error, never
@@ -133,6 +134,8 @@ void cds_buckets_count(struct cds_client *c, const struct cds_bucket_set *s)
 {
 	for (size_t i = 0; i < s->n; i++) {
 		c->stats.buckets_fetched += s->v[i].fresh;
+		if (s->v[i].fresh)
+			c->stats.entry_bytes += s->v[i].n * CDS_ENTRY_BYTES;
 		c->stats.buckets_not_modified += s->v[i].not_modified;
 		c->stats.decoys += s->v[i].decoy;
 	}
@@ -150,6 +153,8 @@ struct fetch_job {
 /* Take one bucket of a group reply into the set. */
 static void adopt(struct cds_bucket *b, struct cds_proto_bucket *pb)
 {
+	b->version = pb->version;
+	memcpy(b->proof, pb->proof, sizeof(b->proof));
 	if (pb->not_modified) {
 		b->not_modified = true;
 		return;
@@ -218,7 +223,8 @@ static enum cds_err post_range(struct fetch_job *job, unsigned worker,
 					    (const char *)r.body.data,
 					    r.body.len, rq.what, err);
 	if (!rc)
-		rc = cds_proto_parse_buckets(got, job->p->epoch, prefixes, etags,
+		rc = cds_proto_parse_buckets(got, job->p->epoch,
+					     job->p->prefix_bits, prefixes, etags,
 					     m, (const char *)r.body.data,
 					     r.body.len, err);
 	for (size_t i = 0; !rc && i < m; i++)
@@ -278,6 +284,57 @@ enum cds_err cds_buckets_fetch_post_on(struct cds_client *c,
 	plan_groups(&job);
 	/* One thread: the groups go one after the other over `http`. */
 	return cds_parallel_for(1, s->n, job.group, post_group, &job, err);
+}
+
+enum cds_err cds_buckets_load(struct cds_client *c, const struct cds_params *p,
+			      struct cds_bucket_set *s, enum cds_cache_table t,
+			      struct cds_error *err)
+{
+	struct cds_cache_bucket cb;
+	enum cds_err rc = CDS_OK;
+	bool found;
+
+	for (size_t i = 0; i < s->n && !rc; i++) {
+		struct cds_bucket *b = &s->v[i];
+
+		if (b->decoy)
+			continue;
+		rc = cds_cache_bucket_get(c->cache, t, p->epoch, b->prefix, &cb,
+					  &found, err);
+		if (rc || !found || !cb.etag[0] ||
+		    strlen(cb.etag) >= sizeof(b->etag)) {
+			cds_cache_bucket_fini(&cb);
+			continue;
+		}
+		b->entries = cb.entries;
+		b->n = cb.n;
+		b->have = true;
+		strcpy(b->etag, cb.etag);
+		cb.entries = NULL;
+		cds_cache_bucket_fini(&cb);
+	}
+	return rc;
+}
+
+enum cds_err cds_buckets_verify(struct cds_client *c, struct cds_tverify *tv,
+				const struct cds_params *p,
+				const struct cds_bucket_set *s,
+				struct cds_error *err)
+{
+	enum cds_err rc = CDS_OK;
+
+	for (size_t i = 0; i < s->n && !rc; i++) {
+		const struct cds_bucket *b = &s->v[i];
+
+		if (!b->have || !(b->fresh || b->not_modified))
+			return cds_fail(err, CDS_ERR_INTERNAL,
+					"bucket %u was not answered", b->prefix);
+		rc = cds_tverify_bucket(tv, p->epoch, p->prefix_bits, b->prefix,
+					b->entries, b->n, b->version, b->proof,
+					err);
+		c->stats.proof_bytes += (uint64_t)p->prefix_bits * CDS_HASH_BYTES;
+	}
+	return rc;
 }
 
 /* Look one record up in its bucket (invariant 3). */

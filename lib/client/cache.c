@@ -36,6 +36,20 @@ static const char schema_sql[] =
 	"PRAGMA application_id = 1667527523;"
 	"PRAGMA user_version = 1;";
 
+/* Version 2: what `cds monitor` remembers (cache_monitor.c).  The
+ * transparency key and the last kept head are meta rows. */
+static const char schema_v2_sql[] =
+	"CREATE TABLE monitor_handles(handle TEXT PRIMARY KEY,"
+	" epoch INTEGER NOT NULL, oprf_out BLOB NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE monitor_epochs(epoch INTEGER PRIMARY KEY,"
+	" version INTEGER NOT NULL);"
+	"CREATE TABLE monitor_keys(identity_key BLOB PRIMARY KEY,"
+	" first_us INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE monitor_buckets(epoch INTEGER NOT NULL,"
+	" prefix INTEGER NOT NULL, etag TEXT NOT NULL, entries BLOB NOT NULL,"
+	" fetched_us INTEGER NOT NULL, PRIMARY KEY(epoch, prefix)) WITHOUT ROWID;"
+	"PRAGMA user_version = 2;";
+
 enum cds_err cds_cache_fail(struct cds_cache *c, struct cds_error *err,
 			    const char *step)
 {
@@ -62,9 +76,8 @@ enum cds_err cds_cache_exec(struct cds_cache *c, const char *sql,
 	return CDS_OK;
 }
 
-/* Create the file 0600 ourselves (SQLite would use the umask) and tighten
- * an existing one; refuse anything but a regular file. */
-static enum cds_err make_private_file(const char *path, struct cds_error *err)
+enum cds_err cds_sqlite_private_file(const char *path, const char *what,
+				     struct cds_error *err)
 {
 	struct stat st;
 	enum cds_err rc = CDS_OK;
@@ -72,15 +85,15 @@ static enum cds_err make_private_file(const char *path, struct cds_error *err)
 
 	if (fd < 0)
 		return cds_fail(err, errno == ENOENT ? CDS_ERR_NOT_FOUND : CDS_ERR_IO,
-				"cannot create cache '%s': %s", path,
+				"cannot create %s '%s': %s", what, path,
 				strerror(errno));
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-		rc = cds_fail(err, CDS_ERR_IO, "cache '%s' is not a regular file",
-			      path);
+		rc = cds_fail(err, CDS_ERR_IO, "%s '%s' is not a regular file",
+			      what, path);
 	else if ((st.st_mode & 077) && fchmod(fd, 0600) != 0)
 		rc = cds_fail(err, CDS_ERR_IO,
-			      "cache '%s' is readable by others and cannot be made private: %s",
-			      path, strerror(errno));
+			      "%s '%s' is readable by others and cannot be made private: %s",
+			      what, path, strerror(errno));
 	close(fd);
 	return rc;
 }
@@ -96,6 +109,24 @@ static enum cds_err pragma_int(struct cds_cache *c, const char *sql, long *v,
 	if (!rc)
 		*v = (long)sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Bring a file at schema `from` (0: empty) to the current one, in one
+ * transaction: a cache of an older client keeps its contents. */
+static enum cds_err migrate(struct cds_cache *c, long from,
+			    struct cds_error *err)
+{
+	enum cds_err rc = cds_cache_exec(c, "BEGIN IMMEDIATE", err);
+
+	if (!rc && from < 1)
+		rc = cds_cache_exec(c, schema_sql, err);
+	if (!rc && from < 2)
+		rc = cds_cache_exec(c, schema_v2_sql, err);
+	if (!rc)
+		rc = cds_cache_exec(c, "COMMIT", err);
+	if (rc)
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 	return rc;
 }
 
@@ -117,25 +148,18 @@ static enum cds_err check_schema(struct cds_cache *c, struct cds_error *err)
 				"'%s' is not a cds cache (not an SQLite database?)",
 				c->path);
 	}
-	if (tables == 0 && version == 0 && app == 0) {
-		rc = cds_cache_exec(c, "BEGIN IMMEDIATE", err);
-		if (!rc)
-			rc = cds_cache_exec(c, schema_sql, err);
-		if (!rc)
-			rc = cds_cache_exec(c, "COMMIT", err);
-		if (rc)
-			sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-		return rc;
-	}
+	if (tables == 0 && version == 0 && app == 0)
+		return migrate(c, 0, err);
 	if (app != APPLICATION_ID)
 		return cds_fail(err, CDS_ERR_STORE,
 				"'%s' is an SQLite database but not a cds cache: refusing to touch it",
 				c->path);
-	if (version != CDS_CACHE_SCHEMA_VERSION)
+	if (version < 1 || version > CDS_CACHE_SCHEMA_VERSION)
 		return cds_fail(err, CDS_ERR_STORE,
-				"cache '%s' has schema version %ld; this client reads %d",
+				"cache '%s' has schema version %ld; this client reads 1 to %d",
 				c->path, version, CDS_CACHE_SCHEMA_VERSION);
-	return CDS_OK;
+	return version < CDS_CACHE_SCHEMA_VERSION ? migrate(c, version, err)
+						  : CDS_OK;
 }
 
 enum cds_err cds_cache_open(struct cds_cache **out, const char *path,
@@ -147,7 +171,7 @@ enum cds_err cds_cache_open(struct cds_cache **out, const char *path,
 	*out = NULL;
 	if (!path || !*path)
 		return cds_fail(err, CDS_ERR_INVALID, "no cache file name given");
-	rc = make_private_file(path, err);
+	rc = cds_sqlite_private_file(path, "cache", err);
 	if (rc)
 		return rc;
 	c = calloc(1, sizeof(*c));
@@ -219,7 +243,7 @@ void cds_cache_rollback(struct cds_cache *c)
 }
 
 /* Read meta[key] as a blob into a fresh malloc'd buffer (NUL-terminated). */
-static enum cds_err meta_get(struct cds_cache *c, const char *key,
+enum cds_err cds_cache_meta_get(struct cds_cache *c, const char *key,
 			     char **val, size_t *len, struct cds_error *err)
 {
 	sqlite3_stmt *st = NULL;
@@ -253,7 +277,7 @@ static enum cds_err meta_get(struct cds_cache *c, const char *key,
 	return rc;
 }
 
-static enum cds_err meta_put(struct cds_cache *c, const char *key,
+enum cds_err cds_cache_meta_put(struct cds_cache *c, const char *key,
 			     const void *val, size_t len,
 			     struct cds_error *err)
 {
@@ -278,7 +302,7 @@ static enum cds_err meta_put_u64(struct cds_cache *c, const char *key,
 	char s[24];
 	int n = snprintf(s, sizeof(s), "%llu", (unsigned long long)v);
 
-	return meta_put(c, key, s, (size_t)n, err);
+	return cds_cache_meta_put(c, key, s, (size_t)n, err);
 }
 
 static enum cds_err meta_get_u64(struct cds_cache *c, const char *key,
@@ -287,7 +311,7 @@ static enum cds_err meta_get_u64(struct cds_cache *c, const char *key,
 {
 	char *s = NULL, *end;
 	size_t n;
-	enum cds_err rc = meta_get(c, key, &s, &n, err);
+	enum cds_err rc = cds_cache_meta_get(c, key, &s, &n, err);
 
 	*found = false;
 	if (!rc && s) {
@@ -322,7 +346,7 @@ static enum cds_err read_server(struct cds_cache *c, const char *url,
 	enum cds_err rc;
 
 	memset(m, 0, sizeof(*m));
-	rc = meta_get(c, "server_url", &v, &n, err);
+	rc = cds_cache_meta_get(c, "server_url", &v, &n, err);
 	if (!rc && v) {
 		m->have_url = true;
 		m->same_url = n == strlen(url) && !memcmp(v, url, n);
@@ -330,7 +354,7 @@ static enum cds_err read_server(struct cds_cache *c, const char *url,
 	free(v);
 	v = NULL;
 	if (!rc)
-		rc = meta_get(c, "public_key", &v, &n, err);
+		rc = cds_cache_meta_get(c, "public_key", &v, &n, err);
 	if (!rc && v && n == sizeof(m->pk)) {
 		memcpy(m->pk, v, n);
 		m->have_pk = true;
@@ -376,15 +400,24 @@ enum cds_err cds_cache_reconcile(struct cds_cache *c, const char *url,
 	if (wipe) {
 		/* A new cache has nothing to wipe and is no "reset". */
 		*reset = m.have_url;
-		rc = cds_cache_exec(c, "DELETE FROM handles; DELETE FROM buckets;",
-				    err);
+		rc = cds_cache_exec(c, "DELETE FROM handles; DELETE FROM buckets;"
+				    " DELETE FROM monitor_buckets;", err);
+		/* The transparency pin and monitor state belong to a server,
+		 * not to an epoch: only another URL drops them. */
+		if (!rc && !m.same_url)
+			rc = cds_cache_exec(c, "DELETE FROM meta WHERE key IN"
+					    " ('transparency_key', 'thead');"
+					    " DELETE FROM monitor_handles;"
+					    " DELETE FROM monitor_epochs;"
+					    " DELETE FROM monitor_keys;", err);
 	} else if (!m.have_bits || m.bits != prefix_bits) {
-		rc = cds_cache_exec(c, "DELETE FROM buckets", err);
+		rc = cds_cache_exec(c, "DELETE FROM buckets;"
+				    " DELETE FROM monitor_buckets", err);
 	}
 	if (!rc)
-		rc = meta_put(c, "server_url", url, strlen(url), err);
+		rc = cds_cache_meta_put(c, "server_url", url, strlen(url), err);
 	if (!rc)
-		rc = meta_put(c, "public_key", pk, CDS_OPRF_ELEMENT_BYTES, err);
+		rc = cds_cache_meta_put(c, "public_key", pk, CDS_OPRF_ELEMENT_BYTES, err);
 	if (!rc)
 		rc = meta_put_u64(c, "epoch", epoch, err);
 	if (!rc)

@@ -33,6 +33,15 @@ enum cds_err cds_cache_step_done(struct cds_cache *c, sqlite3_stmt *st,
 				 const char *what,
 				 struct cds_error *err) CDS_MUST_CHECK;
 
+/* meta[key] as a blob into a fresh malloc'd, NUL-terminated *val (NULL
+ * if absent; caller frees), and meta[key] = val[0..len). */
+enum cds_err cds_cache_meta_get(struct cds_cache *c, const char *key,
+				char **val, size_t *len,
+				struct cds_error *err) CDS_MUST_CHECK;
+enum cds_err cds_cache_meta_put(struct cds_cache *c, const char *key,
+				const void *val, size_t len,
+				struct cds_error *err) CDS_MUST_CHECK;
+
 /* meta "next_contact_id" (the contact list's next_id). */
 enum cds_err cds_cache_meta_next_id(struct cds_cache *c, uint64_t *next,
 				    bool *found,

@@ -243,19 +243,23 @@ static enum cds_err read_bucket(struct cds_cache *c, sqlite3_stmt *st,
 	return CDS_OK;
 }
 
-enum cds_err cds_cache_bucket_get(struct cds_cache *c, uint32_t epoch,
+enum cds_err cds_cache_bucket_get(struct cds_cache *c,
+				  enum cds_cache_table t, uint32_t epoch,
 				  uint32_t prefix, struct cds_cache_bucket *b,
 				  bool *found, struct cds_error *err)
 {
+	static const char *const sql[] = {
+		"SELECT etag, entries FROM buckets WHERE epoch = ? AND prefix = ?",
+		"SELECT etag, entries FROM monitor_buckets"
+		" WHERE epoch = ? AND prefix = ?",
+	};
 	sqlite3_stmt *st = NULL;
 	enum cds_err rc;
 	int s;
 
 	memset(b, 0, sizeof(*b));
 	*found = false;
-	rc = cds_cache_prepare(c, &st,
-		"SELECT etag, entries FROM buckets WHERE epoch = ? AND prefix = ?",
-		err);
+	rc = cds_cache_prepare(c, &st, sql[t == CDS_CACHE_MONITOR], err);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, epoch);
@@ -271,16 +275,22 @@ enum cds_err cds_cache_bucket_get(struct cds_cache *c, uint32_t epoch,
 	return rc;
 }
 
-enum cds_err cds_cache_bucket_put(struct cds_cache *c, uint32_t epoch,
+enum cds_err cds_cache_bucket_put(struct cds_cache *c,
+				  enum cds_cache_table t, uint32_t epoch,
 				  uint32_t prefix, const char *etag,
 				  const uint8_t *entries, size_t n,
 				  int64_t now_us, struct cds_error *err)
 {
+	static const char *const sql[] = {
+		"INSERT OR REPLACE INTO buckets(epoch, prefix, etag, entries,"
+		" fetched_us) VALUES (?, ?, ?, ?, ?)",
+		"INSERT OR REPLACE INTO monitor_buckets(epoch, prefix, etag,"
+		" entries, fetched_us) VALUES (?, ?, ?, ?, ?)",
+	};
 	static const uint8_t none[1];
 	sqlite3_stmt *st = NULL;
 	enum cds_err rc = cds_cache_prepare(c, &st,
-		"INSERT OR REPLACE INTO buckets(epoch, prefix, etag, entries,"
-		" fetched_us) VALUES (?, ?, ?, ?, ?)", err);
+					    sql[t == CDS_CACHE_MONITOR], err);
 
 	if (rc)
 		return rc;

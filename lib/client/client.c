@@ -235,6 +235,7 @@ void cds_client_free(struct cds_client *c)
 	cds_cache_close(c->cache);
 	cds_contacts_fini(&c->contacts);
 	cds_client_results_clear(c);
+	cds_monitor_clear(c);
 	free(c->url);
 	free(c->region);
 	pthread_mutex_destroy(&c->event_mu);

@@ -21,6 +21,7 @@
 #include "addressbook/contacts.h"
 #include "client/http.h"
 #include "client/protocol.h"
+#include "client/tverify.h"
 #include "core/err.h"
 #include "core/parallel.h"
 
@@ -43,6 +44,8 @@ struct cds_client {
 	struct cds_contact_list contacts;
 	struct cds_result *results;             /* strings owned */
 	size_t n_results;
+	struct cds_monitor_event *mon;          /* handles owned */
+	size_t n_mon;
 	struct cds_client_stats stats;
 	/* waiting and events (request.c); counters reset per operation */
 	long max_wait_ms;
@@ -102,6 +105,8 @@ struct cds_bucket {
 	uint8_t *entries;   /* n * CDS_ENTRY_BYTES, malloc'd */
 	size_t n;
 	char etag[CDS_HTTP_ETAG_BYTES]; /* cached or fresh ETag, "" if none */
+	uint64_t version;   /* of this operation's answer (fresh or not) */
+	uint8_t proof[CDS_TPROOF_MAX_BYTES]; /* its 32 K bytes */
 };
 
 struct cds_bucket_set {
@@ -124,6 +129,11 @@ enum cds_err cds_client_request(struct cds_client *c, struct cds_http *h,
 				const struct cds_request *rq,
 				struct cds_http_reply *r,
 				struct cds_error *err) CDS_MUST_CHECK;
+/* cds_client_request, then any status but 200 as cds_proto_status_error. */
+enum cds_err cds_client_request_ok(struct cds_client *c, struct cds_http *h,
+				   const struct cds_request *rq,
+				   struct cds_http_reply *r,
+				   struct cds_error *err) CDS_MUST_CHECK;
 /* Progress of step ph: its total (resets done), or n more done.  Each
  * emits a CDS_EVENT_PROGRESS. */
 void cds_client_progress_total(struct cds_client *c, enum cds_phase ph,
@@ -210,12 +220,48 @@ enum cds_err cds_buckets_fetch_post_on(struct cds_client *c,
 enum cds_err cds_buckets_match(struct cds_op *op, const struct cds_bucket_set *s,
 			       uint32_t epoch,
 			       struct cds_error *err) CDS_MUST_CHECK;
+/* Give the planned buckets (decoys aside) the copy of p's epoch that
+ * cache table t holds, with its ETag, so that a fetch revalidates them. */
+enum cds_err cds_buckets_load(struct cds_client *c, const struct cds_params *p,
+			      struct cds_bucket_set *s, enum cds_cache_table t,
+			      struct cds_error *err) CDS_MUST_CHECK;
 /* Add the set's fetched / not-modified / decoy counts to the stats. */
 void cds_buckets_count(struct cds_client *c, const struct cds_bucket_set *s);
+/*
+ * Check every bucket of the set as answered in this operation (fresh, or
+ * not_modified with the cached bytes) against the signed head of the
+ * version it came with (tverify.h invariant 1).  Call after a fetch.
+ */
+enum cds_err cds_buckets_verify(struct cds_client *c, struct cds_tverify *tv,
+				const struct cds_params *p,
+				const struct cds_bucket_set *s,
+				struct cds_error *err) CDS_MUST_CHECK;
+
+/* ---- tfetch.c ---- */
+
+/* A fetcher for tverify.h that sends GETs through c's first connection
+ * (so through the relay if there is one). */
+void cds_client_tfetch(struct cds_client *c, struct cds_tfetch *f);
 
 /* ---- sync.c ---- */
 
 enum cds_err cds_sync_run(struct cds_client *c, struct cds_op *op,
 			  struct cds_error *err) CDS_MUST_CHECK;
+/* Bring the cache in line with params p (cache.h cds_cache_reconcile) and
+ * pin p's transparency key, in one transaction. */
+enum cds_err cds_sync_reconcile(struct cds_client *c,
+				const struct cds_params *p,
+				struct cds_error *err) CDS_MUST_CHECK;
+/* A verifier under the pinned key, from the cache's last kept head. */
+enum cds_err cds_sync_tverify(struct cds_client *c, const struct cds_params *p,
+			      struct cds_tfetch *tf, struct cds_tverify *tv,
+			      struct cds_error *err) CDS_MUST_CHECK;
+
+/* ---- monitor.c ---- */
+
+void cds_monitor_clear(struct cds_client *c);
+/* The monitor run (cds_client_monitor); *handles gets the number watched. */
+enum cds_err cds_monitor_run(struct cds_client *c, size_t *handles,
+			     struct cds_error *err) CDS_MUST_CHECK;
 
 #endif

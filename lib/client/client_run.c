@@ -195,6 +195,19 @@ enum cds_err cds_client_sync(struct cds_client *c, struct cds_error *err)
 	return finish_op(c, &op, rc, t0, err);
 }
 
+enum cds_err cds_client_monitor(struct cds_client *c, struct cds_error *err)
+{
+	int64_t t0 = cds_monotonic_us();
+	struct cds_op op = {NULL, 0};
+	enum cds_err rc;
+
+	cds_error_clear(err);
+	begin_stats(c);
+	rc = cds_monitor_run(c, &op.n, err);
+	end_stats(c, &op, t0);
+	return rc;
+}
+
 size_t cds_client_result_count(const struct cds_client *c)
 {
 	return c->n_results;

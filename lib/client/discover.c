@@ -33,11 +33,7 @@ enum cds_err cds_disc_params(struct cds_client *c, struct cds_params *p,
 	enum cds_err rc;
 
 	cds_http_reply_init(&r);
-	rc = cds_client_request(c, c->http[0], &rq, &r, err);
-	if (!rc && r.status != 200)
-		rc = cds_proto_status_error(r.status, r.retry_after,
-					    (const char *)r.body.data, r.body.len,
-					    rq.what, err);
+	rc = cds_client_request_ok(c, c->http[0], &rq, &r, err);
 	if (!rc)
 		rc = cds_proto_parse_params(p, (const char *)r.body.data,
 					    r.body.len, err);
@@ -311,11 +307,17 @@ static enum cds_err attempt(struct cds_client *c, struct cds_op *op,
 {
 	struct cds_params p;
 	struct cds_bucket_set set = {NULL, 0};
+	struct cds_tfetch tf;
+	struct cds_tverify tv;
 	enum cds_err rc;
 
 	rc = cds_disc_params(c, &p, err);
 	if (rc)
 		return rc;
+	/* Without a cache nothing is pinned: the params' key signs, and the
+	 * heads of this one operation must agree with each other. */
+	cds_client_tfetch(c, &tf);
+	cds_tverify_init(&tv, &tf, p.transparency_key, NULL);
 	cds_disc_assign_buckets(op, &p);
 	for (size_t i = 0; i < op->n; i++)
 		op->recs[i].need_eval = true;
@@ -324,7 +326,11 @@ static enum cds_err attempt(struct cds_client *c, struct cds_op *op,
 		rc = oprf_and_buckets(c, &p, op, &set, err);
 	cds_buckets_count(c, &set);
 	if (!rc)
+		rc = cds_buckets_verify(c, &tv, &p, &set, err);
+	if (!rc)
 		rc = cds_buckets_match(op, &set, p.epoch, err);
+	c->stats.transparency_bytes += tf.bytes;
+	cds_tverify_fini(&tv);
 	cds_bucket_set_fini(&set);
 	return rc;
 }

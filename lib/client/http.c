@@ -369,17 +369,21 @@ static struct curl_slist *add_header(struct curl_slist *l, const char *line)
 }
 
 enum cds_err cds_http_get(struct cds_http *h, const char *path,
-			  const char *if_none_match, struct cds_http_reply *r,
-			  struct cds_error *err)
+			  const char *if_none_match, int auth,
+			  struct cds_http_reply *r, struct cds_error *err)
 {
 	char line[CDS_HTTP_ETAG_BYTES + 32];
 	struct curl_slist *hdrs = NULL;
 	char *url;
 	enum cds_err rc;
 
+	if (auth && !h->auth_header)
+		return cds_fail(err, CDS_ERR_AUTH,
+				"%s needs an account token (none given)", path);
 	if (h->relay) {
 		struct cds_relay_req q = {.method = "GET", .base = h->base,
 					  .path = path,
+					  .authorization = auth ? bearer(h) : NULL,
 					  .if_none_match = if_none_match};
 
 		return cds_relay_exchange(h->relay, h, &q, r, err);
@@ -390,6 +394,8 @@ enum cds_err cds_http_get(struct cds_http *h, const char *path,
 		snprintf(line, sizeof(line), "If-None-Match: %s", if_none_match);
 		hdrs = add_header(hdrs, line);
 	}
+	if (hdrs && auth)
+		hdrs = add_header(hdrs, h->auth_header);
 	if (!url || !hdrs) {
 		rc = cds_fail(err, CDS_ERR_NOMEM, "out of memory");
 		goto out;

@@ -58,9 +58,11 @@ enum cds_err cds_http_new(struct cds_http **out, const char *base,
 			  struct cds_error *err) CDS_MUST_CHECK;
 void cds_http_free(struct cds_http *h); /* wipes the token; accepts NULL */
 
-/* GET base+path, with If-None-Match when if_none_match is non-empty. */
+/* GET base+path, with If-None-Match when if_none_match is non-empty and
+ * the bearer token if auth (GET /v1/accounts/me). */
 enum cds_err cds_http_get(struct cds_http *h, const char *path,
-			  const char *if_none_match, struct cds_http_reply *r,
+			  const char *if_none_match, int auth,
+			  struct cds_http_reply *r,
 			  struct cds_error *err) CDS_MUST_CHECK;
 
 /* POST a JSON body to base+path, with the bearer token if auth. */

@@ -101,6 +101,28 @@ enum cds_err cds_proto_b64_exact(uint8_t *out, size_t n, json_t *v,
 	return CDS_OK;
 }
 
+enum cds_err cds_proto_account_key(uint8_t account[static CDS_ACCOUNT_ID_BYTES],
+				   uint8_t key[static CDS_IDENTITY_KEY_BYTES],
+				   json_t *o, const char *what,
+				   struct cds_error *err)
+{
+	const char *hex;
+	size_t hexlen;
+	enum cds_err rc = cds_proto_get_str(&hex, &hexlen, o, "account", what,
+					    err);
+
+	if (!rc && cds_hex_decode_exact(account, CDS_ACCOUNT_ID_BYTES, hex,
+					hexlen, "account", NULL))
+		rc = cds_fail(err, CDS_ERR_PROTO,
+			      "reply to %s: account is not %d hex digits", what,
+			      2 * CDS_ACCOUNT_ID_BYTES);
+	if (!rc)
+		rc = cds_proto_b64_exact(key, CDS_IDENTITY_KEY_BYTES,
+					 json_object_get(o, "identity_key"),
+					 "identity_key", what, err);
+	return rc;
+}
+
 enum cds_err cds_proto_check_epoch(json_t *root, uint32_t epoch,
 				   const char *what, struct cds_error *err)
 {
@@ -197,6 +219,11 @@ enum cds_err cds_proto_parse_params(struct cds_params *p, const char *body,
 					what, err);
 	if (!rc)
 		rc = params_key(p->public_key, root, what, err);
+	if (!rc)
+		rc = cds_proto_b64_exact(p->transparency_key,
+					 sizeof(p->transparency_key),
+					 json_object_get(root, "transparency_key"),
+					 "transparency_key", what, err);
 	/* Optional (announced since the per-address limits): older servers
 	 * take the default. */
 	if (!rc && json_object_get(root, "max_prefixes"))

@@ -22,6 +22,7 @@
 #include "core/err.h"
 #include "crypto/entry.h"
 #include "crypto/oprf.h"
+#include "crypto/thead.h"
 
 /* Prefixes per POST /v1/buckets when the params do not say (cdsd's
  * default). */
@@ -34,7 +35,13 @@ struct cds_params {
 	size_t max_batch;
 	size_t max_prefixes;        /* optional "max_prefixes", else default */
 	bool plain_lookup;
+	/* Ed25519 key that signs the directory's heads (DESIGN.md "Directory
+	 * transparency"); required: without it no bucket could be checked. */
+	uint8_t transparency_key[CDS_TKEY_PUBLIC_BYTES];
 };
+
+/* Longest inclusion proof: 32 bytes per level of the deepest tree. */
+#define CDS_TPROOF_MAX_BYTES (CDS_PREFIX_BITS_MAX * CDS_HASH_BYTES)
 
 /* One bucket of a reply; entries (n * CDS_ENTRY_BYTES) are malloc'd.  A
  * not_modified bucket has no entries: the client's copy is current. */
@@ -44,6 +51,8 @@ struct cds_proto_bucket {
 	size_t n;
 	bool not_modified;
 	char etag[CDS_HTTP_ETAG_BYTES]; /* "" if the reply gave none */
+	uint64_t version;               /* the version the bucket is of */
+	uint8_t proof[CDS_TPROOF_MAX_BYTES]; /* 32 K bytes used */
 };
 
 /* One plain-lookup result. */
@@ -84,10 +93,13 @@ enum cds_err cds_proto_build_buckets(struct cds_buf *out, uint32_t epoch,
 
 /* POST /v1/buckets reply: every requested prefix exactly once, nothing
  * else; "not_modified":true only for a prefix sent with an ETag (etags as
- * given to the builder, may be NULL).  out[i] answers prefixes[i]; the
- * caller frees each out[i].entries (all NULL on failure). */
+ * given to the builder, may be NULL); every bucket, not_modified ones too,
+ * with "version" >= 1 and "proof" of 32 prefix_bits bytes.  out[i] answers
+ * prefixes[i]; the caller frees each out[i].entries (all NULL on
+ * failure). */
 enum cds_err cds_proto_parse_buckets(struct cds_proto_bucket *out,
-				     uint32_t epoch, const uint32_t *prefixes,
+				     uint32_t epoch, unsigned prefix_bits,
+				     const uint32_t *prefixes,
 				     const char *const *etags, size_t n,
 				     const char *body, size_t len,
 				     struct cds_error *err) CDS_MUST_CHECK;
@@ -97,6 +109,18 @@ enum cds_err cds_proto_parse_buckets(struct cds_proto_bucket *out,
 enum cds_err cds_proto_check_entries(const uint8_t *entries, size_t nbytes,
 				     const char *what,
 				     struct cds_error *err) CDS_MUST_CHECK;
+
+/*
+ * The version and proof of a raw bucket answer (application/octet-stream),
+ * from its CDS-Version and CDS-Proof header values: a decimal version >= 1
+ * and canonical base64 of exactly 32 prefix_bits bytes ("" for K = 0).
+ */
+enum cds_err cds_proto_parse_tproof_headers(uint64_t *version,
+					    uint8_t proof[static CDS_TPROOF_MAX_BYTES],
+					    unsigned prefix_bits,
+					    const char *version_hdr,
+					    const char *proof_hdr,
+					    struct cds_error *err) CDS_MUST_CHECK;
 
 /* {"handles":[H...]} */
 enum cds_err cds_proto_build_lookup(struct cds_buf *out,

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/codec.h"
+#include "crypto/mlog.h"
 
 #define PREFIX_MAX ((UINT32_C(1) << CDS_PREFIX_BITS_MAX) - 1)
 
@@ -140,18 +141,83 @@ static bool is_token_text(const char *s, size_t len, size_t cap)
 	return true;
 }
 
+/* A proof: canonical base64 of exactly 32 K bytes ("" for K = 0). */
+static enum cds_err tproof_decode(uint8_t proof[static CDS_TPROOF_MAX_BYTES],
+				  unsigned prefix_bits, const char *s,
+				  size_t slen, const char *name,
+				  struct cds_error *err)
+{
+	size_t want = (size_t)prefix_bits * CDS_HASH_BYTES, got = 0;
+
+	if (prefix_bits > CDS_PREFIX_BITS_MAX ||
+	    (slen && cds_b64_decode(proof, CDS_TPROOF_MAX_BYTES, &got, s, slen,
+				    NULL)) || got != want)
+		return cds_fail(err, CDS_ERR_PROTO,
+				"reply to %s: proof is not %zu bytes of padded base64 (%u levels)",
+				name, want, prefix_bits);
+	return CDS_OK;
+}
+
+/* "version" and "proof" of one bucket object o (not_modified ones too). */
+static enum cds_err bucket_tproof(struct cds_proto_bucket *b, json_t *o,
+				  unsigned prefix_bits, const char *what,
+				  struct cds_error *err)
+{
+	char name[96];
+	const char *s;
+	size_t slen;
+	enum cds_err rc;
+
+	snprintf(name, sizeof(name), "%s, bucket %u", what, b->prefix);
+	rc = cds_proto_get_uint(&b->version, o, "version", 1, INT64_MAX, name,
+				err);
+	if (!rc)
+		rc = cds_proto_get_str(&s, &slen, o, "proof", name, err);
+	if (!rc)
+		rc = tproof_decode(b->proof, prefix_bits, s, slen, name, err);
+	return rc;
+}
+
+enum cds_err cds_proto_parse_tproof_headers(uint64_t *version,
+					    uint8_t proof[static CDS_TPROOF_MAX_BYTES],
+					    unsigned prefix_bits,
+					    const char *version_hdr,
+					    const char *proof_hdr,
+					    struct cds_error *err)
+{
+	static const char name[] = "GET /v1/buckets/P (raw)";
+	char *end = NULL;
+	unsigned long long v = 0;
+
+	if (!version_hdr || version_hdr[0] < '1' || version_hdr[0] > '9' ||
+	    strlen(version_hdr) > 19 ||
+	    ((v = strtoull(version_hdr, &end, 10)), *end) || v > INT64_MAX)
+		return cds_fail(err, CDS_ERR_PROTO,
+				"reply to %s: header CDS-Version is missing or not a version number",
+				name);
+	if (!proof_hdr)
+		return cds_fail(err, CDS_ERR_PROTO,
+				"reply to %s: header CDS-Proof is missing", name);
+	*version = v;
+	return tproof_decode(proof, prefix_bits, proof_hdr, strlen(proof_hdr),
+			     name, err);
+}
+
 /*
  * One item o of a group reply into b: not_modified (allowed only if an ETag
  * was sent), or entries and an optional ETag (kept if it fits and is
- * token text, as GET's would be).
+ * token text, as GET's would be); either way its version and proof.
  */
 static enum cds_err bucket_item(struct cds_proto_bucket *b, json_t *o,
-				bool sent_etag, const char *what,
-				struct cds_error *err)
+				bool sent_etag, unsigned prefix_bits,
+				const char *what, struct cds_error *err)
 {
 	json_t *nm = json_object_get(o, "not_modified");
 	json_t *tag = json_object_get(o, "etag");
+	enum cds_err rc = bucket_tproof(b, o, prefix_bits, what, err);
 
+	if (rc)
+		return rc;
 	if (nm) {
 		if (!json_is_true(nm) || !sent_etag)
 			return cds_fail(err, CDS_ERR_PROTO,
@@ -172,6 +238,7 @@ static enum cds_err bucket_item(struct cds_proto_bucket *b, json_t *o,
 
 /* Fill out[] from the "buckets" array; each slot at most once. */
 static enum cds_err buckets_array(struct cds_proto_bucket *out,
+				  unsigned prefix_bits,
 				  const uint32_t *prefixes,
 				  const char *const *etags, size_t n,
 				  json_t *arr, const char *what,
@@ -205,14 +272,16 @@ static enum cds_err buckets_array(struct cds_proto_bucket *out,
 		seen[at] = true;
 		out[at].prefix = (uint32_t)p;
 		rc = bucket_item(&out[at], o,
-				 etags && etags[at] && etags[at][0], what, err);
+				 etags && etags[at] && etags[at][0], prefix_bits,
+				 what, err);
 	}
 	free(seen);
 	return rc;
 }
 
 enum cds_err cds_proto_parse_buckets(struct cds_proto_bucket *out,
-				     uint32_t epoch, const uint32_t *prefixes,
+				     uint32_t epoch, unsigned prefix_bits,
+				     const uint32_t *prefixes,
 				     const char *const *etags, size_t n,
 				     const char *body, size_t len,
 				     struct cds_error *err)
@@ -234,7 +303,7 @@ enum cds_err cds_proto_parse_buckets(struct cds_proto_bucket *out,
 			      what, n);
 		goto out;
 	}
-	rc = buckets_array(out, prefixes, etags, n, arr, what, err);
+	rc = buckets_array(out, prefix_bits, prefixes, etags, n, arr, what, err);
 out:
 	if (rc)
 		free_buckets(out, n);
@@ -265,9 +334,6 @@ static enum cds_err lookup_one(struct cds_proto_lookup *out, json_t *o,
 			       const char *what, struct cds_error *err)
 {
 	json_t *reg = json_object_get(o, "registered");
-	const char *hex;
-	size_t hexlen;
-	enum cds_err rc;
 
 	if (!json_is_boolean(reg))
 		return cds_fail(err, CDS_ERR_PROTO,
@@ -277,17 +343,8 @@ static enum cds_err lookup_one(struct cds_proto_lookup *out, json_t *o,
 	out->registered = json_is_true(reg);
 	if (!out->registered)
 		return CDS_OK;
-	rc = cds_proto_get_str(&hex, &hexlen, o, "account", what, err);
-	if (!rc && cds_hex_decode_exact(out->account, sizeof(out->account), hex,
-					hexlen, "account", NULL))
-		rc = cds_fail(err, CDS_ERR_PROTO,
-			      "reply to %s: account is not %zu hex digits", what,
-			      2 * sizeof(out->account));
-	if (!rc)
-		rc = cds_proto_b64_exact(out->identity_key, sizeof(out->identity_key),
-			       json_object_get(o, "identity_key"),
-			       "identity_key", what, err);
-	return rc;
+	return cds_proto_account_key(out->account, out->identity_key, o, what,
+				     err);
 }
 
 /* Index of the request handle named s, preferring position hint. */

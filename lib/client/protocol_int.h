@@ -35,6 +35,13 @@ enum cds_err cds_proto_b64_exact(uint8_t *out, size_t n, json_t *v,
 				 const char *field, const char *what,
 				 struct cds_error *err) CDS_MUST_CHECK;
 
+/* o's "account" (hex) and "identity_key" (base64), as a lookup result
+ * and the account's record give them. */
+enum cds_err cds_proto_account_key(uint8_t account[static CDS_ACCOUNT_ID_BYTES],
+				   uint8_t key[static CDS_IDENTITY_KEY_BYTES],
+				   json_t *o, const char *what,
+				   struct cds_error *err) CDS_MUST_CHECK;
+
 /* root["epoch"] must equal epoch. */
 enum cds_err cds_proto_check_epoch(json_t *root, uint32_t epoch,
 				   const char *what,

@@ -64,7 +64,7 @@ static enum cds_err send_once(struct cds_http *h, const struct cds_request *rq,
 	if (rq->body)
 		return cds_http_post_json(h, rq->path, rq->body, rq->len,
 					  rq->auth, r, err);
-	return cds_http_get(h, rq->path, rq->if_none_match, r, err);
+	return cds_http_get(h, rq->path, rq->if_none_match, rq->auth, r, err);
 }
 
 /* The spent allowance: no wait, but say when it refills (UTC). */
@@ -186,4 +186,18 @@ enum cds_err cds_client_request(struct cds_client *c, struct cds_http *h,
 		atomic_fetch_add(&c->waits, 1);
 		nap_ms(ms);
 	}
+}
+
+enum cds_err cds_client_request_ok(struct cds_client *c, struct cds_http *h,
+				   const struct cds_request *rq,
+				   struct cds_http_reply *r,
+				   struct cds_error *err)
+{
+	enum cds_err rc = cds_client_request(c, h, rq, r, err);
+
+	if (!rc && r->status != 200)
+		rc = cds_proto_status_error(r->status, r->retry_after,
+					    (const char *)r->body.data,
+					    r->body.len, rq->what, err);
+	return rc;
 }

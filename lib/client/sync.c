@@ -12,9 +12,11 @@
  *      read from it (cache.h invariant 2).
  *   2. OPRF outputs are committed as soon as they are verified, in their
  *      own transaction: an interrupted sync does not spend them twice.
- *   3. Results, buckets, the contact list and the pruning of forgotten
- *      handles are committed together in one transaction, after every
- *      check passed; a failed sync leaves the previous results in place, so
+ *   3. Results, buckets, the contact list, the pruning of forgotten
+ *      handles and the newest signed head are committed together in one
+ *      transaction, after every check passed (every bucket against the
+ *      signed head of its version, every head consistent with the last
+ *      one kept: tverify.h); a failed sync leaves the previous results in place, so
  *      the next one reports changes against them.
  */
 #include <stdlib.h>
@@ -82,38 +84,6 @@ static enum cds_err save_outputs(struct cds_client *c,
 	return rc;
 }
 
-/* Give the planned buckets the cached copy of this epoch, if any. */
-static enum cds_err load_buckets(struct cds_client *c,
-				 const struct cds_params *p,
-				 struct cds_bucket_set *s,
-				 struct cds_error *err)
-{
-	struct cds_cache_bucket cb;
-	enum cds_err rc = CDS_OK;
-	bool found;
-
-	for (size_t i = 0; i < s->n && !rc; i++) {
-		struct cds_bucket *b = &s->v[i];
-
-		if (b->decoy)
-			continue;
-		rc = cds_cache_bucket_get(c->cache, p->epoch, b->prefix, &cb,
-					  &found, err);
-		if (rc || !found || !cb.etag[0] ||
-		    strlen(cb.etag) >= sizeof(b->etag)) {
-			cds_cache_bucket_fini(&cb);
-			continue;
-		}
-		b->entries = cb.entries;
-		b->n = cb.n;
-		b->have = true;
-		strcpy(b->etag, cb.etag);
-		cb.entries = NULL;
-		cds_cache_bucket_fini(&cb);
-	}
-	return rc;
-}
-
 static enum cds_change change_of(const struct cds_hrec *h)
 {
 	if (!h->prev_known || !h->prev_registered)
@@ -145,7 +115,8 @@ static enum cds_err save_buckets(struct cds_client *c,
 			continue;
 		keep[nk++] = b->prefix; /* s is sorted, so keep is too */
 		if (b->fresh)
-			rc = cds_cache_bucket_put(c->cache, p->epoch, b->prefix,
+			rc = cds_cache_bucket_put(c->cache, CDS_CACHE_SYNC,
+						  p->epoch, b->prefix,
 						  b->etag, b->entries, b->n,
 						  now, err);
 	}
@@ -181,11 +152,14 @@ static enum cds_err save_results(struct cds_client *c, const struct cds_op *op,
 static enum cds_err save_all(struct cds_client *c, const struct cds_params *p,
 			     const struct cds_op *op,
 			     const struct cds_bucket_set *s,
+			     const struct cds_tverify *tv,
 			     struct cds_error *err)
 {
 	int64_t now = cds_now_us();
 	enum cds_err rc = cds_cache_begin(c->cache, err);
 
+	if (!rc && tv->kept_moved)
+		rc = cds_cache_thead_put(c->cache, &tv->kept, err);
 	if (!rc)
 		rc = cds_cache_contacts_save(c->cache, &c->contacts, err);
 	if (!rc)
@@ -200,8 +174,9 @@ static enum cds_err save_all(struct cds_client *c, const struct cds_params *p,
 	return rc;
 }
 
-static enum cds_err reconcile(struct cds_client *c, const struct cds_params *p,
-			      struct cds_error *err)
+enum cds_err cds_sync_reconcile(struct cds_client *c,
+				const struct cds_params *p,
+				struct cds_error *err)
 {
 	bool reset = false;
 	enum cds_err rc = cds_cache_begin(c->cache, err);
@@ -210,6 +185,8 @@ static enum cds_err reconcile(struct cds_client *c, const struct cds_params *p,
 		rc = cds_cache_reconcile(c->cache, c->url, p->epoch,
 					 p->public_key, p->prefix_bits, &reset,
 					 err);
+	if (!rc)
+		rc = cds_cache_tkey_pin(c->cache, p->transparency_key, err);
 	if (rc) {
 		cds_cache_rollback(c->cache);
 		return rc;
@@ -219,20 +196,37 @@ static enum cds_err reconcile(struct cds_client *c, const struct cds_params *p,
 	return cds_cache_commit(c->cache, err);
 }
 
+enum cds_err cds_sync_tverify(struct cds_client *c, const struct cds_params *p,
+			      struct cds_tfetch *tf, struct cds_tverify *tv,
+			      struct cds_error *err)
+{
+	struct cds_thead kept;
+	bool found = false;
+	enum cds_err rc = cds_cache_thead_get(c->cache, &kept, &found, err);
+
+	cds_client_tfetch(c, tf);
+	cds_tverify_init(tv, tf, p->transparency_key, found ? &kept : NULL);
+	return rc;
+}
+
 static enum cds_err attempt(struct cds_client *c, struct cds_op *op,
 			    struct cds_error *err)
 {
 	struct cds_params p;
 	struct cds_bucket_set set = {NULL, 0};
+	struct cds_tfetch tf;
+	struct cds_tverify tv;
 	enum cds_err rc, rc2;
 
 	rc = cds_disc_params(c, &p, err);
 	if (!rc)
-		rc = reconcile(c, &p, err);
+		rc = cds_sync_reconcile(c, &p, err);
 	if (rc)
 		return rc;
+	rc = cds_sync_tverify(c, &p, &tf, &tv, err);
 	cds_disc_assign_buckets(op, &p);
-	rc = load_prev(c, &p, op, err);
+	if (!rc)
+		rc = load_prev(c, &p, op, err);
 	if (!rc) {
 		rc = cds_disc_oprf(c, &p, op, err);
 		/* Whatever verified is kept, even if another batch failed. */
@@ -243,16 +237,20 @@ static enum cds_err attempt(struct cds_client *c, struct cds_op *op,
 	if (!rc)
 		rc = cds_buckets_plan(&set, op, p.prefix_bits, c->decoys, err);
 	if (!rc)
-		rc = load_buckets(c, &p, &set, err);
+		rc = cds_buckets_load(c, &p, &set, CDS_CACHE_SYNC, err);
 	if (!rc)
 		rc = cds_buckets_fetch_post(c, &p, &set, true, err);
 	cds_buckets_count(c, &set);
+	if (!rc)
+		rc = cds_buckets_verify(c, &tv, &p, &set, err);
 	if (!rc)
 		rc = cds_buckets_match(op, &set, p.epoch, err);
 	for (size_t i = 0; !rc && i < op->n; i++)
 		op->recs[i].change = change_of(&op->recs[i]);
 	if (!rc)
-		rc = save_all(c, &p, op, &set, err);
+		rc = save_all(c, &p, op, &set, &tv, err);
+	c->stats.transparency_bytes += tf.bytes;
+	cds_tverify_fini(&tv);
 	cds_bucket_set_fini(&set);
 	return rc;
 }

@@ -83,6 +83,24 @@ void cds_btree_set(struct cds_btree *t, uint32_t p,
 		cds_mlog_node_hash(t->node[i], t->node[2 * i], t->node[2 * i + 1]);
 }
 
+/* Level `level`'s node i is heap node 2^(K - level) + i. */
+static size_t heap_index(const struct cds_btree *t, unsigned level, uint32_t i)
+{
+	return ((size_t)1 << (t->k - level)) + i;
+}
+
+const uint8_t *cds_btree_node(const struct cds_btree *t, unsigned level,
+			      uint32_t i)
+{
+	return t->node[heap_index(t, level, i)];
+}
+
+void cds_btree_put_node(struct cds_btree *t, unsigned level, uint32_t i,
+			const uint8_t h[CDS_HASH_BYTES])
+{
+	memcpy(t->node[heap_index(t, level, i)], h, CDS_HASH_BYTES);
+}
+
 void cds_btree_root(const struct cds_btree *t, uint8_t out[CDS_HASH_BYTES])
 {
 	memcpy(out, t->node[1], CDS_HASH_BYTES);

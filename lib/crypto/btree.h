@@ -42,6 +42,17 @@ void cds_btree_root(const struct cds_btree *t, uint8_t out[CDS_HASH_BYTES]);
 /* proof gets 32 K bytes. */
 void cds_btree_proof(const struct cds_btree *t, uint32_t p, uint8_t *proof);
 
+/*
+ * Node `i` of level `level` (0 = the leaves, K = the root; i < 2^(K -
+ * level)), read and written directly.  For callers that rehash many
+ * changed leaves at once level by level (index/tview.h: each shared
+ * ancestor hashed once), which write a level only after the one below.
+ */
+const uint8_t *cds_btree_node(const struct cds_btree *t, unsigned level,
+			      uint32_t i);
+void cds_btree_put_node(struct cds_btree *t, unsigned level, uint32_t i,
+			const uint8_t h[CDS_HASH_BYTES]);
+
 /* Does proof (32 k bytes) lead from bucket p's leaf to root?  CDS_ERR_CRYPTO if not. */
 enum cds_err cds_btree_verify(unsigned k, uint32_t p,
 			      const uint8_t leaf[CDS_HASH_BYTES],

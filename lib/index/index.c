@@ -1,15 +1,11 @@
 /*
  * index.c: one epoch's discovery index, base region plus overlay (index.h).
  *
- * Invariants (beyond those in index.h):
- *  1. ovl_n <= ovl_cap / 2 (ovl_cap a power of two or 0): linear probing
- *     always finds an empty slot, which ends every search.
- *  2. A bucket is in the overlay or reads from the base, never both: once
- *     copied to the overlay its base bytes are stale until a compaction.
- *  3. count == the sum of all bucket sizes.
+ * The representation and its invariants are in index_int.h.
  */
 #include "core/os.h"
 #include "index/index.h"
+#include "index/index_int.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -17,38 +13,6 @@
 #include <sys/mman.h>
 
 #include <sodium.h>
-
-/* A bucket that changed since the base was made. */
-struct ovl_bucket {
-	uint64_t version;
-	uint32_t n, cap;
-	uint8_t e[];
-};
-
-struct ovl_slot {
-	uint32_t bucket;
-	struct ovl_bucket *b; /* NULL = empty slot */
-};
-
-struct cds_index {
-	pthread_rwlock_t lock;
-	uint32_t epoch;
-	unsigned prefix_bits;
-	uint32_t nbuckets;
-	void *map;
-	size_t map_len;
-	const uint32_t *off;
-	const uint8_t *base;
-	uint8_t base_salt[CDS_INDEX_SALT_BYTES];
-	uint8_t ovl_salt[CDS_INDEX_SALT_BYTES];
-	uint64_t ovl_counter;
-	struct ovl_slot *slots;
-	uint32_t ovl_cap, ovl_n;
-	unsigned ovl_shift;
-	size_t ovl_bytes; /* overlay buckets and table */
-	uint64_t count;
-	uint64_t seq;
-};
 
 static int fp_cmp(const void *a, const void *b)
 {
@@ -101,7 +65,7 @@ static uint64_t siphash_u64(const uint8_t key[CDS_INDEX_SALT_BYTES],
 	return r;
 }
 
-static struct ovl_slot *ovl_slot_of(const struct cds_index *ix, uint32_t b)
+struct ovl_slot *cds_index_ovl_slot(const struct cds_index *ix, uint32_t b)
 {
 	uint32_t mask = ix->ovl_cap - 1;
 	uint32_t i = (uint32_t)(b * UINT32_C(2654435761)) >> ix->ovl_shift;
@@ -118,12 +82,12 @@ static struct ovl_bucket *ovl_find(const struct cds_index *ix, uint32_t b)
 {
 	if (ix->ovl_n == 0)
 		return NULL;
-	return ovl_slot_of(ix, b)->b;
+	return cds_index_ovl_slot(ix, b)->b;
 }
 
 /* The bytes bucket b serves now.  Caller holds the lock. */
-static const uint8_t *bucket_view(const struct cds_index *ix, uint32_t b,
-				  size_t *n, uint64_t *version)
+const uint8_t *cds_index_view(const struct cds_index *ix, uint32_t b,
+			      size_t *n, uint64_t *version)
 {
 	const struct ovl_bucket *o = ovl_find(ix, b);
 
@@ -160,6 +124,13 @@ enum cds_err cds_index_new(struct cds_index **out, uint32_t epoch,
 		free(ix);
 		ix = NULL;
 		rc = cds_fail(err, CDS_ERR_NOMEM, "cannot allocate an index");
+		goto out;
+	}
+	rc = cds_dirty_init(&ix->dirty, prefix_bits, err);
+	if (rc) {
+		pthread_rwlock_destroy(&ix->lock);
+		free(ix);
+		ix = NULL;
 		goto out;
 	}
 	ix->epoch = epoch;
@@ -221,6 +192,7 @@ void cds_index_free(struct cds_index *ix)
 		return;
 	ovl_clear(ix);
 	unmap(ix->map, ix->map_len);
+	cds_dirty_fini(&ix->dirty);
 	pthread_rwlock_destroy(&ix->lock);
 	free(ix);
 }
@@ -268,7 +240,8 @@ size_t cds_index_memory(struct cds_index *ix)
 	size_t n;
 
 	pthread_rwlock_rdlock(&ix->lock);
-	n = sizeof(*ix) + ix->map_len + ix->ovl_bytes;
+	n = sizeof(*ix) + ix->map_len + ix->ovl_bytes +
+	    ((size_t)ix->nbuckets + 63) / 64 * sizeof(uint64_t);
 	pthread_rwlock_unlock(&ix->lock);
 	return n;
 }
@@ -286,8 +259,8 @@ enum cds_err cds_index_bucket(struct cds_index *ix, uint32_t bucket,
 				"bucket %u out of range (prefix bits %u)",
 				bucket, ix->prefix_bits);
 	pthread_rwlock_rdlock(&ix->lock);
-	e = bucket_view(ix, bucket, &n, version);
-	rc = cds_buf_append(out, e, n * CDS_ENTRY_BYTES);
+	e = cds_index_view(ix, bucket, &n, version);
+	rc = out ? cds_buf_append(out, e, n * CDS_ENTRY_BYTES) : CDS_OK;
 	pthread_rwlock_unlock(&ix->lock);
 	if (rc)
 		return cds_fail(err, rc, "cannot copy bucket %u", bucket);
@@ -311,7 +284,7 @@ static size_t lower_bound(const uint8_t *e, size_t n,
 	return lo;
 }
 
-static enum cds_err ovl_grow_table(struct cds_index *ix, struct cds_error *err)
+enum cds_err cds_index_ovl_grow(struct cds_index *ix, struct cds_error *err)
 {
 	uint32_t cap = ix->ovl_cap ? ix->ovl_cap * 2 : 64;
 	struct ovl_slot *old = ix->slots;
@@ -330,13 +303,13 @@ static enum cds_err ovl_grow_table(struct cds_index *ix, struct cds_error *err)
 	ix->ovl_shift = shift;
 	for (uint32_t i = 0; i < old_cap; i++)
 		if (old[i].b)
-			*ovl_slot_of(ix, old[i].bucket) = old[i];
+			*cds_index_ovl_slot(ix, old[i].bucket) = old[i];
 	free(old);
 	ix->ovl_bytes += (size_t)(cap - old_cap) * sizeof(struct ovl_slot);
 	return CDS_OK;
 }
 
-static size_t ovl_size(uint32_t cap)
+size_t cds_index_ovl_size(uint32_t cap)
 {
 	return sizeof(struct ovl_bucket) + (size_t)cap * CDS_ENTRY_BYTES;
 }
@@ -357,20 +330,21 @@ static enum cds_err make_mutable(struct cds_index *ix, uint32_t b, size_t need,
 	enum cds_err rc;
 
 	if ((ix->ovl_n + 1) * 2 > ix->ovl_cap) {
-		rc = ovl_grow_table(ix, err);
+		rc = cds_index_ovl_grow(ix, err);
 		if (rc)
 			return rc;
 	}
-	s = ovl_slot_of(ix, b);
+	s = cds_index_ovl_slot(ix, b);
 	if (s->b && s->b->cap >= need) {
 		*out = s->b;
 		return CDS_OK;
 	}
-	e = bucket_view(ix, b, &n, NULL);
+	e = cds_index_view(ix, b, &n, NULL);
 	cap = (uint32_t)(need + need / 4 + 1);
 	/* Read the old size before realloc may free it. */
-	old_bytes = s->b ? ovl_size(s->b->cap) : 0;
-	o = s->b ? realloc(s->b, ovl_size(cap)) : malloc(ovl_size(cap));
+	old_bytes = s->b ? cds_index_ovl_size(s->b->cap) : 0;
+	o = s->b ? realloc(s->b, cds_index_ovl_size(cap))
+		 : malloc(cds_index_ovl_size(cap));
 	if (!o)
 		return cds_fail(err, CDS_ERR_NOMEM,
 				"cannot allocate bucket %u of %zu entries", b,
@@ -385,12 +359,12 @@ static enum cds_err make_mutable(struct cds_index *ix, uint32_t b, size_t need,
 	}
 	o->cap = cap;
 	s->b = o;
-	ix->ovl_bytes += ovl_size(cap);
+	ix->ovl_bytes += cds_index_ovl_size(cap);
 	*out = o;
 	return CDS_OK;
 }
 
-static uint64_t next_version(struct cds_index *ix)
+uint64_t cds_index_next_version(struct cds_index *ix)
 {
 	return siphash_u64(ix->ovl_salt, ix->ovl_counter++);
 }
@@ -408,7 +382,7 @@ static bool entry_answers(const uint8_t *entry, const uint8_t *out,
 	       memcmp(ik, identity_key, sizeof(ik)) == 0;
 }
 
-static bool overlay_too_big(const struct cds_index *ix)
+bool cds_index_ovl_too_big(const struct cds_index *ix)
 {
 	return ix->ovl_bytes > ix->map_len / 4 + ((size_t)1 << 20);
 }
@@ -425,7 +399,7 @@ static enum cds_err put_locked(struct cds_index *ix, uint32_t b,
 	bool found;
 	enum cds_err rc;
 
-	e = bucket_view(ix, b, &n, NULL);
+	e = cds_index_view(ix, b, &n, NULL);
 	pos = lower_bound(e, n, out);
 	found = pos < n && memcmp(e + pos * CDS_ENTRY_BYTES, out,
 				  CDS_FP_BYTES) == 0;
@@ -444,7 +418,8 @@ static enum cds_err put_locked(struct cds_index *ix, uint32_t b,
 	}
 	cds_entry_seal(o->e + pos * CDS_ENTRY_BYTES, out, ix->epoch, account,
 		       identity_key, NULL);
-	o->version = next_version(ix);
+	o->version = cds_index_next_version(ix);
+	cds_dirty_mark(&ix->dirty, b);
 	*changed = true;
 	return CDS_OK;
 }
@@ -464,7 +439,7 @@ enum cds_err cds_index_put(struct cds_index *ix, uint32_t bucket,
 				bucket, ix->prefix_bits);
 	pthread_rwlock_wrlock(&ix->lock);
 	rc = put_locked(ix, bucket, out, account, identity_key, &ch, err);
-	compact = overlay_too_big(ix);
+	compact = cds_index_ovl_too_big(ix);
 	pthread_rwlock_unlock(&ix->lock);
 	if (changed)
 		*changed = ch;
@@ -490,7 +465,7 @@ enum cds_err cds_index_remove(struct cds_index *ix, uint32_t bucket,
 				"bucket %u out of range (prefix bits %u)",
 				bucket, ix->prefix_bits);
 	pthread_rwlock_wrlock(&ix->lock);
-	e = bucket_view(ix, bucket, &n, NULL);
+	e = cds_index_view(ix, bucket, &n, NULL);
 	pos = lower_bound(e, n, fp);
 	if (pos == n || memcmp(e + pos * CDS_ENTRY_BYTES, fp, CDS_FP_BYTES))
 		goto out;
@@ -501,11 +476,12 @@ enum cds_err cds_index_remove(struct cds_index *ix, uint32_t bucket,
 		(o->n - pos - 1) * CDS_ENTRY_BYTES);
 	o->n--;
 	ix->count--;
-	o->version = next_version(ix);
+	o->version = cds_index_next_version(ix);
+	cds_dirty_mark(&ix->dirty, bucket);
 	if (removed)
 		*removed = true;
 out:
-	compact = overlay_too_big(ix);
+	compact = cds_index_ovl_too_big(ix);
 	pthread_rwlock_unlock(&ix->lock);
 	if (!rc && compact)
 		rc = cds_index_compact(ix, err);
@@ -531,7 +507,7 @@ int cds_index_visit(struct cds_index *ix, cds_index_bucket_fn fn, void *ctx,
 		*count = ix->count;
 	for (uint32_t b = 0; b < ix->nbuckets && r == 0; b++) {
 		size_t n;
-		const uint8_t *e = bucket_view(ix, b, &n, NULL);
+		const uint8_t *e = cds_index_view(ix, b, &n, NULL);
 
 		r = fn(ctx, b, e, n);
 	}

@@ -24,8 +24,12 @@
  *     snapshot); overlay buckets get SipHash(overlay_salt, counter++) with
  *     overlay_salt drawn at random by each process.
  *  3. Readers (any number of threads) take the read lock and copy bytes out.
- *     Mutators (put, remove, compact, set_seq) take the write lock, and must
- *     be called by one thread at a time (the mirror's poller).
+ *     Mutators (put, remove, replace, compact, set_seq, the dirty set) take
+ *     the write lock, and must be called by one thread at a time (the
+ *     mirror's poller).
+ *  4. Every bucket whose bytes a put, remove or replace changed is marked
+ *     dirty until cds_index_dirty_take hands the marks over (the sealer:
+ *     index/tview.h); a compaction keeps them.
  *
  * The index holds no key: callers evaluate the OPRF and pass its output.
  */
@@ -85,8 +89,8 @@ void cds_index_set_seq(struct cds_index *ix, uint64_t seq);
 size_t cds_index_memory(struct cds_index *ix);
 
 /*
- * Append bucket `bucket`'s entries to out and give its version.
- * CDS_ERR_INVALID if bucket >= nbuckets, CDS_ERR_NOMEM.
+ * Append bucket `bucket`'s entries to out (NULL: the version alone) and
+ * give its version.  CDS_ERR_INVALID if bucket >= nbuckets, CDS_ERR_NOMEM.
  */
 enum cds_err cds_index_bucket(struct cds_index *ix, uint32_t bucket,
 			      struct cds_buf *out, uint64_t *version,
@@ -120,6 +124,39 @@ typedef int (*cds_index_bucket_fn)(void *ctx, uint32_t bucket,
 int cds_index_visit(struct cds_index *ix, cds_index_bucket_fn fn, void *ctx,
 		    uint8_t salt_out[CDS_INDEX_SALT_BYTES], uint64_t *seq,
 		    uint64_t *count);
+
+/*
+ * Raw writes, for a published view (index/tview.h), whose buckets are the
+ * bytes a sealed version names rather than entries made here.  Replace
+ * each listed bucket's entries wholesale (the caller has sorted each by
+ * fp, fps unique, buckets distinct and < nbuckets): all or nothing, under
+ * one write lock, so readers see every bucket before or every bucket
+ * after.  Each replaced bucket gets a new version and is marked dirty.
+ * CDS_ERR_INVALID (a bucket out of range), CDS_ERR_NOMEM (nothing changed).
+ * It never compacts: the caller does when cds_index_compact_due says so,
+ * after releasing any lock of its own that readers wait on (a compaction
+ * copies the whole index, but readers of the index go on meanwhile).
+ */
+struct cds_index_bucket_bytes {
+	uint32_t bucket;
+	const uint8_t *entries; /* borrowed: copied into the index */
+	size_t n;
+};
+enum cds_err cds_index_replace(struct cds_index *ix,
+			       const struct cds_index_bucket_bytes *b,
+			       size_t n, struct cds_error *err) CDS_MUST_CHECK;
+bool cds_index_compact_due(struct cds_index *ix);
+
+/*
+ * The dirty buckets (invariant 4), ascending, in a new array the caller
+ * frees with free() (NULL if none), and the marks cleared.  CDS_ERR_NOMEM
+ * keeps the marks.  _dirty_mark gives marks back (a seal that failed
+ * retries them at the next poll).
+ */
+enum cds_err cds_index_dirty_take(struct cds_index *ix, uint32_t **prefixes,
+				  size_t *n, struct cds_error *err) CDS_MUST_CHECK;
+void cds_index_dirty_mark(struct cds_index *ix, const uint32_t *prefixes,
+			  size_t n);
 
 /* Fold the overlay into a new base now (normally automatic). */
 enum cds_err cds_index_compact(struct cds_index *ix,

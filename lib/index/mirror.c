@@ -57,7 +57,10 @@ static enum cds_err open_parts(struct cds_mirror *m, struct cds_error *err)
 	/* Catch everything up from the oldest of the three starting points. */
 	seq_ix = cds_index_seq(m->ep[0].ix);
 	atomic_store(&m->seq, seq_dir < seq_ix ? seq_dir : seq_ix);
-	return sync_served(m, err);
+	rc = sync_served(m, err);
+	if (!rc)
+		rc = cds_mirror_t_open(m, err);
+	return rc;
 }
 
 enum cds_err cds_mirror_open(struct cds_mirror **out,
@@ -80,7 +83,8 @@ enum cds_err cds_mirror_open(struct cds_mirror **out,
 	if (!m || !(m->datadir = strdup(cfg->datadir)) ||
 	    pthread_mutex_init(&m->poll_mu, NULL) ||
 	    cds_rwlock_init_writer_pref(&m->ep_lock) ||
-	    cds_rwlock_init_writer_pref(&m->dir_lock)) {
+	    cds_rwlock_init_writer_pref(&m->dir_lock) ||
+	    cds_rwlock_init_writer_pref(&m->t.lock)) {
 		if (m)
 			free(m->datadir);
 		cds_secret_free(m, sizeof(*m));
@@ -90,6 +94,7 @@ enum cds_err cds_mirror_open(struct cds_mirror **out,
 	m->cfg.datadir = m->datadir;
 	m->threads = cfg->threads ? cfg->threads : cds_parallel_cpus();
 	atomic_init(&m->seq, 0);
+	atomic_init(&m->t.due_us, 0);
 	atomic_init(&m->evaluations, 0);
 	atomic_init(&m->building, false);
 	rc = open_parts(m, err);
@@ -107,11 +112,13 @@ void cds_mirror_close(struct cds_mirror *m)
 		return;
 	pthread_mutex_lock(&m->poll_mu);
 	cds_mirror_epochs_close(m);
+	cds_mirror_t_close(m);
 	pthread_mutex_unlock(&m->poll_mu);
 	cds_accounts_free(m->accounts);
 	cds_dirmap_free(m->dirmap);
 	cds_keysrc_fini(&m->ks);
 	cds_store_close(m->store);
+	pthread_rwlock_destroy(&m->t.lock);
 	pthread_rwlock_destroy(&m->dir_lock);
 	pthread_rwlock_destroy(&m->ep_lock);
 	pthread_mutex_destroy(&m->poll_mu);
@@ -132,6 +139,9 @@ enum cds_err cds_mirror_poll(struct cds_mirror *m, struct cds_error *err)
 	if (!rc)
 		rc = rc2;
 	rc2 = cds_mirror_epochs_poll(m, rc ? &e2 : err);
+	if (!rc)
+		rc = rc2;
+	rc2 = cds_mirror_seal_poll(m, rc ? &e2 : err);
 	if (!rc)
 		rc = rc2;
 	pthread_mutex_unlock(&m->poll_mu);
@@ -327,9 +337,32 @@ enum cds_err cds_mirror_evaluate(struct cds_mirror *m, uint32_t epoch,
 	return rc;
 }
 
+/* The published view's answer; CDS_ERR_BUSY before its first version. */
+static enum cds_err view_bucket(struct cds_mirror_epoch *ep, uint32_t prefix,
+				struct cds_buf *out, uint64_t *version,
+				struct cds_mirror_tproof *tp,
+				struct cds_error *err)
+{
+	struct cds_mirror_tproof own;
+	enum cds_err rc;
+
+	if (!tp)
+		tp = &own;
+	rc = out ? cds_tview_bucket(ep->tv, prefix, out, &tp->head, tp->proof,
+				    version, err)
+		 : cds_tview_proof(ep->tv, prefix, &tp->head, tp->proof,
+				   version, err);
+	if (rc == CDS_ERR_NOT_FOUND)
+		return cds_fail(err, CDS_ERR_BUSY, "epoch %" PRIu32 " has no "
+				"sealed version yet", ep->key.epoch);
+	tp->proof_len = (size_t)cds_tview_prefix_bits(ep->tv) * CDS_HASH_BYTES;
+	return rc;
+}
+
 enum cds_err cds_mirror_bucket(struct cds_mirror *m, uint32_t epoch,
 			       uint32_t prefix, struct cds_buf *out,
-			       uint64_t *version, struct cds_error *err)
+			       uint64_t *version, struct cds_mirror_tproof *tp,
+			       struct cds_error *err)
 {
 	struct cds_mirror_epoch *ep;
 	enum cds_err rc;
@@ -341,7 +374,7 @@ enum cds_err cds_mirror_bucket(struct cds_mirror *m, uint32_t epoch,
 	pthread_rwlock_rdlock(&m->ep_lock);
 	ep = find_epoch(m, epoch);
 	if (ep)
-		rc = cds_index_bucket(ep->ix, prefix, out, version, err);
+		rc = view_bucket(ep, prefix, out, version, tp, err);
 	else
 		rc = not_served(m, epoch, err);
 	pthread_rwlock_unlock(&m->ep_lock);

@@ -27,6 +27,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "crypto/keys.h"
+#include "crypto/thead.h"
 #include "store/store.h"
 
 struct cds_mirror;
@@ -38,6 +39,7 @@ struct cds_mirror_config {
 	int64_t epoch_grace_us;    /* serve the previous epoch this long */
 	bool snapshot;             /* save/load index snapshots in DIR/index */
 	bool quiet;                /* no progress on stderr */
+	int64_t seal_interval_us;  /* seal at most this often; 0: every poll */
 };
 
 struct cds_mirror_params {
@@ -60,6 +62,12 @@ void cds_mirror_close(struct cds_mirror *m);
 /* Apply store changes and key rotations since the last poll. */
 enum cds_err cds_mirror_poll(struct cds_mirror *m,
 			     struct cds_error *err) CDS_MUST_CHECK;
+
+/*
+ * When (monotonic us) the sealer may seal changes it holds back for the
+ * seal interval, so that the caller polls then; 0 if none wait.
+ */
+int64_t cds_mirror_seal_due_us(struct cds_mirror *m);
 
 /*
  * Delete the store's change-log rows that no consumer needs any more: not
@@ -111,14 +119,40 @@ enum cds_err cds_mirror_evaluate(struct cds_mirror *m, uint32_t epoch,
 				 uint8_t *evaluated, uint8_t *proof,
 				 struct cds_error *err) CDS_MUST_CHECK;
 
+/* Where a bucket answer stands in the directory's history. */
+struct cds_mirror_tproof {
+	struct cds_thead head;   /* the sealed version the bytes belong to */
+	uint8_t proof[CDS_PREFIX_BITS_MAX * CDS_HASH_BYTES];
+	size_t proof_len;        /* 32 K bytes */
+};
+
 /*
- * Append bucket `prefix` of `epoch` (raw concatenated entries) to out and
- * give its version (changes whenever the bucket's bytes change; for ETag).
- * CDS_ERR_EPOCH if not served, CDS_ERR_INVALID if prefix >= 2^prefix_bits.
+ * Append bucket `prefix` of `epoch` (raw concatenated entries, as of the
+ * epoch's latest sealed version) to out and give its version (changes
+ * whenever the bucket's bytes change; for ETag) and, if tp, the head and
+ * inclusion proof that go with them.  out NULL: the version and proof
+ * alone (a not_modified answer).  CDS_ERR_EPOCH if not served,
+ * CDS_ERR_INVALID if prefix >= 2^prefix_bits, CDS_ERR_BUSY if the epoch
+ * has no sealed version yet.
  */
 enum cds_err cds_mirror_bucket(struct cds_mirror *m, uint32_t epoch,
 			       uint32_t prefix, struct cds_buf *out,
-			       uint64_t *version,
+			       uint64_t *version, struct cds_mirror_tproof *tp,
 			       struct cds_error *err) CDS_MUST_CHECK;
+
+/*
+ * Directory transparency (mirror_tlog.c): the transparency key's public
+ * half; the latest sealed head (false: none yet); the RFC 9162 consistency
+ * proof between log sizes from and to (CDS_ERR_INVALID unless 1 <= from <=
+ * to, CDS_ERR_NOT_FOUND if `to` is past the latest version this mirror
+ * has); the number of versions in the log.
+ */
+void cds_mirror_tkey(struct cds_mirror *m, uint8_t pk[CDS_TKEY_PUBLIC_BYTES]);
+bool cds_mirror_thead(struct cds_mirror *m, struct cds_thead *out);
+enum cds_err cds_mirror_tconsistency(struct cds_mirror *m, uint64_t from,
+				     uint64_t to,
+				     uint8_t proof[][CDS_HASH_BYTES],
+				     size_t *len,
+				     struct cds_error *err) CDS_MUST_CHECK;
 
 #endif

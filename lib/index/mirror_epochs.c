@@ -8,8 +8,9 @@
  * Life of an epoch: its key appears in the key source (cdsctl key rotate);
  * a poll notices it and starts a background thread that maps its snapshot
  * or builds its index over a store connection of its own; a later poll
- * catches the new index up with the changes made meanwhile and makes it
- * current; the old current epoch is served for the grace period; then its
+ * catches the new index up with the changes made meanwhile, gives it a
+ * published view (the sealer seals its first version; a follower waits
+ * until that version is in the store) and makes it current; the old current epoch is served for the grace period; then its
  * index is freed, its key wiped, its key file destroyed and its snapshot
  * removed.
  *
@@ -177,6 +178,7 @@ static void retire(struct cds_mirror *m, struct cds_mirror_epoch *ep,
 {
 	if (!ep->ix)
 		return;
+	cds_tview_free(ep->tv);
 	cds_index_free(ep->ix);
 	if (destroy)
 		remove_epoch_files(m, ep->key.epoch);
@@ -271,6 +273,22 @@ static void serve(struct cds_mirror *m, struct cds_mirror_epoch *ne,
 	m->n_ep = 2;
 }
 
+/*
+ * A follower serves an epoch only once the sealer has sealed its first
+ * version: until then it has nothing to answer for it.
+ */
+static bool wait_for_sealer(struct cds_mirror *m, uint32_t epoch)
+{
+	struct cds_error e;
+	uint64_t v;
+	bool found = false;
+
+	if (m->t.sealer)
+		return false;
+	return cds_store_tepoch_first(m->store, epoch, &v, &found, &e) ||
+	       !found;
+}
+
 enum cds_err cds_mirror_epochs_install(struct cds_mirror *m,
 				       struct cds_error *err)
 {
@@ -278,9 +296,11 @@ enum cds_err cds_mirror_epochs_install(struct cds_mirror *m,
 	struct cds_mirror_epoch ne = { 0 }, dropped;
 	struct cds_mirror_target t;
 	uint64_t last;
+	bool ready = false;
 	enum cds_err rc;
 
-	if (!p->running || !atomic_load(&p->done))
+	if (!p->running || !atomic_load(&p->done) ||
+	    (!p->rc && wait_for_sealer(m, p->key.epoch)))
 		return CDS_OK;
 	pthread_join(p->th, NULL);
 	p->running = false;
@@ -297,6 +317,11 @@ enum cds_err cds_mirror_epochs_install(struct cds_mirror *m,
 	t = (struct cds_mirror_target){ &ne.key, &ne, ne.ix };
 	rc = cds_mirror_sync(m, &t, 1, false, cds_index_seq(ne.ix),
 			     atomic_load(&m->seq), &last, err);
+	if (!rc)
+		rc = cds_mirror_t_attach(m, &ne, &ready, err);
+	if (!rc && !ready)
+		rc = cds_fail(err, CDS_ERR_STORE, "key epoch %" PRIu32
+			      " has no sealed version to serve", ne.key.epoch);
 	if (rc)
 		goto out;
 	atomic_fetch_add(&m->evaluations, p->evaluations);
@@ -310,6 +335,7 @@ enum cds_err cds_mirror_epochs_install(struct cds_mirror *m,
 	retire(m, &dropped, !p->previous);
 	memset(&ne, 0, sizeof(ne));
 out:
+	cds_tview_free(ne.tv);
 	cds_index_free(ne.ix);
 	sodium_memzero(&ne, sizeof(ne));
 	cds_index_free(p->ix);

@@ -1,10 +1,19 @@
 /*
- * mirror_int.h: the mirror's state, shared by its three files:
+ * mirror_int.h: the mirror's state, shared by its files:
  *   mirror.c         open, close and the reader API (auth, lookup, buckets,
  *                    evaluate, params);
  *   mirror_sync.c    applying store changes to the caches and indexes;
  *   mirror_epochs.c  key epochs: index load/build, background builds for
- *                    new epochs, grace periods, key destruction.
+ *                    new epochs, grace periods, key destruction;
+ *   mirror_tlog.c    directory transparency: the version log in memory,
+ *                    the published views followed from the store, and what
+ *                    readers ask of them (heads, proofs);
+ *   mirror_seal.c    the sealer: versions made from the working index.
+ *
+ * Bucket answers come from each served epoch's published view (tview.h),
+ * never from the working index (index.h), which only feeds the sealer:
+ * entries carry random nonces, so only the bytes one sealer wrote to the
+ * store are served, by every replica alike.
  *
  * Locks, always taken in this order, never one while upgrading another:
  *   poll_mu   serialises the updater (poll, close); it owns `store`,
@@ -12,8 +21,10 @@
  *             writes `ep`/`n_ep` (under ep_lock) or mutates an index;
  *   ep_lock   (rw) the served epochs: readers hold it while they use an
  *             epoch's key or index, so an epoch is never freed under them;
- *   dir_lock  (rw) the account cache and the plain-lookup map.
- * Each index also has its own rwlock (index.h), taken inside ep_lock.
+ *   dir_lock  (rw) the account cache and the plain-lookup map;
+ *   t.lock    (rw) the version log and the latest head.
+ * Each index and view also has its own rwlock (index.h, tview.h), taken
+ * inside ep_lock.
  */
 #ifndef CDS_INDEX_MIRROR_INT_H
 #define CDS_INDEX_MIRROR_INT_H
@@ -22,10 +33,12 @@
 #include <stdatomic.h>
 #include <time.h>
 
+#include "crypto/thead.h"
 #include "index/accounts.h"
 #include "index/dirmap.h"
 #include "index/index.h"
 #include "index/mirror.h"
+#include "index/tview.h"
 #include "store/keysrc.h"
 
 /* Changes read from the store per round (bounded memory per poll step). */
@@ -33,7 +46,8 @@
 
 struct cds_mirror_epoch {
 	struct cds_epoch_key key; /* secret: wiped when dropped */
-	struct cds_index *ix;
+	struct cds_index *ix;     /* the working index: the sealer's source */
+	struct cds_tview *tv;     /* what is served: the latest sealed version */
 	int64_t expires_us;       /* wall clock; 0 while current */
 	uint64_t unsaved;         /* entry changes since load/build/save */
 };
@@ -52,6 +66,18 @@ struct cds_mirror_pending {
 	enum cds_err rc;
 	struct cds_error err;
 	struct cds_mirror *m;
+};
+
+/* Directory transparency (mirror_tlog.c, mirror_seal.c). */
+struct cds_mirror_tlog {
+	pthread_rwlock_t lock;       /* log and head, for readers */
+	struct cds_mlog_mem *log;    /* every version's record, all epochs */
+	struct cds_thead head;       /* the latest version; version 0: none */
+	uint8_t pk[CDS_TKEY_PUBLIC_BYTES];
+	uint8_t sk[CDS_TKEY_SECRET_BYTES]; /* secret (the mirror is locked) */
+	bool sealer;                 /* holds the store's sealer role */
+	int64_t sealed_us;           /* monotonic, the last seal */
+	atomic_int_fast64_t due_us;  /* monotonic: changes wait until; 0 none */
 };
 
 struct cds_mirror {
@@ -79,6 +105,8 @@ struct cds_mirror {
 	atomic_uint_fast64_t seq;     /* last change applied everywhere */
 	atomic_uint_fast64_t evaluations;
 	atomic_bool building;         /* pend.running, for readers */
+
+	struct cds_mirror_tlog t;
 };
 
 /* One index to bring up to date, with the key of its epoch. */
@@ -137,5 +165,49 @@ void cds_mirror_epochs_close(struct cds_mirror *m);
  * old changes for it.
  */
 bool cds_mirror_snapshot_seq(struct cds_mirror *m, size_t i, uint64_t *seq);
+
+/*
+ * mirror_tlog.c, under poll_mu:
+ *   _open     the transparency key (made if the directory has none), the
+ *             log from the store's versions, a view for each served epoch;
+ *   _attach   a view for epoch ep (an epoch about to be served), loaded
+ *             from the store; *ready false if the store holds no version
+ *             of it and this mirror is not the sealer (a follower waits
+ *             for the sealer's first version);
+ *   _follow   append the store's new versions to the log and apply them
+ *             to the served views;
+ *   _close    free the log, wipe the key.
+ */
+enum cds_err cds_mirror_t_open(struct cds_mirror *m, struct cds_error *err);
+enum cds_err cds_mirror_t_attach(struct cds_mirror *m,
+				 struct cds_mirror_epoch *ep, bool *ready,
+				 struct cds_error *err);
+enum cds_err cds_mirror_t_follow(struct cds_mirror *m, struct cds_error *err);
+void cds_mirror_t_close(struct cds_mirror *m);
+/*
+ * mirror_tlog.c: the log's root if leaf were appended (the log unchanged),
+ * and the append itself with the new head (under t.lock).
+ */
+enum cds_err cds_mirror_t_root_after(struct cds_mirror *m,
+				     const uint8_t leaf[CDS_HASH_BYTES],
+				     uint8_t root[CDS_HASH_BYTES],
+				     struct cds_error *err);
+enum cds_err cds_mirror_t_append(struct cds_mirror *m,
+				 const struct cds_thead *h,
+				 struct cds_error *err);
+
+/*
+ * mirror_seal.c, under poll_mu, after the indexes are synced:
+ *   _seal_poll  take or keep the sealer role; as sealer seal every served
+ *               epoch's changes (at most every seal interval), or its
+ *               first version; as follower drop the dirty marks;
+ *   _seal_first as sealer, seal epoch ep's first version now if it has
+ *               none (an epoch about to be served).
+ */
+enum cds_err cds_mirror_seal_poll(struct cds_mirror *m,
+				  struct cds_error *err);
+enum cds_err cds_mirror_seal_first(struct cds_mirror *m,
+				   struct cds_mirror_epoch *ep,
+				   struct cds_error *err);
 
 #endif

@@ -12,7 +12,11 @@
  *     moved on, so the bound advances with the server;
  *  3. an index being built in the background (a key rotation): it replays
  *     the changes since its own start, which the mirror does not track, so
- *     no pruning happens while a build runs.
+ *     no pruning happens while a build runs;
+ *  4. the sealer to come: a replica that takes the role over marks dirty
+ *     the buckets of every change after the last sealed version's `seq`
+ *     (mirror_seal.c), so those changes stay until they are sealed (were
+ *     they gone, it would have to re-diff every bucket).
  * Rows up to the smallest of these positions are deleted (never the newest
  * row: store.h).  A consumer the pruner did not know of (a snapshot copied
  * in from elsewhere, or older than the log) is caught when it is used:
@@ -29,14 +33,22 @@
  * The oldest change position some consumer still needs.  Under poll_mu,
  * which every change to m->ep also holds, so no ep_lock is needed.
  */
-static uint64_t needed_from(struct cds_mirror *m)
+static enum cds_err needed_from(struct cds_mirror *m, uint64_t *bound,
+				struct cds_error *err)
 {
-	uint64_t bound = atomic_load(&m->seq), s;
+	struct cds_tversion last;
+	bool found = false;
+	uint64_t s;
+	enum cds_err rc;
 
+	*bound = atomic_load(&m->seq);
 	for (size_t i = 0; m->cfg.snapshot && i < m->n_ep; i++)
-		if (cds_mirror_snapshot_seq(m, i, &s) && s < bound)
-			bound = s;
-	return bound;
+		if (cds_mirror_snapshot_seq(m, i, &s) && s < *bound)
+			*bound = s;
+	rc = cds_store_tversion_last(m->store, &last, &found, err);
+	if (!rc && found && last.seq < *bound)
+		*bound = last.seq;
+	return rc;
 }
 
 enum cds_err cds_mirror_prune(struct cds_mirror *m, uint64_t *removed,
@@ -47,8 +59,7 @@ enum cds_err cds_mirror_prune(struct cds_mirror *m, uint64_t *removed,
 
 	*removed = 0;
 	pthread_mutex_lock(&m->poll_mu);
-	if (!m->pend.running) {
-		bound = needed_from(m);
+	if (!m->pend.running && !(rc = needed_from(m, &bound, err))) {
 		/* A consumer at p reads the changes after p: rows <= p go. */
 		rc = cds_store_changes_prune(m->store, bound + 1, removed, err);
 		if (!rc && *removed)

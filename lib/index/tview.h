@@ -52,8 +52,14 @@ size_t cds_tview_memory(struct cds_tview *v);
  * Apply one sealed version: for each change, remove its fingerprints and
  * insert its entries (a fingerprint removed and added is replaced), rehash
  * the changed leaves, check the root (invariant 2), then make h current.
- * CDS_ERR_INVALID for a change that cannot apply (a removed fingerprint
- * absent, an added one present and not removed, prefix out of range).
+ * The changes come in ascending prefix order, one per bucket (as the store
+ * and cds_tview_diff give them), each with its removed fingerprints and
+ * added entries strictly ascending.  CDS_ERR_INVALID (err->index names the
+ * change) for a change that cannot apply: a removed fingerprint absent, an
+ * added one present and not removed, prefix out of range, order; or for a
+ * head of another epoch or a version not after the view's.  CDS_ERR_NOMEM.
+ * Every failure leaves the view as it was.  Cost: the changed buckets are
+ * copied and hashed, and their ancestors hashed once each.
  */
 enum cds_err cds_tview_apply(struct cds_tview *v, const struct cds_thead *h,
 			     const struct cds_tchange *ch, size_t n,
@@ -62,9 +68,11 @@ enum cds_err cds_tview_apply(struct cds_tview *v, const struct cds_thead *h,
 /*
  * Bucket `prefix`'s entries appended to out, with the head of the version
  * they belong to, the inclusion proof (32 K bytes into proof) and the
- * bucket's ETag version (changes whenever its bytes change, never repeats
- * with other bytes).  CDS_ERR_INVALID if prefix >= 2^K; CDS_ERR_NOT_FOUND
- * if no version is sealed yet.
+ * bucket's ETag version (etag_version may be NULL): the first 8 bytes of
+ * its leaf hash, which commits to epoch, prefix and bytes, so the same
+ * bucket has the same ETag on every replica and after a restart, and
+ * another one whenever its bytes change.  CDS_ERR_INVALID if
+ * prefix >= 2^K; CDS_ERR_NOT_FOUND if no version is sealed yet.
  */
 enum cds_err cds_tview_bucket(struct cds_tview *v, uint32_t prefix,
 			      struct cds_buf *out, struct cds_thead *head,
@@ -83,7 +91,11 @@ enum cds_err cds_tview_proof(struct cds_tview *v, uint32_t prefix,
  * working index, same epoch and K): per bucket, the fingerprints whose
  * entry left or changed (removed) and the entries that are new or changed
  * (added); buckets whose bytes are equal are left out.  The diff owns its
- * bytes; its changes are valid until cds_tdiff_free.
+ * bytes; its changes are valid until cds_tdiff_free.  CDS_ERR_INVALID if
+ * work is of another epoch or K, or prefixes are out of range or not
+ * ascending; CDS_ERR_NOMEM.  The caller gets prefixes from
+ * cds_index_dirty_take(work) and gives them back with
+ * cds_index_dirty_mark if the version is not sealed after all.
  */
 struct cds_tdiff {
 	struct cds_tchange *ch;
@@ -97,15 +109,23 @@ enum cds_err cds_tview_diff(struct cds_tview *v, struct cds_index *work,
 			    struct cds_error *err) CDS_MUST_CHECK;
 
 /*
- * The diff of every bucket of work (an epoch's first version: every entry
- * added) against an empty view.
+ * The diff of every bucket of work against the view: for an epoch's first
+ * version (an empty view) every entry added; after the working index was
+ * rebuilt (its dirty marks lost), the whole difference.  2^K buckets read.
  */
 enum cds_err cds_tview_diff_all(struct cds_tview *v, struct cds_index *work,
 				struct cds_tdiff **out,
 				struct cds_error *err) CDS_MUST_CHECK;
 void cds_tdiff_free(struct cds_tdiff *d);
 
-/* The root the view would have after applying d; the view is unchanged. */
+/*
+ * The root the view would have after applying d; what readers see is
+ * unchanged.  O(changed buckets x K) hashes, no copy of the tree.  Errors
+ * as cds_tview_apply's for the changes.  The new buckets and nodes are
+ * kept for the next cds_tview_apply: if that one's changes make the same
+ * bytes (the sealer's case), it hashes nothing again.  They are dropped by
+ * that apply, the next root_after or cds_tview_free.
+ */
 enum cds_err cds_tview_root_after(struct cds_tview *v,
 				  const struct cds_tdiff *d,
 				  uint8_t root[CDS_HASH_BYTES],

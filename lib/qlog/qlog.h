@@ -59,6 +59,11 @@ enum cds_endpoint {
 	CDS_EP_HANDLE_BIND,
 	CDS_EP_OHTTP,           /* a gateway request that never reached a route */
 	CDS_EP_OHTTP_KEYS,
+	CDS_EP_ACCOUNT_GET,
+	CDS_EP_THEAD,           /* directory transparency (no target logged) */
+	CDS_EP_TCONSISTENCY,
+	CDS_EP_TVERSION,
+	CDS_EP_THISTORY,
 	CDS_EP__COUNT
 };
 const char *cds_endpoint_name(enum cds_endpoint ep);

@@ -44,6 +44,11 @@ static const char *const endpoint_names[CDS_EP__COUNT] = {
 	[CDS_EP_HANDLE_BIND] = "handle_bind",
 	[CDS_EP_OHTTP] = "ohttp",
 	[CDS_EP_OHTTP_KEYS] = "ohttp_keys",
+	[CDS_EP_ACCOUNT_GET] = "account_get",
+	[CDS_EP_THEAD] = "transparency_head",
+	[CDS_EP_TCONSISTENCY] = "transparency_consistency",
+	[CDS_EP_TVERSION] = "transparency_version",
+	[CDS_EP_THISTORY] = "transparency_history",
 };
 
 const char *cds_endpoint_name(enum cds_endpoint ep)

@@ -12,6 +12,14 @@
  * "etags", answer a bucket whose ETag still matches with "not_modified"
  * and no entries, so a client revalidates 256 buckets per request.
  *
+ * Every bucket answer names the sealed version its bytes belong to and
+ * carries their inclusion proof in that version's tree (DESIGN.md
+ * "Directory transparency"): "version" and "proof" in JSON (not_modified
+ * buckets too, for the current version), CDS-Version and CDS-Proof
+ * headers on raw answers.  A GET's ETag follows the bucket's bytes alone,
+ * so a 304 leaves the client with bytes and a proof that still verify
+ * against the older version's head.
+ *
  * Invariants:
  *  1. A POST reply never exceeds cfg.max_bucket_reply bytes unless it
  *     holds one bucket (a bucket is always servable on its own): past the
@@ -57,6 +65,17 @@ static bool etag_current(const char *tag, uint32_t epoch, uint32_t prefix,
 		return true;
 	bucket_etag(mine, epoch, prefix, version, 'b');
 	return !strcmp(tag, mine);
+}
+
+/* Append `"version":V,"proof":"<base64>"` to out. */
+static enum cds_err append_proof(struct cds_buf *out,
+				 const struct cds_mirror_tproof *tp)
+{
+	char b64[CDS_B64_LEN(sizeof(tp->proof))];
+
+	cds_pubenc_b64(b64, tp->proof, tp->proof_len);
+	return cds_buf_appendf(out, "\"version\":%llu,\"proof\":\"%s\"",
+			       (unsigned long long)tp->head.version, b64);
 }
 
 /* Append `"entries":"<base64 of bucket>"` to out. */
@@ -160,13 +179,13 @@ static bool bucket_check(struct cds_req *rq, struct cds_reply *rp,
 /* Fetch one bucket into raw; false after an error reply. */
 static bool fetch(struct cds_req *rq, struct cds_reply *rp, uint32_t epoch,
 		  uint32_t prefix, struct cds_buf *raw, uint64_t *version,
-		  long index)
+		  struct cds_mirror_tproof *tp, long index)
 {
 	struct cds_error err = {0};
 	struct cds_mirror_params p;
 
 	if (!cds_mirror_bucket(rq->srv->mirror, epoch, prefix, raw, version,
-			       &err)) {
+			       tp, &err)) {
 		cds_metrics_add(rq->srv->metrics, CDS_M_BUCKET_FETCHES, 1);
 		return true;
 	}
@@ -183,7 +202,8 @@ static bool fetch(struct cds_req *rq, struct cds_reply *rp, uint32_t epoch,
 
 /* The 200 body of a GET, JSON or raw. */
 static void bucket_body(struct cds_reply *rp, struct cds_buf *raw, bool octets,
-			uint32_t epoch, uint32_t prefix)
+			uint32_t epoch, uint32_t prefix,
+			const struct cds_mirror_tproof *tp)
 {
 	struct cds_buf out;
 	uint8_t *body;
@@ -198,6 +218,7 @@ static void bucket_body(struct cds_reply *rp, struct cds_buf *raw, bool octets,
 	if (cds_buf_appendf(&out, "{\"epoch\":%u,\"prefix\":%u,", epoch,
 			    prefix) ||
 	    append_entries(&out, raw->data, raw->len) ||
+	    cds_buf_append(&out, ",", 1) || append_proof(&out, tp) ||
 	    cds_buf_append(&out, "}", 1)) {
 		cds_buf_fini(&out);
 		cds_reply_error(rp, 503, "busy", -1, "out of memory");
@@ -207,8 +228,21 @@ static void bucket_body(struct cds_reply *rp, struct cds_buf *raw, bool octets,
 	cds_reply_raw(rp, 200, "application/json", body, len);
 }
 
+/* CDS-Version and CDS-Proof: what a raw answer cannot say in its body. */
+static void proof_headers(struct cds_reply *rp,
+			  const struct cds_mirror_tproof *tp)
+{
+	char b64[CDS_B64_LEN(sizeof(tp->proof))];
+
+	cds_pubenc_b64(b64, tp->proof, tp->proof_len);
+	cds_reply_header(rp, "CDS-Version", "%llu",
+			 (unsigned long long)tp->head.version);
+	cds_reply_header_long(rp, "CDS-Proof", b64);
+}
+
 void cds_api_bucket_get(struct cds_req *rq, struct cds_reply *rp)
 {
+	struct cds_mirror_tproof tp;
 	uint32_t prefix, epoch;
 	uint64_t version = 0;
 	struct cds_buf raw;
@@ -221,7 +255,7 @@ void cds_api_bucket_get(struct cds_req *rq, struct cds_reply *rp)
 		goto out;
 	if (!bucket_args(rq, rp, &prefix, &epoch) ||
 	    !bucket_check(rq, rp, epoch, prefix) ||
-	    !fetch(rq, rp, epoch, prefix, &raw, &version, -1))
+	    !fetch(rq, rp, epoch, prefix, &raw, &version, &tp, -1))
 		goto charge;
 	bucket_etag(etag, epoch, prefix, version, octets ? 'b' : 'j');
 	if (etag_matches(rq, etag)) {
@@ -229,8 +263,10 @@ void cds_api_bucket_get(struct cds_req *rq, struct cds_reply *rp)
 		cds_reply_raw(rp, 304, octets ? "application/octet-stream"
 					      : "application/json", NULL, 0);
 	} else {
-		bucket_body(rp, &raw, octets, epoch, prefix);
+		bucket_body(rp, &raw, octets, epoch, prefix, &tp);
 	}
+	if (octets)
+		proof_headers(rp, &tp);
 	cds_reply_header(rp, "ETag", "%s", etag);
 	cds_reply_header(rp, "Cache-Control", "public, max-age=%u",
 			 rq->srv->cfg.bucket_max_age);
@@ -247,7 +283,7 @@ out:
 static bool bucket_item(struct cds_req *rq, struct cds_reply *rp,
 			const struct cds_buckets_req *b, size_t i,
 			const struct cds_buf *raw, uint64_t version,
-			struct cds_buf *out)
+			const struct cds_mirror_tproof *tp, struct cds_buf *out)
 {
 	size_t cap = rq->srv->cfg.max_bucket_reply;
 	uint32_t p = b->prefixes[i];
@@ -256,12 +292,14 @@ static bool bucket_item(struct cds_req *rq, struct cds_reply *rp,
 	if (b->etags && b->etags[i] &&
 	    etag_current(b->etags[i], b->epoch, p, version)) {
 		cds_metrics_add(rq->srv->metrics, CDS_M_BUCKET_NOT_MODIFIED, 1);
-		if (!cds_buf_appendf(out, "%s{\"prefix\":%u,\"not_modified\":true}",
-				     i ? "," : "", p))
+		if (!cds_buf_appendf(out, "%s{\"prefix\":%u,\"not_modified\":true,",
+				     i ? "," : "", p) &&
+		    !append_proof(out, tp) && !cds_buf_append(out, "}", 1))
 			return true;
 		goto nomem;
 	}
-	if (i > 0 && out->len + CDS_B64_LEN(raw->len) + 2 * ETAG_BYTES > cap) {
+	if (i > 0 && out->len + CDS_B64_LEN(raw->len) + 2 * ETAG_BYTES +
+			     CDS_B64_LEN(tp->proof_len) + 40 > cap) {
 		cds_reply_error(rp, 413, "too_large", (long)i,
 				"the reply would exceed %zu bytes at prefixes[%zu]; ask for fewer buckets",
 				cap, i);
@@ -272,6 +310,7 @@ static bool bucket_item(struct cds_req *rq, struct cds_reply *rp,
 	if (!cds_buf_appendf(out, "%s{\"prefix\":%u,\"etag\":\"\\\"%.*s\\\"\",",
 			     i ? "," : "", p, (int)strlen(etag) - 2, etag + 1) &&
 	    !append_entries(out, raw->data, raw->len) &&
+	    !cds_buf_append(out, ",", 1) && !append_proof(out, tp) &&
 	    !cds_buf_append(out, "}", 1))
 		return true;
 nomem:
@@ -283,6 +322,7 @@ nomem:
 static bool buckets_doc(struct cds_req *rq, struct cds_reply *rp,
 			const struct cds_buckets_req *b, struct cds_buf *out)
 {
+	struct cds_mirror_tproof tp;
 	struct cds_buf raw;
 	uint64_t version;
 	bool ok = false;
@@ -295,8 +335,8 @@ static bool buckets_doc(struct cds_req *rq, struct cds_reply *rp,
 	for (size_t i = 0; i < b->n; i++) {
 		cds_buf_reset(&raw);
 		if (!fetch(rq, rp, b->epoch, b->prefixes[i], &raw, &version,
-			   (long)i) ||
-		    !bucket_item(rq, rp, b, i, &raw, version, out))
+			   &tp, (long)i) ||
+		    !bucket_item(rq, rp, b, i, &raw, version, &tp, out))
 			goto out;
 	}
 	if (cds_buf_append(out, "]}", 2)) {

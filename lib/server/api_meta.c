@@ -52,20 +52,25 @@ static json_t *ohttp_keys_b64(struct cds_server *s)
  * The DESIGN.md fields first, unchanged, then the limits a client paces
  * itself by: prefixes per POST /v1/buckets, the per-address guard (bytes
  * per second, burst, what each request costs beyond its bytes; 0 = no
- * guard) and the byte cap of one POST /v1/buckets reply; last the
- * gateway's key configurations.
+ * guard) and the byte cap of one POST /v1/buckets reply; then the
+ * gateway's key configurations; last the transparency key (DESIGN.md
+ * "Directory transparency").
  */
 void cds_api_params(struct cds_req *rq, struct cds_reply *rp)
 {
 	const struct cds_server_config *c = &rq->srv->cfg;
 	struct cds_mirror_params p;
 	char pk[CDS_B64_LEN(CDS_OPRF_ELEMENT_BYTES)];
+	uint8_t tkey[CDS_TKEY_PUBLIC_BYTES];
+	char tk[CDS_B64_LEN(CDS_TKEY_PUBLIC_BYTES)];
 
 	cds_mirror_params(rq->srv->mirror, &p);
 	cds_b64_encode(pk, p.public_key, sizeof(p.public_key));
+	cds_mirror_tkey(rq->srv->mirror, tkey);
+	cds_b64_encode(tk, tkey, sizeof(tkey));
 	cds_reply_json(rp, 200,
 		       json_pack("{s:i, s:s, s:s, s:I, s:s, s:i, s:I, s:b,"
-				 " s:I, s:{s:I, s:I, s:I}, s:I, s:o*}",
+				 " s:I, s:{s:I, s:I, s:I}, s:I, s:o*, s:s}",
 				 "version", 1,
 				 "suite", "ristretto255-SHA512",
 				 "mode", "voprf",
@@ -81,7 +86,8 @@ void cds_api_params(struct cds_req *rq, struct cds_reply *rp)
 							     ? c->bucket_burst_bytes : 0),
 				 "request_bytes", (json_int_t)CDS_BUCKET_REQUEST_BYTES,
 				 "max_bucket_reply", (json_int_t)c->max_bucket_reply,
-				 "ohttp_keys", ohttp_keys_b64(rq->srv)));
+				 "ohttp_keys", ohttp_keys_b64(rq->srv),
+				 "transparency_key", tk));
 }
 
 /* The metrics text; rp gets 200 or the error met while rendering. */

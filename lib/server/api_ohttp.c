@@ -197,8 +197,8 @@ static enum cds_err encode_reply(struct cds_buf *out, struct cds_reply *irp,
 	m.fields[n++] = (struct cds_bhttp_field){"content-type",
 						 irp->content_type};
 	for (size_t i = 0; i < irp->n_hdr; i++) {
-		m.fields[n++] = (struct cds_bhttp_field){irp->hdr[i].name,
-							 irp->hdr[i].value};
+		m.fields[n++] = (struct cds_bhttp_field){
+			irp->hdr[i].name, cds_reply_header_value(&irp->hdr[i])};
 		cache_set |= !strcasecmp(irp->hdr[i].name, "Cache-Control");
 	}
 	if (!cache_set)

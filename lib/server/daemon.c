@@ -109,7 +109,8 @@ static enum MHD_Result send_reply(struct cds_req *rq, struct cds_reply *rp)
 	}
 	MHD_add_response_header(resp, "Content-Type", rp->content_type);
 	for (size_t i = 0; i < rp->n_hdr; i++) {
-		MHD_add_response_header(resp, rp->hdr[i].name, rp->hdr[i].value);
+		MHD_add_response_header(resp, rp->hdr[i].name,
+					cds_reply_header_value(&rp->hdr[i]));
 		cache_set |= !strcasecmp(rp->hdr[i].name, "Cache-Control");
 	}
 	/* Tokens and account data must never sit in a shared cache. */

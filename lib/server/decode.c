@@ -10,6 +10,7 @@
  */
 #include "server/decode.h"
 
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -667,26 +668,40 @@ enum cds_err cds_decode_identity(struct cds_identity_req *out,
 	return rc;
 }
 
-enum cds_err cds_decode_u32(uint32_t *out, const char *s, size_t len,
-			    uint32_t min, uint32_t max, const char *what,
+enum cds_err cds_decode_u64(uint64_t *out, const char *s, size_t len,
+			    uint64_t min, uint64_t max, const char *what,
 			    struct cds_error *err)
 {
 	uint64_t v = 0;
 	size_t i;
 
-	if (len == 0 || len > 10 || (len > 1 && s[0] == '0'))
+	if (len == 0 || len > 20 || (len > 1 && s[0] == '0'))
 		goto bad;
 	for (i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
+		uint64_t d = (uint64_t)(s[i] - '0');
+
+		if (s[i] < '0' || s[i] > '9' || v > (UINT64_MAX - d) / 10)
 			goto bad;
-		v = v * 10 + (uint64_t)(s[i] - '0');
+		v = v * 10 + d;
 	}
 	if (v < min || v > max)
 		goto bad;
-	*out = (uint32_t)v;
+	*out = v;
 	return CDS_OK;
 bad:
 	return cds_fail(err, CDS_ERR_INVALID,
-			"%s must be a whole number from %u to %u", what, min,
-			max);
+			"%s must be a whole number from %" PRIu64 " to %" PRIu64,
+			what, min, max);
+}
+
+enum cds_err cds_decode_u32(uint32_t *out, const char *s, size_t len,
+			    uint32_t min, uint32_t max, const char *what,
+			    struct cds_error *err)
+{
+	uint64_t v;
+	enum cds_err rc = cds_decode_u64(&v, s, len, min, max, what, err);
+
+	if (!rc)
+		*out = (uint32_t)v;
+	return rc;
 }

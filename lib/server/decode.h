@@ -166,5 +166,9 @@ enum cds_err cds_decode_identity(struct cds_identity_req *out,
 enum cds_err cds_decode_u32(uint32_t *out, const char *s, size_t len,
 			    uint32_t min, uint32_t max, const char *what,
 			    struct cds_error *err) CDS_MUST_CHECK;
+/* The same for 64-bit values (at most 20 digits; no overflow). */
+enum cds_err cds_decode_u64(uint64_t *out, const char *s, size_t len,
+			    uint64_t min, uint64_t max, const char *what,
+			    struct cds_error *err) CDS_MUST_CHECK;
 
 #endif

@@ -49,6 +49,10 @@ void cds_reply_init(struct cds_reply *r)
 
 void cds_reply_fini(struct cds_reply *r)
 {
+	for (size_t i = 0; i < r->n_hdr; i++) {
+		free(r->hdr[i].big);
+		r->hdr[i].big = NULL;
+	}
 	free(r->body);
 	r->body = NULL;
 	r->len = 0;
@@ -76,6 +80,28 @@ void cds_reply_header(struct cds_reply *r, const char *name, const char *fmt,
 	va_end(ap);
 	r->hdr[r->n_hdr].name = name;
 	r->n_hdr++;
+}
+
+void cds_reply_header_long(struct cds_reply *r, const char *name,
+			   const char *value)
+{
+	char *v;
+
+	if (r->n_hdr >= CDS_REPLY_MAX_HEADERS)
+		return;
+	if (!(v = strdup(value))) {
+		cds_reply_error(r, 503, "busy", -1, "out of memory");
+		return;
+	}
+	r->hdr[r->n_hdr].name = name;
+	r->hdr[r->n_hdr].value[0] = '\0';
+	r->hdr[r->n_hdr].big = v;
+	r->n_hdr++;
+}
+
+const char *cds_reply_header_value(const struct cds_reply_header *h)
+{
+	return h->big ? h->big : h->value;
 }
 
 /* The last resort when even the error body cannot be allocated. */

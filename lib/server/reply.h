@@ -27,6 +27,7 @@
 struct cds_reply_header {
 	const char *name;                 /* static string */
 	char value[CDS_REPLY_HEADER_BYTES];
+	char *big;                        /* malloc'd, owned; NULL: value */
 };
 
 struct cds_reply {
@@ -48,6 +49,17 @@ char *cds_reply_take_body(struct cds_reply *r, size_t *len);
 /* Add a header (the value is copied, truncated to fit). */
 void cds_reply_header(struct cds_reply *r, const char *name, const char *fmt,
 		      ...) __attribute__((format(printf, 3, 4)));
+
+/*
+ * Add a header whose value may be long (an inclusion proof in base64:
+ * 1,024 characters at 24 prefix bits), copied whole; on allocation failure
+ * the reply becomes a 503.
+ */
+void cds_reply_header_long(struct cds_reply *r, const char *name,
+			   const char *value);
+
+/* A header's value, whichever way it was added. */
+const char *cds_reply_header_value(const struct cds_reply_header *h);
 
 /*
  * Serialise `doc` (reference stolen, may be NULL after a failed build) as

@@ -28,6 +28,8 @@ static const struct cds_route routes[] = {
 	 CDS_EP_HANDLES_UPDATE, cds_api_handles_update},
 	{"PUT", "/v1/accounts/me/identity_key", false, true, true,
 	 CDS_EP_IDENTITY_KEY, cds_api_identity_key},
+	{"GET", "/v1/accounts/me", false, false, false, CDS_EP_ACCOUNT_GET,
+	 cds_api_account_get},
 	{"DELETE", "/v1/accounts/me", false, false, true, CDS_EP_ACCOUNT_DELETE,
 	 cds_api_account_delete},
 	{"GET", "/metrics", false, false, false, CDS_EP_METRICS, cds_api_metrics},
@@ -44,14 +46,29 @@ static const struct cds_route routes[] = {
 	 CDS_EP_OHTTP_KEYS, cds_api_ohttp_keys},
 	{"POST", "/v1/ohttp", false, true, false, CDS_EP_OHTTP, cds_api_ohttp,
 	 CDS_OHTTP_MEDIA_REQ},
+	{"GET", "/v1/transparency/head", false, false, false, CDS_EP_THEAD,
+	 cds_api_thead},
+	{"GET", "/v1/transparency/consistency", false, false, false,
+	 CDS_EP_TCONSISTENCY, cds_api_tconsistency},
+	{"GET", "/v1/transparency/versions/", true, false, false,
+	 CDS_EP_TVERSION, cds_api_tversion},
+	{"GET", "/v1/transparency/buckets/", true, false, false,
+	 CDS_EP_THISTORY, cds_api_thistory, NULL, false, "/history"},
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 
 static bool path_matches(const struct cds_route *r, const char *path)
 {
-	size_t n = strlen(r->path);
+	size_t n = strlen(r->path), len = strlen(path), sn;
 
+	if (r->is_prefix && r->suffix) {
+		/* "/v1/transparency/buckets/P/history": P non-empty, no '/'. */
+		sn = strlen(r->suffix);
+		return len > n + sn && strncmp(path, r->path, n) == 0 &&
+		       strcmp(path + len - sn, r->suffix) == 0 &&
+		       memchr(path + n, '/', len - n - sn) == NULL;
+	}
 	if (r->is_prefix)
 		/* "/v1/buckets/" needs something after the slash. */
 		return strncmp(path, r->path, n) == 0 && path[n] != '\0' &&

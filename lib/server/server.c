@@ -5,7 +5,8 @@
  * drain and a final flush.
  *
  * The background thread polls the store's change log every second (so that
- * cdsctl's changes reach answers within the 5 s DESIGN.md promises) and
+ * cdsctl's changes reach answers within the 5 s DESIGN.md promises), or
+ * sooner when changes wait for the seal interval to seal them, and
  * saves changed rate-limit state every RATE_SAVE_SECONDS, and prunes the
  * store's change log every --prune-interval (mirror_prune.c says what is
  * kept).
@@ -47,6 +48,7 @@ void cds_server_config_init(struct cds_server_config *c)
 	c->snapshot = true;
 	c->change_notify = true;
 	c->prune_interval_s = 3600;
+	c->transparency_interval_ms = 1000;
 	c->max_body = 1 << 20;
 	c->max_batch = 1024;
 	c->max_prefixes = 256;
@@ -92,6 +94,10 @@ static enum cds_err check_config(const struct cds_server_config *c,
 	if (c->timeout_s < 1 || c->deadline_s < 1)
 		return cds_fail(err, CDS_ERR_USAGE,
 				"the request timeout and deadline must be at least 1 second");
+	if (c->transparency_interval_ms < 100 ||
+	    c->transparency_interval_ms > 60000)
+		return cds_fail(err, CDS_ERR_USAGE,
+				"--transparency-interval must be 100 to 60000 ms");
 	if (c->retention_days < 0)
 		return cds_fail(err, CDS_ERR_USAGE,
 				"--retention-days must not be negative");
@@ -286,6 +292,7 @@ static enum cds_err open_index(struct cds_server *s, struct cds_error *err)
 		.epoch_grace_us = c->epoch_grace_us,
 		.snapshot = c->snapshot,
 		.quiet = c->quiet,
+		.seal_interval_us = (int64_t)c->transparency_interval_ms * 1000,
 	};
 	struct cds_mirror_params p;
 	int64_t t0 = cds_monotonic_us();
@@ -393,8 +400,18 @@ static void *bg_main(void *arg)
 
 	pthread_mutex_lock(&s->bg_mu);
 	while (!s->stopping) {
+		int64_t wait_us = POLL_MS * 1000;
+		int64_t due = cds_mirror_seal_due_us(s->mirror);
+
+		/* Changes held back by the seal interval: poll when due. */
+		if (due && due - cds_monotonic_us() < wait_us)
+			wait_us = due - cds_monotonic_us();
+		if (wait_us < 1000)
+			wait_us = 1000;
 		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += POLL_MS / 1000;
+		ts.tv_nsec += (long)(wait_us % 1000000) * 1000;
+		ts.tv_sec += (time_t)(wait_us / 1000000) + ts.tv_nsec / 1000000000;
+		ts.tv_nsec %= 1000000000;
 		pthread_cond_timedwait(&s->bg_cv, &s->bg_mu, &ts);
 		if (s->stopping)
 			break;

@@ -53,6 +53,7 @@ struct cds_server_config {
 	bool change_notify;           /* shared store: poll on change notices */
 	unsigned index_threads;       /* 0 = number of cores */
 	unsigned prune_interval_s;    /* change-log pruning; 0 = never */
+	unsigned transparency_interval_ms; /* sealing at most this often */
 	/* limits */
 	size_t max_body;              /* bytes of a request body */
 	size_t max_batch;             /* elements or handles per request */

@@ -106,6 +106,8 @@ struct cds_route {
 	 * cannot.
 	 */
 	bool direct_only;
+	/* With is_prefix: the path ends so, one segment after the prefix. */
+	const char *suffix;
 };
 
 struct cds_req {
@@ -201,11 +203,16 @@ cds_api_fn cds_api_account_create;
 cds_api_fn cds_api_handles_update;
 cds_api_fn cds_api_identity_key;
 cds_api_fn cds_api_account_delete;
+cds_api_fn cds_api_account_get;
 cds_api_fn cds_api_verify;
 cds_api_fn cds_api_register;
 cds_api_fn cds_api_handle_bind;
 cds_api_fn cds_api_ohttp_keys;
 cds_api_fn cds_api_ohttp;
+cds_api_fn cds_api_thead;
+cds_api_fn cds_api_tconsistency;
+cds_api_fn cds_api_tversion;
+cds_api_fn cds_api_thistory;
 
 /* api_accounts.c: make the server's own write visible at once. */
 void cds_api_after_write(struct cds_req *rq);

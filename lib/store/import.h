@@ -8,11 +8,14 @@
  * spreadsheets write).  Lines end in LF or CRLF.
  *
  * An import is all or nothing with respect to the file's content: the whole
- * file is checked first (syntax, handles repeated within the file, handles
- * already registered), and only a clean file is written, in transactions of
- * opts->batch accounts.  The one way to end up half-imported is another
- * process registering one of the file's handles between the check and the
- * write; the error then says how many lines went in.
+ * file is checked (syntax, handles repeated within the file, handles
+ * already registered) before anything is committed, and only a clean file
+ * is written, in transactions of opts->batch accounts.  The one way to end
+ * up half-imported is another process registering one of the file's handles
+ * between the check and the write; the error then says how many lines went
+ * in.  The check, the parsing of the next batch and the store's writes run
+ * side by side on three threads (import_impl.h); the callbacks are called
+ * on the caller's thread only.
  */
 #ifndef CDS_STORE_IMPORT_H
 #define CDS_STORE_IMPORT_H
@@ -52,8 +55,11 @@ enum cds_import_phase { CDS_IMPORT_CHECKING = 1, CDS_IMPORT_WRITING = 2 };
 struct cds_import_opts {
 	size_t batch; /* accounts per transaction; 0 = CDS_IMPORT_BATCH */
 	/*
-	 * Progress, called at least once per batch: while checking, done and
-	 * total are bytes of the file; while writing, accounts.  May be NULL.
+	 * Progress: while checking (every fraction of a second while the
+	 * import waits for the check, and once at its end with done == total),
+	 * done and total are bytes of the file; then once per committed
+	 * batch, accounts.  Every CHECKING call comes before the first
+	 * WRITING one.  May be NULL.
 	 */
 	void (*progress)(void *ctx, enum cds_import_phase phase, uint64_t done,
 			 uint64_t total);
@@ -77,7 +83,8 @@ struct cds_import_report {
 };
 
 /*
- * Import the seekable file f (named `name` in messages) into s.  If the
+ * Import the regular file f (named `name` in messages) into s, read from
+ * its start through its descriptor (f's own position is not used).  If the
  * check finds bad lines, returns CDS_ERR_INVALID (or CDS_ERR_EXISTS when
  * the only problems are taken or repeated handles) having written nothing;
  * rep->messages then say "line N: what is wrong" for the first ones and

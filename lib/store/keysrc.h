@@ -1,11 +1,12 @@
 /*
  * keysrc.h: where a data directory's secrets live, behind one interface,
  * so that the code serving them (the mirror's epochs, the gateway, the
- * verification codes, the legal ledger's head signatures) and cdsctl need
- * not know:
+ * verification codes, the legal ledger's head signatures, transparency's
+ * signed heads) and cdsctl need not know:
  *
  *   files   DIR/keys/epoch-<N>.key and DIR/keys/ohttp-gateway.keys
- *           (crypto/keys.h, crypto/gwkeys.h): one machine, SQLite;
+ *           (crypto/keys.h, crypto/gwkeys.h), DIR/keys/transparency.key:
+ *           one machine, SQLite;
  *   sealed  rows of the store's `sealed` table (store/shared.h), each
  *           sealed under the key-encryption key DIR/keys/kek
  *           (crypto/seal.h): PostgreSQL with any number of replicas, each
@@ -24,6 +25,9 @@
  *                              by the first cdsd that starts
  *     kind "ledger", id 1      the legal ledger's Ed25519 seed (raw bytes,
  *                              legal/ledger_head.h), made by init
+ *     kind "transparency", id 1
+ *                              the transparency key's Ed25519 seed (raw
+ *                              bytes, crypto/thead.h), made by init
  *
  * Invariants:
  *  1. A dump of the database holds no plaintext secret: every secret row
@@ -138,5 +142,18 @@ enum cds_err cds_keysrc_secret_get(struct cds_keysrc *ks, const char *kind,
 				   const uint8_t *first, uint8_t *out,
 				   size_t len,
 				   struct cds_error *err) CDS_MUST_CHECK;
+
+/*
+ * The transparency key's 32-byte Ed25519 seed (crypto_sign_seed_keypair
+ * makes the key pair): DIR/keys/transparency.key (0600, the base64 of the
+ * seed and a newline) or the sealed row ("transparency", 1).  With create,
+ * made first if there is none, atomically: two processes creating it at
+ * once agree on one (keysrc_tkey.c).  Without, CDS_ERR_NOT_FOUND if there
+ * is none; CDS_ERR_INVALID for a malformed file.  seed is zeroed on
+ * failure.
+ */
+enum cds_err cds_keysrc_tkey(struct cds_keysrc *ks, bool create,
+			     uint8_t seed[32],
+			     struct cds_error *err) CDS_MUST_CHECK;
 
 #endif

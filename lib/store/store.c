@@ -240,6 +240,14 @@ enum cds_err cds_store_accounts_create(struct cds_store *s,
 				       struct cds_new_account *accts, size_t n,
 				       struct cds_error *err)
 {
+	return cds_store_accounts_create_if(s, accts, n, NULL, NULL, err);
+}
+
+enum cds_err cds_store_accounts_create_if(struct cds_store *s,
+					  struct cds_new_account *accts,
+					  size_t n, cds_store_ready_fn ready,
+					  void *ctx, struct cds_error *err)
+{
 	enum cds_err rc;
 
 	for (size_t i = 0; i < n; i++) {
@@ -250,7 +258,7 @@ enum cds_err cds_store_accounts_create(struct cds_store *s,
 			return rc;
 		}
 	}
-	rc = n ? s->ops->accounts_create(s, accts, n, err) : CDS_OK;
+	rc = n ? s->ops->accounts_create(s, accts, n, ready, ctx, err) : CDS_OK;
 	if (rc)
 		for (size_t i = 0; i < n; i++)
 			sodium_memzero(accts[i].token, sizeof(accts[i].token));
@@ -294,6 +302,20 @@ enum cds_err cds_store_handles_update(struct cds_store *s,
 	if (rc)
 		return rc;
 	return s->ops->handles_update(s, id, add, n_add, remove, n_remove, err);
+}
+
+enum cds_err cds_store_account_handles(struct cds_store *s,
+				       const uint8_t id[static CDS_ACCOUNT_ID_BYTES],
+				       cds_store_name_fn fn, void *ctx,
+				       struct cds_error *err)
+{
+	struct cds_account a;
+	enum cds_err rc = s->ops->account_get(s, id, &a, err);
+
+	sodium_memzero(&a, sizeof(a));
+	if (rc)
+		return rc;
+	return s->ops->account_handles(s, id, fn, ctx, err);
 }
 
 enum cds_err cds_store_handle_get(struct cds_store *s, const char *handle,

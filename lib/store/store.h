@@ -151,6 +151,22 @@ enum cds_err cds_store_accounts_create(struct cds_store *s,
 				       struct cds_new_account *accts, size_t n,
 				       struct cds_error *err) CDS_MUST_CHECK;
 
+/*
+ * As cds_store_accounts_create, but the transaction commits only if
+ * ready(ctx, err) returns CDS_OK once every account is written; any other
+ * value rolls it back and is returned (with ready's message).  ready may
+ * block: a bulk import writes its first batch while another thread still
+ * checks the file, and commits it only once the check has passed.  The
+ * ids and tokens it would see are not yet committed, so ready must not
+ * hand them out.
+ */
+typedef enum cds_err (*cds_store_ready_fn)(void *ctx, struct cds_error *err);
+enum cds_err cds_store_accounts_create_if(struct cds_store *s,
+					  struct cds_new_account *accts,
+					  size_t n, cds_store_ready_fn ready,
+					  void *ctx,
+					  struct cds_error *err) CDS_MUST_CHECK;
+
 enum cds_err cds_store_account_get(struct cds_store *s,
 				   const uint8_t id[static CDS_ACCOUNT_ID_BYTES],
 				   struct cds_account *out,
@@ -176,6 +192,17 @@ enum cds_err cds_store_handles_update(struct cds_store *s,
 				      const char *const *add, size_t n_add,
 				      const char *const *remove, size_t n_remove,
 				      struct cds_error *err) CDS_MUST_CHECK;
+
+/*
+ * The handles of one account, in handle order, through fn (non-zero stops:
+ * not an error).  CDS_ERR_NOT_FOUND if there is no such account.  What
+ * GET /v1/accounts/me answers the account itself.
+ */
+typedef int (*cds_store_name_fn)(void *ctx, const char *handle);
+enum cds_err cds_store_account_handles(struct cds_store *s,
+				       const uint8_t id[static CDS_ACCOUNT_ID_BYTES],
+				       cds_store_name_fn fn, void *ctx,
+				       struct cds_error *err) CDS_MUST_CHECK;
 
 /* Which account a handle reaches. CDS_ERR_NOT_FOUND if none. */
 enum cds_err cds_store_handle_get(struct cds_store *s, const char *handle,

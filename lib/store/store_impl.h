@@ -17,6 +17,7 @@
 
 #include "store/shared.h"
 #include "store/store.h"
+#include "store/tstore.h"
 #include "store/verify.h"
 
 struct cds_store_ops {
@@ -30,10 +31,13 @@ struct cds_store_ops {
 	/*
 	 * The backend gives each account its id (unique, never reused) and
 	 * fills its token with cds_token_fill; it stores only token hashes.
+	 * ready (may be NULL) is called inside the transaction after the
+	 * writes; the backend commits only if it returns CDS_OK.
 	 */
 	enum cds_err (*accounts_create)(struct cds_store *s,
 					struct cds_new_account *accts,
-					size_t n, struct cds_error *err);
+					size_t n, cds_store_ready_fn ready,
+					void *ctx, struct cds_error *err);
 	enum cds_err (*account_get)(struct cds_store *s, const uint8_t *id,
 				    struct cds_account *out,
 				    struct cds_error *err);
@@ -46,6 +50,10 @@ struct cds_store_ops {
 				       const char *const *add, size_t n_add,
 				       const char *const *remove,
 				       size_t n_remove, struct cds_error *err);
+	/* Only called for an account that exists (store.c checks). */
+	enum cds_err (*account_handles)(struct cds_store *s, const uint8_t *id,
+					cds_store_name_fn fn, void *ctx,
+					struct cds_error *err);
 	enum cds_err (*handle_get)(struct cds_store *s, const char *handle,
 				   struct cds_account *out,
 				   struct cds_error *err);
@@ -110,6 +118,37 @@ struct cds_store_ops {
 				       struct cds_error *err);
 	enum cds_err (*wait_changes)(struct cds_store *s, int timeout_ms,
 				     bool *notified, struct cds_error *err);
+	/*
+	 * tstore.h: transparency's history.  tstore.c checks the arguments
+	 * (sizes, prefixes, versions within int64) and clamps read bounds.
+	 */
+	enum cds_err (*tversion_append)(struct cds_store *s,
+					const struct cds_tversion *v,
+					const struct cds_tchange *ch, size_t n,
+					struct cds_error *err);
+	enum cds_err (*tversion_last)(struct cds_store *s,
+				      struct cds_tversion *v, bool *found,
+				      struct cds_error *err);
+	enum cds_err (*tversions)(struct cds_store *s, uint64_t from,
+				  size_t limit, cds_tversion_fn fn, void *ctx,
+				  uint64_t *last, struct cds_error *err);
+	enum cds_err (*tepoch_first)(struct cds_store *s, uint32_t epoch,
+				     uint64_t *version, bool *found,
+				     struct cds_error *err);
+	enum cds_err (*tchanges)(struct cds_store *s, uint64_t version,
+				 uint32_t from_prefix, size_t limit,
+				 cds_tchange_fn fn, void *ctx,
+				 struct cds_error *err);
+	enum cds_err (*thistory)(struct cds_store *s, uint32_t epoch,
+				 uint32_t prefix, uint64_t since,
+				 cds_tchange_fn fn, void *ctx,
+				 struct cds_error *err);
+	enum cds_err (*tepoch_changes)(struct cds_store *s, uint32_t epoch,
+				       uint64_t after, uint64_t upto,
+				       cds_tchange_fn fn, void *ctx,
+				       struct cds_error *err);
+	enum cds_err (*tseal_try)(struct cds_store *s, bool *held,
+				  struct cds_error *err);
 };
 
 struct cds_store {
@@ -208,6 +247,56 @@ struct cds_verify_backend {
 				       struct cds_error *err);
 };
 
+/*
+ * store_handles.c: handles added to and removed from an existing account
+ * (the handles_update op, and the verify hooks handle_add, handle_remove),
+ * the part both backends share, over these hooks.  Every hook but begin
+ * runs inside the backend's write transaction.
+ */
+struct cds_handles_backend {
+	/* A write transaction; end commits on CDS_OK, else rolls back. */
+	enum cds_err (*begin)(struct cds_store *s, struct cds_error *err);
+	enum cds_err (*end)(struct cds_store *s, enum cds_err rc,
+			    struct cds_error *err);
+	/* Existing account id's number; CDS_ERR_NOT_FOUND naming it. */
+	enum cds_err (*account_n)(struct cds_store *s, const uint8_t *id,
+				  int64_t *n, struct cds_error *err);
+	/* Account id's number from the id alone (no query); false if none. */
+	bool (*number)(struct cds_store *s, const uint8_t *id, int64_t *n);
+	/* Insert handle h of account n unless h is registered (*added). */
+	enum cds_err (*row_add)(struct cds_store *s, int64_t n, const char *h,
+				bool *added, struct cds_error *err);
+	/* Delete handle h of account n if it is there (*removed). */
+	enum cds_err (*row_remove)(struct cds_store *s, int64_t n,
+				   const char *h, bool *removed,
+				   struct cds_error *err);
+	/* Whether registered handle h is account n's. */
+	enum cds_err (*owned_by)(struct cds_store *s, int64_t n, const char *h,
+				 bool *mine, struct cds_error *err);
+	/* A change row: account id's handle h (NULL: the account itself). */
+	enum cds_err (*log_change)(struct cds_store *s, const uint8_t *id,
+				   const char *h, struct cds_error *err);
+};
+
+/* The handles_update op, in one write transaction of its own. */
+enum cds_err cds_handles_update_with(struct cds_store *s,
+				     const struct cds_handles_backend *b,
+				     const uint8_t *id, const char *const *add,
+				     size_t n_add, const char *const *remove,
+				     size_t n_remove,
+				     struct cds_error *err) CDS_MUST_CHECK;
+
+/* One handle added to or removed from account id, inside a transaction
+ * the caller holds (the verify hooks). */
+enum cds_err cds_handle_add_with(struct cds_store *s,
+				 const struct cds_handles_backend *b,
+				 const uint8_t *id, const char *h,
+				 struct cds_error *err) CDS_MUST_CHECK;
+enum cds_err cds_handle_remove_with(struct cds_store *s,
+				    const struct cds_handles_backend *b,
+				    const uint8_t *id, const char *h,
+				    struct cds_error *err) CDS_MUST_CHECK;
+
 /* The verify_redeem op of a backend, given its hooks. */
 enum cds_err cds_verify_redeem_with(struct cds_store *s,
 				    const struct cds_verify_backend *b,
@@ -223,6 +312,15 @@ enum cds_err cds_verify_limit(int64_t count, int64_t oldest_us, int64_t now_us,
 			      int64_t window_us, unsigned max,
 			      uint32_t *retry_after_s,
 			      struct cds_error *err) CDS_MUST_CHECK;
+
+/*
+ * tstore.c: what a backend's append checks under its lock (tstore.h
+ * invariant 1), given the last version stored (0: none): CDS_ERR_EXISTS
+ * if version is already there (another sealer won), CDS_ERR_INVALID if it
+ * would leave a gap.
+ */
+enum cds_err cds_tstore_check_next(uint64_t version, uint64_t last,
+				   struct cds_error *err) CDS_MUST_CHECK;
 
 /* store_sqlite.c: the SQLite backend's entry points. */
 enum cds_err cds_sqlite_create(const char *datadir, unsigned prefix_bits,

@@ -53,6 +53,8 @@ static const char *const sql_text[PG__COUNT] = {
 	[PG_HANDLE_GET] = "SELECT a.id, a.identity_key, a.token_hash "
 			  "FROM handles h JOIN accounts a ON a.n = h.account "
 			  "WHERE h.handle = $1::text",
+	[PG_ACCOUNT_HANDLES] = "SELECT handle FROM handles WHERE account = "
+			       "$1::int8 ORDER BY handle",
 	/* The positions (from 1) of the array's handles that are taken. */
 	[PG_HANDLES_TAKEN] = "SELECT v.i FROM unnest($1::text[]) WITH ORDINALITY "
 			     "AS v(h, i) JOIN handles ON handles.handle = v.h",
@@ -127,6 +129,35 @@ static const char *const sql_text[PG__COUNT] = {
 			   "$5::float8, $6::int8)",
 	[PG_RATE_REFUND] = "UPDATE ratelimit SET tokens = least($3::float8, "
 			   "tokens + $2::float8) WHERE account = $1::int8",
+	[PG_TVERSION_MAX] = "SELECT coalesce(max(version), 0) FROM tversions",
+	[PG_TVERSION_INSERT] = "INSERT INTO tversions (version, epoch, time_ms, "
+			       "root, log_root, signature, seq) VALUES ($1::int8, "
+			       "$2::int8, $3::int8, $4::bytea, $5::bytea, "
+			       "$6::bytea, $7::int8)",
+	[PG_TVERSION_LAST] = "SELECT version, epoch, time_ms, root, log_root, "
+			     "signature, seq FROM tversions "
+			     "ORDER BY version DESC LIMIT 1",
+	/*
+	 * The walks of tstore_pg.c read in pages: each statement takes the
+	 * last row seen (the keyset) and the page's size last.
+	 */
+	[PG_TVERSIONS_AFTER] = "SELECT version, epoch, time_ms, root, log_root, "
+			       "signature, seq FROM tversions WHERE version > "
+			       "$1::int8 ORDER BY version LIMIT $2::int8",
+	[PG_TEPOCH_FIRST] = "SELECT min(version) FROM tversions "
+			    "WHERE epoch = $1::int8",
+	[PG_TCHANGES] = "SELECT version, prefix, removed, added FROM tchanges "
+			"WHERE version = $1::int8 AND prefix > $2::int8 "
+			"ORDER BY prefix LIMIT $3::int8",
+	[PG_THISTORY] = "SELECT version, prefix, removed, added FROM tchanges "
+			"WHERE epoch = $1::int8 AND prefix = $2::int8 AND "
+			"version > $3::int8 ORDER BY version LIMIT $4::int8",
+	[PG_TEPOCH_CHANGES] = "SELECT version, prefix, removed, added FROM tchanges "
+			      "WHERE epoch = $1::int8 AND version <= $2::int8 AND "
+			      "(version, prefix) > ($3::int8, $4::int8) "
+			      "ORDER BY version, prefix LIMIT $5::int8",
+	[PG_TSEAL_TRY] = "SELECT pg_try_advisory_lock(" CDS_PG_TSEAL_LOCK
+			 ")::int4::int8",
 };
 
 static const char session_sql[] =
@@ -469,6 +500,7 @@ static const struct cds_store_ops pg_ops = {
 	.account_delete = pg_account_delete,
 	.account_set_key = pg_account_set_key,
 	.handles_update = pg_handles_update,
+	.account_handles = pg_account_handles,
 	.handle_get = pg_handle_get,
 	.handles_taken = pg_handles_taken,
 	.scan = pg_scan,
@@ -491,6 +523,14 @@ static const struct cds_store_ops pg_ops = {
 	.rate_refund = pg_rate_refund,
 	.changes_listen = pg_changes_listen,
 	.wait_changes = pg_wait_changes,
+	.tversion_append = pg_tversion_append,
+	.tversion_last = pg_tversion_last,
+	.tversions = pg_tversions,
+	.tepoch_first = pg_tepoch_first,
+	.tchanges = pg_tchanges,
+	.thistory = pg_thistory,
+	.tepoch_changes = pg_tepoch_changes,
+	.tseal_try = pg_tseal_try,
 };
 
 enum cds_err cds_pg_open(struct cds_store **out, const char *url,

@@ -10,6 +10,7 @@
  *   store_pg_keep.c    the change log's floor and pruning, the ledger mark
  *   store_pg_verify.c  verified handles (verify.h)
  *   store_pg_shared.c  what replicas share: sealed secrets, rate buckets
+ *   tstore_pg.c        transparency's history (tstore.h), the sealer lock
  *
  * The backend keeps store.h's semantics exactly as the SQLite backend does;
  * where PostgreSQL differs, this is how the difference is closed:
@@ -42,6 +43,14 @@
 
 #define CDS_PG_SCHEMA "cds"
 
+/*
+ * Advisory lock keys of transparency's history (tstore_pg.c), beside
+ * store_pg_schema.c's create lock 7239410581.  The ledger and the query
+ * log lock hashtext() values, 32-bit, so never one of these.
+ */
+#define CDS_PG_TSEAL_LOCK "7239410582"   /* session: the one sealer */
+#define CDS_PG_TAPPEND_LOCK "7239410583" /* transaction: one append at once */
+
 /* The cached (prepared) statements; the SQL text of each is in store_pg.c. */
 enum pg_stmt_id {
 	PG_META_GET,
@@ -54,6 +63,7 @@ enum pg_stmt_id {
 	PG_HANDLE_OWNER,
 	PG_HANDLE_REMOVE,
 	PG_HANDLE_GET,
+	PG_ACCOUNT_HANDLES,
 	PG_HANDLES_TAKEN,
 	PG_CHANGE_ADD,
 	PG_CHANGE_ALL_HANDLES,
@@ -77,6 +87,15 @@ enum pg_stmt_id {
 	PG_SEALED_DELETE,
 	PG_RATE_CHARGE,
 	PG_RATE_REFUND,
+	PG_TVERSION_MAX,
+	PG_TVERSION_INSERT,
+	PG_TVERSION_LAST,
+	PG_TVERSIONS_AFTER,
+	PG_TEPOCH_FIRST,
+	PG_TCHANGES,
+	PG_THISTORY,
+	PG_TEPOCH_CHANGES,
+	PG_TSEAL_TRY,
 	PG__COUNT
 };
 
@@ -98,10 +117,10 @@ static inline struct pg_store *pg_of(struct cds_store *s)
 }
 
 /* The schema version this program writes (store_pg_schema.c). */
-#define CDS_PG_SCHEMA_VERSION 5
+#define CDS_PG_SCHEMA_VERSION 6
 
 /* Statement arguments: text or binary values with their lengths. */
-#define PG_ARGS_MAX 6
+#define PG_ARGS_MAX 7
 struct pg_args {
 	const char *val[PG_ARGS_MAX];
 	int len[PG_ARGS_MAX];
@@ -202,6 +221,8 @@ struct pg_copy {
 enum cds_err pg_copy_begin(struct pg_copy *c, PGconn *conn, const char *sql,
 			   struct cds_error *err) CDS_MUST_CHECK;
 void pg_copy_row(struct pg_copy *c, int fields);
+/* Send the rows buffered so far (the server starts on them meanwhile). */
+void pg_copy_flush(struct pg_copy *c);
 void pg_copy_bytes(struct pg_copy *c, const void *p, size_t len);
 void pg_copy_text(struct pg_copy *c, const char *s);
 void pg_copy_i64(struct pg_copy *c, int64_t v);
@@ -224,6 +245,12 @@ enum cds_err pg_accounts_write(struct cds_store *s,
 			       struct cds_new_account *accts, size_t n,
 			       struct cds_error *err) CDS_MUST_CHECK;
 
+/* store_pg_write.c: a write transaction on the store's base pointer (the
+ * begin and end hooks of store_handles.c and store_verify.c). */
+enum cds_err pg_write_begin(struct cds_store *s, struct cds_error *err);
+enum cds_err pg_write_end(struct cds_store *s, enum cds_err rc,
+			  struct cds_error *err);
+
 /*
  * store_pg_write.c, inside the caller's write transaction, with the change
  * row: add handle h to existing account id (CDS_ERR_NOT_FOUND if it is
@@ -239,6 +266,7 @@ enum cds_err pg_handle_remove(struct cds_store *s, const uint8_t *id,
 /* store_pg_{create,write,read,keep,verify}.c: the ops they implement. */
 enum cds_err pg_accounts_create(struct cds_store *s,
 				struct cds_new_account *accts, size_t n,
+				cds_store_ready_fn ready, void *ctx,
 				struct cds_error *err);
 enum cds_err pg_account_delete(struct cds_store *s, const uint8_t *id,
 			       struct cds_error *err);
@@ -256,6 +284,9 @@ enum cds_err pg_admin_hash(struct cds_store *s, uint8_t *hash,
 			   struct cds_error *err);
 enum cds_err pg_account_get(struct cds_store *s, const uint8_t *id,
 			    struct cds_account *out, struct cds_error *err);
+enum cds_err pg_account_handles(struct cds_store *s, const uint8_t *id,
+				cds_store_name_fn fn, void *ctx,
+				struct cds_error *err);
 enum cds_err pg_handle_get(struct cds_store *s, const char *handle,
 			   struct cds_account *out, struct cds_error *err);
 enum cds_err pg_handles_taken(struct cds_store *s, const char *const *handles,
@@ -306,5 +337,30 @@ enum cds_err pg_rate_refund(struct cds_store *s, const uint8_t *id,
 enum cds_err pg_changes_listen(struct cds_store *s, struct cds_error *err);
 enum cds_err pg_wait_changes(struct cds_store *s, int timeout_ms,
 			     bool *notified, struct cds_error *err);
+
+/* tstore_pg.c: the tstore.h ops. */
+enum cds_err pg_tversion_append(struct cds_store *s,
+				const struct cds_tversion *v,
+				const struct cds_tchange *ch, size_t n,
+				struct cds_error *err);
+enum cds_err pg_tversion_last(struct cds_store *s, struct cds_tversion *v,
+			      bool *found, struct cds_error *err);
+enum cds_err pg_tversions(struct cds_store *s, uint64_t from, size_t limit,
+			  cds_tversion_fn fn, void *ctx, uint64_t *last,
+			  struct cds_error *err);
+enum cds_err pg_tepoch_first(struct cds_store *s, uint32_t epoch,
+			     uint64_t *version, bool *found,
+			     struct cds_error *err);
+enum cds_err pg_tchanges(struct cds_store *s, uint64_t version,
+			 uint32_t from_prefix, size_t limit, cds_tchange_fn fn,
+			 void *ctx, struct cds_error *err);
+enum cds_err pg_thistory(struct cds_store *s, uint32_t epoch, uint32_t prefix,
+			 uint64_t since, cds_tchange_fn fn, void *ctx,
+			 struct cds_error *err);
+enum cds_err pg_tepoch_changes(struct cds_store *s, uint32_t epoch,
+			       uint64_t after, uint64_t upto, cds_tchange_fn fn,
+			       void *ctx, struct cds_error *err);
+enum cds_err pg_tseal_try(struct cds_store *s, bool *held,
+			  struct cds_error *err);
 
 #endif

@@ -94,6 +94,28 @@ enum cds_err pg_account_get(struct cds_store *base, const uint8_t *id,
 	return rc;
 }
 
+enum cds_err pg_account_handles(struct cds_store *base, const uint8_t *id,
+				cds_store_name_fn fn, void *ctx,
+				struct cds_error *err)
+{
+	struct pg_store *s = pg_of(base);
+	struct pg_args a = {.n = 0};
+	int64_t n = 0;
+	PGresult *r;
+
+	if (!pg_account_number(s, id, &n))
+		return cds_fail(err, CDS_ERR_NOT_FOUND, "no such account");
+	pg_arg_i64(&a, n);
+	r = pg_run(s, PG_ACCOUNT_HANDLES, &a, "read an account's handles", err);
+	if (!r)
+		return CDS_ERR_STORE;
+	for (int i = 0; i < PQntuples(r); i++)
+		if (fn(ctx, PQgetvalue(r, i, 0)) != 0)
+			break;
+	PQclear(r);
+	return CDS_OK;
+}
+
 enum cds_err pg_handle_get(struct cds_store *base, const char *handle,
 			   struct cds_account *out, struct cds_error *err)
 {

@@ -8,7 +8,7 @@
  * edit a step that has shipped.  The tables mirror the SQLite backend's
  * (store_sqlite_schema.c: accounts numbered n with permuted ids, handles
  * keyed by the handle, the change log, rate state, the ledger mark,
- * verifications); meta also holds
+ * verifications, transparency's history); meta also holds
  * last_seq, the change counter of store_pg.h invariant 1.
  *
  * Invariants:
@@ -172,6 +172,45 @@ static const char *const migrations[CDS_PG_SCHEMA_VERSION] = {
 	"  IF FOUND THEN charged := true; RETURN; END IF;"
 	RATE_CHARGE_DECIDE
 	" END $$;",
+
+	/*
+	 * v6: directory transparency's history (tstore.h), as SQLite's v5.
+	 * prefix is bigint so that binary COPY writes it as every other
+	 * integer.  Auditors replay these rows, so a trigger refuses any
+	 * UPDATE, DELETE or TRUNCATE (accidents; the signatures and the log
+	 * guard against intent), as the ledger's does.
+	 */
+	"CREATE TABLE tversions ("
+	"  version bigint PRIMARY KEY CHECK (version >= 1),"
+	"  epoch bigint NOT NULL CHECK (epoch BETWEEN 0 AND 4294967295),"
+	"  time_ms bigint NOT NULL CHECK (time_ms >= 0),"
+	"  root bytea NOT NULL CHECK (length(root) = 32),"
+	"  log_root bytea NOT NULL CHECK (length(log_root) = 32),"
+	"  signature bytea NOT NULL CHECK (length(signature) = 64),"
+	"  seq bigint NOT NULL CHECK (seq >= 0));"
+	"CREATE INDEX tversions_by_epoch ON tversions (epoch, version);"
+	"CREATE TABLE tchanges ("
+	"  version bigint NOT NULL,"
+	"  prefix bigint NOT NULL CHECK (prefix BETWEEN 0 AND 16777215),"
+	"  epoch bigint NOT NULL,"
+	"  removed bytea NOT NULL CHECK (length(removed) % 16 = 0),"
+	"  added bytea NOT NULL CHECK (length(added) % 104 = 0),"
+	"  PRIMARY KEY (version, prefix));"
+	"CREATE INDEX tchanges_by_bucket ON tchanges (epoch, prefix, version);"
+	"CREATE OR REPLACE FUNCTION tstore_append_only() RETURNS trigger"
+	" LANGUAGE plpgsql AS $$ BEGIN"
+	" RAISE EXCEPTION 'the transparency history is append-only'; END $$;"
+	"CREATE TRIGGER tversions_no_change BEFORE UPDATE OR DELETE"
+	" ON tversions FOR EACH ROW EXECUTE FUNCTION tstore_append_only();"
+	"CREATE TRIGGER tversions_no_truncate BEFORE TRUNCATE"
+	" ON tversions FOR EACH STATEMENT EXECUTE FUNCTION tstore_append_only();"
+	"CREATE TRIGGER tchanges_no_change BEFORE UPDATE OR DELETE"
+	" ON tchanges FOR EACH ROW EXECUTE FUNCTION tstore_append_only();"
+	"CREATE TRIGGER tchanges_no_truncate BEFORE TRUNCATE"
+	" ON tchanges FOR EACH STATEMENT EXECUTE FUNCTION tstore_append_only();"
+	/* A sealed version wakes listening replicas as a change does. */
+	"CREATE TRIGGER tversions_notify AFTER INSERT ON tversions"
+	" FOR EACH STATEMENT EXECUTE FUNCTION notify_changes();",
 };
 
 static enum cds_err exec(PGconn *conn, const char *sql, const char *what,
@@ -368,7 +407,9 @@ void cds_pg_remove(const char *url)
 		   "EXECUTE format('DROP TABLE IF EXISTS " CDS_PG_SCHEMA
 		   ".%I CASCADE', t); END LOOP; "
 		   "DROP FUNCTION IF EXISTS " CDS_PG_SCHEMA ".rate_charge; "
-		   "DROP FUNCTION IF EXISTS " CDS_PG_SCHEMA ".notify_changes; END$$",
+		   "DROP FUNCTION IF EXISTS " CDS_PG_SCHEMA ".notify_changes; "
+		   "DROP FUNCTION IF EXISTS " CDS_PG_SCHEMA ".tstore_append_only; "
+		   "END$$",
 		   "remove the store", NULL);
 	PQfinish(conn);
 }

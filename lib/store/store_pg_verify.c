@@ -107,17 +107,6 @@ enum cds_err pg_verify_drop(struct cds_store *base, const uint8_t *id,
 }
 
 /* The hooks of cds_verify_redeem_with (store_impl.h). */
-static enum cds_err begin(struct cds_store *base, struct cds_error *err)
-{
-	return pg_begin_write(pg_of(base), err);
-}
-
-static enum cds_err end(struct cds_store *base, enum cds_err rc,
-			struct cds_error *err)
-{
-	return pg_end_write(pg_of(base), rc, err);
-}
-
 /* Read verification id, locking its row; *found false if there is none. */
 static enum cds_err read_row(struct cds_store *base, const uint8_t *id,
 			     struct cds_verify_row *w, bool *found,
@@ -160,8 +149,8 @@ static enum cds_err set_state(struct cds_store *base, const uint8_t *id,
 }
 
 static const struct cds_verify_backend hooks = {
-	.begin = begin,
-	.end = end,
+	.begin = pg_write_begin,
+	.end = pg_write_end,
 	.row_get = read_row,
 	.row_set = set_state,
 	.handle_add = pg_handle_add,

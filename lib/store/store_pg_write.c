@@ -1,7 +1,8 @@
 /*
  * store_pg_write.c: the PostgreSQL backend's changes to existing accounts:
- * delete, re-key, handles added and removed, rate-limit state.  (Creating
- * accounts, in bulk, is store_pg_create.c.)
+ * delete, re-key, handles added and removed (the steps in store_handles.c,
+ * over this file's statements), rate-limit state.  (Creating accounts, in
+ * bulk, is store_pg_create.c.)
  *
  * Invariants (store.h; the same as store_sqlite_write.c's):
  *  1. Each function is one transaction (pg_begin_write .. pg_end_write):
@@ -127,9 +128,34 @@ enum cds_err pg_account_set_key(struct cds_store *base, const uint8_t *id,
 	return pg_end_write(s, rc, err);
 }
 
-static enum cds_err remove_handle(struct pg_store *s, const uint8_t *id,
-				  int64_t n, const char *h,
-				  struct cds_error *err)
+/* The hooks of store_handles.c, which adds and removes handles. */
+
+enum cds_err pg_write_begin(struct cds_store *base, struct cds_error *err)
+{
+	return pg_begin_write(pg_of(base), err);
+}
+
+enum cds_err pg_write_end(struct cds_store *base, enum cds_err rc,
+			  struct cds_error *err)
+{
+	return pg_end_write(pg_of(base), rc, err);
+}
+
+static enum cds_err h_account_n(struct cds_store *base, const uint8_t *id,
+				int64_t *n, struct cds_error *err)
+{
+	return account_n(pg_of(base), id, n, err);
+}
+
+static bool h_number(struct cds_store *base, const uint8_t *id, int64_t *n)
+{
+	return pg_account_number(pg_of(base), id, n);
+}
+
+/* Run the handle statement `which` on (h, n); *changed if it changed a row. */
+static enum cds_err handle_row(struct pg_store *s, enum pg_stmt_id which,
+			       int64_t n, const char *h, const char *what,
+			       bool *changed, struct cds_error *err)
 {
 	struct pg_args a = {.n = 0};
 	enum cds_err rc;
@@ -137,21 +163,35 @@ static enum cds_err remove_handle(struct pg_store *s, const uint8_t *id,
 
 	pg_arg_text(&a, h);
 	pg_arg_i64(&a, n);
-	rc = run(s, PG_HANDLE_REMOVE, &a, "remove a handle", &rows, err);
-	if (!rc && rows > 0)
-		rc = pg_log_change(s, id, h, err);
+	rc = run(s, which, &a, what, &rows, err);
+	*changed = !rc && rows > 0;
 	return rc;
 }
 
-/* Whether handle h belongs to account n (it exists: the add conflicted). */
-static enum cds_err owned_by(struct pg_store *s, int64_t n, const char *h,
-			     bool *mine, struct cds_error *err)
+static enum cds_err h_row_add(struct cds_store *base, int64_t n, const char *h,
+			      bool *added, struct cds_error *err)
+{
+	return handle_row(pg_of(base), PG_HANDLE_ADD, n, h, "add a handle", added,
+			  err);
+}
+
+static enum cds_err h_row_remove(struct cds_store *base, int64_t n,
+				 const char *h, bool *removed,
+				 struct cds_error *err)
+{
+	return handle_row(pg_of(base), PG_HANDLE_REMOVE, n, h, "remove a handle",
+			  removed, err);
+}
+
+static enum cds_err h_owned_by(struct cds_store *base, int64_t n, const char *h,
+			       bool *mine, struct cds_error *err)
 {
 	struct pg_args a = {.n = 0};
 	PGresult *r;
 
 	pg_arg_text(&a, h);
-	r = pg_run(s, PG_HANDLE_OWNER, &a, "find a handle's account", err);
+	r = pg_run(pg_of(base), PG_HANDLE_OWNER, &a, "find a handle's account",
+		   err);
 	if (!r)
 		return CDS_ERR_STORE;
 	*mine = PQntuples(r) == 1 && pg_col_i64(r, 0, 0) == n;
@@ -159,49 +199,30 @@ static enum cds_err owned_by(struct pg_store *s, int64_t n, const char *h,
 	return CDS_OK;
 }
 
-static enum cds_err add_handle(struct pg_store *s, const uint8_t *id,
-			       int64_t n, const char *h, size_t index,
-			       struct cds_error *err)
+static enum cds_err h_log_change(struct cds_store *base, const uint8_t *id,
+				 const char *h, struct cds_error *err)
 {
-	struct pg_args a = {.n = 0};
-	enum cds_err rc;
-	bool mine = false;
-	long rows = 0;
-
-	pg_arg_text(&a, h);
-	pg_arg_i64(&a, n);
-	rc = run(s, PG_HANDLE_ADD, &a, "add a handle", &rows, err);
-	if (rc)
-		return rc;
-	if (rows > 0)
-		return pg_log_change(s, id, h, err);
-	rc = owned_by(s, n, h, &mine, err);
-	if (!rc && !mine)
-		rc = cds_fail_at(err, CDS_ERR_EXISTS, (long)index,
-				 "handle '%.200s' is registered to another account",
-				 h);
-	return rc;
+	return pg_log_change(pg_of(base), id, h, err);
 }
+
+static const struct cds_handles_backend handles_hooks = {
+	.begin = pg_write_begin,
+	.end = pg_write_end,
+	.account_n = h_account_n,
+	.number = h_number,
+	.row_add = h_row_add,
+	.row_remove = h_row_remove,
+	.owned_by = h_owned_by,
+	.log_change = h_log_change,
+};
 
 enum cds_err pg_handles_update(struct cds_store *base, const uint8_t *id,
 			       const char *const *add, size_t n_add,
 			       const char *const *remove, size_t n_remove,
 			       struct cds_error *err)
 {
-	struct pg_store *s = pg_of(base);
-	enum cds_err rc;
-	int64_t n = 0;
-
-	rc = pg_begin_write(s, err);
-	if (rc)
-		return rc;
-	rc = account_n(s, id, &n, err);
-	/* Removals first, so that "remove X, add X" leaves X registered. */
-	for (size_t i = 0; i < n_remove && !rc; i++)
-		rc = remove_handle(s, id, n, remove[i], err);
-	for (size_t i = 0; i < n_add && !rc; i++)
-		rc = add_handle(s, id, n, add[i], i, err);
-	return pg_end_write(s, rc, err);
+	return cds_handles_update_with(base, &handles_hooks, id, add, n_add,
+				       remove, n_remove, err);
 }
 
 /* Rate states per statement: bounds the size of its four arrays. */
@@ -282,24 +303,11 @@ enum cds_err pg_rate_save(struct cds_store *base,
 enum cds_err pg_handle_add(struct cds_store *base, const uint8_t *id,
 			   const char *h, struct cds_error *err)
 {
-	struct pg_store *s = pg_of(base);
-	enum cds_err rc;
-	int64_t n = 0;
-
-	rc = account_n(s, id, &n, err);
-	if (!rc)
-		rc = add_handle(s, id, n, h, 0, err);
-	return rc;
+	return cds_handle_add_with(base, &handles_hooks, id, h, err);
 }
 
 enum cds_err pg_handle_remove(struct cds_store *base, const uint8_t *id,
 			      const char *h, struct cds_error *err)
 {
-	struct pg_store *s = pg_of(base);
-	int64_t n = 0;
-
-	if (!pg_account_number(s, id, &n))
-		return cds_fail(err, CDS_ERR_INTERNAL,
-				"store: a handle's account has no number");
-	return remove_handle(s, id, n, h, err);
+	return cds_handle_remove_with(base, &handles_hooks, id, h, err);
 }

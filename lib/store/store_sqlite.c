@@ -65,6 +65,8 @@ static const char *const sql_text[SQ__COUNT] = {
 	[SQ_HANDLE_REMOVE] = "DELETE FROM handles WHERE handle = ?1 AND account = ?2",
 	[SQ_HANDLE_GET] = "SELECT a.id, a.identity_key, a.token_hash FROM handles h "
 			  "JOIN accounts a ON a.n = h.account WHERE h.handle = ?1",
+	[SQ_ACCOUNT_HANDLES] = "SELECT handle FROM handles WHERE account = ?1 "
+			       "ORDER BY handle",
 	[SQ_CHANGE_ACCOUNT] = "INSERT INTO changes (account, handle) VALUES (?1, NULL)",
 	[SQ_CHANGE_ACCOUNT_MANY] = "INSERT INTO changes (account, handle) VALUES "
 				   X32("(?,NULL)"),
@@ -110,6 +112,33 @@ static const char *const sql_text[SQ__COUNT] = {
 			  "FROM verifications WHERE id = ?1",
 	[SQ_VERIFY_SET] = "UPDATE verifications SET attempts = ?2, state = ?3 "
 			  "WHERE id = ?1",
+	[SQ_TVERSION_MAX] = "SELECT max(version) FROM tversions",
+	[SQ_TVERSION_INSERT] = "INSERT INTO tversions (version, epoch, time_ms, "
+			       "root, log_root, signature, seq) "
+			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[SQ_TCHANGE_INSERT] = "INSERT INTO tchanges (version, prefix, epoch, "
+			      "removed, added) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[SQ_TVERSION_LAST] = "SELECT version, epoch, time_ms, root, log_root, "
+			     "signature, seq FROM tversions "
+			     "ORDER BY version DESC LIMIT 1",
+	[SQ_TVERSIONS_FROM] = "SELECT version, epoch, time_ms, root, log_root, "
+			      "signature, seq FROM tversions WHERE version >= ?1 "
+			      "ORDER BY version LIMIT ?2",
+	[SQ_TEPOCH_FIRST] = "SELECT min(version) FROM tversions WHERE epoch = ?1",
+	[SQ_TCHANGES] = "SELECT version, prefix, removed, added FROM tchanges "
+			"WHERE version = ?1 AND prefix >= ?2 "
+			"ORDER BY prefix LIMIT ?3",
+	[SQ_THISTORY] = "SELECT version, prefix, removed, added FROM tchanges "
+			"WHERE epoch = ?1 AND prefix = ?2 AND version > ?3 "
+			"ORDER BY version",
+	/*
+	 * A range of versions through the (version, prefix) index, which
+	 * gives the order too; "+epoch" keeps the planner off the bucket
+	 * index, which would read every row of the epoch and sort them.
+	 */
+	[SQ_TEPOCH_CHANGES] = "SELECT version, prefix, removed, added FROM tchanges "
+			      "WHERE +epoch = ?1 AND version > ?2 AND version <= ?3 "
+			      "ORDER BY version, prefix",
 };
 
 static const char pragmas[] =
@@ -392,6 +421,7 @@ static const struct cds_store_ops sq_ops = {
 	.account_delete = sq_account_delete,
 	.account_set_key = sq_account_set_key,
 	.handles_update = sq_handles_update,
+	.account_handles = sq_account_handles,
 	.handle_get = sq_handle_get,
 	.handles_taken = sq_handles_taken,
 	.scan = sq_scan,
@@ -407,6 +437,14 @@ static const struct cds_store_ops sq_ops = {
 	.verify_create = sq_verify_create,
 	.verify_drop = sq_verify_drop,
 	.verify_redeem = sq_verify_redeem,
+	.tversion_append = sq_tversion_append,
+	.tversion_last = sq_tversion_last,
+	.tversions = sq_tversions,
+	.tepoch_first = sq_tepoch_first,
+	.tchanges = sq_tchanges,
+	.thistory = sq_thistory,
+	.tepoch_changes = sq_tepoch_changes,
+	.tseal_try = sq_tseal_try,
 };
 
 enum cds_err cds_sqlite_open(struct cds_store **out, const char *datadir,

@@ -9,6 +9,7 @@
  *   store_sqlite_keep.c    what is kept and for how long: change-log
  *                          pruning, the legal ledger mark
  *   store_sqlite_verify.c  one-time codes that bind verified handles
+ *   tstore_sqlite.c        transparency's history (tstore.h)
  *
  * Invariants:
  *  1. Every statement in the cache is reset when handed out by sq_stmt and
@@ -52,6 +53,7 @@ enum sq_stmt_id {
 	SQ_HANDLE_OWNER,
 	SQ_HANDLE_REMOVE,
 	SQ_HANDLE_GET,
+	SQ_ACCOUNT_HANDLES,
 	SQ_CHANGE_ACCOUNT,
 	SQ_CHANGE_ACCOUNT_MANY,
 	SQ_CHANGE_HANDLE,
@@ -74,6 +76,15 @@ enum sq_stmt_id {
 	SQ_VERIFY_DROP,
 	SQ_VERIFY_GET,
 	SQ_VERIFY_SET,
+	SQ_TVERSION_MAX,
+	SQ_TVERSION_INSERT,
+	SQ_TCHANGE_INSERT,
+	SQ_TVERSION_LAST,
+	SQ_TVERSIONS_FROM,
+	SQ_TEPOCH_FIRST,
+	SQ_TCHANGES,
+	SQ_THISTORY,
+	SQ_TEPOCH_CHANGES,
 	SQ__COUNT
 };
 
@@ -91,7 +102,7 @@ static inline struct sq_store *sq_of(struct cds_store *s)
 }
 
 /* The schema version this program writes (store_sqlite_schema.c). */
-#define CDS_SQLITE_SCHEMA_VERSION 4
+#define CDS_SQLITE_SCHEMA_VERSION 5
 
 /*
  * Create the schema of `version` (1..CDS_SQLITE_SCHEMA_VERSION) in an empty
@@ -159,6 +170,7 @@ enum cds_err sq_read_account(sqlite3_stmt *st, int c, struct cds_account *out,
 /* store_sqlite_{create,write,read}.c: the ops they implement. */
 enum cds_err sq_accounts_create(struct cds_store *s,
 				struct cds_new_account *accts, size_t n,
+				cds_store_ready_fn ready, void *ctx,
 				struct cds_error *err);
 enum cds_err sq_account_delete(struct cds_store *s, const uint8_t *id,
 			       struct cds_error *err);
@@ -176,6 +188,9 @@ enum cds_err sq_admin_hash(struct cds_store *s, uint8_t *hash,
 			   struct cds_error *err);
 enum cds_err sq_account_get(struct cds_store *s, const uint8_t *id,
 			    struct cds_account *out, struct cds_error *err);
+enum cds_err sq_account_handles(struct cds_store *s, const uint8_t *id,
+				cds_store_name_fn fn, void *ctx,
+				struct cds_error *err);
 enum cds_err sq_handle_get(struct cds_store *s, const char *handle,
 			   struct cds_account *out, struct cds_error *err);
 enum cds_err sq_handles_taken(struct cds_store *s, const char *const *handles,
@@ -210,6 +225,12 @@ enum cds_err sq_accounts_write(struct cds_store *s,
 			       struct cds_new_account *accts, size_t n,
 			       struct cds_error *err);
 
+/* store_sqlite_write.c: a write transaction on the store's base pointer (the
+ * begin and end hooks of store_handles.c and store_verify.c). */
+enum cds_err sq_write_begin(struct cds_store *s, struct cds_error *err);
+enum cds_err sq_write_end(struct cds_store *s, enum cds_err rc,
+			  struct cds_error *err);
+
 /*
  * Inside the caller's write transaction, with the change row: add handle h
  * to existing account id (CDS_ERR_NOT_FOUND if it is gone; CDS_ERR_EXISTS
@@ -230,5 +251,30 @@ enum cds_err sq_verify_drop(struct cds_store *s, const uint8_t *id,
 			    struct cds_error *err);
 enum cds_err sq_verify_redeem(struct cds_store *s, struct cds_verify_redeem *r,
 			      struct cds_error *err);
+
+/* tstore_sqlite.c: the tstore.h ops. */
+enum cds_err sq_tversion_append(struct cds_store *s,
+				const struct cds_tversion *v,
+				const struct cds_tchange *ch, size_t n,
+				struct cds_error *err);
+enum cds_err sq_tversion_last(struct cds_store *s, struct cds_tversion *v,
+			      bool *found, struct cds_error *err);
+enum cds_err sq_tversions(struct cds_store *s, uint64_t from, size_t limit,
+			  cds_tversion_fn fn, void *ctx, uint64_t *last,
+			  struct cds_error *err);
+enum cds_err sq_tepoch_first(struct cds_store *s, uint32_t epoch,
+			     uint64_t *version, bool *found,
+			     struct cds_error *err);
+enum cds_err sq_tchanges(struct cds_store *s, uint64_t version,
+			 uint32_t from_prefix, size_t limit, cds_tchange_fn fn,
+			 void *ctx, struct cds_error *err);
+enum cds_err sq_thistory(struct cds_store *s, uint32_t epoch, uint32_t prefix,
+			 uint64_t since, cds_tchange_fn fn, void *ctx,
+			 struct cds_error *err);
+enum cds_err sq_tepoch_changes(struct cds_store *s, uint32_t epoch,
+			       uint64_t after, uint64_t upto, cds_tchange_fn fn,
+			       void *ctx, struct cds_error *err);
+enum cds_err sq_tseal_try(struct cds_store *s, bool *held,
+			  struct cds_error *err);
 
 #endif

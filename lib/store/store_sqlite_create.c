@@ -241,6 +241,7 @@ enum cds_err sq_accounts_write(struct cds_store *base,
  */
 enum cds_err sq_accounts_create(struct cds_store *base,
 				struct cds_new_account *accts, size_t n,
+				cds_store_ready_fn ready, void *ctx,
 				struct cds_error *err)
 {
 	struct sq_store *s = sq_of(base);
@@ -251,6 +252,8 @@ enum cds_err sq_accounts_create(struct cds_store *base,
 		rc = sq_begin_write(s, err);
 		if (!rc)
 			rc = sq_accounts_write(base, accts, n, err);
+		if (!rc && ready)
+			rc = ready(ctx, err);
 		rc = sq_end(s, rc, err);
 		if (sq_foreign_keys(s, true, rc ? NULL : err) != CDS_OK && !rc)
 			rc = CDS_ERR_STORE;

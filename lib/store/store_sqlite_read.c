@@ -99,6 +99,30 @@ enum cds_err sq_account_get(struct cds_store *base, const uint8_t *id,
 	return rc;
 }
 
+enum cds_err sq_account_handles(struct cds_store *base, const uint8_t *id,
+				cds_store_name_fn fn, void *ctx,
+				struct cds_error *err)
+{
+	struct sq_store *s = sq_of(base);
+	sqlite3_stmt *st;
+	int64_t n = 0;
+	int r;
+
+	if (!sq_account_number(s, id, &n))
+		return cds_fail(err, CDS_ERR_NOT_FOUND, "no such account");
+	st = sq_stmt(s, SQ_ACCOUNT_HANDLES, err);
+	if (!st)
+		return CDS_ERR_STORE;
+	sqlite3_bind_int64(st, 1, n);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW &&
+	       fn(ctx, (const char *)sqlite3_column_text(st, 0)) == 0)
+		;
+	sqlite3_reset(st);
+	if (r != SQLITE_ROW && r != SQLITE_DONE)
+		return sq_fail(s->db, r, "read an account's handles", err);
+	return CDS_OK;
+}
+
 enum cds_err sq_handle_get(struct cds_store *base, const char *handle,
 			   struct cds_account *out, struct cds_error *err)
 {

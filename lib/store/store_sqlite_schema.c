@@ -90,6 +90,30 @@ static const char *const migrations[CDS_SQLITE_SCHEMA_VERSION] = {
 	"  WITHOUT ROWID;"
 	"CREATE INDEX verifications_by_handle ON verifications (handle, created_us);"
 	"CREATE INDEX verifications_by_age ON verifications (created_us);",
+
+	/*
+	 * v5: directory transparency's history (tstore.h): one row per sealed
+	 * version, one per bucket a version changed.  Change rows carry
+	 * whole bucket lists (kilobytes for an epoch's first version), so
+	 * tchanges keeps its rowid and the (version, prefix) key is an index.
+	 */
+	"CREATE TABLE tversions ("
+	"  version INTEGER PRIMARY KEY CHECK (version >= 1),"
+	"  epoch INTEGER NOT NULL CHECK (epoch BETWEEN 0 AND 4294967295),"
+	"  time_ms INTEGER NOT NULL CHECK (time_ms >= 0),"
+	"  root BLOB NOT NULL CHECK (length(root) = 32),"
+	"  log_root BLOB NOT NULL CHECK (length(log_root) = 32),"
+	"  signature BLOB NOT NULL CHECK (length(signature) = 64),"
+	"  seq INTEGER NOT NULL CHECK (seq >= 0));"
+	"CREATE INDEX tversions_by_epoch ON tversions (epoch, version);"
+	"CREATE TABLE tchanges ("
+	"  version INTEGER NOT NULL REFERENCES tversions (version),"
+	"  prefix INTEGER NOT NULL CHECK (prefix BETWEEN 0 AND 16777215),"
+	"  epoch INTEGER NOT NULL,"
+	"  removed BLOB NOT NULL CHECK (length(removed) % 16 = 0),"
+	"  added BLOB NOT NULL CHECK (length(added) % 104 = 0),"
+	"  UNIQUE (version, prefix));"
+	"CREATE INDEX tchanges_by_bucket ON tchanges (epoch, prefix, version);",
 };
 
 static enum cds_err exec(sqlite3 *db, const char *sql, const char *what,

@@ -104,17 +104,6 @@ enum cds_err sq_verify_drop(struct cds_store *base, const uint8_t *id,
 }
 
 /* The hooks of cds_verify_redeem_with (store_impl.h). */
-static enum cds_err begin(struct cds_store *base, struct cds_error *err)
-{
-	return sq_begin_write(sq_of(base), err);
-}
-
-static enum cds_err end(struct cds_store *base, enum cds_err rc,
-			struct cds_error *err)
-{
-	return sq_end(sq_of(base), rc, err);
-}
-
 static enum cds_err read_row(struct cds_store *base, const uint8_t *id,
 			     struct cds_verify_row *r, bool *found,
 			     struct cds_error *err)
@@ -163,8 +152,8 @@ static enum cds_err set_state(struct cds_store *base, const uint8_t *id,
 }
 
 static const struct cds_verify_backend hooks = {
-	.begin = begin,
-	.end = end,
+	.begin = sq_write_begin,
+	.end = sq_write_end,
 	.row_get = read_row,
 	.row_set = set_state,
 	.handle_add = sq_handle_add,

@@ -1,7 +1,8 @@
 /*
  * store_sqlite_write.c: the SQLite backend's changes to existing accounts:
- * delete, re-key, handles added and removed, rate-limit state.  (Creating
- * accounts, in bulk, is store_sqlite_create.c.)
+ * delete, re-key, handles added and removed (the steps in store_handles.c,
+ * over this file's statements), rate-limit state.  (Creating accounts, in
+ * bulk, is store_sqlite_create.c.)
  *
  * Invariants (store.h):
  *  1. Each function is one IMMEDIATE transaction (sq_begin_write ..
@@ -129,27 +130,66 @@ enum cds_err sq_account_set_key(struct cds_store *base, const uint8_t *id,
 	return sq_end(s, rc, err);
 }
 
-static enum cds_err remove_handle(struct sq_store *s, const uint8_t *id,
-				  int64_t n, const char *h,
-				  struct cds_error *err)
+/* The hooks of store_handles.c, which adds and removes handles. */
+
+enum cds_err sq_write_begin(struct cds_store *base, struct cds_error *err)
 {
-	sqlite3_stmt *st = sq_stmt(s, SQ_HANDLE_REMOVE, err);
+	return sq_begin_write(sq_of(base), err);
+}
+
+enum cds_err sq_write_end(struct cds_store *base, enum cds_err rc,
+			  struct cds_error *err)
+{
+	return sq_end(sq_of(base), rc, err);
+}
+
+static enum cds_err h_account_n(struct cds_store *base, const uint8_t *id,
+				int64_t *n, struct cds_error *err)
+{
+	return account_n(sq_of(base), id, n, err);
+}
+
+static bool h_number(struct cds_store *base, const uint8_t *id, int64_t *n)
+{
+	return sq_account_number(sq_of(base), id, n);
+}
+
+/* Run the handle statement `which` on (h, n); *changed if it changed a row. */
+static enum cds_err handle_row(struct sq_store *s, enum sq_stmt_id which,
+			       int64_t n, const char *h, const char *what,
+			       bool *changed, struct cds_error *err)
+{
+	sqlite3_stmt *st = sq_stmt(s, which, err);
 	enum cds_err rc;
 
 	if (!st)
 		return CDS_ERR_STORE;
 	sqlite3_bind_text(st, 1, h, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, n);
-	rc = sq_exec_stmt(s, st, "remove a handle", err);
-	if (!rc && sqlite3_changes(s->db) > 0)
-		rc = sq_log_change(s, id, h, err);
+	rc = sq_exec_stmt(s, st, what, err);
+	*changed = !rc && sqlite3_changes(s->db) > 0;
 	return rc;
 }
 
-/* Whether handle h belongs to account n (it exists: the add conflicted). */
-static enum cds_err owned_by(struct sq_store *s, int64_t n, const char *h,
-			     int *mine, struct cds_error *err)
+static enum cds_err h_row_add(struct cds_store *base, int64_t n, const char *h,
+			      bool *added, struct cds_error *err)
 {
+	return handle_row(sq_of(base), SQ_HANDLE_ADD, n, h, "add a handle", added,
+			  err);
+}
+
+static enum cds_err h_row_remove(struct cds_store *base, int64_t n,
+				 const char *h, bool *removed,
+				 struct cds_error *err)
+{
+	return handle_row(sq_of(base), SQ_HANDLE_REMOVE, n, h, "remove a handle",
+			  removed, err);
+}
+
+static enum cds_err h_owned_by(struct cds_store *base, int64_t n, const char *h,
+			       bool *mine, struct cds_error *err)
+{
+	struct sq_store *s = sq_of(base);
 	sqlite3_stmt *st = sq_stmt(s, SQ_HANDLE_OWNER, err);
 	int rc;
 
@@ -164,50 +204,30 @@ static enum cds_err owned_by(struct sq_store *s, int64_t n, const char *h,
 	return CDS_OK;
 }
 
-static enum cds_err add_handle(struct sq_store *s, const uint8_t *id,
-			       int64_t n, const char *h, size_t index,
-			       struct cds_error *err)
+static enum cds_err h_log_change(struct cds_store *base, const uint8_t *id,
+				 const char *h, struct cds_error *err)
 {
-	sqlite3_stmt *st = sq_stmt(s, SQ_HANDLE_ADD, err);
-	enum cds_err rc;
-	int mine = 0;
-
-	if (!st)
-		return CDS_ERR_STORE;
-	sqlite3_bind_text(st, 1, h, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, n);
-	rc = sq_exec_stmt(s, st, "add a handle", err);
-	if (rc)
-		return rc;
-	if (sqlite3_changes(s->db) > 0)
-		return sq_log_change(s, id, h, err);
-	rc = owned_by(s, n, h, &mine, err);
-	if (!rc && !mine)
-		rc = cds_fail_at(err, CDS_ERR_EXISTS, (long)index,
-				 "handle '%.200s' is registered to another account",
-				 h);
-	return rc;
+	return sq_log_change(sq_of(base), id, h, err);
 }
+
+static const struct cds_handles_backend handles_hooks = {
+	.begin = sq_write_begin,
+	.end = sq_write_end,
+	.account_n = h_account_n,
+	.number = h_number,
+	.row_add = h_row_add,
+	.row_remove = h_row_remove,
+	.owned_by = h_owned_by,
+	.log_change = h_log_change,
+};
 
 enum cds_err sq_handles_update(struct cds_store *base, const uint8_t *id,
 			       const char *const *add, size_t n_add,
 			       const char *const *remove, size_t n_remove,
 			       struct cds_error *err)
 {
-	struct sq_store *s = sq_of(base);
-	enum cds_err rc;
-	int64_t n = 0;
-
-	rc = sq_begin_write(s, err);
-	if (rc)
-		return rc;
-	rc = account_n(s, id, &n, err);
-	/* Removals first, so that "remove X, add X" leaves X registered. */
-	for (size_t i = 0; i < n_remove && !rc; i++)
-		rc = remove_handle(s, id, n, remove[i], err);
-	for (size_t i = 0; i < n_add && !rc; i++)
-		rc = add_handle(s, id, n, add[i], i, err);
-	return sq_end(s, rc, err);
+	return cds_handles_update_with(base, &handles_hooks, id, add, n_add,
+				       remove, n_remove, err);
 }
 
 enum cds_err sq_rate_save(struct cds_store *base,
@@ -241,24 +261,11 @@ enum cds_err sq_rate_save(struct cds_store *base,
 enum cds_err sq_handle_add(struct cds_store *base, const uint8_t *id,
 			   const char *h, struct cds_error *err)
 {
-	struct sq_store *s = sq_of(base);
-	enum cds_err rc;
-	int64_t n = 0;
-
-	rc = account_n(s, id, &n, err);
-	if (!rc)
-		rc = add_handle(s, id, n, h, 0, err);
-	return rc;
+	return cds_handle_add_with(base, &handles_hooks, id, h, err);
 }
 
 enum cds_err sq_handle_remove(struct cds_store *base, const uint8_t *id,
 			      const char *h, struct cds_error *err)
 {
-	struct sq_store *s = sq_of(base);
-	int64_t n = 0;
-
-	if (!sq_account_number(s, id, &n))
-		return cds_fail(err, CDS_ERR_INTERNAL,
-				"store: a handle's account has no number");
-	return remove_handle(s, id, n, h, err);
+	return cds_handle_remove_with(base, &handles_hooks, id, h, err);
 }

@@ -3,7 +3,7 @@
  * "Directory transparency"), on both backends, so that a restart, every
  * replica and an auditor see the same versions.
  *
- * Tables (SQLite schema and PostgreSQL migration v6):
+ * Tables (SQLite schema v5 and PostgreSQL migration v6):
  *   tversions  one row per sealed version: version (1, 2, ... across
  *              epochs, no gap), epoch, time_ms, root, log_root, signature,
  *              and seq, the change-log sequence the version reflects (so a
@@ -54,7 +54,13 @@ struct cds_tversion {
 	uint64_t seq;
 };
 
-/* Append one version with its n changes (invariant 1). */
+/*
+ * Append one version with its n changes (invariant 1), in strictly
+ * ascending prefix order, each prefix below 2^prefix_bits.  CDS_ERR_EXISTS
+ * if the version is stored already (another sealer won); CDS_ERR_INVALID
+ * for a version that would leave a gap, and for bad arguments (the message
+ * names the change).
+ */
 enum cds_err cds_store_tversion_append(struct cds_store *s,
 				       const struct cds_tversion *v,
 				       const struct cds_tchange *ch, size_t n,
@@ -68,7 +74,7 @@ enum cds_err cds_store_tversion_last(struct cds_store *s,
 /*
  * Versions from `from` on, ascending, at most limit; fn's non-zero return
  * stops the walk (not an error).  *last gets the last version visited (from
- * - 1 if none).
+ * - 1 if none).  From 0 reads as from 1.
  */
 typedef int (*cds_tversion_fn)(void *ctx, const struct cds_tversion *v);
 enum cds_err cds_store_tversions(struct cds_store *s, uint64_t from,
@@ -91,6 +97,8 @@ enum cds_err cds_store_tepoch_first(struct cds_store *s, uint32_t epoch,
  *   _tepoch_changes: every row of epoch `epoch` with after < version <=
  *               upto, in (version, prefix) order (loading a replica's
  *               published view: the epoch's first version, then the rest).
+ * Callbacks (these and cds_tversion_fn) may use the store, but not start
+ * another walk of the same kind on it from inside the walk.
  */
 typedef int (*cds_tchange_fn)(void *ctx, uint64_t version,
 			      const struct cds_tchange *ch);

@@ -1,7 +1,9 @@
 /*
  * fuzz_client_reply.c: libFuzzer harness for the client's parsers of server
- * replies (lib/client/protocol.c): params, discover, one bucket, a group of
- * buckets, plain lookup, and error bodies.
+ * replies (lib/client/protocol.c, protocol_buckets.c, protocol_tlog.c):
+ * params, discover, one bucket, a group of buckets, plain lookup, error
+ * bodies, and the transparency routes (head, consistency proof, versions
+ * page, bucket history, the account's record).
  *
  * Input: byte 0 picks the parser, byte 1 a count (elements, prefixes,
  * handles; 1..8), the rest is the reply body.  Beyond "no crash, no leak":
@@ -16,6 +18,7 @@
 #include <string.h>
 
 #include "client/protocol.h"
+#include "client/protocol_tlog.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -47,7 +50,7 @@ static void many_buckets(const char *body, size_t len, size_t n,
 					    "\"e\"", NULL, "\"g\"", NULL};
 	const char *const *etags = revalidate ? tags : NULL;
 	struct cds_proto_bucket out[8];
-	enum cds_err rc = cds_proto_parse_buckets(out, 1, prefixes, etags, n,
+	enum cds_err rc = cds_proto_parse_buckets(out, 1, 0, prefixes, etags, n,
 						  body, len, err);
 
 	for (size_t i = 0; i < n; i++) {
@@ -67,6 +70,46 @@ static void many_buckets(const char *body, size_t len, size_t n,
 		check_failed(rc, err);
 }
 
+/* The transparency parsers (which 6..10); each checks what it promises. */
+static enum cds_err transparency(int which, size_t n, const char *body,
+				 size_t len, struct cds_error *err)
+{
+	uint8_t proof[CDS_MLOG_PROOF_MAX][CDS_HASH_BYTES];
+	struct cds_thead h;
+	struct cds_proto_tversion v;
+	struct cds_proto_thistory hist;
+	struct cds_proto_me me;
+	size_t m;
+	enum cds_err rc;
+
+	switch (which) {
+	case 6:
+		rc = cds_proto_parse_thead(&h, n, body, len, err);
+		assert(rc || h.version == n);
+		return rc;
+	case 7:
+		return cds_proto_parse_consistency(proof, &m, 1, n, body, len, err);
+	case 8:
+		rc = cds_proto_parse_tversion(&v, 3, (unsigned)n, 1, body, len, err);
+		for (size_t i = 1; !rc && i < v.n; i++)
+			assert(v.ch[i - 1].prefix < v.ch[i].prefix);
+		assert(rc || !v.more || !v.n || v.next > v.ch[v.n - 1].prefix);
+		cds_proto_tversion_fini(&v);
+		return rc;
+	case 9:
+		rc = cds_proto_parse_thistory(&hist, 1, (uint32_t)n, 2, body, len,
+					      err);
+		for (size_t i = 0; !rc && i < hist.n; i++)
+			assert(hist.ch[i].version > 2);
+		cds_proto_thistory_fini(&hist);
+		return rc;
+	default:
+		rc = cds_proto_parse_me(&me, body, len, err);
+		cds_proto_me_fini(&me);
+		return rc;
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t ev[8 * CDS_OPRF_ELEMENT_BYTES], proof[CDS_OPRF_PROOF_BYTES];
@@ -83,7 +126,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	body = (const char *)data + 2;
 	len = size - 2;
 	cds_error_clear(&err);
-	switch (data[0] % 6) {
+	switch (data[0] % 11) {
 	case 0:
 		rc = cds_proto_parse_params(&p, body, len, &err);
 		if (!rc)
@@ -107,6 +150,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (const char *s = err.msg; *s; s++)
 			assert((unsigned char)*s >= 0x20 && *s != 0x7f);
 		return 0;
+	default:
+		rc = transparency(data[0] % 11, n, body, len, &err);
+		break;
 	}
 	if (rc)
 		check_failed(rc, &err);

@@ -30,8 +30,10 @@ def test_health_and_params():
                              "public_key", "prefix_bits", "max_batch",
                              "plain_lookup"], "DESIGN.md's fields first")
             eq(list(p)[8:], ["max_prefixes", "bucket_limit",
-                             "max_bucket_reply", "ohttp_keys"],
-               "then the limits and the gateway's key configurations")
+                             "max_bucket_reply", "ohttp_keys",
+                             "transparency_key"],
+               "then the limits, the gateway's key configurations and "
+               "the transparency key")
             eq((p["max_prefixes"], p["max_bucket_reply"]), (256, 16 << 20),
                "default limits")
             eq(p["bucket_limit"], {"bytes_per_s": 8 << 20,

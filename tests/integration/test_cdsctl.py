@@ -111,6 +111,15 @@ def test_init():
         eq(mode(os.path.join(path, "cds.sqlite3")), 0o600, "store mode")
         eq(mode(os.path.join(path, "keys")), 0o700, "keys directory mode")
         eq(mode(os.path.join(path, "keys", "epoch-1.key")), 0o600, "key mode")
+        tkey = os.path.join(path, "keys", "transparency.key")
+        eq(mode(tkey), 0o600, "transparency key mode")
+        with open(tkey) as f:
+            seed = f.read()
+        if not re.fullmatch(r"[A-Za-z0-9+/]{43}=\n", seed):
+            raise AssertionError("transparency key shape: %r" % seed)
+        if "transparency.key" not in p.stdout:
+            raise AssertionError("init does not say it made the "
+                                 "transparency key: %r" % p.stdout)
         with open(os.path.join(path, "admin.token")) as f:
             tok = f.read().strip()
         if not re.fullmatch(r"admin\.[A-Za-z0-9_-]{43}", tok):
@@ -122,6 +131,8 @@ def test_init():
         expect_fail(p, 1, path)
         with open(os.path.join(path, "admin.token")) as f:
             eq(f.read().strip(), tok, "admin token kept")
+        with open(tkey) as f:
+            eq(f.read(), seed, "transparency key kept")
         # Prefix bits from the expected size, or given.
         for args, bits in ((["--expected-handles", "100"], 1),
                            (["--expected-handles", "10000000"], 17),

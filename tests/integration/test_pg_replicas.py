@@ -147,6 +147,9 @@ def no_ledger_key_in_dump(uri, pk_hex):
         raise AssertionError("the dump holds the ledger key pair in the clear")
     if b"ledger\t1\t" not in dump.stdout:
         raise AssertionError("the dump has no sealed row ledger/1")
+    if b"transparency\t1\t" not in dump.stdout:
+        raise AssertionError("the dump has no sealed row transparency/1 "
+                             "(init makes the transparency key)")
 
 
 def test_ledger_key_shared():
@@ -178,8 +181,9 @@ def test_ledger_key_shared():
         for dd in (first, joined):
             expect_fail(dd, ["legal", "verify", "--head",
                              forged["signed_head"]], 1, ["does not verify"])
-            if os.path.exists(os.path.join(dd.path, "keys", "ledger.key")):
-                raise AssertionError("%s holds keys/ledger.key" % dd.path)
+            for name in ("ledger.key", "transparency.key"):
+                if os.path.exists(os.path.join(dd.path, "keys", name)):
+                    raise AssertionError("%s holds keys/%s" % (dd.path, name))
         no_ledger_key_in_dump(uri, h1["public_key"].lower())
     finally:
         for d in (first, joined):

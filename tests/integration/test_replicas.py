@@ -81,6 +81,19 @@ def discover(c, token, book, *extra):
     return by_handle(rows)
 
 
+def sealed_everywhere(c, done, t0, what):
+    """Bucket answers come from sealed versions (DESIGN.md "Directory
+    transparency"): wait until done() holds, then until every replica
+    serves at least the version the sealer had then."""
+    wait_for(done, max(0.0, t0 + LIMIT - time.time()), what)
+    latest = max(r.request("GET", "/v1/transparency/head")[2]["version"]
+                 for r in c.replicas)
+    for i, r in enumerate(c.replicas):
+        wait_for(lambda: r.request("GET", "/v1/transparency/head")[2][
+            "version"] >= latest, max(0.0, t0 + LIMIT - time.time()),
+            "%s: version %d on replica %d" % (what, latest, i))
+
+
 def test_private_discovery_through_nginx():
     book = write_book(BOOK)
     other = tempfile.mkdtemp(prefix="cds-othercert-")
@@ -93,6 +106,12 @@ def test_private_discovery_through_nginx():
             bob, _ = create_account(c.replicas[1], c.dirs[1], [BOB_TEL])
             for tel in (ALICE_TEL, BOB_TEL):
                 everywhere(c, token, tel, True, t0, tel + " registered")
+
+            def both():
+                rows = discover(c, token, book)
+                return (rows[ALICE_TEL].get("account"),
+                        rows[BOB_TEL].get("account")) == (alice, bob)
+            sealed_everywhere(c, both, t0, "alice and bob sealed")
             # Each run's requests (evaluation, bucket fetches) are spread
             # over the replicas by nginx: all answer alike.
             for k in range(len(c.replicas)):

@@ -14,7 +14,7 @@ import sys
 sys.path.insert(0, os.path.dirname(__file__))
 import cdstest  # noqa: E402
 from apiutil import (create_account, expect_error, new_key, phone,  # noqa: E402
-                     registered, store_counts)
+                     registered, store_counts, wait_for)
 from cdstest import eq  # noqa: E402
 from clientutil import by_handle, cds_json, write_book  # noqa: E402
 from verifyutil import (Outbox, ask, ask_ok, bind, register,  # noqa: E402
@@ -149,14 +149,20 @@ def test_handle_moves_to_verified_owner():
            "plain lookup shows the new owner")
         eq(registered(srv, old_token, H21)[1], old, "old keeps the rest")
         # Private discovery (the cds client) sees the move too.
+        # Buckets come from sealed versions: within the seal interval.
         book = write_book([("Moved", "(201) 555-0120", None),
                            ("Stayed", "(201) 555-0121", None)])
-        try:
+        got = {}
+
+        def moved():
             rows, _ = cds_json(srv.url(), old_token, "discover", "--region",
                                "US", book)
+            got.update(by_handle(rows))
+            return got[H20]["account"] == new
+        try:
+            wait_for(moved, 5, "discovery sees the move")
         finally:
             os.unlink(book)
-        got = by_handle(rows)
         eq((got[H20]["account"], got[H20]["identity_key"]),
            (new, key), "discovery answers with the new account and key")
         eq(got[H21]["account"], old, "the other handle stays")

@@ -170,7 +170,7 @@ static void put_some(struct cds_cache *c, uint32_t epoch)
 						     out, 1, &err), CDS_OK);
 	assert_int_equal(cds_cache_handle_put_result(c, "tel:+15551234567", true,
 						     acc, key, 2, &err), CDS_OK);
-	assert_int_equal(cds_cache_bucket_put(c, epoch, 7, "\"etag-1\"", e, 1, 3,
+	assert_int_equal(cds_cache_bucket_put(c, CDS_CACHE_SYNC, epoch, 7, "\"etag-1\"", e, 1, 3,
 					      &err), CDS_OK);
 	assert_int_equal(cds_cache_commit(c, &err), CDS_OK);
 }
@@ -192,7 +192,7 @@ static bool has_bucket(struct cds_cache *c, uint32_t epoch)
 	struct cds_error err;
 	bool found;
 
-	assert_int_equal(cds_cache_bucket_get(c, epoch, 7, &b, &found, &err), CDS_OK);
+	assert_int_equal(cds_cache_bucket_get(c, CDS_CACHE_SYNC, epoch, 7, &b, &found, &err), CDS_OK);
 	cds_cache_bucket_fini(&b);
 	return found;
 }
@@ -280,22 +280,22 @@ static void test_rows(void **state)
 	assert_int_equal(n, 1);
 	assert_false(has_handle(c));
 
-	assert_int_equal(cds_cache_bucket_get(c, 5, 7, &b, &found, &err), CDS_OK);
+	assert_int_equal(cds_cache_bucket_get(c, CDS_CACHE_SYNC, 5, 7, &b, &found, &err), CDS_OK);
 	assert_true(found);
 	assert_string_equal(b.etag, "\"etag-1\"");
 	assert_int_equal(b.n, 1);
 	cds_cache_bucket_fini(&b);
 	memset(e, 1, CDS_ENTRY_BYTES);
 	memset(e + CDS_ENTRY_BYTES, 2, CDS_ENTRY_BYTES);
-	assert_int_equal(cds_cache_bucket_put(c, 5, 8, "x", e, 2, 1, &err), CDS_OK);
-	assert_int_equal(cds_cache_bucket_put(c, 5, 9, "y", NULL, 0, 1, &err), CDS_OK);
-	assert_int_equal(cds_cache_bucket_get(c, 5, 9, &b, &found, &err), CDS_OK);
+	assert_int_equal(cds_cache_bucket_put(c, CDS_CACHE_SYNC, 5, 8, "x", e, 2, 1, &err), CDS_OK);
+	assert_int_equal(cds_cache_bucket_put(c, CDS_CACHE_SYNC, 5, 9, "y", NULL, 0, 1, &err), CDS_OK);
+	assert_int_equal(cds_cache_bucket_get(c, CDS_CACHE_SYNC, 5, 9, &b, &found, &err), CDS_OK);
 	assert_true(found);
 	assert_int_equal(b.n, 0);
 	cds_cache_bucket_fini(&b);
 	assert_int_equal(cds_cache_buckets_keep(c, 5, keep_b, 1, &err), CDS_OK);
 	assert_true(has_bucket(c, 5));
-	assert_int_equal(cds_cache_bucket_get(c, 5, 8, &b, &found, &err), CDS_OK);
+	assert_int_equal(cds_cache_bucket_get(c, CDS_CACHE_SYNC, 5, 8, &b, &found, &err), CDS_OK);
 	assert_false(found);
 	assert_int_equal(cds_cache_buckets_keep(c, 6, keep_b, 1, &err), CDS_OK);
 	assert_false(has_bucket(c, 5));
@@ -417,7 +417,7 @@ static void test_damaged_row(void **state)
 	{
 		struct cds_cache_bucket b;
 
-		assert_int_equal(cds_cache_bucket_get(c, 3, 7, &b, &found, &err),
+		assert_int_equal(cds_cache_bucket_get(c, CDS_CACHE_SYNC, 3, 7, &b, &found, &err),
 				 CDS_ERR_STORE);
 		assert_false(found);
 	}

@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "client/protocol.h"
+#include "client/protocol_tlog.h"
 #include "core/codec.h"
 #include "crypto/entry.h"
 #include "crypto/oprf.h"
@@ -48,11 +49,11 @@ static void params_json(char *out, size_t cap, const char *version,
 	snprintf(out, cap,
 		 "{\"version\":%s,\"suite\":%s,\"mode\":\"voprf\",\"epoch\":%s,"
 		 "\"public_key\":%s,\"prefix_bits\":%s,\"max_batch\":%s,"
-		 "\"plain_lookup\":%s}",
+		 "\"plain_lookup\":%s,\"transparency_key\":\"%s\"}",
 		 version ? version : "1",
 		 suite ? suite : "\"ristretto255-SHA512\"",
 		 epoch ? epoch : "3", pk, bits ? bits : "8",
-		 batch ? batch : "1000", plain ? plain : "false");
+		 batch ? batch : "1000", plain ? plain : "false", pk_b64);
 }
 
 static void test_params_ok(void **state)
@@ -78,7 +79,8 @@ static void test_params_ok(void **state)
 	snprintf(json, sizeof(json),
 		 "{\"version\":1,\"suite\":\"ristretto255-SHA512\",\"mode\":\"voprf\","
 		 "\"epoch\":1,\"public_key\":\"%s\",\"prefix_bits\":0,"
-		 "\"max_batch\":1,\"plain_lookup\":false,\"extra\":[1,2]}", pk_b64);
+		 "\"max_batch\":1,\"plain_lookup\":false,\"extra\":[1,2],"
+		 "\"transparency_key\":\"%s\"}", pk_b64, pk_b64);
 	assert_int_equal(params(&p, json, &err), CDS_OK);
 	assert_int_equal(p.prefix_bits, 0);
 	assert_false(p.plain_lookup);
@@ -135,6 +137,18 @@ static void test_params_bad(void **state)
 	expect_params_proto("[1]", "not a JSON object");
 	expect_params_proto("{\"version\":1,\"version\":1}", "not valid JSON");
 	expect_params_proto("{}", "\"version\"");
+	/* The transparency key is required: 32 bytes of base64. */
+	snprintf(json, sizeof(json),
+		 "{\"version\":1,\"suite\":\"ristretto255-SHA512\",\"mode\":\"voprf\","
+		 "\"epoch\":1,\"public_key\":\"%s\",\"prefix_bits\":0,"
+		 "\"max_batch\":1,\"plain_lookup\":false}", pk_b64);
+	expect_params_proto(json, "transparency_key");
+	snprintf(json, sizeof(json),
+		 "{\"version\":1,\"suite\":\"ristretto255-SHA512\",\"mode\":\"voprf\","
+		 "\"epoch\":1,\"public_key\":\"%s\",\"prefix_bits\":0,"
+		 "\"max_batch\":1,\"plain_lookup\":false,\"transparency_key\":\"AAAA\"}",
+		 pk_b64);
+	expect_params_proto(json, "transparency_key");
 }
 
 static void test_discover_build(void **state)
@@ -244,11 +258,11 @@ static enum cds_err bucket(const uint8_t *entries, size_t nbytes,
 
 	cds_b64_encode(b64, entries, nbytes);
 	snprintf(json, sizeof(json),
-		 "{\"epoch\":5,\"buckets\":[{\"prefix\":%s,\"entries\":\"%s\"}]}",
+		 "{\"epoch\":5,\"buckets\":[{\"prefix\":%s,\"version\":1,\"proof\":\"\",\"entries\":\"%s\"}]}",
 		 prefix, b64);
 	free(b64);
 	cds_error_clear(err);
-	rc = cds_proto_parse_buckets(b, 5, &want42, NULL, 1, json, strlen(json),
+	rc = cds_proto_parse_buckets(b, 5, 0, &want42, NULL, 1, json, strlen(json),
 				     err);
 	return rc;
 }
@@ -259,7 +273,7 @@ static enum cds_err bucket_text(const char *json, struct cds_error *err)
 	enum cds_err rc;
 
 	cds_error_clear(err);
-	rc = cds_proto_parse_buckets(&b, 5, &want42, NULL, 1, json, strlen(json),
+	rc = cds_proto_parse_buckets(&b, 5, 0, &want42, NULL, 1, json, strlen(json),
 				     err);
 	if (rc == CDS_OK)
 		free(b.entries);
@@ -297,16 +311,16 @@ static void test_bucket_parse(void **state)
 	assert_int_equal(bucket(e, sizeof(e), "42", &b, &err), CDS_ERR_PROTO);
 	assert_int_equal(bucket(e, sizeof(e), "16777216", &b, &err), CDS_ERR_PROTO);
 	cds_error_clear(&err);
-	assert_int_equal(bucket_text("{\"epoch\":5,\"buckets\":[{\"prefix\":42,\"entries\":\"AA=\"}]}",
+	assert_int_equal(bucket_text("{\"epoch\":5,\"buckets\":[{\"prefix\":42,\"version\":1,\"proof\":\"\",\"entries\":\"AA=\"}]}",
 				     &err), CDS_ERR_PROTO);
 	assert_non_null(strstr(err.msg, "base64"));
-	assert_int_equal(bucket_text("{\"epoch\":4,\"buckets\":[{\"prefix\":42,\"entries\":\"\"}]}",
+	assert_int_equal(bucket_text("{\"epoch\":4,\"buckets\":[{\"prefix\":42,\"version\":1,\"proof\":\"\",\"entries\":\"\"}]}",
 				     &err), CDS_ERR_PROTO);
 	assert_non_null(strstr(err.msg, "epoch 4"));
-	assert_int_equal(bucket_text("{\"epoch\":5,\"buckets\":[{\"prefix\":42}]}", &err),
+	assert_int_equal(bucket_text("{\"epoch\":5,\"buckets\":[{\"prefix\":42,\"version\":1,\"proof\":\"\"}]}", &err),
 			 CDS_ERR_PROTO);
 	assert_non_null(strstr(err.msg, "entries"));
-	assert_int_equal(bucket_text("{\"epoch\":5,\"buckets\":[{\"prefix\":42,\"entries\":7}]}",
+	assert_int_equal(bucket_text("{\"epoch\":5,\"buckets\":[{\"prefix\":42,\"version\":1,\"proof\":\"\",\"entries\":7}]}",
 				     &err), CDS_ERR_PROTO);
 }
 
@@ -329,9 +343,9 @@ static void test_buckets_parse(void **state)
 	cds_b64_encode(b64, e, sizeof(e));
 	/* Answered in another order: matched by prefix. */
 	snprintf(json, sizeof(json),
-		 "{\"epoch\":5,\"buckets\":[{\"prefix\":3,\"entries\":\"\"},"
-		 "{\"prefix\":9,\"entries\":\"%s\"}]}", b64);
-	assert_int_equal(cds_proto_parse_buckets(out, 5, want, NULL, 2, json,
+		 "{\"epoch\":5,\"buckets\":[{\"prefix\":3,\"version\":1,\"proof\":\"\",\"entries\":\"\"},"
+		 "{\"prefix\":9,\"version\":1,\"proof\":\"\",\"entries\":\"%s\"}]}", b64);
+	assert_int_equal(cds_proto_parse_buckets(out, 5, 0, want, NULL, 2, json,
 						 strlen(json), &err), CDS_OK);
 	assert_int_equal(out[0].n, 2);
 	assert_int_equal(out[1].n, 0);
@@ -339,29 +353,29 @@ static void test_buckets_parse(void **state)
 	free(out[1].entries);
 
 	snprintf(json, sizeof(json),
-		 "{\"epoch\":5,\"buckets\":[{\"prefix\":9,\"entries\":\"\"},"
-		 "{\"prefix\":9,\"entries\":\"\"}]}");
-	assert_int_equal(cds_proto_parse_buckets(out, 5, want, NULL, 2, json,
+		 "{\"epoch\":5,\"buckets\":[{\"prefix\":9,\"version\":1,\"proof\":\"\",\"entries\":\"\"},"
+		 "{\"prefix\":9,\"version\":1,\"proof\":\"\",\"entries\":\"\"}]}");
+	assert_int_equal(cds_proto_parse_buckets(out, 5, 0, want, NULL, 2, json,
 						 strlen(json), &err), CDS_ERR_PROTO);
 	assert_non_null(strstr(err.msg, "twice"));
 	assert_null(out[0].entries);
 	snprintf(json, sizeof(json),
-		 "{\"epoch\":5,\"buckets\":[{\"prefix\":9,\"entries\":\"\"},"
-		 "{\"prefix\":4,\"entries\":\"\"}]}");
-	assert_int_equal(cds_proto_parse_buckets(out, 5, want, NULL, 2, json,
+		 "{\"epoch\":5,\"buckets\":[{\"prefix\":9,\"version\":1,\"proof\":\"\",\"entries\":\"\"},"
+		 "{\"prefix\":4,\"version\":1,\"proof\":\"\",\"entries\":\"\"}]}");
+	assert_int_equal(cds_proto_parse_buckets(out, 5, 0, want, NULL, 2, json,
 						 strlen(json), &err), CDS_ERR_PROTO);
 	snprintf(json, sizeof(json),
-		 "{\"epoch\":5,\"buckets\":[{\"prefix\":9,\"entries\":\"\"}]}");
-	assert_int_equal(cds_proto_parse_buckets(out, 5, want, NULL, 2, json,
+		 "{\"epoch\":5,\"buckets\":[{\"prefix\":9,\"version\":1,\"proof\":\"\",\"entries\":\"\"}]}");
+	assert_int_equal(cds_proto_parse_buckets(out, 5, 0, want, NULL, 2, json,
 						 strlen(json), &err), CDS_ERR_PROTO);
 	snprintf(json, sizeof(json),
-		 "{\"epoch\":5,\"buckets\":[{\"prefix\":9,\"entries\":\"\"}, 3]}");
-	assert_int_equal(cds_proto_parse_buckets(out, 5, want, NULL, 2, json,
+		 "{\"epoch\":5,\"buckets\":[{\"prefix\":9,\"version\":1,\"proof\":\"\",\"entries\":\"\"}, 3]}");
+	assert_int_equal(cds_proto_parse_buckets(out, 5, 0, want, NULL, 2, json,
 						 strlen(json), &err), CDS_ERR_PROTO);
 	snprintf(json, sizeof(json),
-		 "{\"epoch\":6,\"buckets\":[{\"prefix\":9,\"entries\":\"\"},"
-		 "{\"prefix\":3,\"entries\":\"\"}]}");
-	assert_int_equal(cds_proto_parse_buckets(out, 5, want, NULL, 2, json,
+		 "{\"epoch\":6,\"buckets\":[{\"prefix\":9,\"version\":1,\"proof\":\"\",\"entries\":\"\"},"
+		 "{\"prefix\":3,\"version\":1,\"proof\":\"\",\"entries\":\"\"}]}");
+	assert_int_equal(cds_proto_parse_buckets(out, 5, 0, want, NULL, 2, json,
 						 strlen(json), &err), CDS_ERR_PROTO);
 }
 
@@ -385,17 +399,17 @@ static void test_buckets_etags(void **state)
 			    "[\"\\\"5.9.a.j\\\"\",null,\"W/\\\"5.4.1.b\\\"\"]}");
 	cds_buf_fini(&req);
 	snprintf(json, sizeof(json),
-		 "{\"epoch\":5,\"buckets\":[{\"prefix\":9,\"not_modified\":true},"
-		 "{\"prefix\":3,\"etag\":\"\\\"5.3.b.j\\\"\",\"entries\":\"\"},"
-		 "{\"prefix\":4,\"etag\":7,\"entries\":\"\"}]}");
-	assert_int_equal(cds_proto_parse_buckets(out, 5, want, tags, 3, json,
+		 "{\"epoch\":5,\"buckets\":[{\"prefix\":9,\"version\":1,\"proof\":\"\",\"not_modified\":true},"
+		 "{\"prefix\":3,\"version\":1,\"proof\":\"\",\"etag\":\"\\\"5.3.b.j\\\"\",\"entries\":\"\"},"
+		 "{\"prefix\":4,\"version\":1,\"proof\":\"\",\"etag\":7,\"entries\":\"\"}]}");
+	assert_int_equal(cds_proto_parse_buckets(out, 5, 0, want, tags, 3, json,
 						 strlen(json), &err), CDS_ERR_PROTO);
 	assert_non_null(strstr(err.msg, "etag"));
 	snprintf(json, sizeof(json),
-		 "{\"epoch\":5,\"buckets\":[{\"prefix\":9,\"not_modified\":true},"
-		 "{\"prefix\":3,\"etag\":\"\\\"5.3.b.j\\\"\",\"entries\":\"\"},"
-		 "{\"prefix\":4,\"entries\":\"\"}]}");
-	assert_int_equal(cds_proto_parse_buckets(out, 5, want, tags, 3, json,
+		 "{\"epoch\":5,\"buckets\":[{\"prefix\":9,\"version\":1,\"proof\":\"\",\"not_modified\":true},"
+		 "{\"prefix\":3,\"version\":1,\"proof\":\"\",\"etag\":\"\\\"5.3.b.j\\\"\",\"entries\":\"\"},"
+		 "{\"prefix\":4,\"version\":1,\"proof\":\"\",\"entries\":\"\"}]}");
+	assert_int_equal(cds_proto_parse_buckets(out, 5, 0, want, tags, 3, json,
 						 strlen(json), &err), CDS_OK);
 	assert_true(out[0].not_modified);
 	assert_null(out[0].entries);
@@ -406,19 +420,19 @@ static void test_buckets_etags(void **state)
 		free(out[i].entries);
 	/* not_modified for a bucket sent without an ETag, or not true. */
 	snprintf(json, sizeof(json),
-		 "{\"epoch\":5,\"buckets\":[{\"prefix\":9,\"not_modified\":true},"
-		 "{\"prefix\":3,\"not_modified\":true},"
-		 "{\"prefix\":4,\"entries\":\"\"}]}");
-	assert_int_equal(cds_proto_parse_buckets(out, 5, want, tags, 3, json,
+		 "{\"epoch\":5,\"buckets\":[{\"prefix\":9,\"version\":1,\"proof\":\"\",\"not_modified\":true},"
+		 "{\"prefix\":3,\"version\":1,\"proof\":\"\",\"not_modified\":true},"
+		 "{\"prefix\":4,\"version\":1,\"proof\":\"\",\"entries\":\"\"}]}");
+	assert_int_equal(cds_proto_parse_buckets(out, 5, 0, want, tags, 3, json,
 						 strlen(json), &err), CDS_ERR_PROTO);
 	assert_non_null(strstr(err.msg, "not_modified"));
-	assert_int_equal(cds_proto_parse_buckets(out, 5, want, NULL, 3, json,
+	assert_int_equal(cds_proto_parse_buckets(out, 5, 0, want, NULL, 3, json,
 						 strlen(json), &err), CDS_ERR_PROTO);
 	snprintf(json, sizeof(json),
-		 "{\"epoch\":5,\"buckets\":[{\"prefix\":9,\"not_modified\":false},"
-		 "{\"prefix\":3,\"entries\":\"\"},"
-		 "{\"prefix\":4,\"entries\":\"\"}]}");
-	assert_int_equal(cds_proto_parse_buckets(out, 5, want, tags, 3, json,
+		 "{\"epoch\":5,\"buckets\":[{\"prefix\":9,\"version\":1,\"proof\":\"\",\"not_modified\":false},"
+		 "{\"prefix\":3,\"version\":1,\"proof\":\"\",\"entries\":\"\"},"
+		 "{\"prefix\":4,\"version\":1,\"proof\":\"\",\"entries\":\"\"}]}");
+	assert_int_equal(cds_proto_parse_buckets(out, 5, 0, want, tags, 3, json,
 						 strlen(json), &err), CDS_ERR_PROTO);
 }
 
@@ -512,6 +526,331 @@ static void test_status_error(void **state)
 	assert_non_null(strstr(err.msg, "HTTP 500"));
 }
 
+/* Base64 of n bytes of value x. */
+static const char *b64of(int x, size_t n)
+{
+	static char out[4][CDS_B64_LEN(256)];
+	static int turn;
+	uint8_t bin[256];
+	char *o = out[turn++ % 4];
+
+	memset(bin, x, n);
+	cds_b64_encode(o, bin, n);
+	return o;
+}
+
+static void test_thead_parse(void **state)
+{
+	struct cds_thead h;
+	struct cds_error err;
+	char json[1024];
+	const char *fmt = "{\"epoch\":%s,\"version\":%s,\"time_ms\":5,\"root\":\"%s\","
+			  "\"log_root\":\"%s\",\"signature\":\"%s\"}";
+
+	(void)state;
+	snprintf(json, sizeof(json), fmt, "2", "9", b64of(1, 32), b64of(2, 32),
+		 b64of(3, 64));
+	assert_int_equal(cds_proto_parse_thead(&h, 9, json, strlen(json), &err),
+			 CDS_OK);
+	assert_int_equal(h.epoch, 2);
+	assert_int_equal(h.version, 9);
+	assert_int_equal(h.time_ms, 5);
+	assert_int_equal(h.root[0], 1);
+	assert_int_equal(h.log_root[31], 2);
+	assert_int_equal(h.signature[63], 3);
+	assert_int_equal(cds_proto_parse_thead(&h, 0, json, strlen(json), &err),
+			 CDS_OK);
+	assert_int_equal(cds_proto_parse_thead(&h, 8, json, strlen(json), &err),
+			 CDS_ERR_PROTO);
+	assert_non_null(strstr(err.msg, "version 9"));
+	snprintf(json, sizeof(json), fmt, "2", "0", b64of(1, 32), b64of(2, 32),
+		 b64of(3, 64));
+	assert_int_equal(cds_proto_parse_thead(&h, 0, json, strlen(json), &err),
+			 CDS_ERR_PROTO);
+	snprintf(json, sizeof(json), fmt, "2", "9", b64of(1, 31), b64of(2, 32),
+		 b64of(3, 64));
+	assert_int_equal(cds_proto_parse_thead(&h, 0, json, strlen(json), &err),
+			 CDS_ERR_PROTO);
+	assert_non_null(strstr(err.msg, "root"));
+	snprintf(json, sizeof(json), fmt, "2", "9", b64of(1, 32), "!!", b64of(3, 64));
+	assert_int_equal(cds_proto_parse_thead(&h, 0, json, strlen(json), &err),
+			 CDS_ERR_PROTO);
+	assert_non_null(strstr(err.msg, "log_root"));
+	snprintf(json, sizeof(json), fmt, "2", "9", b64of(1, 32), b64of(2, 32),
+		 b64of(3, 63));
+	assert_int_equal(cds_proto_parse_thead(&h, 0, json, strlen(json), &err),
+			 CDS_ERR_PROTO);
+	assert_non_null(strstr(err.msg, "signature"));
+	snprintf(json, sizeof(json), "{\"epoch\":2,\"version\":9}");
+	assert_int_equal(cds_proto_parse_thead(&h, 0, json, strlen(json), &err),
+			 CDS_ERR_PROTO);
+	assert_non_null(strstr(err.msg, "time_ms"));
+}
+
+static void test_consistency_parse(void **state)
+{
+	uint8_t proof[CDS_MLOG_PROOF_MAX][CDS_HASH_BYTES];
+	struct cds_error err;
+	char json[8192];
+	size_t n, at;
+
+	(void)state;
+	snprintf(json, sizeof(json), "{\"from\":3,\"to\":7,\"proof\":[\"%s\",\"%s\"]}",
+		 b64of(4, 32), b64of(5, 32));
+	assert_int_equal(cds_proto_parse_consistency(proof, &n, 3, 7, json,
+						     strlen(json), &err), CDS_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(proof[1][0], 5);
+	assert_int_equal(cds_proto_parse_consistency(proof, &n, 3, 8, json,
+						     strlen(json), &err),
+			 CDS_ERR_PROTO);
+	assert_non_null(strstr(err.msg, "from 3 to 7"));
+	snprintf(json, sizeof(json), "{\"from\":3,\"to\":7,\"proof\":[\"%s\"]}",
+		 b64of(4, 33));
+	assert_int_equal(cds_proto_parse_consistency(proof, &n, 3, 7, json,
+						     strlen(json), &err),
+			 CDS_ERR_PROTO);
+	assert_non_null(strstr(err.msg, "proof[0]"));
+	at = (size_t)snprintf(json, sizeof(json), "{\"from\":3,\"to\":7,\"proof\":[");
+	for (int i = 0; i <= CDS_MLOG_PROOF_MAX; i++)
+		at += (size_t)snprintf(json + at, sizeof(json) - at, "%s\"%s\"",
+				       i ? "," : "", b64of(1, 32));
+	snprintf(json + at, sizeof(json) - at, "]}");
+	assert_int_equal(cds_proto_parse_consistency(proof, &n, 3, 7, json,
+						     strlen(json), &err),
+			 CDS_ERR_PROTO);
+	assert_non_null(strstr(err.msg, "at most"));
+}
+
+/* A versions page with two changes; `second` replaces the second one. */
+static enum cds_err tversion(struct cds_proto_tversion *v, const char *second,
+			     const char *next, struct cds_error *err)
+{
+	char json[4096], fp1[64], fp2[64], e1[256];
+	enum cds_err rc;
+
+	snprintf(fp1, sizeof(fp1), "%s", b64of(1, CDS_FP_BYTES));
+	snprintf(fp2, sizeof(fp2), "%s", b64of(2, CDS_FP_BYTES));
+	snprintf(e1, sizeof(e1), "%s", b64of(3, CDS_ENTRY_BYTES));
+	snprintf(json, sizeof(json),
+		 "{\"epoch\":4,\"version\":12,\"time_ms\":1,\"root\":\"%s\","
+		 "\"changes\":[{\"prefix\":5,\"removed\":[\"%s\",\"%s\"],"
+		 "\"added\":[\"%s\"]},%s]%s%s}",
+		 b64of(9, 32), fp1, fp2, e1,
+		 second ? second : "{\"prefix\":6,\"removed\":[],\"added\":[]}",
+		 next ? ",\"next\":" : "", next ? next : "");
+	rc = cds_proto_parse_tversion(v, 12, 4, 2, json, strlen(json), err);
+	if (rc)
+		cds_proto_tversion_fini(v);
+	return rc;
+}
+
+static void test_tversion_parse(void **state)
+{
+	struct cds_proto_tversion v;
+	struct cds_error err;
+	char bad[512];
+
+	(void)state;
+	assert_int_equal(tversion(&v, NULL, "9", &err), CDS_OK);
+	assert_int_equal(v.epoch, 4);
+	assert_int_equal(v.n, 2);
+	assert_int_equal(v.ch[0].prefix, 5);
+	assert_int_equal(v.ch[0].n_removed, 2);
+	assert_int_equal(v.ch[0].n_added, 1);
+	assert_int_equal(v.ch[0].added[0], 3);
+	assert_true(v.more);
+	assert_int_equal(v.next, 9);
+	cds_proto_tversion_fini(&v);
+	assert_int_equal(tversion(&v, NULL, NULL, &err), CDS_OK);
+	assert_false(v.more);
+	cds_proto_tversion_fini(&v);
+	/* next must be past the page and below 2^K = 16 */
+	assert_int_equal(tversion(&v, NULL, "6", &err), CDS_ERR_PROTO);
+	assert_non_null(strstr(err.msg, "next"));
+	assert_int_equal(tversion(&v, NULL, "16", &err), CDS_ERR_PROTO);
+	/* prefixes strictly ascending, below 2^K */
+	assert_int_equal(tversion(&v, "{\"prefix\":5,\"removed\":[],\"added\":[]}",
+				  NULL, &err), CDS_ERR_PROTO);
+	assert_non_null(strstr(err.msg, "changes[1]"));
+	assert_int_equal(tversion(&v, "{\"prefix\":16,\"removed\":[],\"added\":[]}",
+				  NULL, &err), CDS_ERR_PROTO);
+	/* removed ascending, of 16 bytes; added whole entries */
+	snprintf(bad, sizeof(bad), "{\"prefix\":7,\"removed\":[\"%s\",\"%s\"],\"added\":[]}",
+		 b64of(2, CDS_FP_BYTES), b64of(1, CDS_FP_BYTES));
+	assert_int_equal(tversion(&v, bad, NULL, &err), CDS_ERR_PROTO);
+	assert_non_null(strstr(err.msg, "removed[1]"));
+	snprintf(bad, sizeof(bad), "{\"prefix\":7,\"removed\":[\"%s\"],\"added\":[]}",
+		 b64of(2, CDS_FP_BYTES + 1));
+	assert_int_equal(tversion(&v, bad, NULL, &err), CDS_ERR_PROTO);
+	snprintf(bad, sizeof(bad), "{\"prefix\":7,\"removed\":[],\"added\":[\"%s\"]}",
+		 b64of(2, CDS_ENTRY_BYTES - 1));
+	assert_int_equal(tversion(&v, bad, NULL, &err), CDS_ERR_PROTO);
+	assert_non_null(strstr(err.msg, "added[0]"));
+	assert_int_equal(tversion(&v, "{\"prefix\":7,\"added\":[]}", NULL, &err),
+			 CDS_ERR_PROTO);
+	assert_non_null(strstr(err.msg, "\"removed\""));
+	assert_int_equal(tversion(&v, "{\"prefix\":7,\"removed\":[],\"added\":[7]}",
+				  NULL, &err), CDS_ERR_PROTO);
+}
+
+static void test_thistory_parse(void **state)
+{
+	struct cds_proto_thistory h;
+	struct cds_error err;
+	char json[1024];
+	const char *fmt = "{\"epoch\":%d,\"prefix\":%d,\"versions\":["
+			  "{\"version\":4,\"removed\":[],\"added\":[\"%s\"]},"
+			  "{\"version\":%d,\"removed\":[\"%s\"],\"added\":[]}]}";
+
+	(void)state;
+	snprintf(json, sizeof(json), fmt, 2, 77, b64of(1, CDS_ENTRY_BYTES), 6,
+		 b64of(1, CDS_FP_BYTES));
+	assert_int_equal(cds_proto_parse_thistory(&h, 2, 77, 3, json,
+						  strlen(json), &err), CDS_OK);
+	assert_int_equal(h.n, 2);
+	assert_int_equal(h.ch[1].version, 6);
+	assert_int_equal(h.ch[1].prefix, 77);
+	assert_int_equal(h.ch[1].n_removed, 1);
+	assert_false(h.more);
+	cds_proto_thistory_fini(&h);
+	/* A history cut short names its last version as "next". */
+	json[strlen(json) - 1] = '\0';
+	strcat(json, ",\"next\":6}");
+	assert_int_equal(cds_proto_parse_thistory(&h, 2, 77, 3, json,
+						  strlen(json), &err), CDS_OK);
+	assert_true(h.more);
+	assert_int_equal(h.next, 6);
+	cds_proto_thistory_fini(&h);
+	json[strlen(json) - 2] = '5';
+	assert_int_equal(cds_proto_parse_thistory(&h, 2, 77, 3, json,
+						  strlen(json), &err),
+			 CDS_ERR_PROTO);
+	assert_non_null(strstr(err.msg, "next"));
+	cds_proto_thistory_fini(&h);
+	snprintf(json, sizeof(json), fmt, 2, 77, b64of(1, CDS_ENTRY_BYTES), 6,
+		 b64of(1, CDS_FP_BYTES));
+	/* since 4: version 4 is not after it */
+	assert_int_equal(cds_proto_parse_thistory(&h, 2, 77, 4, json,
+						  strlen(json), &err),
+			 CDS_ERR_PROTO);
+	assert_non_null(strstr(err.msg, "versions[0]"));
+	cds_proto_thistory_fini(&h);
+	assert_int_equal(cds_proto_parse_thistory(&h, 3, 77, 0, json,
+						  strlen(json), &err),
+			 CDS_ERR_PROTO);
+	cds_proto_thistory_fini(&h);
+	assert_int_equal(cds_proto_parse_thistory(&h, 2, 78, 0, json,
+						  strlen(json), &err),
+			 CDS_ERR_PROTO);
+	cds_proto_thistory_fini(&h);
+	snprintf(json, sizeof(json), fmt, 2, 77, b64of(1, CDS_ENTRY_BYTES), 4,
+		 b64of(1, CDS_FP_BYTES));
+	assert_int_equal(cds_proto_parse_thistory(&h, 2, 77, 0, json,
+						  strlen(json), &err),
+			 CDS_ERR_PROTO);
+	assert_non_null(strstr(err.msg, "versions[1]"));
+	cds_proto_thistory_fini(&h);
+}
+
+static void test_me_parse(void **state)
+{
+	struct cds_proto_me m;
+	struct cds_error err;
+	char json[512];
+	const char *fmt = "{\"account\":\"%s\",\"identity_key\":\"%s\",\"handles\":[%s]}";
+	const char *acct = "000102030405060708090a0b0c0d0e0f";
+
+	(void)state;
+	snprintf(json, sizeof(json), fmt, acct, b64of(6, 32),
+		 "\"tel:+12015550123\",\"mailto:a@example.org\"");
+	assert_int_equal(cds_proto_parse_me(&m, json, strlen(json), &err), CDS_OK);
+	assert_int_equal(m.n, 2);
+	assert_string_equal(m.handles[1], "mailto:a@example.org");
+	assert_int_equal(m.account[15], 15);
+	assert_int_equal(m.identity_key[0], 6);
+	cds_proto_me_fini(&m);
+	snprintf(json, sizeof(json), fmt, acct, b64of(6, 32), "\"Alice@Example.org\"");
+	assert_int_equal(cds_proto_parse_me(&m, json, strlen(json), &err),
+			 CDS_ERR_PROTO);
+	assert_non_null(strstr(err.msg, "handles[0]"));
+	cds_proto_me_fini(&m);
+	snprintf(json, sizeof(json), fmt, "0001", b64of(6, 32), "");
+	assert_int_equal(cds_proto_parse_me(&m, json, strlen(json), &err),
+			 CDS_ERR_PROTO);
+	assert_non_null(strstr(err.msg, "account"));
+	cds_proto_me_fini(&m);
+	snprintf(json, sizeof(json), fmt, acct, b64of(6, 31), "");
+	assert_int_equal(cds_proto_parse_me(&m, json, strlen(json), &err),
+			 CDS_ERR_PROTO);
+	assert_non_null(strstr(err.msg, "identity_key"));
+	cds_proto_me_fini(&m);
+}
+
+/* version/proof on bucket answers: JSON (not_modified too) and raw headers. */
+static void test_bucket_tproof(void **state)
+{
+	const uint32_t want[2] = {1, 2};
+	const char *tags[2] = {"\"t\"", NULL};
+	struct cds_proto_bucket out[2];
+	uint8_t proof[CDS_TPROOF_MAX_BYTES];
+	uint64_t v;
+	struct cds_error err;
+	char json[1024], p2[CDS_B64_LEN(64)];
+
+	(void)state;
+	snprintf(p2, sizeof(p2), "%s", b64of(8, 64));
+	snprintf(json, sizeof(json),
+		 "{\"epoch\":5,\"buckets\":[{\"prefix\":1,\"not_modified\":true,"
+		 "\"version\":3,\"proof\":\"%s\"},{\"prefix\":2,\"entries\":\"\","
+		 "\"version\":4,\"proof\":\"%s\"}]}", p2, p2);
+	assert_int_equal(cds_proto_parse_buckets(out, 5, 2, want, tags, 2, json,
+						 strlen(json), &err), CDS_OK);
+	assert_int_equal(out[0].version, 3);
+	assert_int_equal(out[1].version, 4);
+	assert_int_equal(out[0].proof[63], 8);
+	free(out[1].entries);
+	/* K = 3 wants 96 bytes: refused, naming the bucket */
+	assert_int_equal(cds_proto_parse_buckets(out, 5, 3, want, tags, 2, json,
+						 strlen(json), &err), CDS_ERR_PROTO);
+	assert_non_null(strstr(err.msg, "bucket 1: proof"));
+	snprintf(json, sizeof(json),
+		 "{\"epoch\":5,\"buckets\":[{\"prefix\":1,\"not_modified\":true,"
+		 "\"proof\":\"%s\"},{\"prefix\":2,\"entries\":\"\","
+		 "\"version\":4,\"proof\":\"%s\"}]}", p2, p2);
+	assert_int_equal(cds_proto_parse_buckets(out, 5, 2, want, tags, 2, json,
+						 strlen(json), &err), CDS_ERR_PROTO);
+	assert_non_null(strstr(err.msg, "\"version\""));
+	snprintf(json, sizeof(json),
+		 "{\"epoch\":5,\"buckets\":[{\"prefix\":1,\"not_modified\":true,"
+		 "\"version\":3,\"proof\":\"%s\"},{\"prefix\":2,\"entries\":\"\","
+		 "\"version\":4}]}", p2);
+	assert_int_equal(cds_proto_parse_buckets(out, 5, 2, want, tags, 2, json,
+						 strlen(json), &err), CDS_ERR_PROTO);
+	assert_non_null(strstr(err.msg, "\"proof\""));
+
+	assert_int_equal(cds_proto_parse_tproof_headers(&v, proof, 2, "17", p2,
+							&err), CDS_OK);
+	assert_int_equal(v, 17);
+	assert_int_equal(proof[0], 8);
+	assert_int_equal(cds_proto_parse_tproof_headers(&v, proof, 0, "1", "",
+							&err), CDS_OK);
+	assert_int_equal(cds_proto_parse_tproof_headers(&v, proof, 2, NULL, p2,
+							&err), CDS_ERR_PROTO);
+	assert_non_null(strstr(err.msg, "CDS-Version"));
+	assert_int_equal(cds_proto_parse_tproof_headers(&v, proof, 2, "0", p2,
+							&err), CDS_ERR_PROTO);
+	assert_int_equal(cds_proto_parse_tproof_headers(&v, proof, 2, "1x", p2,
+							&err), CDS_ERR_PROTO);
+	assert_int_equal(cds_proto_parse_tproof_headers(&v, proof, 2, "1", NULL,
+							&err), CDS_ERR_PROTO);
+	assert_non_null(strstr(err.msg, "CDS-Proof"));
+	assert_int_equal(cds_proto_parse_tproof_headers(&v, proof, 3, "1", p2,
+							&err), CDS_ERR_PROTO);
+	assert_int_equal(cds_proto_parse_tproof_headers(&v, proof, 2, "1",
+							"AA=", &err), CDS_ERR_PROTO);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -524,6 +863,12 @@ int main(void)
 		cmocka_unit_test(test_buckets_etags),
 		cmocka_unit_test(test_lookup),
 		cmocka_unit_test(test_status_error),
+		cmocka_unit_test(test_thead_parse),
+		cmocka_unit_test(test_consistency_parse),
+		cmocka_unit_test(test_tversion_parse),
+		cmocka_unit_test(test_thistory_parse),
+		cmocka_unit_test(test_me_parse),
+		cmocka_unit_test(test_bucket_tproof),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -8,6 +8,9 @@
  * verification outbox stays empty.  The same request sent directly is
  * answered 202 and puts one message in the outbox.  A harmless inner
  * request (GET /v1/params) goes through, so the refusal is the route's.
+ * The transparency routes go through too, and a raw bucket's CDS-Version
+ * and CDS-Proof headers (the proof 1,024 base64 characters at 24 prefix
+ * bits, here 4) come back whole inside the encapsulated reply.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -98,9 +101,9 @@ static int count_files(const char *dir)
  * Send method path (with a JSON body if body) through the gateway, as
  * lib/client/relay.c does, and return the inner reply's status and body.
  */
-static unsigned via_gateway(struct fixture *f, const char *method,
-			    const char *path, const char *body,
-			    struct cds_bhttp_msg *inner)
+static unsigned via_gateway_as(struct fixture *f, const char *method,
+			       const char *path, const char *body,
+			       const char *accept, struct cds_bhttp_msg *inner)
 {
 	static const uint8_t none[1];
 	struct cds_error err = {0};
@@ -129,8 +132,7 @@ static unsigned via_gateway(struct fixture *f, const char *method,
 	m.scheme = "http";
 	m.authority = f->authority;
 	m.path = path;
-	m.fields[m.n_fields++] = (struct cds_bhttp_field){"accept",
-							  "application/json"};
+	m.fields[m.n_fields++] = (struct cds_bhttp_field){"accept", accept};
 	if (body) {
 		m.fields[m.n_fields++] = (struct cds_bhttp_field){
 			"content-type", "application/json"};
@@ -160,6 +162,14 @@ static unsigned via_gateway(struct fixture *f, const char *method,
 	return inner->status;
 }
 
+static unsigned via_gateway(struct fixture *f, const char *method,
+			    const char *path, const char *body,
+			    struct cds_bhttp_msg *inner)
+{
+	return via_gateway_as(f, method, path, body, "application/json",
+			      inner);
+}
+
 /* The error code of a JSON error reply {"error":{"code":...}}, or "". */
 static void error_code(char *out, size_t cap, const uint8_t *body, size_t len)
 {
@@ -179,6 +189,34 @@ static void test_params_through_gateway(void **state)
 	cds_bhttp_init(&r);
 	assert_int_equal(via_gateway(f, "GET", "/v1/params", NULL, &r), 200);
 	assert_non_null(strstr((const char *)r.content, "ohttp_keys"));
+	cds_bhttp_fini(&r);
+}
+
+static void test_transparency_through_gateway(void **state)
+{
+	struct fixture *f = *state;
+	struct cds_bhttp_msg r;
+	const char *v, *proof;
+
+	cds_bhttp_init(&r);
+	assert_int_equal(via_gateway(f, "GET", "/v1/transparency/head", NULL,
+				     &r), 200);
+	assert_non_null(strstr((const char *)r.content, "\"log_root\""));
+	cds_bhttp_fini(&r);
+	cds_bhttp_init(&r);
+	assert_int_equal(via_gateway(f, "GET",
+				     "/v1/transparency/consistency?from=1&to=1",
+				     NULL, &r), 200);
+	cds_bhttp_fini(&r);
+	cds_bhttp_init(&r);
+	assert_int_equal(via_gateway_as(f, "GET", "/v1/buckets/3?epoch=1", NULL,
+					"application/octet-stream", &r), 200);
+	v = cds_bhttp_field(&r, "cds-version");
+	proof = cds_bhttp_field(&r, "cds-proof");
+	assert_non_null(v);
+	assert_string_equal(v, "1");
+	assert_non_null(proof);
+	assert_int_equal(strlen(proof), 4 * ((4 * 32 + 2) / 3));
 	cds_bhttp_fini(&r);
 }
 
@@ -213,6 +251,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_params_through_gateway),
+		cmocka_unit_test(test_transparency_through_gateway),
 		cmocka_unit_test(test_verify_is_direct_only),
 	};
 	int rc;

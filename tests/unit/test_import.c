@@ -291,6 +291,188 @@ static void test_import_repeats(void **state)
 	counts(f, 0, 0);
 }
 
+/* ---- the check, the feed thread and the writer at once ---- */
+
+/* n lines "tel:+1555NNNNNNN,KEY_A", the i-th replaced by `bad` if not NULL. */
+static char *lines_of(int n, int at, const char *bad)
+{
+	char *text = calloc((size_t)n + 1, 80), *p = text;
+
+	assert_non_null(text);
+	for (int i = 1; i <= n; i++)
+		if (i == at)
+			p += sprintf(p, "%s\n", bad);
+		else
+			p += sprintf(p, "tel:+1555%07d," KEY_A "\n", i);
+	return text;
+}
+
+/* What the callbacks saw: accounts handed out, and the phases in order. */
+struct watch {
+	struct fx *f;
+	int created, fail_at; /* created() fails at call fail_at (0: never) */
+	const char *steal;    /* created() first registers this handle */
+	int checking, writing;
+	bool checking_after_writing;
+	uint64_t checked_done, checked_total;
+};
+
+static int watch_created(void *ctx, uint64_t line,
+			 const struct cds_new_account *a)
+{
+	struct watch *w = ctx;
+	struct cds_new_account other = {.handles = &w->steal, .n_handles = 1};
+
+	(void)line;
+	(void)a;
+	if (w->steal) {
+		/* "Another process" takes a handle of a later batch. */
+		assert_int_equal(cds_store_accounts_create(w->f->s, &other, 1,
+							   &w->f->err), CDS_OK);
+		w->steal = NULL;
+	}
+	return ++w->created == w->fail_at;
+}
+
+static void watch_progress(void *ctx, enum cds_import_phase ph, uint64_t done,
+			   uint64_t total)
+{
+	struct watch *w = ctx;
+
+	if (ph == CDS_IMPORT_CHECKING) {
+		w->checking++;
+		w->checking_after_writing |= w->writing > 0;
+		w->checked_done = done;
+		w->checked_total = total;
+	} else {
+		w->writing++;
+	}
+}
+
+static enum cds_err import_watched(struct watch *w, const char *text,
+				   size_t batch, struct cds_import_report *rep)
+{
+	struct cds_import_opts o = {.batch = batch, .created = watch_created,
+				    .progress = watch_progress, .ctx = w};
+	FILE *fp = file_of(text);
+	enum cds_err rc = cds_import_file(w->f->s, fp, "book.csv", &o, rep,
+					  &w->f->err);
+
+	fclose(fp);
+	return rc;
+}
+
+/* Many batches: checked to the end before any is committed, then written. */
+static void test_import_many_batches(void **state)
+{
+	struct watch w = {.f = *state};
+	struct cds_import_report rep;
+	char *text = lines_of(3000, 0, NULL);
+
+	assert_int_equal(import_watched(&w, text, 128, &rep), CDS_OK);
+	assert_int_equal(rep.lines, 3000);
+	assert_int_equal(rep.imported, 3000);
+	assert_int_equal(w.created, 3000);
+	counts(w.f, 3000, 3000);
+	assert_true(w.checking >= 1);
+	assert_false(w.checking_after_writing);
+	assert_int_equal(w.checked_done, strlen(text));
+	assert_int_equal(w.checked_total, strlen(text));
+	assert_int_equal(w.writing, (3000 + 127) / 128);
+	free(text);
+}
+
+/*
+ * A bad line far from the start of a fresh store's import: the feed meets
+ * it while earlier batches are being written, the check reports it by
+ * number, and nothing is committed.
+ */
+static void test_import_bad_line_late(void **state)
+{
+	struct watch w = {.f = *state};
+	struct cds_import_report rep;
+	char *text = lines_of(3000, 2900, "tel:+15550002900,not-a-key");
+
+	assert_int_equal(import_watched(&w, text, 100, &rep), CDS_ERR_INVALID);
+	assert_int_equal(rep.bad, 1);
+	assert_int_equal(rep.imported, 0);
+	assert_int_equal(w.created, 0);
+	assert_int_equal(w.writing, 0);
+	assert_non_null(strstr(rep.messages[0], "line 2900: identity key "
+						"'not-a-key'"));
+	assert_non_null(strstr(w.f->err.msg, "1 bad line; nothing was imported"));
+	counts(w.f, 0, 0);
+	free(text);
+
+	/* The same in the first batch: the feed fails before any write. */
+	text = lines_of(3000, 50, "tel:+15550000050");
+	assert_int_equal(import_watched(&w, text, 100, &rep), CDS_ERR_INVALID);
+	assert_int_equal(rep.bad, 1);
+	assert_non_null(strstr(rep.messages[0], "line 50: "));
+	counts(w.f, 0, 0);
+	free(text);
+
+	/* A repeat inside the first batch, which the store refuses before
+	 * the check is over: still reported as the file's fault. */
+	text = lines_of(3000, 3, "tel:+15550000001," KEY_A);
+	assert_int_equal(import_watched(&w, text, 100, &rep), CDS_ERR_EXISTS);
+	assert_int_equal(rep.bad, 1);
+	assert_non_null(strstr(rep.messages[0], "line 3: handle "
+						"'tel:+15550000001' repeats line 1"));
+	counts(w.f, 0, 0);
+	free(text);
+}
+
+/*
+ * The store fails in the middle (another process took a handle of batch 3
+ * after the check): the error names the line, says what went in, and the
+ * feed thread, still parsing, is stopped and joined.
+ */
+static void test_import_store_fails_midway(void **state)
+{
+	struct watch w = {.f = *state, .steal = "tel:+15550000025"};
+	struct cds_import_report rep;
+	char *text = lines_of(2000, 0, NULL);
+
+	assert_int_equal(import_watched(&w, text, 10, &rep), CDS_ERR_EXISTS);
+	assert_int_equal(rep.imported, 20);
+	assert_int_equal(rep.bad, 0);
+	assert_int_equal(w.created, 20);
+	assert_non_null(strstr(w.f->err.msg, "line 25: "));
+	assert_non_null(strstr(w.f->err.msg, "20 accounts were imported before"));
+	counts(w.f, 21, 21);
+
+	/* created() failing stops the import after that batch's commit. */
+	w = (struct watch){.f = *state, .fail_at = 5};
+	free(text);
+	text = lines_of(2000, 0, NULL);
+	for (char *p = strstr(text, "tel:+1555"); p; p = strstr(p + 1, "tel:+1555"))
+		p[5] = '6'; /* other handles than the first import's */
+	assert_int_equal(import_watched(&w, text, 10, &rep), CDS_ERR_IO);
+	assert_int_equal(rep.imported, 10);
+	assert_non_null(strstr(w.f->err.msg, "token of line 5"));
+	counts(w.f, 31, 31);
+	free(text);
+}
+
+/* A line longer than the reader's buffer is read whole and refused. */
+static void test_import_huge_line(void **state)
+{
+	struct watch w = {.f = *state};
+	struct cds_import_report rep;
+	size_t n = 300000;
+	char *text = malloc(n + 200);
+
+	strcpy(text, "tel:+15550000001," KEY_A "\n");
+	memset(text + strlen(text), 'x', n);
+	strcpy(text + strlen(KEY_A) + 18 + n, "\ntel:+15550000003," KEY_A "\n");
+	assert_int_equal(import_watched(&w, text, 0, &rep), CDS_ERR_INVALID);
+	assert_int_equal(rep.bad, 1);
+	assert_non_null(strstr(rep.messages[0], "line 2: line of 300000 bytes"));
+	counts(w.f, 0, 0);
+	free(text);
+}
+
 /* ---- synthetic directories ---- */
 
 static void test_synth_handles(void **state)
@@ -417,6 +599,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_import_many_bad_lines, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_import_repeats, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_import_many_batches, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_import_bad_line_late, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_import_store_fails_midway,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_import_huge_line, setup,
+						teardown),
 		cmocka_unit_test(test_synth_handles),
 		cmocka_unit_test(test_synth_permutation),
 		cmocka_unit_test_setup_teardown(test_synth_run, setup, teardown),

@@ -4,8 +4,9 @@
  * files, as before; under CDS_TEST_PG (keysrc_pg) a store made with a KEK
  * keeps its keys sealed: rotation and destruction, the gateway key set and
  * the shared verification key through the table, a secret sealed from a
- * value kept elsewhere (the ledger key's); a wrong or missing KEK
- * refused with a clear message; an altered or moved row refused; and no
+ * value kept elsewhere (the ledger key's); the transparency key, as a
+ * file or sealed; a wrong or missing KEK refused with a clear message; an
+ * altered or moved row refused; and no
  * row of the database holding a secret key in the clear.
  */
 #include <setjmp.h>
@@ -292,6 +293,98 @@ static void test_secret_get(void **state)
 					       &err), CDS_ERR_INVALID);
 }
 
+/* The transparency key's file: "DIR/keys/transparency.key". */
+static const char *tkey_path(struct fx *f)
+{
+	static char path[4096];
+
+	snprintf(path, sizeof(path), "%s/keys/transparency.key", f->dir);
+	return path;
+}
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+
+	assert_non_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+}
+
+/* SQLite: a file, made once (0600, base64 and a newline), never replaced. */
+static void tkey_file(struct fx *f, const uint8_t *seed)
+{
+	char text[64];
+	uint8_t again[32], back[32];
+	struct stat st;
+	struct cds_error err;
+	FILE *fp;
+
+	assert_int_equal(stat(tkey_path(f), &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(st.st_size, 45);
+	fp = fopen(tkey_path(f), "r");
+	assert_non_null(fp);
+	assert_non_null(fgets(text, sizeof(text), fp));
+	fclose(fp);
+	assert_int_equal(cds_b64_decode_exact(back, 32, text, 44, "key", &err),
+			 CDS_OK);
+	assert_memory_equal(back, seed, 32);
+	/* Malformed files are refused, not replaced. */
+	write_text(tkey_path(f), "not base64 at all\n");
+	assert_int_equal(cds_keysrc_tkey(&f->ks, true, again, &err),
+			 CDS_ERR_INVALID);
+	assert_non_null(strstr(err.msg, "malformed"));
+	assert_true(sodium_is_zero(again, sizeof(again)));
+	text[44] = '\0';
+	strcat(text, "\nmore\n");
+	write_text(tkey_path(f), text);
+	assert_int_equal(cds_keysrc_tkey(&f->ks, false, again, &err),
+			 CDS_ERR_INVALID);
+}
+
+/* PostgreSQL with a KEK: the sealed row, no file, no plaintext. */
+static void tkey_sealed(struct fx *f, const uint8_t *seed)
+{
+	struct cds_keysrc other;
+	struct cds_error err;
+	uint8_t again[32];
+	struct stat st;
+
+	assert_int_equal(stat(tkey_path(f), &st), -1);
+	assert_false(rows_hold(seed, 32));
+	/* Another replica's source reads the same key. */
+	assert_int_equal(cds_keysrc_init(&other, f->dir, f->s, &err), CDS_OK);
+	assert_int_equal(cds_keysrc_tkey(&other, false, again, &err), CDS_OK);
+	assert_memory_equal(again, seed, 32);
+	cds_keysrc_fini(&other);
+}
+
+/*
+ * The transparency key: none until made; made once, then the same seed
+ * whether asked to create or not.
+ */
+static void test_tkey(void **state)
+{
+	struct fx *f = *state;
+	struct cds_error err;
+	uint8_t seed[32], again[32];
+
+	assert_int_equal(cds_keysrc_init(&f->ks, f->dir, f->s, &err), CDS_OK);
+	assert_int_equal(cds_keysrc_tkey(&f->ks, false, seed, &err),
+			 CDS_ERR_NOT_FOUND);
+	assert_int_equal(cds_keysrc_tkey(&f->ks, true, seed, &err), CDS_OK);
+	assert_false(sodium_is_zero(seed, sizeof(seed)));
+	assert_int_equal(cds_keysrc_tkey(&f->ks, false, again, &err), CDS_OK);
+	assert_memory_equal(again, seed, sizeof(seed));
+	assert_int_equal(cds_keysrc_tkey(&f->ks, true, again, &err), CDS_OK);
+	assert_memory_equal(again, seed, sizeof(seed));
+	if (storetest_pg())
+		tkey_sealed(f, seed);
+	else
+		tkey_file(f, seed);
+}
+
 /* Boxes: round trip; a flipped byte or another name does not open. */
 static void test_seal(void **state)
 {
@@ -325,6 +418,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tampered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_plaintext, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret_get, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tkey, setup, teardown),
 		cmocka_unit_test(test_seal),
 	};
 

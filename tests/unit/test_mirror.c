@@ -204,7 +204,7 @@ static void discover(struct cds_mirror *m, uint32_t epoch,
 		cds_buf_init(&b);
 		assert_int_equal(cds_mirror_bucket(m, epoch,
 				 cds_bucket_of(in[i], lens[i], p.prefix_bits),
-				 &b, &v, &err), CDS_OK);
+				 &b, &v, NULL, &err), CDS_OK);
 		e = cds_entry_find(b.data, b.len / CDS_ENTRY_BYTES, outs[i]);
 		res[i].state = 0;
 		if (e) {
@@ -309,9 +309,9 @@ static void test_open_and_discover(void **state)
 		assert_int_equal(err.index, BATCH - 37);
 	}
 	cds_buf_init(&b);
-	assert_int_equal(cds_mirror_bucket(m, 1, 1u << fx->bits, &b, &v, &err),
+	assert_int_equal(cds_mirror_bucket(m, 1, 1u << fx->bits, &b, &v, NULL, &err),
 			 CDS_ERR_INVALID);
-	assert_int_equal(cds_mirror_bucket(m, 7, 0, &b, &v, &err),
+	assert_int_equal(cds_mirror_bucket(m, 7, 0, &b, &v, NULL, &err),
 			 CDS_ERR_EPOCH);
 	assert_non_null(strstr(err.msg, "epoch 7"));
 	cds_buf_fini(&b);
@@ -431,7 +431,7 @@ static void copy_buckets(struct cds_mirror *m, uint32_t epoch,
 
 		cds_buf_init(&b);
 		assert_int_equal(cds_mirror_bucket(m, epoch, (uint32_t)i, &b,
-						   &c->version[i], &err),
+						   &c->version[i], NULL, &err),
 				 CDS_OK);
 		c->bytes[i] = cds_buf_steal(&b, &c->len[i]);
 		cds_buf_fini(&b);
@@ -448,8 +448,14 @@ static void free_copy(struct bucket_copy *c)
 }
 
 /* Buckets whose bytes differ; asserts versions differ exactly there. */
-static size_t diff_buckets(const struct bucket_copy *a,
-			   const struct bucket_copy *b)
+/*
+ * Buckets whose bytes differ.  Within one process a bucket's ETag version
+ * follows its bytes; across a restart only the bytes are promised (the
+ * published view is reloaded from the store's history, its versions are
+ * the new process's own).
+ */
+static size_t diff_buckets_in(const struct bucket_copy *a,
+			      const struct bucket_copy *b, bool versions)
 {
 	size_t changed = 0;
 
@@ -459,14 +465,21 @@ static size_t diff_buckets(const struct bucket_copy *a,
 			    (a->len[i] == 0 ||
 			     memcmp(a->bytes[i], b->bytes[i], a->len[i]) == 0);
 
-		if (same) {
+		if (same && versions) {
 			assert_int_equal(a->version[i], b->version[i]);
-		} else {
-			assert_true(a->version[i] != b->version[i]);
+		} else if (!same) {
+			if (versions)
+				assert_true(a->version[i] != b->version[i]);
 			changed++;
 		}
 	}
 	return changed;
+}
+
+static size_t diff_buckets(const struct bucket_copy *a,
+			   const struct bucket_copy *b)
+{
+	return diff_buckets_in(a, b, true);
 }
 
 static void test_incremental(void **state)
@@ -685,12 +698,12 @@ static void test_snapshot(void **state)
 	assert_true(file_exists(fx->dir, "index/epoch-%u.snap", 1));
 	copy_buckets(m, 1, &first);
 	cds_mirror_close(m);
-	/* Reopen: no OPRF evaluation, the same bytes and versions. */
+	/* Reopen: no OPRF evaluation, the same bytes (from the store). */
 	m = open_mirror(fx, false, true, 0);
 	cds_mirror_stats(m, &st);
 	assert_int_equal(st.evaluations, 0);
 	copy_buckets(m, 1, &again);
-	assert_int_equal(diff_buckets(&first, &again), 0);
+	assert_int_equal(diff_buckets_in(&first, &again, false), 0);
 	free_copy(&again);
 	assert_all_registered(fx, m, 1, 0, N_HANDLES, 3);
 	cds_mirror_close(m);
@@ -703,7 +716,7 @@ static void test_snapshot(void **state)
 	assert_int_equal(discover1(m, 1, add[0]).state, 1);
 	assert_int_equal(discover1(m, 1, rem[0]).state, 0);
 	copy_buckets(m, 1, &again);
-	assert_true(diff_buckets(&first, &again) >= 1);
+	assert_true(diff_buckets_in(&first, &again, false) >= 1);
 	free_copy(&again);
 	cds_mirror_close(m); /* saves: the index changed since its snapshot */
 	m = open_mirror(fx, false, true, 0);
@@ -737,13 +750,13 @@ static void test_prefix_edge(void **state)
 	assert_int_equal(p.prefix_bits, fx->bits);
 	assert_all_registered(fx, m, 1, 0, N_HANDLES, 4);
 	cds_buf_init(&b);
-	assert_int_equal(cds_mirror_bucket(m, 1, (1u << fx->bits) - 1, &b, &v,
+	assert_int_equal(cds_mirror_bucket(m, 1, (1u << fx->bits) - 1, &b, &v, NULL,
 					   &err), CDS_OK);
-	assert_int_equal(cds_mirror_bucket(m, 1, 1u << fx->bits, &b, &v, &err),
+	assert_int_equal(cds_mirror_bucket(m, 1, 1u << fx->bits, &b, &v, NULL, &err),
 			 CDS_ERR_INVALID);
 	if (fx->bits == 0) {
 		cds_buf_reset(&b);
-		assert_int_equal(cds_mirror_bucket(m, 1, 0, &b, &v, &err),
+		assert_int_equal(cds_mirror_bucket(m, 1, 0, &b, &v, NULL, &err),
 				 CDS_OK);
 		assert_int_equal(b.len, (size_t)N_HANDLES * CDS_ENTRY_BYTES);
 	}
@@ -775,7 +788,7 @@ static void *reader_main(void *arg)
 
 		cds_buf_init(&b);
 		if (cds_mirror_bucket(rd->m, 1, (uint32_t)(rd->rounds & 63), &b,
-				      &v, &err) ||
+				      &v, NULL, &err) ||
 		    cds_mirror_auth(rd->m, rd->fx->tokens[i], &a, &err) ||
 		    cds_mirror_evaluate(rd->m, 1, el, 1, ev, proof, &err))
 			rd->failures++;
