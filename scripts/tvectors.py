@@ -14,9 +14,13 @@ here, so an independent implementation can check itself against it.
                                            exit 1 unless every value printed
                                            appears in that file
 
+The hashing and the checks (leaves, nodes, inclusion proofs, MTH, RFC
+9162 consistency verification) are tests/integration/tlogutil.py's, the
+integration tests' outside view of the same bytes; this script adds what
+makes an example: whole trees, proofs, consistency proofs and signatures.
 Ed25519 and XChaCha20-Poly1305 come from libsodium (through ctypes: the
 library cds itself uses; Ed25519 signatures are deterministic, so the
-output is the same on every machine).  Everything else is hashlib.
+output is the same on every machine).
 
 The history:
   version 1  epoch 3's first version: every entry added;
@@ -28,7 +32,6 @@ import argparse
 import base64
 import ctypes
 import ctypes.util
-import hashlib
 import json
 import os
 import struct
@@ -36,19 +39,15 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 VECTORS = os.path.join(HERE, "..", "tests", "data", "vectors", "cds-v1.json")
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
+from tlogutil import (bucket_leaf, mth, node, proof_root, sha256,  # noqa: E402
+                      verify_consistency)
 
 K = 2
 TKEY_SEED = bytes(range(32))              # the example's transparency key
 TIME0_MS = 1796040000000                  # 2026-11-30T12:00:00Z
 NEW_IDENTITY_KEY = bytes([0x77]) * 32     # alice's key in version 3
 NEW_NONCE = bytes([0x99]) * 24            # its entry's nonce (random in cds)
-
-
-def sha256(*parts):
-    h = hashlib.sha256()
-    for p in parts:
-        h.update(p)
-    return h.digest()
 
 
 def b64(b):
@@ -92,11 +91,7 @@ def bucket_of(handle, k):
 
 
 def leaf(epoch, p, entries):
-    return sha256(b"\x00cds/v1/bucket", struct.pack(">II", epoch, p), *entries)
-
-
-def node(left, right):
-    return sha256(b"\x01", left, right)
+    return bucket_leaf(epoch, p, b"".join(entries))
 
 
 def tree(epoch, buckets, k):
@@ -119,13 +114,6 @@ def proof(h, p, k):
     return out
 
 
-def verify_inclusion(k, p, lf, sibs, root):
-    x = lf
-    for i, s in enumerate(sibs):
-        x = node(s, x) if (p >> i) & 1 else node(x, s)
-    return x == root
-
-
 def record(epoch, v, time_ms, root):
     return struct.pack(">IQQ", epoch, v, time_ms) + root
 
@@ -134,22 +122,13 @@ def signed_bytes(epoch, v, time_ms, root, log_root):
     return b"cds/v1/head" + record(epoch, v, time_ms, root) + log_root
 
 
-# --- RFC 9162 section 2.1 ---------------------------------------------------
+# --- RFC 9162 section 2.1.4.1 -----------------------------------------------
 
 def split(n):
     k = 1
     while k << 1 < n:
         k <<= 1
     return k
-
-
-def mth(leaves):
-    if not leaves:
-        return sha256(b"")
-    if len(leaves) == 1:
-        return leaves[0]
-    k = split(len(leaves))
-    return node(mth(leaves[:k]), mth(leaves[k:]))
 
 
 def subproof(m, leaves, whole):
@@ -164,35 +143,6 @@ def subproof(m, leaves, whole):
 
 def consistency(m, leaves):
     return subproof(m, leaves, True)
-
-
-def verify_consistency(m, n, first, second, path):
-    """Section 2.1.4.2, step by step."""
-    if m == n:
-        return not path and first == second
-    if m & (m - 1) == 0:
-        path = [first] + path
-    fn, sn = m - 1, n - 1
-    while fn & 1:
-        fn >>= 1
-        sn >>= 1
-    if not path:
-        return False
-    fr = sr = path[0]
-    for c in path[1:]:
-        if sn == 0:
-            return False
-        if fn & 1 or fn == sn:
-            fr = node(c, fr)
-            sr = node(c, sr)
-            while not fn & 1 and fn != 0:
-                fn >>= 1
-                sn >>= 1
-        else:
-            sr = node(sr, c)
-        fn >>= 1
-        sn >>= 1
-    return fr == first and sr == second and sn == 0
 
 
 # --- the example ------------------------------------------------------------
@@ -250,7 +200,7 @@ def build(sodium):
         sig = sodium.sign(sk, sb)
         proofs = {p: proof(h, p, K) for p in range(1 << K)}
         for p in range(1 << K):
-            assert verify_inclusion(K, p, h[(1 << K) + p], proofs[p], root)
+            assert proof_root(K, p, h[(1 << K) + p], b"".join(proofs[p])) == root
         versions.append({
             "version": v, "time_ms": time_ms, "changes": changes,
             "buckets": {p: list(x) for p, x in buckets.items()},
