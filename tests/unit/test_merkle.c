@@ -8,7 +8,8 @@
  *   - bucket trees of depth K = 0..6: the root against a recursion over all
  *     leaves, every bucket's inclusion proof, and refusals of a flipped byte
  *     anywhere in the proof, the leaf or the root;
- *   - signed heads: the byte layout, and a flipped byte anywhere refused.
+ *   - signed heads: the byte layout, and a flipped byte anywhere refused;
+ *   - docs/protocol.md's worked example, byte for byte.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -408,6 +409,141 @@ static void test_head(void **state)
 	assert_int_equal(cds_thead_verify(&h, pk, &err), CDS_ERR_CRYPTO);
 }
 
+/* ---- docs/protocol.md's worked example (scripts/tvectors.py) ---- */
+
+/*
+ * The entries of tests/data/vectors/cds-v1.json in fingerprint order
+ * (epoch 3; at K = 2 the first three are bucket 1, the last bucket 2), and
+ * mailto:alice@example.org's entry of version 3 (identity key 77..77,
+ * nonce 99..99).  The expected values are the script's, which computes
+ * them from DESIGN.md's text alone.
+ */
+static const char *const DOC_ENTRIES[4] = {
+	"55c4745aa7dcab9ec93bd939d48ca16d7dfa38cca9c62504cc242b0df2e7251593f1d62a32fc7e52bdc7e2ed829ba10a1be81b75"
+	"9bb96ef3cbfcbc9b932792a59817a2dc251f0b42c16827338b759d8f0f0669043c3cd68bfaad28a4bf81f711635adf57bcf52cf0",
+	"5e2c733bd3c40a3b35601605fe3fe74c956158c12e925064949db99b84fe25c7c0772d4729fe735ec6e7edc469dfd7cd07ec300c"
+	"2780350b28d50e29cfa7322901cde389744d12d9c2496e05be20738335ffd4c2ea0320520772373fe07a48fa2908b049c98209ce",
+	"69c66e31504295d19dcf8d63692dcd564528b7c9664abdb3e62726a4cee3b4a3582dbbd68cd58c86fc1c8b42db05ae10355263b1"
+	"d55089406639caac667586995ffcacf3456ca6a6f686c5602bba5ab724b2800d01c72a90dea4c138035d435e45868842f6fdb953",
+	"dd22ae5b3faeae753be810888704caae9ecc5d4ce91f7718973124aade7ac8c1d1346e56f35a76dba15238b279f1191b8203e0ec"
+	"546762724bdd77c503bebdbecf345024f7742f878a0d8cfac2402eabdaf1c7c0507de459b02490c153b3e6d6454f26dbbe61b224",
+};
+static const char DOC_ALICE_V3[] =
+	"5e2c733bd3c40a3b35601605fe3fe74c999999999999999999999999999999999999999999999999052cb866fab2d0e76d835fe1"
+	"4915c8d9c358b26334fdf6d4f435588d249440c1423daf5d30947916b9aa670d118ed3d234decb4782f7f4e03da0beaf3956a958";
+
+static const struct {
+	const char *root, *log_root, *signature, *proof2;
+} DOC_VERSIONS[3] = {
+	{ "1ee76544b743b6146701857ff30c511584190a5d82c874e581fa225e4d3676eb",
+	  "300e497a6109964d0a62082c3e8568f012396f2d18e16fbc2b23a7af32667701",
+	  "72dbdba1af37fb1eb0a23607ce46d1aab29c93cbeda0d75374ef743f905657af"
+	  "81705d02ca10166a86ccab354f4b9903b02e21a49989777e18f29ada1e9b5d01",
+	  "bb56ad8c6f6ed6285e5414be0cc78b2b7b9ca3881b297818ad347ad7e714db35"
+	  "9163a4837ca4de1976511907d22d7f963df7d724d911dce0d6a8d1bc4c34c24f" },
+	{ "ee7e6a5b2a92ad054fdb1a4943377dcc5d76e9d3be9124ac712699c8625c043e",
+	  "738578ac41e63594895e59e243a6eedb3f355324b7d60d2725e6a5daeee17cbd",
+	  "7e8a601157db2ce48c61436fed800d1b73ae6da747f893f5d4cbab6137324309"
+	  "ec33699162e4f69439a9860d3cca7d68e58ece83fecc1ab75584d56e3a363b00",
+	  "bb56ad8c6f6ed6285e5414be0cc78b2b7b9ca3881b297818ad347ad7e714db35"
+	  "9163a4837ca4de1976511907d22d7f963df7d724d911dce0d6a8d1bc4c34c24f" },
+	{ "eb1cddcc2fb0e7d0ed50d9ce70e5467563fc7eff251ccf0e4b9cc958fc5481e2",
+	  "1a72b127d7bb67a9b657325c125c66d49c9d949f61e9466a4cc8973dd8d62a78",
+	  "9f032bab5a3b1da4359938857a9ca844deb8023c897efc4cbfd6d667006013ec"
+	  "8d534bcf7105b37be372a2e1eddc00808ead712ef88baecc50bab289b1901c00",
+	  "bb56ad8c6f6ed6285e5414be0cc78b2b7b9ca3881b297818ad347ad7e714db35"
+	  "8b64159d8417ed4ca4f63e7d3d1e4e19457871953eb5deb6fce155b99b0319e6" },
+};
+
+/* Sets buckets 1 and 2 of t as the example's version v (1..3) has them. */
+static void doc_buckets(struct cds_btree *t, int v,
+			const uint8_t e[4][CDS_ENTRY_BYTES],
+			const uint8_t alice[CDS_ENTRY_BYTES])
+{
+	uint8_t b1[3 * CDS_ENTRY_BYTES], leaf[CDS_HASH_BYTES];
+
+	memcpy(b1, e, sizeof(b1));
+	if (v == 3)
+		memcpy(b1 + CDS_ENTRY_BYTES, alice, CDS_ENTRY_BYTES);
+	cds_btree_leaf(leaf, 3, 1, b1, 3);
+	cds_btree_set(t, 1, leaf);
+	cds_btree_leaf(leaf, 3, 2, e[3], v == 1 ? 1 : 0);
+	cds_btree_set(t, 2, leaf);
+}
+
+static void test_docs_example(void **state)
+{
+	uint8_t e[4][CDS_ENTRY_BYTES], alice[CDS_ENTRY_BYTES];
+	uint8_t seed[32], pk[CDS_TKEY_PUBLIC_BYTES], sk[CDS_TKEY_SECRET_BYTES];
+	uint8_t want[2 * CDS_HASH_BYTES], got[2 * CDS_HASH_BYTES];
+	uint8_t record[CDS_TLOG_RECORD_BYTES], leaf[CDS_HASH_BYTES];
+	uint8_t logs[3][CDS_HASH_BYTES], proof[CDS_MLOG_PROOF_MAX][CDS_HASH_BYTES];
+	struct cds_mlog_mem *log;
+	struct cds_btree *t;
+	struct cds_error err = {0};
+	struct cds_mlog_src src;
+	size_t len = 0;
+
+	(void)state;
+	for (int i = 0; i < 4; i++)
+		hex(e[i], CDS_ENTRY_BYTES, DOC_ENTRIES[i]);
+	hex(alice, CDS_ENTRY_BYTES, DOC_ALICE_V3);
+	for (int i = 0; i < 32; i++)
+		seed[i] = (uint8_t)i;
+	crypto_sign_seed_keypair(pk, sk, seed);
+	hex(want, CDS_TKEY_PUBLIC_BYTES,
+	    "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8");
+	assert_memory_equal(pk, want, CDS_TKEY_PUBLIC_BYTES);
+	assert_int_equal(cds_btree_new(&t, 2, 3, &err), CDS_OK);
+	assert_int_equal(cds_mlog_mem_new(&log, &err), CDS_OK);
+	src = cds_mlog_mem_src(log);
+
+	for (int v = 1; v <= 3; v++) {
+		struct cds_thead h = { .epoch = 3, .version = (uint64_t)v,
+				       .time_ms = 1796040000000 + 1000 * (uint64_t)(v - 1) };
+
+		doc_buckets(t, v, (const uint8_t (*)[CDS_ENTRY_BYTES])e, alice);
+		cds_btree_root(t, h.root);
+		hex(want, CDS_HASH_BYTES, DOC_VERSIONS[v - 1].root);
+		assert_memory_equal(h.root, want, CDS_HASH_BYTES);
+		cds_btree_proof(t, 2, got);
+		hex(want, 2 * CDS_HASH_BYTES, DOC_VERSIONS[v - 1].proof2);
+		assert_memory_equal(got, want, 2 * CDS_HASH_BYTES);
+
+		cds_tlog_record(record, &h);
+		cds_mlog_leaf_hash(leaf, record, sizeof(record));
+		assert_int_equal(cds_mlog_mem_append(log, leaf, &err), CDS_OK);
+		assert_int_equal(cds_mlog_root(&src, (uint64_t)v, h.log_root, &err),
+				 CDS_OK);
+		hex(want, CDS_HASH_BYTES, DOC_VERSIONS[v - 1].log_root);
+		assert_memory_equal(h.log_root, want, CDS_HASH_BYTES);
+		memcpy(logs[v - 1], h.log_root, CDS_HASH_BYTES);
+
+		cds_thead_sign(&h, sk);
+		hex(want, CDS_THEAD_SIG_BYTES, DOC_VERSIONS[v - 1].signature);
+		assert_memory_equal(h.signature, want, CDS_THEAD_SIG_BYTES);
+	}
+
+	assert_int_equal(cds_mlog_consistency(&src, 1, 3, proof, &len, &err),
+			 CDS_OK);
+	assert_int_equal(len, 2);
+	hex(want, 2 * CDS_HASH_BYTES,
+	    "1b7056ee45e0681fb0dc19a00ef5219c6fac10233d07e141b331d3c4e7455dd6"
+	    "d8690eac2b71af642245e6331d3ca6db87f6a36f40dad427cd9e7816a2616bc2");
+	assert_memory_equal(proof, want, 2 * CDS_HASH_BYTES);
+	assert_int_equal(cds_mlog_verify_consistency(1, 3, logs[0], logs[2],
+		(const uint8_t (*)[CDS_HASH_BYTES])proof, len, &err), CDS_OK);
+
+	/* K = 0: the root is leaf(0) over all four entries. */
+	cds_btree_leaf(got, 3, 0, &e[0][0], 4);
+	hex(want, CDS_HASH_BYTES,
+	    "77afaeba3068a06464dc566aeab359c058d2961cac23b2acb2d16ef46a7e8ca6");
+	assert_memory_equal(got, want, CDS_HASH_BYTES);
+
+	cds_mlog_mem_free(log);
+	cds_btree_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -417,6 +553,7 @@ int main(void)
 		cmocka_unit_test(test_bucket_trees),
 		cmocka_unit_test(test_leaf_binding),
 		cmocka_unit_test(test_head),
+		cmocka_unit_test(test_docs_example),
 	};
 
 	if (sodium_init() < 0)
