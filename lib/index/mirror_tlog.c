@@ -329,15 +329,49 @@ enum cds_err cds_mirror_t_attach(struct cds_mirror *m,
 	return rc;
 }
 
-/* The transparency key: made now if this directory predates it. */
+/*
+ * The transparency key.  A directory whose store holds no version yet (new,
+ * or made before transparency) gets one now.  Once versions exist, the key
+ * must be the one that signed the last of them: a fresh key would make every
+ * client that pinned the old one fail, so a missing or other key is refused
+ * and the operator restores it from a backup.
+ */
+static enum cds_err check_key(struct cds_mirror *m,
+			      const struct cds_tversion *last,
+			      struct cds_error *err)
+{
+	struct cds_error e;
+
+	if (cds_thead_verify(&last->head, m->t.pk, &e) == CDS_OK)
+		return CDS_OK;
+	return cds_fail(err, CDS_ERR_CRYPTO,
+			"the transparency key is not the one that signed "
+			"version %" PRIu64 ": restore the data directory's "
+			"keys/transparency.key (or its sealed row) from a backup",
+			last->head.version);
+}
+
 static enum cds_err load_key(struct cds_mirror *m, struct cds_error *err)
 {
 	uint8_t seed[crypto_sign_SEEDBYTES];
-	enum cds_err rc = cds_keysrc_tkey(&m->ks, true, seed, err);
+	struct cds_tversion last;
+	bool found = false;
+	enum cds_err rc;
 
+	rc = cds_store_tversion_last(m->store, &last, &found, err);
+	if (!rc)
+		rc = cds_keysrc_tkey(&m->ks, !found, seed, err);
+	if (rc == CDS_ERR_NOT_FOUND)
+		rc = cds_fail(err, rc, "no transparency key, but the store "
+			      "holds %" PRIu64 " versions signed with one: "
+			      "restore the data directory's "
+			      "keys/transparency.key (or its sealed row) from "
+			      "a backup", last.head.version);
 	if (!rc)
 		crypto_sign_seed_keypair(m->t.pk, m->t.sk, seed);
 	sodium_memzero(seed, sizeof(seed));
+	if (!rc && found)
+		rc = check_key(m, &last, err);
 	return rc;
 }
 

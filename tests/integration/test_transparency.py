@@ -5,9 +5,11 @@ in a few lines of Python; tlogutil.py), the four /v1/transparency routes,
 restarts, key rotations, a directory made before transparency, PostgreSQL
 replicas with one sealer (and another taking over when it is killed); and
 GET /v1/accounts/me, which `cds monitor` starts from."""
+import base64
 import hashlib
 import os
 import sqlite3
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -249,6 +251,46 @@ def test_restart_same_heads_and_bytes():
             h = wait_version_after(srv, heads[-1]["version"])
             eq(h["version"], heads[-1]["version"] + 1, "no gap")
             check_consistency(srv, all_heads(srv, key))
+    finally:
+        dd.cleanup()
+
+
+def refused(dd, what):
+    """cdsd on dd exits 1 at start-up, saying what."""
+    srv = cdstest.Server(dd, wait=False)
+    try:
+        srv.proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        srv.kill()
+        raise AssertionError("cdsd started without its transparency key")
+    eq(srv.proc.returncode, 1, "cdsd refuses to start")
+    if what not in srv.stderr():
+        raise AssertionError("cdsd's message lacks %r: %s" % (
+            what, srv.stderr()[-1000:]))
+
+
+def test_transparency_key_missing_or_replaced():
+    """Once versions are signed, a lost or other transparency key is refused
+    (a fresh one would break every client that pinned the old one)."""
+    dd = cdstest.DataDir(prefix_bits=BITS)
+    path = os.path.join(dd.path, "keys", "transparency.key")
+    try:
+        with cdstest.Server(dd) as srv:
+            key = tkey(srv)
+            wait_for(lambda: head(srv)[0]["version"] >= 1, VISIBLE_S,
+                     "the first version")
+        with open(path, "rb") as f:
+            saved = f.read()
+        os.remove(path)
+        refused(dd, "no transparency key, but the store holds")
+        eq(os.path.exists(path), False, "and makes no new key")
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600), "wb") as f:
+            f.write(base64.b64encode(os.urandom(32)) + b"\n")
+        refused(dd, "is not the one that signed version")
+        with open(path, "wb") as f:
+            f.write(saved)
+        with cdstest.Server(dd) as srv:
+            eq(tkey(srv), key, "the restored key serves again")
     finally:
         dd.cleanup()
 
