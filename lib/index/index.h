@@ -158,6 +158,16 @@ enum cds_err cds_index_dirty_take(struct cds_index *ix, uint32_t **prefixes,
 void cds_index_dirty_mark(struct cds_index *ix, const uint32_t *prefixes,
 			  size_t n);
 
+/*
+ * A copy of ix's entries (base and overlay flattened into a new base, a
+ * fresh salt, no dirty mark) reflecting change seq: the sealer's working
+ * index made from a published view (tview.h) keeps the view's bytes and
+ * nonces, so its unchanged handles seal no change.  CDS_ERR_NOMEM.
+ */
+enum cds_err cds_index_clone(struct cds_index *ix, uint64_t seq,
+			     struct cds_index **out,
+			     struct cds_error *err) CDS_MUST_CHECK;
+
 /* Fold the overlay into a new base now (normally automatic). */
 enum cds_err cds_index_compact(struct cds_index *ix,
 			       struct cds_error *err) CDS_MUST_CHECK;

@@ -6,12 +6,14 @@
  * replica reads, so a rotation made on any machine reaches them all.
  *
  * Life of an epoch: its key appears in the key source (cdsctl key rotate);
- * a poll notices it and starts a background thread that maps its snapshot
- * or builds its index over a store connection of its own; a later poll
- * catches the new index up with the changes made meanwhile, gives it a
- * published view (the sealer seals its first version; a follower waits
- * until that version is in the store) and makes it current; the old current epoch is served for the grace period; then its
- * index is freed, its key wiped, its key file destroyed and its snapshot
+ * a poll notices it and, on the sealer, starts a background thread that
+ * maps its snapshot or builds its index over a store connection of its own
+ * (unless the epoch has a version already); a later poll catches the new
+ * index up with the changes made meanwhile, gives it a published view (the
+ * sealer seals its first version; a follower, which builds nothing, waits
+ * until that version is in the store) and makes it current; the old
+ * current epoch is served for the grace period; then its view and index
+ * are freed, its key wiped, its key file destroyed and its snapshot
  * removed.
  *
  * Invariants:
@@ -68,11 +70,7 @@ static enum cds_err save_snapshot(struct cds_mirror *m, struct cds_index *ix,
 	return rc;
 }
 
-/*
- * True if the store's change log still holds every change after seq (the
- * pruner may have removed older ones: mirror_prune.c).
- */
-static bool changes_kept_since(struct cds_store *s, uint64_t seq)
+bool cds_mirror_changes_kept(struct cds_store *s, uint64_t seq)
 {
 	struct cds_error e;
 	uint64_t floor = 0;
@@ -114,7 +112,7 @@ static struct cds_index *try_snapshot(struct cds_mirror *m,
 		cds_index_free(ix);
 		return NULL;
 	}
-	if (!changes_kept_since(s, cds_index_seq(ix))) {
+	if (!cds_mirror_changes_kept(s, cds_index_seq(ix))) {
 		cds_log_warn("ignoring index snapshot '%s': the change log no "
 			     "longer holds the changes after %" PRIu64
 			     " (pruned); rebuilding", path, cds_index_seq(ix));
@@ -176,7 +174,7 @@ static void remove_epoch_files(struct cds_mirror *m, uint32_t epoch)
 static void retire(struct cds_mirror *m, struct cds_mirror_epoch *ep,
 		   bool destroy)
 {
-	if (!ep->ix)
+	if (!ep->tv && !ep->ix)
 		return;
 	cds_tview_free(ep->tv);
 	cds_index_free(ep->ix);
@@ -187,15 +185,30 @@ static void retire(struct cds_mirror *m, struct cds_mirror_epoch *ep,
 
 /* ---- background builds ---- */
 
+/*
+ * Only a sealer evaluates a new epoch's index, and only if the epoch has
+ * no version yet; otherwise its view is loaded from the store at install
+ * (and copied, for a sealer: mirror_work.c).
+ */
 static void *build_main(void *arg)
 {
 	struct cds_mirror_pending *p = arg;
 	struct cds_store *s = NULL;
+	uint64_t first;
+	bool versioned = false;
 	enum cds_err rc;
 
 	cds_error_clear(&p->err);
+	if (!p->build) {
+		p->rc = CDS_OK;
+		atomic_store(&p->done, true);
+		return NULL;
+	}
 	rc = cds_store_open(&s, p->m->datadir, &p->err);
 	if (!rc)
+		rc = cds_store_tepoch_first(s, p->key.epoch, &first,
+					    &versioned, &p->err);
+	if (!rc && !versioned)
 		rc = cds_mirror_index_get(p->m, s, &p->key, &p->cancel, &p->ix,
 					  &p->evaluations, &p->err);
 	cds_store_close(s);
@@ -215,6 +228,7 @@ static enum cds_err start_build(struct cds_mirror *m,
 	p->key = *key;
 	p->previous = previous;
 	p->expires_us = expires_us;
+	p->build = m->t.sealer;
 	atomic_init(&p->done, false);
 	atomic_init(&p->cancel, false);
 	if (pthread_create(&p->th, NULL, build_main, p)) {
@@ -225,7 +239,7 @@ static enum cds_err start_build(struct cds_mirror *m,
 	}
 	p->running = true;
 	atomic_store(&m->building, true);
-	if (!m->cfg.quiet)
+	if (!m->cfg.quiet && p->build)
 		cds_log_info("building the index of key epoch %" PRIu32
 			     " in the background", key->epoch);
 	return CDS_OK;
@@ -312,11 +326,17 @@ enum cds_err cds_mirror_epochs_install(struct cds_mirror *m,
 		goto out;
 	}
 	ne.key = p->key;
-	ne.ix = p->ix;
-	p->ix = NULL;
-	t = (struct cds_mirror_target){ &ne.key, &ne, ne.ix };
-	rc = cds_mirror_sync(m, &t, 1, false, cds_index_seq(ne.ix),
-			     atomic_load(&m->seq), &last, err);
+	/* A sealer's build; a follower (or a sealer no more) keeps none. */
+	if (m->t.sealer) {
+		ne.ix = p->ix;
+		p->ix = NULL;
+	}
+	rc = CDS_OK;
+	if (ne.ix) {
+		t = (struct cds_mirror_target){ &ne.key, &ne, ne.ix };
+		rc = cds_mirror_sync(m, &t, 1, false, cds_index_seq(ne.ix),
+				     atomic_load(&m->seq), &last, err);
+	}
 	if (!rc)
 		rc = cds_mirror_t_attach(m, &ne, &ready, err);
 	if (!rc && !ready)
@@ -439,7 +459,6 @@ enum cds_err cds_mirror_epochs_open(struct cds_mirror *m,
 {
 	struct cds_epoch_key *keys = NULL;
 	size_t n = 0;
-	uint64_t evals = 0;
 	int64_t grace_end;
 	enum cds_err rc;
 
@@ -450,19 +469,14 @@ enum cds_err cds_mirror_epochs_open(struct cds_mirror *m,
 	if (rc)
 		return rc;
 	(void)keys_changed(m);
-	rc = cds_mirror_index_get(m, m->store, &keys[0], NULL, &m->ep[0].ix,
-				  &evals, err);
-	if (rc)
-		goto out;
+	/* Its view and working index come with cds_mirror_t_open. */
 	m->ep[0].key = keys[0];
 	m->n_ep = 1;
-	atomic_fetch_add(&m->evaluations, evals);
 	grace_end = keys[0].created_us + m->cfg.epoch_grace_us;
 	if (n > 1 && cds_now_us() < grace_end)
 		rc = start_build(m, &keys[1], true, grace_end, err);
 	if (!rc)
 		sweep_keys(m, keys, n);
-out:
 	cds_keys_free(keys, n);
 	return rc;
 }
@@ -481,7 +495,11 @@ static bool file_seq(struct cds_mirror *m, uint32_t epoch, uint64_t *seq)
 bool cds_mirror_snapshot_seq(struct cds_mirror *m, size_t i, uint64_t *seq)
 {
 	struct cds_mirror_epoch *ep = &m->ep[i];
-	bool have = file_seq(m, ep->key.epoch, seq);
+	bool have;
+
+	if (!ep->ix)
+		return false;
+	have = file_seq(m, ep->key.epoch, seq);
 
 	if ((!have || *seq < cds_index_seq(ep->ix) || ep->unsaved) &&
 	    save_snapshot(m, ep->ix, &ep->key) == CDS_OK) {
@@ -497,7 +515,7 @@ void cds_mirror_epochs_close(struct cds_mirror *m)
 	for (size_t i = 0; i < m->n_ep; i++) {
 		struct cds_mirror_epoch *ep = &m->ep[i];
 
-		if (m->cfg.snapshot && ep->unsaved)
+		if (m->cfg.snapshot && ep->ix && ep->unsaved)
 			(void)save_snapshot(m, ep->ix, &ep->key);
 		retire(m, ep, false);
 	}

@@ -13,10 +13,11 @@
  *  3. an index being built in the background (a key rotation): it replays
  *     the changes since its own start, which the mirror does not track, so
  *     no pruning happens while a build runs;
- *  4. the sealer to come: a replica that takes the role over marks dirty
- *     the buckets of every change after the last sealed version's `seq`
- *     (mirror_seal.c), so those changes stay until they are sealed (were
- *     they gone, it would have to re-diff every bucket).
+ *  4. the sealer to come: a replica that takes the role over (or a
+ *     restarted one) copies each served epoch's view and replays the
+ *     changes after its last version's `seq` (mirror_work.c), so those
+ *     changes stay until they are sealed (were they gone, it would have to
+ *     evaluate the whole epoch and re-diff every bucket).
  * Rows up to the smallest of these positions are deleted (never the newest
  * row: store.h).  A consumer the pruner did not know of (a snapshot copied
  * in from elsewhere, or older than the log) is caught when it is used:
@@ -48,6 +49,12 @@ static enum cds_err needed_from(struct cds_mirror *m, uint64_t *bound,
 	rc = cds_store_tversion_last(m->store, &last, &found, err);
 	if (!rc && found && last.seq < *bound)
 		*bound = last.seq;
+	/* An epoch's last version may be older than the log's last. */
+	for (size_t i = 0; !rc && i < m->n_ep; i++) {
+		rc = cds_mirror_sealed_seq(m, m->ep[i].tv, &s, &found, err);
+		if (!rc && found && s < *bound)
+			*bound = s;
+	}
 	return rc;
 }
 
