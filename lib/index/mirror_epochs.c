@@ -174,11 +174,11 @@ static void remove_epoch_files(struct cds_mirror *m, uint32_t epoch)
 static void retire(struct cds_mirror *m, struct cds_mirror_epoch *ep,
 		   bool destroy)
 {
-	if (!ep->tv && !ep->ix)
-		return;
+	bool held = ep->tv || ep->ix; /* false: an empty slot */
+
 	cds_tview_free(ep->tv);
 	cds_index_free(ep->ix);
-	if (destroy)
+	if (destroy && held)
 		remove_epoch_files(m, ep->key.epoch);
 	sodium_memzero(ep, sizeof(*ep));
 }

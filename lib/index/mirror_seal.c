@@ -200,7 +200,9 @@ enum cds_err cds_mirror_seal_poll(struct cds_mirror *m, struct cds_error *err)
 		struct cds_thead h;
 		bool first = !cds_tview_head(m->ep[i].tv, &h), sealed = false;
 
-		if (first || due)
+		/* Made when the role was taken; again if that failed midway. */
+		rc = cds_mirror_work_make(m, &m->ep[i], err);
+		if (!rc && (first || due))
 			rc = seal_epoch(m, &m->ep[i], first, &sealed, err);
 		if (sealed && !first)
 			m->t.sealed_us = now;
