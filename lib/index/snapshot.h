@@ -1,6 +1,10 @@
 /*
- * snapshot.h: an epoch's index on disk, DIR/index/epoch-<N>.snap, so that a
- * restart maps the file instead of evaluating the OPRF for every handle.
+ * snapshot.h: an epoch's index on disk, DIR/index/epoch-<N>.snap, the
+ * sealer's: read only for an epoch with no sealed version yet (a new key
+ * epoch, the first start after an upgrade from before transparency), when
+ * the working index would otherwise be evaluated handle by handle.  Once
+ * an epoch has a version every replica loads its view from the store and
+ * the sealer copies it (mirror_work.c): no snapshot is read.
  *
  * File layout (integers little-endian; the offsets are read in place, so
  * snapshots are used only on little-endian hosts):
@@ -67,25 +71,5 @@ enum cds_err cds_snapshot_load(struct cds_index **out, const char *path,
  */
 enum cds_err cds_snapshot_seq(const char *path, uint32_t epoch, uint64_t *seq,
 			      struct cds_error *err) CDS_MUST_CHECK;
-
-/*
- * snapshot_seed.c: start a data directory's index from another replica's
- * snapshot file src (one more replica of a shared store: a copy, by any
- * means, of the other's DIR/index/epoch-N.snap).  src must be a valid
- * snapshot (as cds_snapshot_load checks it) of one of keys[0..n) (the
- * store's epochs) at the store's prefix_bits, and the store's change log
- * must still hold every change after it (store s); then it is copied to
- * DIR/index/epoch-N.snap (written whole, then renamed), where cdsd finds
- * it at start and replays the changes since instead of evaluating every
- * handle.  *epoch, *seq, *count: what the snapshot holds.
- * CDS_ERR_INVALID naming what is wrong with src; nothing is written then.
- */
-struct cds_epoch_key;
-struct cds_store;
-enum cds_err cds_snapshot_seed(const char *datadir, const char *src,
-			       const struct cds_epoch_key *keys, size_t n,
-			       struct cds_store *s, uint32_t *epoch,
-			       uint64_t *seq, uint64_t *count,
-			       struct cds_error *err) CDS_MUST_CHECK;
 
 #endif

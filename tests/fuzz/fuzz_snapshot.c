@@ -1,7 +1,7 @@
 /*
  * fuzz_snapshot.c: libFuzzer harness for index snapshots
- * (lib/index/snapshot.c: cds_snapshot_load, cds_snapshot_seq), which
- * `cdsctl index seed` takes from another replica.
+ * (lib/index/snapshot.c: cds_snapshot_load, cds_snapshot_seq), which the
+ * sealer reads from DIR/index for an epoch with no sealed version yet.
  *
  * Each input is tried twice: as the whole file, and as the body of a file
  * whose header the harness makes valid (magic, format, the epoch and key

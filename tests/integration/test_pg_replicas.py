@@ -3,9 +3,8 @@ test_replicas.py (which runs them behind nginx).  `cdsctl join` refuses a
 wrong KEK, a KEK file others can read, a database without a store, and a
 directory that has one, leaving nothing behind; a joined directory holds
 only its KEK, store.conf and metrics token, and lists the same epochs.  A
-new replica seeded with another's index snapshot (`cdsctl index seed`)
-evaluates only the handles changed since, where an unseeded one evaluates
-them all; bad snapshots are refused and nothing is written.  The legal
+new replica evaluates no handle: it loads the published views from the
+store's history and serves the sealer's bytes.  The legal
 ledger's signing key is one key sealed in the database: a head signed
 through a joined directory verifies through the first and the other way
 round, no directory holds keys/ledger.key, and pg_dump holds no secret
@@ -98,40 +97,22 @@ def buckets(srv, bits):
 
 def test_new_replica_evaluates_nothing():
     """A replica that joins a running store loads the published views from
-    the store's history: it evaluates no handle (index snapshots would save
-    it nothing; `cdsctl index seed` still accepts one) and serves the
-    sealer's bytes."""
+    the store's history: it evaluates no handle (what `cdsctl index seed`,
+    retired, used to save by copying another replica's index snapshot) and
+    serves the sealer's bytes."""
     uri = PG.new_database()
     first = cdstest.DataDir(prefix_bits=6, store=uri)
-    seeded, plain = JoinedDir(uri, first), JoinedDir(uri, first)
+    b_dir, c_dir = JoinedDir(uri, first), JoinedDir(uri, first)
     try:
         first.ctl("synth", "--count", "200")
         with cdstest.Server(first, "--plain-lookup", "on") as a:
             eq(evaluations(a), 200, "the sealer evaluates every handle")
-            snap = os.path.join(seeded.path, "other.snap")
-            shutil.copyfile(os.path.join(first.path, "index", "epoch-1.snap"),
-                            snap)
             _, token = create_account(a, first, [phone(20)])
             for i in range(21, 24):
                 first.ctl("account", "add", "--identity-key",
                           base64.b64encode(os.urandom(32)).decode(), phone(i))
-            # Bad seeds: refused, nothing written.
-            junk = os.path.join(seeded.path, "junk.snap")
-            with open(junk, "wb") as f:
-                f.write(b"CDSINDEX" + os.urandom(200))
-            expect_fail(seeded, ["index", "seed", junk], 1,
-                        ["not an index snapshot"])
-            expect_fail(seeded, ["index", "seed", junk + ".missing"], 1,
-                        ["cannot read"])
-            if os.path.exists(os.path.join(seeded.path, "index")):
-                raise AssertionError("a refused seed wrote DIR/index")
-            os.unlink(junk)
-            out = seeded.ctl("index", "seed", snap).stdout
-            os.unlink(snap)
-            if "200 handles" not in out:
-                raise AssertionError("seed output: " + out)
-            with cdstest.Server(seeded, "--plain-lookup", "on") as b, \
-                    cdstest.Server(plain, "--plain-lookup", "on") as c:
+            with cdstest.Server(b_dir, "--plain-lookup", "on") as b, \
+                    cdstest.Server(c_dir, "--plain-lookup", "on") as c:
                 for i in range(20, 24):
                     wait_for(lambda i=i: registered(b, token, phone(i))[0], 5,
                              "the new replica answers a later change")
@@ -140,10 +121,10 @@ def test_new_replica_evaluates_nothing():
                          "the new replicas follow the sealer's versions")
                 eq(buckets(b, 6), buckets(a, 6), "the sealer's bytes")
                 eq(buckets(c, 6), buckets(a, 6), "the sealer's bytes")
-                eq(evaluations(b), 0, "a seeded replica evaluates nothing")
-                eq(evaluations(c), 0, "a new replica evaluates nothing")
+                eq(evaluations(b), 0, "a new replica evaluates nothing")
+                eq(evaluations(c), 0, "nor does another")
     finally:
-        for d in (first, seeded, plain):
+        for d in (first, b_dir, c_dir):
             d.cleanup()
 
 
