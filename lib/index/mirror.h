@@ -41,7 +41,6 @@ struct cds_mirror_config {
 	unsigned threads;          /* for index builds; 0 = number of cores */
 	bool plain_lookup;         /* keep the handle -> account map */
 	int64_t epoch_grace_us;    /* serve the previous epoch this long */
-	bool snapshot;             /* save/load index snapshots in DIR/index */
 	bool quiet;                /* no progress on stderr */
 	int64_t seal_interval_us;  /* seal at most this often; 0: every poll */
 };
@@ -75,8 +74,9 @@ int64_t cds_mirror_seal_due_us(struct cds_mirror *m);
 
 /*
  * Delete the store's change-log rows that no consumer needs any more: not
- * this mirror, not a served epoch's snapshot on disk (saved anew first if
- * it lags), not a background index build (none is pruned while one runs).
+ * this mirror, not the next sealer (the changes after each served epoch's
+ * last version), not a background index build (none is pruned while one
+ * runs).
  * *removed gets the number of rows deleted (mirror_prune.c).
  */
 enum cds_err cds_mirror_prune(struct cds_mirror *m, uint64_t *removed,

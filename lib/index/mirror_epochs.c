@@ -7,14 +7,13 @@
  *
  * Life of an epoch: its key appears in the key source (cdsctl key rotate);
  * a poll notices it and, on the sealer, starts a background thread that
- * maps its snapshot or builds its index over a store connection of its own
- * (unless the epoch has a version already); a later poll catches the new
+ * builds its index over a store connection of its own (unless the epoch
+ * has a version already); a later poll catches the new
  * index up with the changes made meanwhile, gives it a published view (the
  * sealer seals its first version; a follower, which builds nothing, waits
  * until that version is in the store) and makes it current; the old
  * current epoch is served for the grace period; then its view and index
- * are freed, its key wiped, its key file destroyed and its snapshot
- * removed.
+ * are freed, its key wiped and its key file destroyed.
  *
  * Invariants:
  *  1. At most two epochs are served (ep[0] current, ep[1] in grace) and at
@@ -37,38 +36,10 @@
 #include "core/timeutil.h"
 #include "index/build.h"
 #include "index/mirror_int.h"
-#include "index/snapshot.h"
 
 /* Reload keys at least this often even if their stamp looks unchanged. */
 #define KEYS_RECHECK_US (10 * CDS_USEC_PER_SEC)
 #define PATH_BYTES 4096
-
-static enum cds_err save_snapshot(struct cds_mirror *m, struct cds_index *ix,
-				  const struct cds_epoch_key *key)
-{
-	char path[PATH_BYTES];
-	struct cds_error e;
-	enum cds_err rc;
-
-	cds_error_clear(&e);
-	if (snprintf(path, sizeof(path), "%s/index", m->datadir) >=
-	    (int)sizeof(path))
-		return CDS_ERR_TOO_LARGE;
-	if (mkdir(path, 0700) && errno != EEXIST) {
-		cds_log_warn("cannot create '%s': %s", path, strerror(errno));
-		return CDS_ERR_IO;
-	}
-	rc = cds_snapshot_path(path, sizeof(path), m->datadir, key->epoch, &e);
-	if (!rc)
-		rc = cds_snapshot_save(ix, path, key->pk, &e);
-	if (rc)
-		cds_log_warn("index snapshot of epoch %" PRIu32 " not saved: %s",
-			     key->epoch, e.msg);
-	else if (!m->cfg.quiet)
-		cds_log_info("index snapshot of epoch %" PRIu32 " saved",
-			     key->epoch);
-	return rc;
-}
 
 bool cds_mirror_changes_kept(struct cds_store *s, uint64_t seq)
 {
@@ -80,52 +51,6 @@ bool cds_mirror_changes_kept(struct cds_store *s, uint64_t seq)
 	return floor == 0 || seq + 1 >= floor;
 }
 
-/* The snapshot of key, if there is a valid one; NULL otherwise. */
-static struct cds_index *try_snapshot(struct cds_mirror *m,
-				      struct cds_store *s,
-				      const struct cds_epoch_key *key)
-{
-	char path[PATH_BYTES];
-	struct cds_index *ix = NULL;
-	struct cds_error e;
-	uint64_t bound = atomic_load(&m->seq);
-	enum cds_err rc;
-
-	cds_error_clear(&e);
-	if (bound < m->open_seq)
-		bound = m->open_seq;
-	rc = cds_snapshot_path(path, sizeof(path), m->datadir, key->epoch, &e);
-	if (!rc)
-		rc = cds_snapshot_load(&ix, path, key->epoch, key->pk,
-				       m->prefix_bits, &e);
-	if (rc == CDS_ERR_NOT_FOUND)
-		return NULL;
-	if (rc) {
-		cds_log_warn("ignoring index snapshot: %s; rebuilding", e.msg);
-		return NULL;
-	}
-	if (cds_index_seq(ix) > bound) {
-		/* The store went back in time (restored backup?). */
-		cds_log_warn("ignoring index snapshot '%s': it reflects change %"
-			     PRIu64 ", the store only %" PRIu64 "; rebuilding",
-			     path, cds_index_seq(ix), bound);
-		cds_index_free(ix);
-		return NULL;
-	}
-	if (!cds_mirror_changes_kept(s, cds_index_seq(ix))) {
-		cds_log_warn("ignoring index snapshot '%s': the change log no "
-			     "longer holds the changes after %" PRIu64
-			     " (pruned); rebuilding", path, cds_index_seq(ix));
-		cds_index_free(ix);
-		return NULL;
-	}
-	if (!m->cfg.quiet)
-		cds_log_info("index epoch %" PRIu32 ": %" PRIu64
-			     " handles from snapshot at change %" PRIu64,
-			     key->epoch, cds_index_count(ix), cds_index_seq(ix));
-	return ix;
-}
-
 enum cds_err cds_mirror_index_get(struct cds_mirror *m, struct cds_store *s,
 				  const struct cds_epoch_key *key,
 				  const atomic_bool *cancel,
@@ -135,25 +60,15 @@ enum cds_err cds_mirror_index_get(struct cds_mirror *m, struct cds_store *s,
 	struct cds_index_build_opts o = { .threads = m->threads,
 					  .quiet = m->cfg.quiet,
 					  .cancel = cancel };
-	enum cds_err rc;
 
 	*evals = 0;
-	*out = m->cfg.snapshot ? try_snapshot(m, s, key) : NULL;
-	if (*out)
-		return CDS_OK;
-	rc = cds_index_build(out, s, key, m->prefix_bits, &o, evals, err);
-	if (rc)
-		return rc;
-	if (m->cfg.snapshot)
-		(void)save_snapshot(m, *out, key);
-	return CDS_OK;
+	return cds_index_build(out, s, key, m->prefix_bits, &o, evals, err);
 }
 
 /* ---- dropping epochs ---- */
 
 static void remove_epoch_files(struct cds_mirror *m, uint32_t epoch)
 {
-	char path[PATH_BYTES];
 	struct cds_error e;
 	enum cds_err rc;
 
@@ -162,10 +77,6 @@ static void remove_epoch_files(struct cds_mirror *m, uint32_t epoch)
 	if (rc && rc != CDS_ERR_NOT_FOUND)
 		cds_log_warn("key of epoch %" PRIu32 " not destroyed: %s",
 			     epoch, e.msg);
-	if (cds_snapshot_path(path, sizeof(path), m->datadir, epoch, &e) ==
-		    CDS_OK &&
-	    unlink(path) && errno != ENOENT)
-		cds_log_warn("cannot remove '%s': %s", path, strerror(errno));
 	if (!m->cfg.quiet)
 		cds_log_info("key epoch %" PRIu32 " retired", epoch);
 }
@@ -481,43 +392,10 @@ enum cds_err cds_mirror_epochs_open(struct cds_mirror *m,
 	return rc;
 }
 
-/* The change sequence in the header of epoch's snapshot file. */
-static bool file_seq(struct cds_mirror *m, uint32_t epoch, uint64_t *seq)
-{
-	char path[PATH_BYTES];
-	struct cds_error e;
-
-	return cds_snapshot_path(path, sizeof(path), m->datadir, epoch, &e) ==
-		       CDS_OK &&
-	       cds_snapshot_seq(path, epoch, seq, &e) == CDS_OK;
-}
-
-bool cds_mirror_snapshot_seq(struct cds_mirror *m, size_t i, uint64_t *seq)
-{
-	struct cds_mirror_epoch *ep = &m->ep[i];
-	bool have;
-
-	if (!ep->ix)
-		return false;
-	have = file_seq(m, ep->key.epoch, seq);
-
-	if ((!have || *seq < cds_index_seq(ep->ix) || ep->unsaved) &&
-	    save_snapshot(m, ep->ix, &ep->key) == CDS_OK) {
-		ep->unsaved = 0;
-		have = file_seq(m, ep->key.epoch, seq);
-	}
-	return have;
-}
-
 void cds_mirror_epochs_close(struct cds_mirror *m)
 {
 	drop_pending(m);
-	for (size_t i = 0; i < m->n_ep; i++) {
-		struct cds_mirror_epoch *ep = &m->ep[i];
-
-		if (m->cfg.snapshot && ep->ix && ep->unsaved)
-			(void)save_snapshot(m, ep->ix, &ep->key);
-		retire(m, ep, false);
-	}
+	for (size_t i = 0; i < m->n_ep; i++)
+		retire(m, &m->ep[i], false);
 	m->n_ep = 0;
 }

@@ -50,7 +50,6 @@ struct cds_mirror_epoch {
 	struct cds_index *ix;     /* the working index; NULL unless sealer */
 	struct cds_tview *tv;     /* what is served: the latest sealed version */
 	int64_t expires_us;       /* wall clock; 0 while current */
-	uint64_t unsaved;         /* entry changes since load/build/save */
 };
 
 /* A background build of one epoch's index. */
@@ -134,8 +133,8 @@ enum cds_err cds_mirror_load_dir(struct cds_mirror *m, uint64_t *seq,
 				 struct cds_error *err);
 
 /*
- * mirror_epochs.c: the index of `key` from its snapshot if one is valid,
- * else built (and saved) over store s.
+ * mirror_epochs.c: the index of `key` built by evaluating every handle
+ * over store s (an epoch's first version: mirror_work.c).
  */
 enum cds_err cds_mirror_index_get(struct cds_mirror *m, struct cds_store *s,
 				  const struct cds_epoch_key *key,
@@ -177,7 +176,7 @@ void cds_mirror_work_drop(struct cds_mirror *m);
  *             epoch whose first version is sealed): serve it;
  *   _poll     look for new keys (start a build), end grace periods,
  *             destroy keys whose grace is over;
- *   _close    stop a build, save changed indexes, wipe every key.
+ *   _close    stop a build, free every epoch, wipe every key.
  */
 enum cds_err cds_mirror_epochs_open(struct cds_mirror *m,
 				    struct cds_error *err);
@@ -186,15 +185,6 @@ enum cds_err cds_mirror_epochs_install(struct cds_mirror *m,
 enum cds_err cds_mirror_epochs_poll(struct cds_mirror *m,
 				    struct cds_error *err);
 void cds_mirror_epochs_close(struct cds_mirror *m);
-/*
- * mirror_epochs.c, under poll_mu: the change sequence of served epoch i's
- * snapshot on disk, saved anew first if the index has moved past it (so
- * that pruning can advance).  False if there is no readable snapshot: a
- * server starting later then builds the index from the store and needs no
- * old changes for it.
- */
-bool cds_mirror_snapshot_seq(struct cds_mirror *m, size_t i, uint64_t *seq);
-
 /*
  * mirror_tlog.c, under poll_mu:
  *   _open     the transparency key (made if the directory has none), the

@@ -14,8 +14,7 @@
  *     only what really changed is marked dirty and sealed: a takeover or a
  *     restart re-publishes nothing.
  *  2. Only an epoch with no version yet has its working index built by
- *     evaluating every handle (or from its snapshot): its first version
- *     adds every entry anyway.
+ *     evaluating every handle: its first version adds every entry anyway.
  *  3. Served epochs have a working index exactly while this mirror is the
  *     sealer (set and dropped under ep_lock held for writing).
  */
@@ -131,7 +130,6 @@ void cds_mirror_work_drop(struct cds_mirror *m)
 	for (size_t i = 0; i < m->n_ep; i++) {
 		old[i] = m->ep[i].ix;
 		m->ep[i].ix = NULL;
-		m->ep[i].unsaved = 0;
 	}
 	pthread_rwlock_unlock(&m->ep_lock);
 	cds_index_free(old[0]);

@@ -97,9 +97,9 @@ def buckets(srv, bits):
 
 def test_new_replica_evaluates_nothing():
     """A replica that joins a running store loads the published views from
-    the store's history: it evaluates no handle (what `cdsctl index seed`,
-    retired, used to save by copying another replica's index snapshot) and
-    serves the sealer's bytes."""
+    the store's history: it evaluates no handle (what `cdsctl index seed`
+    and index snapshots, both retired, used to save) and serves the
+    sealer's bytes."""
     uri = PG.new_database()
     first = cdstest.DataDir(prefix_bits=6, store=uri)
     b_dir, c_dir = JoinedDir(uri, first), JoinedDir(uri, first)
