@@ -23,12 +23,8 @@
  *     current epoch: it may still become current.
  *  3. A key that leaves the mirror is wiped (sodium_memzero) on every path.
  */
-#include <errno.h>
 #include <inttypes.h>
-#include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <sodium.h>
 
@@ -39,7 +35,6 @@
 
 /* Reload keys at least this often even if their stamp looks unchanged. */
 #define KEYS_RECHECK_US (10 * CDS_USEC_PER_SEC)
-#define PATH_BYTES 4096
 
 bool cds_mirror_changes_kept(struct cds_store *s, uint64_t seq)
 {
