@@ -106,7 +106,8 @@ run_wrk "cdsd lookup, 100 handles" 100 lookup100.lua "http://127.0.0.1:$port"
 run_wrk "cdsd bucket GET ($bucket_bytes B)" 0 bucket.lua "http://127.0.0.1:$port"
 
 # The same lookups with the query log off (--retention-days 0), to show what
-# logging costs (DESIGN.md: under 5%).  The restart loads the index snapshot.
+# logging costs (DESIGN.md: under 5%).  The restart loads the published view
+# from the store and copies it (no evaluation).
 cdsd_pid=${pids##* }
 kill -TERM "$cdsd_pid"; wait "$cdsd_pid" 2>/dev/null || true
 pids=${pids% *}

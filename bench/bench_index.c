@@ -7,22 +7,20 @@
  *       make a temporary data directory with N synthetic handles (cdsctl
  *       synth's generator), then measure;
  *   bench_index [--threads T] --data DIR
- *       measure an existing data directory (read only, except for the
- *       snapshot written to DIR/index/bench-epoch-E.snap and removed;
- *       with --install-snapshot it is kept as DIR/index/epoch-E.snap, the
- *       file cdsd loads at start).
+ *       measure an existing data directory (read only).
  *
  * Prints: build time and handles/s, resident bytes per handle by the
  * index's own accounting and by /proc/self/statm (RSS after the build minus
  * RSS before it, measured after a warm-up scan, so that the store's page
- * cache and the process's baseline are excluded), snapshot save time and size, snapshot load (restart) time with
- * its checksum check, and single-thread bucket reads/s from memory.
+ * cache and the process's baseline are excluded), the time of a copy of
+ * the index (cds_index_clone: how a sealer makes its working index from a
+ * published view at start-up or takeover), and single-thread bucket
+ * reads/s from memory.
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -32,7 +30,6 @@
 #include "crypto/keys.h"
 #include "index/build.h"
 #include "index/index.h"
-#include "index/snapshot.h"
 #include "store/store.h"
 #include "store/synth.h"
 
@@ -42,13 +39,12 @@ struct args {
 	unsigned threads;
 	int bits; /* -1 = about 64 handles a bucket */
 	int keep;
-	int install; /* --install-snapshot: leave DIR/index/epoch-E.snap */
 };
 
 static int usage(void)
 {
 	fputs("usage: bench_index [--threads T] [--prefix-bits K] [--keep] N\n"
-	      "       bench_index [--threads T] [--install-snapshot] --data DIR\n",
+	      "       bench_index [--threads T] --data DIR\n",
 	      stderr);
 	return 2;
 }
@@ -70,8 +66,6 @@ static int parse(int argc, char **argv, struct args *a)
 			i++;
 		} else if (!strcmp(argv[i], "--keep")) {
 			a->keep = 1;
-		} else if (!strcmp(argv[i], "--install-snapshot")) {
-			a->install = 1;
 		} else if (argv[i][0] != '-' && !a->n) {
 			a->n = strtoull(argv[i], NULL, 10);
 		} else {
@@ -172,48 +166,21 @@ static void bench_reads(struct cds_index *ix)
 	cds_buf_fini(&b);
 }
 
-/* Save, free, map again: the restart path. */
-static int bench_snapshot(struct cds_index **ix, const char *dir,
-			  const struct cds_epoch_key *key, unsigned bits,
-			  int install)
+/* Copy the index, as a sealer copies a view; the copy replaces it. */
+static int bench_copy(struct cds_index **ix)
 {
-	char path[4096];
-	struct stat st;
+	struct cds_index *copy = NULL;
 	struct cds_error err;
-	int64_t t0;
+	int64_t t0 = cds_monotonic_us();
 
-	snprintf(path, sizeof(path), "%s/index", dir);
-	(void)mkdir(path, 0700);
-	/* With --install-snapshot the file takes the name cdsd loads, so the
-	 * server's next start is a restart from this snapshot. */
-	if (install && cds_snapshot_path(path, sizeof(path), dir, key->epoch,
-					 &err)) {
+	if (cds_index_clone(*ix, cds_index_seq(*ix), &copy, &err)) {
 		fprintf(stderr, "bench_index: %s\n", err.msg);
 		return -1;
 	}
-	if (!install)
-		snprintf(path, sizeof(path), "%s/index/bench-epoch-%" PRIu32 ".snap",
-			 dir, key->epoch);
-	t0 = cds_monotonic_us();
-	if (cds_snapshot_save(*ix, path, key->pk, &err)) {
-		fprintf(stderr, "bench_index: %s\n", err.msg);
-		return -1;
-	}
-	if (stat(path, &st))
-		st.st_size = 0;
-	printf("snapshot save: %.2f s, %.1f MB\n", secs_since(t0),
-	       (double)st.st_size / 1e6);
-	cds_index_free(*ix);
-	*ix = NULL;
-	t0 = cds_monotonic_us();
-	if (cds_snapshot_load(ix, path, key->epoch, key->pk, bits, &err)) {
-		fprintf(stderr, "bench_index: %s\n", err.msg);
-		return -1;
-	}
-	printf("snapshot load (restart, checksum checked): %.2f s\n",
+	printf("copy (a sealer's working index from its view): %.2f s\n",
 	       secs_since(t0));
-	if (!install)
-		unlink(path);
+	cds_index_free(*ix);
+	*ix = copy;
 	return 0;
 }
 
@@ -270,7 +237,7 @@ static int run(const struct args *a, const char *dir)
 		       (double)rss0 / 1e6, (double)rss1 / 1e6);
 	}
 	bench_reads(ix);
-	if (bench_snapshot(&ix, dir, &keys[0], bits, a->install))
+	if (bench_copy(&ix))
 		goto out_quiet;
 	bench_reads(ix);
 	rc = 0;

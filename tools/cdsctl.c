@@ -20,7 +20,6 @@ static const struct cli_cmd commands[] = {
 	{"import", cdsctl_import, "bulk-import accounts from CSV"},
 	{"synth", cdsctl_synth, "register synthetic accounts"},
 	{"key", cdsctl_key, "rotate the OPRF key (new epoch)"},
-	{"index", cdsctl_index, "seed the index from another replica's snapshot"},
 	{"log", cdsctl_log, "query log maintenance (sweep)"},
 	{"legal", cdsctl_legal, "legal export, ledger verify, transparency"},
 	{NULL, NULL, NULL},

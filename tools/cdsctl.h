@@ -16,7 +16,6 @@ int cdsctl_account(int argc, char **argv); /* cdsctl_account.c */
 int cdsctl_import(int argc, char **argv);  /* cdsctl_import.c */
 int cdsctl_synth(int argc, char **argv);   /* cdsctl_synth.c */
 int cdsctl_key(int argc, char **argv);     /* cdsctl_key.c */
-int cdsctl_index(int argc, char **argv);   /* cdsctl_index.c */
 int cdsctl_log(int argc, char **argv);     /* cdsctl_log.c */
 int cdsctl_legal(int argc, char **argv);   /* cdsctl_legal.c */
 

@@ -75,7 +75,6 @@ static const char usage_text[] =
 	"  --account-writes N       changes per account per hour (default 60)\n"
 	"  --verify-timeout SECONDS delivery timeout per code (default 10)\n"
 	"  --verify-ttl SECONDS     code lifetime (default 600; for tests only)\n"
-	"  --no-snapshot            neither load nor save index snapshots\n"
 	"  --no-change-notify       PostgreSQL: learn of other replicas' changes by\n"
 	"                           polling only (every second), not by LISTEN\n"
 	"  --prune-interval SECONDS delete change-log rows no consumer needs this\n"
@@ -279,9 +278,7 @@ static int opt_proxy(struct opts *o, const char *name, const char *v)
 static int opt_flag(struct opts *o, const char *name, const char *v)
 {
 	(void)v;
-	if (!strcmp(name, "--no-snapshot"))
-		o->cfg.snapshot = false;
-	else if (!strcmp(name, "--no-change-notify"))
+	if (!strcmp(name, "--no-change-notify"))
 		o->cfg.change_notify = false;
 	else if (!strcmp(name, "--quiet"))
 		o->cfg.quiet = true;
@@ -334,7 +331,6 @@ static const struct {
 	{"--account-writes", true, opt_double},
 	{"--verify-timeout", true, opt_long},
 	{"--verify-ttl", true, opt_long},
-	{"--no-snapshot", false, opt_flag},
 	{"--no-change-notify", false, opt_flag},
 	{"--quiet", false, opt_flag},
 	{"--verbose", false, opt_flag},

@@ -531,6 +531,25 @@ static int flatten_bucket(void *ctx, uint32_t b, const uint8_t *e, size_t n)
 	return 0;
 }
 
+/* The current buckets copied into a new base region (under the read lock). */
+static enum cds_err flatten(struct cds_index *ix, void **map, size_t *len,
+			    struct flatten *f, struct cds_error *err)
+{
+	enum cds_err rc;
+
+	*len = cds_index_region_bytes(ix->prefix_bits, cds_index_count(ix));
+	rc = cds_index_map_anon(map, *len, err);
+	if (rc)
+		return rc;
+	f->off = *map;
+	f->entries = (uint8_t *)*map +
+		     ((size_t)ix->nbuckets + 1) * sizeof(uint32_t);
+	f->at = 0;
+	(void)cds_index_visit(ix, flatten_bucket, f, NULL, NULL, NULL);
+	f->off[ix->nbuckets] = (uint32_t)f->at;
+	return CDS_OK;
+}
+
 /*
  * Copy the current buckets into a new base under the read lock (readers go
  * on), then swap it in under the write lock.  Safe because the only thread
@@ -541,18 +560,11 @@ enum cds_err cds_index_compact(struct cds_index *ix, struct cds_error *err)
 	struct flatten f;
 	void *map, *old_map;
 	size_t len, old_len;
-	uint64_t n = cds_index_count(ix);
 	enum cds_err rc;
 
-	len = cds_index_region_bytes(ix->prefix_bits, n);
-	rc = cds_index_map_anon(&map, len, err);
+	rc = flatten(ix, &map, &len, &f, err);
 	if (rc)
 		return rc;
-	f.off = map;
-	f.entries = (uint8_t *)map + ((size_t)ix->nbuckets + 1) * sizeof(uint32_t);
-	f.at = 0;
-	(void)cds_index_visit(ix, flatten_bucket, &f, NULL, NULL, NULL);
-	f.off[ix->nbuckets] = (uint32_t)f.at;
 	pthread_rwlock_wrlock(&ix->lock);
 	old_map = ix->map;
 	old_len = ix->map_len;
@@ -565,4 +577,21 @@ enum cds_err cds_index_compact(struct cds_index *ix, struct cds_error *err)
 	pthread_rwlock_unlock(&ix->lock);
 	unmap(old_map, old_len);
 	return CDS_OK;
+}
+
+enum cds_err cds_index_clone(struct cds_index *ix, uint64_t seq,
+			     struct cds_index **out, struct cds_error *err)
+{
+	struct flatten f;
+	void *map;
+	size_t len;
+	enum cds_err rc;
+
+	*out = NULL;
+	rc = flatten(ix, &map, &len, &f, err);
+	if (rc)
+		return rc;
+	/* cds_index_new takes the region over, and unmaps it on failure. */
+	return cds_index_new(out, ix->epoch, ix->prefix_bits, map, len, f.off,
+			     f.entries, NULL, seq, err);
 }

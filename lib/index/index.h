@@ -5,8 +5,8 @@
  * (fp || nonce || ct), grouped by bucket and sorted by fingerprint within
  * the bucket.  Layout, chosen so that 10 million handles cost at most 128
  * resident bytes each:
- *   - the base: one flat region (anonymous memory after a build, or a
- *     read-only mapping of a snapshot file) holding the per-bucket offsets,
+ *   - the base: one flat region (anonymous memory after a build, a copy
+ *     or a compaction) holding the per-bucket offsets,
  *     u32 off[nbuckets + 1], and the entries, bucket b being entries
  *     [off[b], off[b+1]);
  *   - the overlay: buckets changed since the base was made live in their own
@@ -20,8 +20,8 @@
  *  2. A bucket's version changes whenever its bytes change, and never repeats
  *     with different bytes, even across processes: base buckets have
  *     version SipHash(base_salt, bucket), with base_salt drawn at random for
- *     every base whose bytes are new (a build, a compaction, a merged
- *     snapshot); overlay buckets get SipHash(overlay_salt, counter++) with
+ *     every base whose bytes are new (a build, a compaction, a copy);
+ *     overlay buckets get SipHash(overlay_salt, counter++) with
  *     overlay_salt drawn at random by each process.
  *  3. Readers (any number of threads) take the read lock and copy bytes out.
  *     Mutators (put, remove, replace, compact, set_seq, the dirty set) take
@@ -114,7 +114,7 @@ enum cds_err cds_index_remove(struct cds_index *ix, uint32_t bucket,
 			      bool *removed, struct cds_error *err) CDS_MUST_CHECK;
 
 /*
- * Visit every bucket in order under the read lock (snapshots): fn gets the
+ * Visit every bucket in order under the read lock (copies): fn gets the
  * bucket number and its entries; non-zero from fn stops with that value.
  * *salt_out (may be NULL) gets the base salt, or all zeros if some bucket
  * lives in the overlay (the bytes visited are then not the base's).
@@ -157,6 +157,16 @@ enum cds_err cds_index_dirty_take(struct cds_index *ix, uint32_t **prefixes,
 				  size_t *n, struct cds_error *err) CDS_MUST_CHECK;
 void cds_index_dirty_mark(struct cds_index *ix, const uint32_t *prefixes,
 			  size_t n);
+
+/*
+ * A copy of ix's entries (base and overlay flattened into a new base, a
+ * fresh salt, no dirty mark) reflecting change seq: the sealer's working
+ * index made from a published view (tview.h) keeps the view's bytes and
+ * nonces, so its unchanged handles seal no change.  CDS_ERR_NOMEM.
+ */
+enum cds_err cds_index_clone(struct cds_index *ix, uint64_t seq,
+			     struct cds_index **out,
+			     struct cds_error *err) CDS_MUST_CHECK;
 
 /* Fold the overlay into a new base now (normally automatic). */
 enum cds_err cds_index_compact(struct cds_index *ix,

@@ -6,8 +6,8 @@
  *  1. Readers hold a read lock only while they copy out what they return,
  *     and never hold one across an OPRF evaluation: cds_mirror_evaluate
  *     copies the epoch's key to its stack and wipes it afterwards.
- *  2. m->seq is the last change applied to the caches and to every served
- *     index; it only grows.
+ *  2. m->seq is the last change applied to the caches and to every working
+ *     index (the sealer's); it only grows.
  */
 #include <inttypes.h>
 #include <stdatomic.h>
@@ -22,22 +22,25 @@
 #include "core/secrets.h"
 #include "index/mirror_int.h"
 
-/* Apply the store's changes to the caches and every served index. */
+/* Apply the store's changes to the caches and every working index. */
 static enum cds_err sync_served(struct cds_mirror *m, struct cds_error *err)
 {
 	struct cds_mirror_target t[2];
+	size_t n = 0;
 	uint64_t last;
 
 	for (size_t i = 0; i < m->n_ep; i++)
-		t[i] = (struct cds_mirror_target){ &m->ep[i].key, &m->ep[i],
-						   m->ep[i].ix };
-	return cds_mirror_sync(m, t, m->n_ep, true, atomic_load(&m->seq), 0,
-			       &last, err);
+		if (m->ep[i].ix) /* the sealer's working indexes */
+			t[n++] = (struct cds_mirror_target){ &m->ep[i].key,
+							     &m->ep[i],
+							     m->ep[i].ix };
+	return cds_mirror_sync(m, t, n, true, atomic_load(&m->seq), 0, &last,
+			       err);
 }
 
 static enum cds_err open_parts(struct cds_mirror *m, struct cds_error *err)
 {
-	uint64_t seq_dir, seq_ix;
+	uint64_t seq_dir;
 	enum cds_err rc;
 
 	rc = cds_store_open(&m->store, m->datadir, err);
@@ -54,9 +57,8 @@ static enum cds_err open_parts(struct cds_mirror *m, struct cds_error *err)
 		rc = cds_mirror_epochs_open(m, err);
 	if (rc)
 		return rc;
-	/* Catch everything up from the oldest of the three starting points. */
-	seq_ix = cds_index_seq(m->ep[0].ix);
-	atomic_store(&m->seq, seq_dir < seq_ix ? seq_dir : seq_ix);
+	/* Catch the caches up from the older of their two scans. */
+	atomic_store(&m->seq, seq_dir);
 	rc = sync_served(m, err);
 	if (!rc)
 		rc = cds_mirror_t_open(m, err);
@@ -157,7 +159,7 @@ void cds_mirror_params(struct cds_mirror *m, struct cds_mirror_params *out)
 	for (size_t i = 0; i < m->n_ep; i++)
 		out->epochs[i] = m->ep[i].key.epoch;
 	out->n_epochs = m->n_ep;
-	out->handles = cds_index_count(m->ep[0].ix);
+	out->handles = m->ep[0].tv ? cds_tview_count(m->ep[0].tv) : 0;
 	pthread_rwlock_unlock(&m->ep_lock);
 	pthread_rwlock_rdlock(&m->dir_lock);
 	out->accounts = cds_accounts_count(m->accounts);
@@ -171,8 +173,12 @@ void cds_mirror_stats(struct cds_mirror *m, struct cds_mirror_stats *out)
 	memset(out, 0, sizeof(*out));
 	out->evaluations = atomic_load(&m->evaluations);
 	pthread_rwlock_rdlock(&m->ep_lock);
-	for (size_t i = 0; i < m->n_ep; i++)
-		out->index_bytes += cds_index_memory(m->ep[i].ix);
+	for (size_t i = 0; i < m->n_ep; i++) {
+		if (m->ep[i].tv)
+			out->index_bytes += cds_tview_memory(m->ep[i].tv);
+		if (m->ep[i].ix)
+			out->index_bytes += cds_index_memory(m->ep[i].ix);
+	}
 	pthread_rwlock_unlock(&m->ep_lock);
 	pthread_rwlock_rdlock(&m->dir_lock);
 	out->dir_bytes = cds_accounts_memory(m->accounts);

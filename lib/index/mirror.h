@@ -5,11 +5,15 @@
  * polling the store's change log (cds_mirror_poll, at least once a second):
  *   - the account cache (id -> identity key, token hash) for authentication;
  *   - the plain-lookup map (handle -> account), only when plain lookup is on;
- *   - one discovery index per served key epoch (index.h): every registered
- *     handle's 104-byte entry, grouped by bucket, sorted by fingerprint.
- * Key epochs are read from DIR/keys; a new epoch found by a poll gets its
- * index built (in the background) and becomes current; the previous epoch
- * is served for the grace period, then dropped and its key wiped.
+ *   - one published view per served key epoch (tview.h): every registered
+ *     handle's 104-byte entry as of the epoch's latest sealed version,
+ *     loaded from the store's history, never evaluated;
+ *   - on the sealer only, one working index per served epoch (index.h),
+ *     from which it seals versions (mirror_work.c).
+ * Key epochs are read from DIR/keys; a new epoch found by a poll becomes
+ * current once it has a view (the sealer builds its index in the
+ * background and seals its first version); the previous epoch is served
+ * for the grace period, then dropped and its key wiped.
  *
  * Thread safety: every function may be called from any thread at any time;
  * readers take read locks and copy what they return, so nothing returned
@@ -37,7 +41,6 @@ struct cds_mirror_config {
 	unsigned threads;          /* for index builds; 0 = number of cores */
 	bool plain_lookup;         /* keep the handle -> account map */
 	int64_t epoch_grace_us;    /* serve the previous epoch this long */
-	bool snapshot;             /* save/load index snapshots in DIR/index */
 	bool quiet;                /* no progress on stderr */
 	int64_t seal_interval_us;  /* seal at most this often; 0: every poll */
 };
@@ -48,7 +51,7 @@ struct cds_mirror_params {
 	unsigned prefix_bits;
 	uint32_t epochs[2];                   /* served epochs, current first */
 	size_t n_epochs;
-	uint64_t handles;                     /* registered handles */
+	uint64_t handles;                     /* entries sealed, current epoch */
 	uint64_t accounts;
 	uint64_t seq;                         /* last change applied */
 };
@@ -71,8 +74,9 @@ int64_t cds_mirror_seal_due_us(struct cds_mirror *m);
 
 /*
  * Delete the store's change-log rows that no consumer needs any more: not
- * this mirror, not a served epoch's snapshot on disk (saved anew first if
- * it lags), not a background index build (none is pruned while one runs).
+ * this mirror, not the next sealer (the changes after each served epoch's
+ * last version), not a background index build (none is pruned while one
+ * runs).
  * *removed gets the number of rows deleted (mirror_prune.c).
  */
 enum cds_err cds_mirror_prune(struct cds_mirror *m, uint64_t *removed,
@@ -82,8 +86,9 @@ void cds_mirror_params(struct cds_mirror *m, struct cds_mirror_params *out);
 
 /* Figures for metrics, tests and benchmarks. */
 struct cds_mirror_stats {
-	uint64_t evaluations;  /* OPRF evaluations for index entries so far */
-	size_t index_bytes;    /* held by the served epochs' indexes */
+	uint64_t evaluations;  /* OPRF evaluations for index entries so far
+				  (the sealer's; a follower makes none) */
+	size_t index_bytes;    /* the served epochs' views and working indexes */
 	size_t dir_bytes;      /* account cache and plain-lookup map */
 	bool building;         /* an index build runs in the background */
 };

@@ -6,13 +6,14 @@
  * replica reads, so a rotation made on any machine reaches them all.
  *
  * Life of an epoch: its key appears in the key source (cdsctl key rotate);
- * a poll notices it and starts a background thread that maps its snapshot
- * or builds its index over a store connection of its own; a later poll
- * catches the new index up with the changes made meanwhile, gives it a
- * published view (the sealer seals its first version; a follower waits
- * until that version is in the store) and makes it current; the old current epoch is served for the grace period; then its
- * index is freed, its key wiped, its key file destroyed and its snapshot
- * removed.
+ * a poll notices it and, on the sealer, starts a background thread that
+ * builds its index over a store connection of its own (unless the epoch
+ * has a version already); a later poll catches the new
+ * index up with the changes made meanwhile, gives it a published view (the
+ * sealer seals its first version; a follower, which builds nothing, waits
+ * until that version is in the store) and makes it current; the old
+ * current epoch is served for the grace period; then its view and index
+ * are freed, its key wiped and its key file destroyed.
  *
  * Invariants:
  *  1. At most two epochs are served (ep[0] current, ep[1] in grace) and at
@@ -22,12 +23,8 @@
  *     current epoch: it may still become current.
  *  3. A key that leaves the mirror is wiped (sodium_memzero) on every path.
  */
-#include <errno.h>
 #include <inttypes.h>
-#include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <sodium.h>
 
@@ -35,44 +32,11 @@
 #include "core/timeutil.h"
 #include "index/build.h"
 #include "index/mirror_int.h"
-#include "index/snapshot.h"
 
 /* Reload keys at least this often even if their stamp looks unchanged. */
 #define KEYS_RECHECK_US (10 * CDS_USEC_PER_SEC)
-#define PATH_BYTES 4096
 
-static enum cds_err save_snapshot(struct cds_mirror *m, struct cds_index *ix,
-				  const struct cds_epoch_key *key)
-{
-	char path[PATH_BYTES];
-	struct cds_error e;
-	enum cds_err rc;
-
-	cds_error_clear(&e);
-	if (snprintf(path, sizeof(path), "%s/index", m->datadir) >=
-	    (int)sizeof(path))
-		return CDS_ERR_TOO_LARGE;
-	if (mkdir(path, 0700) && errno != EEXIST) {
-		cds_log_warn("cannot create '%s': %s", path, strerror(errno));
-		return CDS_ERR_IO;
-	}
-	rc = cds_snapshot_path(path, sizeof(path), m->datadir, key->epoch, &e);
-	if (!rc)
-		rc = cds_snapshot_save(ix, path, key->pk, &e);
-	if (rc)
-		cds_log_warn("index snapshot of epoch %" PRIu32 " not saved: %s",
-			     key->epoch, e.msg);
-	else if (!m->cfg.quiet)
-		cds_log_info("index snapshot of epoch %" PRIu32 " saved",
-			     key->epoch);
-	return rc;
-}
-
-/*
- * True if the store's change log still holds every change after seq (the
- * pruner may have removed older ones: mirror_prune.c).
- */
-static bool changes_kept_since(struct cds_store *s, uint64_t seq)
+bool cds_mirror_changes_kept(struct cds_store *s, uint64_t seq)
 {
 	struct cds_error e;
 	uint64_t floor = 0;
@@ -80,52 +44,6 @@ static bool changes_kept_since(struct cds_store *s, uint64_t seq)
 	if (cds_store_changes_floor(s, &floor, &e))
 		return false;
 	return floor == 0 || seq + 1 >= floor;
-}
-
-/* The snapshot of key, if there is a valid one; NULL otherwise. */
-static struct cds_index *try_snapshot(struct cds_mirror *m,
-				      struct cds_store *s,
-				      const struct cds_epoch_key *key)
-{
-	char path[PATH_BYTES];
-	struct cds_index *ix = NULL;
-	struct cds_error e;
-	uint64_t bound = atomic_load(&m->seq);
-	enum cds_err rc;
-
-	cds_error_clear(&e);
-	if (bound < m->open_seq)
-		bound = m->open_seq;
-	rc = cds_snapshot_path(path, sizeof(path), m->datadir, key->epoch, &e);
-	if (!rc)
-		rc = cds_snapshot_load(&ix, path, key->epoch, key->pk,
-				       m->prefix_bits, &e);
-	if (rc == CDS_ERR_NOT_FOUND)
-		return NULL;
-	if (rc) {
-		cds_log_warn("ignoring index snapshot: %s; rebuilding", e.msg);
-		return NULL;
-	}
-	if (cds_index_seq(ix) > bound) {
-		/* The store went back in time (restored backup?). */
-		cds_log_warn("ignoring index snapshot '%s': it reflects change %"
-			     PRIu64 ", the store only %" PRIu64 "; rebuilding",
-			     path, cds_index_seq(ix), bound);
-		cds_index_free(ix);
-		return NULL;
-	}
-	if (!changes_kept_since(s, cds_index_seq(ix))) {
-		cds_log_warn("ignoring index snapshot '%s': the change log no "
-			     "longer holds the changes after %" PRIu64
-			     " (pruned); rebuilding", path, cds_index_seq(ix));
-		cds_index_free(ix);
-		return NULL;
-	}
-	if (!m->cfg.quiet)
-		cds_log_info("index epoch %" PRIu32 ": %" PRIu64
-			     " handles from snapshot at change %" PRIu64,
-			     key->epoch, cds_index_count(ix), cds_index_seq(ix));
-	return ix;
 }
 
 enum cds_err cds_mirror_index_get(struct cds_mirror *m, struct cds_store *s,
@@ -137,25 +55,15 @@ enum cds_err cds_mirror_index_get(struct cds_mirror *m, struct cds_store *s,
 	struct cds_index_build_opts o = { .threads = m->threads,
 					  .quiet = m->cfg.quiet,
 					  .cancel = cancel };
-	enum cds_err rc;
 
 	*evals = 0;
-	*out = m->cfg.snapshot ? try_snapshot(m, s, key) : NULL;
-	if (*out)
-		return CDS_OK;
-	rc = cds_index_build(out, s, key, m->prefix_bits, &o, evals, err);
-	if (rc)
-		return rc;
-	if (m->cfg.snapshot)
-		(void)save_snapshot(m, *out, key);
-	return CDS_OK;
+	return cds_index_build(out, s, key, m->prefix_bits, &o, evals, err);
 }
 
 /* ---- dropping epochs ---- */
 
 static void remove_epoch_files(struct cds_mirror *m, uint32_t epoch)
 {
-	char path[PATH_BYTES];
 	struct cds_error e;
 	enum cds_err rc;
 
@@ -164,10 +72,6 @@ static void remove_epoch_files(struct cds_mirror *m, uint32_t epoch)
 	if (rc && rc != CDS_ERR_NOT_FOUND)
 		cds_log_warn("key of epoch %" PRIu32 " not destroyed: %s",
 			     epoch, e.msg);
-	if (cds_snapshot_path(path, sizeof(path), m->datadir, epoch, &e) ==
-		    CDS_OK &&
-	    unlink(path) && errno != ENOENT)
-		cds_log_warn("cannot remove '%s': %s", path, strerror(errno));
 	if (!m->cfg.quiet)
 		cds_log_info("key epoch %" PRIu32 " retired", epoch);
 }
@@ -176,26 +80,41 @@ static void remove_epoch_files(struct cds_mirror *m, uint32_t epoch)
 static void retire(struct cds_mirror *m, struct cds_mirror_epoch *ep,
 		   bool destroy)
 {
-	if (!ep->ix)
-		return;
+	bool held = ep->tv || ep->ix; /* false: an empty slot */
+
 	cds_tview_free(ep->tv);
 	cds_index_free(ep->ix);
-	if (destroy)
+	if (destroy && held)
 		remove_epoch_files(m, ep->key.epoch);
 	sodium_memzero(ep, sizeof(*ep));
 }
 
 /* ---- background builds ---- */
 
+/*
+ * Only a sealer evaluates a new epoch's index, and only if the epoch has
+ * no version yet; otherwise its view is loaded from the store at install
+ * (and copied, for a sealer: mirror_work.c).
+ */
 static void *build_main(void *arg)
 {
 	struct cds_mirror_pending *p = arg;
 	struct cds_store *s = NULL;
+	uint64_t first;
+	bool versioned = false;
 	enum cds_err rc;
 
 	cds_error_clear(&p->err);
+	if (!p->build) {
+		p->rc = CDS_OK;
+		atomic_store(&p->done, true);
+		return NULL;
+	}
 	rc = cds_store_open(&s, p->m->datadir, &p->err);
 	if (!rc)
+		rc = cds_store_tepoch_first(s, p->key.epoch, &first,
+					    &versioned, &p->err);
+	if (!rc && !versioned)
 		rc = cds_mirror_index_get(p->m, s, &p->key, &p->cancel, &p->ix,
 					  &p->evaluations, &p->err);
 	cds_store_close(s);
@@ -215,6 +134,7 @@ static enum cds_err start_build(struct cds_mirror *m,
 	p->key = *key;
 	p->previous = previous;
 	p->expires_us = expires_us;
+	p->build = m->t.sealer;
 	atomic_init(&p->done, false);
 	atomic_init(&p->cancel, false);
 	if (pthread_create(&p->th, NULL, build_main, p)) {
@@ -225,7 +145,7 @@ static enum cds_err start_build(struct cds_mirror *m,
 	}
 	p->running = true;
 	atomic_store(&m->building, true);
-	if (!m->cfg.quiet)
+	if (!m->cfg.quiet && p->build)
 		cds_log_info("building the index of key epoch %" PRIu32
 			     " in the background", key->epoch);
 	return CDS_OK;
@@ -312,11 +232,17 @@ enum cds_err cds_mirror_epochs_install(struct cds_mirror *m,
 		goto out;
 	}
 	ne.key = p->key;
-	ne.ix = p->ix;
-	p->ix = NULL;
-	t = (struct cds_mirror_target){ &ne.key, &ne, ne.ix };
-	rc = cds_mirror_sync(m, &t, 1, false, cds_index_seq(ne.ix),
-			     atomic_load(&m->seq), &last, err);
+	/* A sealer's build; a follower (or a sealer no more) keeps none. */
+	if (m->t.sealer) {
+		ne.ix = p->ix;
+		p->ix = NULL;
+	}
+	rc = CDS_OK;
+	if (ne.ix) {
+		t = (struct cds_mirror_target){ &ne.key, &ne, ne.ix };
+		rc = cds_mirror_sync(m, &t, 1, false, cds_index_seq(ne.ix),
+				     atomic_load(&m->seq), &last, err);
+	}
 	if (!rc)
 		rc = cds_mirror_t_attach(m, &ne, &ready, err);
 	if (!rc && !ready)
@@ -439,7 +365,6 @@ enum cds_err cds_mirror_epochs_open(struct cds_mirror *m,
 {
 	struct cds_epoch_key *keys = NULL;
 	size_t n = 0;
-	uint64_t evals = 0;
 	int64_t grace_end;
 	enum cds_err rc;
 
@@ -450,56 +375,22 @@ enum cds_err cds_mirror_epochs_open(struct cds_mirror *m,
 	if (rc)
 		return rc;
 	(void)keys_changed(m);
-	rc = cds_mirror_index_get(m, m->store, &keys[0], NULL, &m->ep[0].ix,
-				  &evals, err);
-	if (rc)
-		goto out;
+	/* Its view and working index come with cds_mirror_t_open. */
 	m->ep[0].key = keys[0];
 	m->n_ep = 1;
-	atomic_fetch_add(&m->evaluations, evals);
 	grace_end = keys[0].created_us + m->cfg.epoch_grace_us;
 	if (n > 1 && cds_now_us() < grace_end)
 		rc = start_build(m, &keys[1], true, grace_end, err);
 	if (!rc)
 		sweep_keys(m, keys, n);
-out:
 	cds_keys_free(keys, n);
 	return rc;
-}
-
-/* The change sequence in the header of epoch's snapshot file. */
-static bool file_seq(struct cds_mirror *m, uint32_t epoch, uint64_t *seq)
-{
-	char path[PATH_BYTES];
-	struct cds_error e;
-
-	return cds_snapshot_path(path, sizeof(path), m->datadir, epoch, &e) ==
-		       CDS_OK &&
-	       cds_snapshot_seq(path, epoch, seq, &e) == CDS_OK;
-}
-
-bool cds_mirror_snapshot_seq(struct cds_mirror *m, size_t i, uint64_t *seq)
-{
-	struct cds_mirror_epoch *ep = &m->ep[i];
-	bool have = file_seq(m, ep->key.epoch, seq);
-
-	if ((!have || *seq < cds_index_seq(ep->ix) || ep->unsaved) &&
-	    save_snapshot(m, ep->ix, &ep->key) == CDS_OK) {
-		ep->unsaved = 0;
-		have = file_seq(m, ep->key.epoch, seq);
-	}
-	return have;
 }
 
 void cds_mirror_epochs_close(struct cds_mirror *m)
 {
 	drop_pending(m);
-	for (size_t i = 0; i < m->n_ep; i++) {
-		struct cds_mirror_epoch *ep = &m->ep[i];
-
-		if (m->cfg.snapshot && ep->unsaved)
-			(void)save_snapshot(m, ep->ix, &ep->key);
-		retire(m, ep, false);
-	}
+	for (size_t i = 0; i < m->n_ep; i++)
+		retire(m, &m->ep[i], false);
 	m->n_ep = 0;
 }

@@ -8,10 +8,11 @@
  *   mirror_tlog.c    directory transparency: the version log in memory,
  *                    the published views followed from the store, and what
  *                    readers ask of them (heads, proofs);
- *   mirror_seal.c    the sealer: versions made from the working index.
+ *   mirror_seal.c    the sealer: versions made from the working index;
+ *   mirror_work.c    the sealer's working indexes: made from the views.
  *
  * Bucket answers come from each served epoch's published view (tview.h),
- * never from the working index (index.h), which only feeds the sealer:
+ * never from the working index (index.h), which only the sealer keeps:
  * entries carry random nonces, so only the bytes one sealer wrote to the
  * store are served, by every replica alike.
  *
@@ -46,10 +47,9 @@
 
 struct cds_mirror_epoch {
 	struct cds_epoch_key key; /* secret: wiped when dropped */
-	struct cds_index *ix;     /* the working index: the sealer's source */
+	struct cds_index *ix;     /* the working index; NULL unless sealer */
 	struct cds_tview *tv;     /* what is served: the latest sealed version */
 	int64_t expires_us;       /* wall clock; 0 while current */
-	uint64_t unsaved;         /* entry changes since load/build/save */
 };
 
 /* A background build of one epoch's index. */
@@ -60,8 +60,9 @@ struct cds_mirror_pending {
 	atomic_bool cancel;
 	struct cds_epoch_key key;
 	bool previous;            /* start-up: the epoch before the current */
+	bool build;               /* sealer: evaluate it if it has no version */
 	int64_t expires_us;       /* for previous */
-	struct cds_index *ix;
+	struct cds_index *ix;     /* NULL if not built (see build) */
 	uint64_t evaluations;
 	enum cds_err rc;
 	struct cds_error err;
@@ -132,8 +133,8 @@ enum cds_err cds_mirror_load_dir(struct cds_mirror *m, uint64_t *seq,
 				 struct cds_error *err);
 
 /*
- * mirror_epochs.c: the index of `key` from its snapshot if one is valid,
- * else built (and saved) over store s.
+ * mirror_epochs.c: the index of `key` built by evaluating every handle
+ * over store s (an epoch's first version: mirror_work.c).
  */
 enum cds_err cds_mirror_index_get(struct cds_mirror *m, struct cds_store *s,
 				  const struct cds_epoch_key *key,
@@ -142,13 +143,40 @@ enum cds_err cds_mirror_index_get(struct cds_mirror *m, struct cds_store *s,
 				  struct cds_error *err);
 
 /*
+ * mirror_epochs.c: true if the store's change log still holds every change
+ * after seq (the pruner may have removed older ones: mirror_prune.c).
+ */
+bool cds_mirror_changes_kept(struct cds_store *s, uint64_t seq);
+
+/*
+ * mirror_work.c, under poll_mu:
+ *   _sealed_seq  the change sequence tv's latest version reflects (*found
+ *                false if tv is NULL or has no version);
+ *   _work_make   ep's working index (sealer), unless it has one: a copy
+ *                of its view caught up from that version's seq, or built
+ *                by evaluation if the epoch has no version yet;
+ *   _work_drop   free every served epoch's working index (no longer the
+ *                sealer).
+ */
+enum cds_err cds_mirror_sealed_seq(struct cds_mirror *m,
+				   struct cds_tview *tv, uint64_t *seq,
+				   bool *found, struct cds_error *err);
+enum cds_err cds_mirror_work_make(struct cds_mirror *m,
+				  struct cds_mirror_epoch *ep,
+				  struct cds_error *err);
+void cds_mirror_work_drop(struct cds_mirror *m);
+
+/*
  * mirror_epochs.c, called under poll_mu:
- *   _open     serve the newest key (snapshot or build); start the build of
- *             the previous epoch if it is still within its grace period;
- *   _install  a finished background build: catch it up and serve it;
+ *   _open     serve the newest key (its view and, for the sealer, its
+ *             working index come with cds_mirror_t_open); start the
+ *             install of the previous epoch if it is still within its
+ *             grace period;
+ *   _install  a finished background build (or, on a follower, a new
+ *             epoch whose first version is sealed): serve it;
  *   _poll     look for new keys (start a build), end grace periods,
  *             destroy keys whose grace is over;
- *   _close    stop a build, save changed indexes, wipe every key.
+ *   _close    stop a build, free every epoch, wipe every key.
  */
 enum cds_err cds_mirror_epochs_open(struct cds_mirror *m,
 				    struct cds_error *err);
@@ -158,22 +186,16 @@ enum cds_err cds_mirror_epochs_poll(struct cds_mirror *m,
 				    struct cds_error *err);
 void cds_mirror_epochs_close(struct cds_mirror *m);
 /*
- * mirror_epochs.c, under poll_mu: the change sequence of served epoch i's
- * snapshot on disk, saved anew first if the index has moved past it (so
- * that pruning can advance).  False if there is no readable snapshot: a
- * server starting later then builds the index from the store and needs no
- * old changes for it.
- */
-bool cds_mirror_snapshot_seq(struct cds_mirror *m, size_t i, uint64_t *seq);
-
-/*
  * mirror_tlog.c, under poll_mu:
  *   _open     the transparency key (made if the directory has none), the
  *             log from the store's versions, a view for each served epoch;
  *   _attach   a view for epoch ep (an epoch about to be served), loaded
  *             from the store; *ready false if the store holds no version
  *             of it and this mirror is not the sealer (a follower waits
- *             for the sealer's first version);
+ *             for the sealer's first version).  The sealer gets ep's
+ *             working index (cds_mirror_work_make; one ep->ix built by
+ *             evaluation is dropped if the epoch has a version already)
+ *             and seals its first version if it has none;
  *   _follow   append the store's new versions to the log and apply them
  *             to the served views;
  *   _close    free the log, wipe the key.
@@ -198,9 +220,10 @@ enum cds_err cds_mirror_t_append(struct cds_mirror *m,
 
 /*
  * mirror_seal.c, under poll_mu, after the indexes are synced:
- *   _seal_poll  take or keep the sealer role; as sealer seal every served
- *               epoch's changes (at most every seal interval), or its
- *               first version; as follower drop the dirty marks;
+ *   _seal_poll  take or keep the sealer role (taking it makes the working
+ *               indexes, losing it drops them); as sealer seal every
+ *               served epoch's changes (at most every seal interval), or
+ *               its first version;
  *   _seal_first as sealer, seal epoch ep's first version now if it has
  *               none (an epoch about to be served).
  */

@@ -6,22 +6,18 @@
  * consumer is past it.  The consumers of a data directory are:
  *  1. this server's mirror, at m->seq (every change up to it is applied to
  *     the caches and every served index);
- *  2. the index snapshots on disk, one per served epoch, each at the
- *     sequence in its header: a server started from one replays the
- *     changes after it.  Each is saved anew before pruning if its index has
- *     moved on, so the bound advances with the server;
- *  3. an index being built in the background (a key rotation): it replays
+ *  2. an index being built in the background (a key rotation): it replays
  *     the changes since its own start, which the mirror does not track, so
  *     no pruning happens while a build runs;
- *  4. the sealer to come: a replica that takes the role over marks dirty
- *     the buckets of every change after the last sealed version's `seq`
- *     (mirror_seal.c), so those changes stay until they are sealed (were
- *     they gone, it would have to re-diff every bucket).
+ *  3. the sealer to come: a replica that takes the role over (or a
+ *     restarted one) copies each served epoch's view and replays the
+ *     changes after its last version's `seq` (mirror_work.c), so those
+ *     changes stay until they are sealed (were they gone, it would have to
+ *     evaluate the whole epoch and re-diff every bucket).
  * Rows up to the smallest of these positions are deleted (never the newest
- * row: store.h).  A consumer the pruner did not know of (a snapshot copied
- * in from elsewhere, or older than the log) is caught when it is used:
- * try_snapshot refuses a snapshot whose changes are gone, and the index is
- * rebuilt from the store instead.
+ * row: store.h).  A view whose changes since its last version are gone
+ * anyway (a log pruned by an older server) is caught when a sealer copies
+ * it: the working index is then evaluated anew (mirror_work.c).
  */
 #include "index/mirror_int.h"
 
@@ -42,12 +38,15 @@ static enum cds_err needed_from(struct cds_mirror *m, uint64_t *bound,
 	enum cds_err rc;
 
 	*bound = atomic_load(&m->seq);
-	for (size_t i = 0; m->cfg.snapshot && i < m->n_ep; i++)
-		if (cds_mirror_snapshot_seq(m, i, &s) && s < *bound)
-			*bound = s;
 	rc = cds_store_tversion_last(m->store, &last, &found, err);
 	if (!rc && found && last.seq < *bound)
 		*bound = last.seq;
+	/* An epoch's last version may be older than the log's last. */
+	for (size_t i = 0; !rc && i < m->n_ep; i++) {
+		rc = cds_mirror_sealed_seq(m, m->ep[i].tv, &s, &found, err);
+		if (!rc && found && s < *bound)
+			*bound = s;
+	}
 	return rc;
 }
 

@@ -15,12 +15,13 @@
  *  1. A failed append leaves the view as it was and gives the dirty marks
  *     back, so the next poll retries; CDS_ERR_EXISTS (another sealer won)
  *     drops the attempt, and its versions come from the store.
- *  2. A new sealer first applies every version in the store, then marks
- *     dirty every bucket that a change after the last version's `seq` may
- *     have touched (all of them if the change log no longer reaches back):
- *     what the previous sealer had not sealed yet is sealed now.
- *  3. A follower drops its dirty marks at every poll, so that they cover
- *     only what it applied since, if it becomes the sealer.
+ *  2. A new sealer first applies every version in the store, then makes
+ *     each served epoch's working index from its view, replaying the
+ *     changes after its last version's `seq` (mirror_work.c): what the
+ *     previous sealer had not sealed yet is marked dirty and sealed now,
+ *     and nothing else.
+ *  3. A follower keeps no working index; a sealer that loses the role (its
+ *     store connection dropped) frees its working indexes.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -34,92 +35,10 @@
 
 /* ---- taking over (invariant 2) ---- */
 
-struct marks {
-	uint32_t *p;
-	size_t n, cap;
-	unsigned bits;
-	bool nomem;
-};
-
-static int mark_change(void *ctx, const uint8_t account[CDS_ACCOUNT_ID_BYTES],
-		       const char *handle)
-{
-	struct marks *mk = ctx;
-
-	(void)account;
-	if (!handle)
-		return 0;
-	if (mk->n == mk->cap) {
-		size_t cap = mk->cap ? 2 * mk->cap : 256;
-		uint32_t *p = realloc(mk->p, cap * sizeof(*p));
-
-		if (!p) {
-			mk->nomem = true;
-			return 1;
-		}
-		mk->p = p;
-		mk->cap = cap;
-	}
-	mk->p[mk->n++] = cds_bucket_of((const uint8_t *)handle,
-				       strlen(handle), mk->bits);
-	return 0;
-}
-
-static void mark_all(struct cds_mirror *m, const uint32_t *p, size_t n)
-{
-	for (size_t i = 0; i < m->n_ep; i++)
-		cds_index_dirty_mark(m->ep[i].ix, p, n);
-}
-
-/* Every bucket, a chunk at a time. */
-static void mark_every_bucket(struct cds_mirror *m)
-{
-	uint32_t chunk[1024], nb = cds_index_nbuckets(m->prefix_bits);
-
-	for (uint32_t b = 0; b < nb;) {
-		size_t n = 0;
-
-		while (n < 1024 && b < nb)
-			chunk[n++] = b++;
-		mark_all(m, chunk, n);
-	}
-}
-
-/* Dirty marks for the changes after since, up to what the indexes hold. */
-static enum cds_err mark_since(struct cds_mirror *m, uint64_t since,
-			       struct cds_error *err)
-{
-	struct marks mk = { .bits = m->prefix_bits };
-	uint64_t floor = 0, pos = since, upto = atomic_load(&m->seq), last;
-	enum cds_err rc;
-
-	rc = cds_store_changes_floor(m->store, &floor, err);
-	if (rc)
-		return rc;
-	if (floor && since + 1 < floor) {
-		mark_every_bucket(m);
-		return CDS_OK;
-	}
-	while (!rc && pos < upto) {
-		mk.n = 0;
-		rc = cds_store_changes(m->store, pos, CDS_MIRROR_CHUNK,
-				       mark_change, &mk, &last, err);
-		if (!rc && mk.nomem)
-			rc = cds_fail(err, CDS_ERR_NOMEM, "cannot mark changes");
-		if (rc || last == pos)
-			break;
-		mark_all(m, mk.p, mk.n);
-		pos = last;
-	}
-	free(mk.p);
-	return rc;
-}
-
 /* Become (or stay, or stop being) the sealer. */
 static enum cds_err take_role(struct cds_mirror *m, struct cds_error *err)
 {
-	struct cds_tversion last;
-	bool held = false, found = false;
+	bool held = false;
 	enum cds_err rc;
 
 	rc = cds_store_tseal_try(m->store, &held, err);
@@ -128,15 +47,15 @@ static enum cds_err take_role(struct cds_mirror *m, struct cds_error *err)
 	m->t.sealer = held;
 	if (!held) {
 		cds_log_warn("transparency: no longer the sealer");
+		cds_mirror_work_drop(m);
 		return CDS_OK;
 	}
 	rc = cds_mirror_t_follow(m, err);
-	if (!rc)
-		rc = cds_store_tversion_last(m->store, &last, &found, err);
-	if (!rc && found)
-		rc = mark_since(m, last.seq, err);
+	for (size_t i = 0; i < m->n_ep && !rc; i++)
+		rc = cds_mirror_work_make(m, &m->ep[i], err);
 	if (rc) {
 		m->t.sealer = false; /* try again at the next poll */
+		cds_mirror_work_drop(m);
 		return rc;
 	}
 	if (!m->cfg.quiet)
@@ -242,19 +161,6 @@ enum cds_err cds_mirror_seal_first(struct cds_mirror *m,
 	return seal_epoch(m, ep, true, &sealed, err);
 }
 
-/* A follower's marks (invariant 3). */
-static void drop_marks(struct cds_mirror *m)
-{
-	for (size_t i = 0; i < m->n_ep; i++) {
-		uint32_t *p = NULL;
-		size_t n = 0;
-		struct cds_error e;
-
-		if (!cds_index_dirty_take(m->ep[i].ix, &p, &n, &e))
-			free(p);
-	}
-}
-
 /* True if a served index has changes waiting for the next seal. */
 static bool changes_waiting(struct cds_mirror *m)
 {
@@ -288,15 +194,15 @@ enum cds_err cds_mirror_seal_poll(struct cds_mirror *m, struct cds_error *err)
 	if (!rc)
 		rc = rc2;
 	atomic_store(&m->t.due_us, 0);
-	if (!m->t.sealer) {
-		drop_marks(m);
+	if (!m->t.sealer)
 		return rc;
-	}
 	for (size_t i = 0; i < m->n_ep && !rc; i++) {
 		struct cds_thead h;
 		bool first = !cds_tview_head(m->ep[i].tv, &h), sealed = false;
 
-		if (first || due)
+		/* Made when the role was taken; again if that failed midway. */
+		rc = cds_mirror_work_make(m, &m->ep[i], err);
+		if (!rc && (first || due))
 			rc = seal_epoch(m, &m->ep[i], first, &sealed, err);
 		if (sealed && !first)
 			m->t.sealed_us = now;

@@ -5,8 +5,8 @@
  * The change log only names what changed (an account, or a handle of an
  * account); the state is re-read from the store for each name, so applying
  * a change twice, or applying it after a later one, converges on the
- * store's current state.  That is what lets a snapshot, a scan and a
- * background build, each at its own sequence, catch up from there.
+ * store's current state.  That is what lets a copy of a view, a scan and
+ * a background build, each at its own sequence, catch up from there.
  *
  * Per chunk of at most CDS_MIRROR_CHUNK changes:
  *   1. read the changes, 2. re-read each one's current state,
@@ -185,7 +185,7 @@ static enum cds_err apply_index(const struct batch *b, size_t k,
 		const struct change *c = &b->c[i];
 		const uint8_t *out = b->outs + (i * b->nt + k) *
 						       CDS_OPRF_OUTPUT_BYTES;
-		bool changed = false;
+		bool changed;
 		enum cds_err rc;
 
 		if (!c->handle)
@@ -198,8 +198,6 @@ static enum cds_err apply_index(const struct batch *b, size_t k,
 					      err);
 		if (rc)
 			return rc;
-		if (changed && t->ep)
-			t->ep->unsaved++;
 	}
 	return CDS_OK;
 }

@@ -318,6 +318,13 @@ enum cds_err cds_mirror_t_attach(struct cds_mirror *m,
 		rc = log_follow(m, err);
 	if (!rc)
 		rc = view_catch_up(m, ep->tv, err);
+	/* An index evaluated for a first version is not the view's copy. */
+	if (!rc && cds_tview_head(ep->tv, &h)) {
+		cds_index_free(ep->ix);
+		ep->ix = NULL;
+	}
+	if (!rc && m->t.sealer)
+		rc = cds_mirror_work_make(m, ep, err);
 	if (!rc && !cds_tview_head(ep->tv, &h) && m->t.sealer)
 		rc = cds_mirror_seal_first(m, ep, err);
 	if (!rc)

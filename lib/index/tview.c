@@ -133,3 +133,11 @@ enum cds_err cds_tview_proof(struct cds_tview *v, uint32_t prefix,
 	return cds_tview_bucket(v, prefix, NULL, head, proof, etag_version,
 				err);
 }
+
+enum cds_err cds_tview_clone_index(struct cds_tview *v, uint64_t seq,
+				   struct cds_index **out,
+				   struct cds_error *err)
+{
+	/* Only the updater changes v->ix (tview_int.h, invariant 3). */
+	return cds_index_clone(v->ix, seq, out, err);
+}

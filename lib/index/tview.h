@@ -66,6 +66,15 @@ enum cds_err cds_tview_apply(struct cds_tview *v, const struct cds_thead *h,
 			     struct cds_error *err) CDS_MUST_CHECK;
 
 /*
+ * The sealer's working index made from the view: a copy of its buckets'
+ * bytes (same entries, same nonces) reflecting change seq, no dirty mark
+ * (index.h cds_index_clone).  The updater thread only.  CDS_ERR_NOMEM.
+ */
+enum cds_err cds_tview_clone_index(struct cds_tview *v, uint64_t seq,
+				   struct cds_index **out,
+				   struct cds_error *err) CDS_MUST_CHECK;
+
+/*
  * Bucket `prefix`'s entries appended to out, with the head of the version
  * they belong to, the inclusion proof (32 K bytes into proof) and the
  * bucket's ETag version (etag_version may be NULL): the first 8 bytes of

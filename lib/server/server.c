@@ -45,7 +45,6 @@ void cds_server_config_init(struct cds_server_config *c)
 	c->durability = CDS_QLOG_BATCH;
 	c->log_queue = 65536;
 	c->epoch_grace_us = 86400 * CDS_USEC_PER_SEC;
-	c->snapshot = true;
 	c->change_notify = true;
 	c->prune_interval_s = 3600;
 	c->transparency_interval_ms = 1000;
@@ -290,7 +289,6 @@ static enum cds_err open_index(struct cds_server *s, struct cds_error *err)
 		.threads = c->index_threads,
 		.plain_lookup = c->plain_lookup,
 		.epoch_grace_us = c->epoch_grace_us,
-		.snapshot = c->snapshot,
 		.quiet = c->quiet,
 		.seal_interval_us = (int64_t)c->transparency_interval_ms * 1000,
 	};

@@ -49,7 +49,6 @@ struct cds_server_config {
 	size_t log_queue;             /* query-log queue capacity (records) */
 	/* index */
 	int64_t epoch_grace_us;
-	bool snapshot;
 	bool change_notify;           /* shared store: poll on change notices */
 	unsigned index_threads;       /* 0 = number of cores */
 	unsigned prune_interval_s;    /* change-log pruning; 0 = never */

@@ -274,7 +274,7 @@ enum cds_err cds_store_changes_floor(struct cds_store *s, uint64_t *floor,
  * Delete change-log rows with seq < below, always keeping the newest row
  * (so sequences keep growing), then give the freed pages back to the file
  * system where the backend can.  The caller decides `below`: the oldest
- * position any consumer (running server, index snapshot) still needs.
+ * position any consumer (running server, the next sealer) still needs.
  */
 enum cds_err cds_store_changes_prune(struct cds_store *s, uint64_t below,
 				     uint64_t *removed,

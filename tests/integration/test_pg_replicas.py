@@ -3,9 +3,8 @@ test_replicas.py (which runs them behind nginx).  `cdsctl join` refuses a
 wrong KEK, a KEK file others can read, a database without a store, and a
 directory that has one, leaving nothing behind; a joined directory holds
 only its KEK, store.conf and metrics token, and lists the same epochs.  A
-new replica seeded with another's index snapshot (`cdsctl index seed`)
-evaluates only the handles changed since, where an unseeded one evaluates
-them all; bad snapshots are refused and nothing is written.  The legal
+new replica evaluates no handle: it loads the published views from the
+store's history and serves the sealer's bytes.  The legal
 ledger's signing key is one key sealed in the database: a head signed
 through a joined directory verifies through the first and the other way
 round, no directory holds keys/ledger.key, and pg_dump holds no secret
@@ -21,7 +20,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import cdstest  # noqa: E402
 import pgserver  # noqa: E402
 from apiutil import (create_account, lookup, metric_value,  # noqa: E402
-                     metrics, phone, registered)
+                     metrics, phone, registered, wait_for)
 from cdstest import eq  # noqa: E402
 from replicas import JoinedDir  # noqa: E402
 
@@ -80,49 +79,52 @@ def evaluations(srv):
     return metric_value(metrics(srv), "cds_index_evaluations_total")
 
 
-def test_snapshot_start():
+def latest_version(srv):
+    st, _, h = srv.request("GET", "/v1/transparency/head")
+    eq(st, 200, "head")
+    return h["version"]
+
+
+def buckets(srv, bits):
+    """Every bucket of epoch 1, as served."""
+    got = []
+    for p in range(1 << bits):
+        st, _, b = srv.request("GET", "/v1/buckets/%d?epoch=1" % p)
+        eq(st, 200, "bucket %d" % p)
+        got.append((b["version"], b["entries"]))
+    return got
+
+
+def test_new_replica_evaluates_nothing():
+    """A replica that joins a running store loads the published views from
+    the store's history: it evaluates no handle (what `cdsctl index seed`
+    and index snapshots, both retired, used to save) and serves the
+    sealer's bytes."""
     uri = PG.new_database()
     first = cdstest.DataDir(prefix_bits=6, store=uri)
-    seeded, plain = JoinedDir(uri, first), JoinedDir(uri, first)
+    b_dir, c_dir = JoinedDir(uri, first), JoinedDir(uri, first)
     try:
         first.ctl("synth", "--count", "200")
         with cdstest.Server(first, "--plain-lookup", "on") as a:
-            eq(evaluations(a), 200, "the first replica evaluates every handle")
-            # A copy of the running replica's snapshot, as scp would take.
-            snap = os.path.join(seeded.path, "other.snap")
-            shutil.copyfile(os.path.join(first.path, "index", "epoch-1.snap"),
-                            snap)
+            eq(evaluations(a), 200, "the sealer evaluates every handle")
             _, token = create_account(a, first, [phone(20)])
             for i in range(21, 24):
                 first.ctl("account", "add", "--identity-key",
                           base64.b64encode(os.urandom(32)).decode(), phone(i))
-        # Bad seeds: refused, nothing written.
-        junk = os.path.join(seeded.path, "junk.snap")
-        with open(junk, "wb") as f:
-            f.write(b"CDSINDEX" + os.urandom(200))
-        expect_fail(seeded, ["index", "seed", junk], 1,
-                    ["not an index snapshot"])
-        expect_fail(seeded, ["index", "seed", junk + ".missing"], 1,
-                    ["cannot read"])
-        if os.path.exists(os.path.join(seeded.path, "index")):
-            raise AssertionError("a refused seed wrote DIR/index")
-        os.unlink(junk)
-        out = seeded.ctl("index", "seed", snap).stdout
-        os.unlink(snap)
-        if "200 handles" not in out:
-            raise AssertionError("seed output: " + out)
-        with cdstest.Server(seeded, "--plain-lookup", "on") as b, \
-                cdstest.Server(plain, "--plain-lookup", "on") as c:
-            eq(evaluations(b), 4, "the seeded replica evaluates the 4 "
-               "handles changed since the snapshot")
-            eq(evaluations(c), 204, "an unseeded replica evaluates all")
-            for i in range(20, 24):
-                eq(registered(b, token, phone(i))[0], True,
-                   "seeded replica answers a later change")
-            if "from snapshot" not in b.stderr():
-                raise AssertionError("no word of the snapshot: " + b.stderr())
+            with cdstest.Server(b_dir, "--plain-lookup", "on") as b, \
+                    cdstest.Server(c_dir, "--plain-lookup", "on") as c:
+                for i in range(20, 24):
+                    wait_for(lambda i=i: registered(b, token, phone(i))[0], 5,
+                             "the new replica answers a later change")
+                wait_for(lambda: latest_version(b) == latest_version(a) and
+                         latest_version(c) == latest_version(a), 5,
+                         "the new replicas follow the sealer's versions")
+                eq(buckets(b, 6), buckets(a, 6), "the sealer's bytes")
+                eq(buckets(c, 6), buckets(a, 6), "the sealer's bytes")
+                eq(evaluations(b), 0, "a new replica evaluates nothing")
+                eq(evaluations(c), 0, "nor does another")
     finally:
-        for d in (first, seeded, plain):
+        for d in (first, b_dir, c_dir):
             d.cleanup()
 
 

@@ -240,9 +240,12 @@ def test_restart_same_heads_and_bytes():
             wait_version_after(srv, 1)
             heads = all_heads(srv, key)
             served = check_buckets(srv, 1, key)
-        # No index snapshot either: the view comes from the store alone.
-        os.remove(os.path.join(dd.path, "index", "epoch-1.snap"))
+        # No index snapshot: the view comes from the store alone, and the
+        # working index is its copy (nothing evaluated).
+        if os.path.exists(os.path.join(dd.path, "index")):
+            raise AssertionError("an index snapshot was written")
         with cdstest.Server(dd) as srv:
+            eq(evaluations(srv), 0, "a restart evaluates nothing")
             eq(tkey(srv), key, "the same transparency key")
             eq(all_heads(srv, key), heads, "the same heads")
             check_buckets(srv, 1, key, want=served)
@@ -440,17 +443,36 @@ def test_pg_replicas_one_sealer():
            "against any replica")
         s = sealer_of(c)
         survivor = c.replicas[1 - s]
+        eq(evaluations(survivor), 0, "a follower evaluates nothing")
         c.kill(s)
         # The survivor takes over at its next poll and seals the change.
-        create_account(survivor, c.dirs[1 - s], [phone(100)])
+        # The new handle shares its bucket with registered ones, so a
+        # working index made by evaluation (other nonces) would show:
+        # the whole bucket removed and re-added.
+        new = next(phone(i) for i in range(100, 1000)
+                   if bucket_of(phone(i)) in
+                   {bucket_of(phone(j)) for j in range(6)})
+        create_account(survivor, c.dirs[1 - s], [new])
         h = wait_version_after(survivor, v)
         eq(h["version"], v + 1, "the next version, no gap")
         eq(sealer_of(c), 1 - s, "the survivor seals now")
+        _, changes, _ = tl.version_changes(srv_get(survivor), v + 1)
+        eq([(ch["prefix"], len(ch["removed"]), len(ch["added"]))
+            for ch in changes], [(bucket_of(new), 0, 1)],
+           "the new sealer's version adds the one new entry, nothing else")
+        if evaluations(survivor) > 2:
+            raise AssertionError("the new sealer evaluated %d handles, not "
+                                 "just the new one" % evaluations(survivor))
         heads = all_heads(survivor, key)
         check_consistency(survivor, heads)
         epochs = audit(survivor, heads)
         check_audited(survivor, key, epochs, 1)
         eq(sum(len(x) for x in epochs[1].values()), 7, "seven entries")
+
+
+def evaluations(srv):
+    """OPRF evaluations for index entries (lib/server/metrics.c)."""
+    return metric_value(metrics(srv), "cds_index_evaluations_total")
 
 
 def bucket_etags(srv):

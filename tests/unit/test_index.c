@@ -1,6 +1,6 @@
 /*
- * test_index.c: one epoch's discovery index (lib/index: index.c, build.c,
- * snapshot.c) and the mirror's two maps (accounts.c, dirmap.c).
+ * test_index.c: one epoch's discovery index (lib/index: index.c, build.c)
+ * and the mirror's two maps (accounts.c, dirmap.c).
  *
  * The fixture is a real store in a temporary directory holding N_ACCOUNTS
  * accounts of two handles each; every check of a handle is the client's:
@@ -26,7 +26,6 @@
 #include "index/build.h"
 #include "index/dirmap.h"
 #include "index/index.h"
-#include "index/snapshot.h"
 #include "store/store.h"
 #include "storetest.h"
 
@@ -391,12 +390,6 @@ static void test_remove_many_and_compact(void **state)
 	cds_index_free(ix);
 }
 
-static void snap_path(char *out, size_t cap)
-{
-	snprintf(out, cap, "%s/test.snap", fx->dir);
-}
-
-/* Every bucket of a and b holds the same bytes (and versions if asked). */
 static void assert_same(struct cds_index *a, struct cds_index *b,
 			bool versions)
 {
@@ -423,138 +416,61 @@ static void assert_same(struct cds_index *a, struct cds_index *b,
 	cds_buf_fini(&y);
 }
 
-static void test_snapshot_roundtrip(void **state)
+/*
+ * A copy (how a sealer makes its working index from a published view):
+ * the same bytes and entries, the seq asked for, no dirty mark; a put that
+ * changes nothing (same account and key) keeps the copy's nonce; the copy
+ * takes changes of its own without touching the original.
+ */
+static void test_clone(void **state)
 {
-	struct cds_index *ix = build(8), *ld = NULL;
-	const struct cds_epoch_key *k = &fx->keys[0];
+	struct cds_index *ix = build(8), *cp = NULL;
 	uint8_t out[CDS_OPRF_OUTPUT_BYTES], acct[CDS_ACCOUNT_ID_BYTES];
 	uint8_t ik[CDS_IDENTITY_KEY_BYTES];
 	const char *nh = "tel:+4930123456";
 	uint32_t nb = cds_bucket_of((const uint8_t *)nh, strlen(nh), 8);
-	struct cds_buf b;
+	uint32_t *dirty = NULL;
+	size_t nd = 0;
+	struct cds_buf b0, b1;
 	struct cds_error err;
-	char path[128];
-	uint64_t v_base, v, seq;
+	uint64_t v;
+	bool changed = true;
 
 	(void)state;
-	cds_buf_init(&b);
-	snap_path(path, sizeof(path));
-	cds_index_set_seq(ix, cds_index_seq(ix) + 42);
-	seq = cds_index_seq(ix);
-	assert_int_equal(cds_snapshot_save(ix, path, k->pk, &err), CDS_OK);
-	assert_int_equal(cds_snapshot_load(&ld, path, k->epoch, k->pk, 8, &err),
-			 CDS_OK);
-	/* An untouched base: same bytes and the same versions (ETags). */
-	assert_same(ix, ld, true);
-	assert_int_equal(cds_index_seq(ld), seq);
-	for (unsigned i = 0; i < N_HANDLES; i += 5)
-		assert_registered(ld, i);
-	/* The mapped index takes changes too. */
+	cds_buf_init(&b0);
+	cds_buf_init(&b1);
+	/* Give the original an overlay bucket: the copy flattens it. */
 	eval(nh, out);
-	bucket_of(ld, nh, &b, &v_base);
-	assert_int_equal(cds_index_put(ld, nb, out, fx->ids[1], fx->iks[1],
+	assert_int_equal(cds_index_put(ix, nb, out, fx->ids[1], fx->iks[1],
 				       NULL, &err), CDS_OK);
-	assert_int_equal(client_check(ld, nh, acct, ik), 1);
-	cds_index_free(ix);
-	/* Saved with an overlay: same bytes, and the changed bucket's version
-	 * differs from its old base version (new salt). */
-	assert_int_equal(cds_snapshot_save(ld, path, k->pk, &err), CDS_OK);
-	assert_int_equal(cds_snapshot_load(&ix, path, k->epoch, k->pk, 8, &err),
-			 CDS_OK);
-	assert_same(ix, ld, false);
-	bucket_of(ix, nh, &b, &v);
-	assert_true(v != v_base);
+	assert_int_equal(cds_index_clone(ix, 42, &cp, &err), CDS_OK);
+	assert_same(ix, cp, false);
+	assert_int_equal(cds_index_seq(cp), 42);
+	for (unsigned i = 0; i < N_HANDLES; i += 5)
+		assert_registered(cp, i);
+	assert_int_equal(cds_index_dirty_take(cp, &dirty, &nd, &err), CDS_OK);
+	assert_int_equal(nd, 0);
+	free(dirty);
+	/* The same answer again: no change, the same bytes (nonce kept). */
+	bucket_of(cp, nh, &b0, &v);
+	assert_int_equal(cds_index_put(cp, nb, out, fx->ids[1], fx->iks[1],
+				       &changed, &err), CDS_OK);
+	assert_false(changed);
+	bucket_of(cp, nh, &b1, &v);
+	assert_int_equal(b0.len, b1.len);
+	assert_memory_equal(b0.data, b1.data, b0.len);
+	/* Another answer changes the copy alone. */
+	assert_int_equal(cds_index_put(cp, nb, out, fx->ids[2], fx->iks[2],
+				       &changed, &err), CDS_OK);
+	assert_true(changed);
+	assert_int_equal(client_check(cp, nh, acct, ik), 1);
+	assert_memory_equal(ik, fx->iks[2], sizeof(ik));
 	assert_int_equal(client_check(ix, nh, acct, ik), 1);
 	assert_memory_equal(ik, fx->iks[1], sizeof(ik));
+	cds_index_free(cp);
 	cds_index_free(ix);
-	cds_index_free(ld);
-	cds_buf_fini(&b);
-	unlink(path);
-}
-
-static void flip_byte(const char *path, long off)
-{
-	FILE *f = fopen(path, "r+b");
-	int c;
-
-	assert_non_null(f);
-	assert_int_equal(fseek(f, off, SEEK_SET), 0);
-	c = fgetc(f);
-	assert_int_equal(fseek(f, off, SEEK_SET), 0);
-	fputc(c ^ 0x01, f);
-	fclose(f);
-}
-
-static void expect_load(const char *path, uint32_t epoch, const uint8_t *pk,
-			unsigned bits, enum cds_err want, const char *msg)
-{
-	struct cds_index *ix = (struct cds_index *)1;
-	struct cds_error err;
-
-	cds_error_clear(&err);
-	assert_int_equal(cds_snapshot_load(&ix, path, epoch, pk, bits, &err),
-			 want);
-	if (want == CDS_OK) {
-		assert_non_null(ix);
-		assert_int_equal(cds_index_count(ix), N_HANDLES);
-		cds_index_free(ix);
-		return;
-	}
-	assert_null(ix);
-	if (msg && !strstr(err.msg, msg)) {
-		fprintf(stderr, "message '%s' lacks '%s'\n", err.msg, msg);
-		fail();
-	}
-}
-
-static void test_snapshot_rejects(void **state)
-{
-	struct cds_index *ix = build(4);
-	const struct cds_epoch_key *k = &fx->keys[0];
-	uint8_t pk2[CDS_OPRF_ELEMENT_BYTES];
-	struct cds_error err;
-	char path[128];
-	long size;
-	FILE *f;
-
-	(void)state;
-	snap_path(path, sizeof(path));
-	unlink(path);
-	expect_load(path, k->epoch, k->pk, 4, CDS_ERR_NOT_FOUND, path);
-	assert_int_equal(cds_snapshot_save(ix, path, k->pk, &err), CDS_OK);
-	cds_index_free(ix);
-	memcpy(pk2, k->pk, sizeof(pk2));
-	pk2[3] ^= 1;
-	expect_load(path, k->epoch, k->pk, 4, CDS_OK, NULL);
-	expect_load(path, k->epoch + 1, k->pk, 4, CDS_ERR_INVALID,
-		    "another key");
-	expect_load(path, k->epoch, pk2, 4, CDS_ERR_INVALID, "another key");
-	expect_load(path, k->epoch, k->pk, 5, CDS_ERR_INVALID, "prefix bits");
-	/* A flipped bit in an entry, then in the offsets: checksum. */
-	flip_byte(path, CDS_SNAPSHOT_HEADER_BYTES + 1000);
-	expect_load(path, k->epoch, k->pk, 4, CDS_ERR_INVALID, "checksum");
-	flip_byte(path, CDS_SNAPSHOT_HEADER_BYTES + 1000);
-	expect_load(path, k->epoch, k->pk, 4, CDS_OK, NULL);
-	f = fopen(path, "rb");
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	size = ftell(f);
-	fclose(f);
-	flip_byte(path, size - 3);
-	expect_load(path, k->epoch, k->pk, 4, CDS_ERR_INVALID, "checksum");
-	flip_byte(path, size - 3);
-	/* Truncated. */
-	assert_int_equal(truncate(path, size - 4), 0);
-	expect_load(path, k->epoch, k->pk, 4, CDS_ERR_INVALID, "truncated");
-	/* Not a snapshot at all. */
-	f = fopen(path, "wb");
-	assert_non_null(f);
-	fputs("hello, world: this is not an index snapshot of any kind....",
-	      f);
-	fclose(f);
-	expect_load(path, k->epoch, k->pk, 4, CDS_ERR_INVALID,
-		    "not an index snapshot");
-	unlink(path);
+	cds_buf_fini(&b0);
+	cds_buf_fini(&b1);
 }
 
 static void test_build_cancel(void **state)
@@ -718,8 +634,7 @@ int main(void)
 		cmocka_unit_test(test_prefix_bits_edges),
 		cmocka_unit_test(test_put_remove_versions),
 		cmocka_unit_test(test_remove_many_and_compact),
-		cmocka_unit_test(test_snapshot_roundtrip),
-		cmocka_unit_test(test_snapshot_rejects),
+		cmocka_unit_test(test_clone),
 		cmocka_unit_test(test_build_cancel),
 		cmocka_unit_test(test_empty_index),
 		cmocka_unit_test(test_dirmap),
