@@ -149,12 +149,16 @@ enum cds_err cds_mirror_bucket(struct cds_mirror *m, uint32_t epoch,
  * Directory transparency (mirror_tlog.c): the transparency key's public
  * half; the latest sealed head (false: none yet); the RFC 9162 consistency
  * proof between log sizes from and to (CDS_ERR_INVALID unless 1 <= from <=
- * to, CDS_ERR_NOT_FOUND if `to` is past the latest version this mirror
- * has); the number of versions in the log.
+ * to).  Behind a balancer a client may see version V at the sealer and ask
+ * a replica that has not followed V yet: versions past this mirror's log
+ * are then read from st (a store connection; may be NULL), at most
+ * CDS_MIRROR_TLOG_AHEAD of them; CDS_ERR_NOT_FOUND if `to` is not sealed.
  */
+#define CDS_MIRROR_TLOG_AHEAD 1024
 void cds_mirror_tkey(struct cds_mirror *m, uint8_t pk[CDS_TKEY_PUBLIC_BYTES]);
 bool cds_mirror_thead(struct cds_mirror *m, struct cds_thead *out);
-enum cds_err cds_mirror_tconsistency(struct cds_mirror *m, uint64_t from,
+enum cds_err cds_mirror_tconsistency(struct cds_mirror *m,
+				     struct cds_store *st, uint64_t from,
 				     uint64_t to,
 				     uint8_t proof[][CDS_HASH_BYTES],
 				     size_t *len,

@@ -32,18 +32,22 @@
 
 /* ---- the log ---- */
 
-/* The log's nodes as if leaf were appended at index n (root_after). */
-struct plus_one {
+/*
+ * The log's nodes as if k leaves were appended at index n: the next
+ * version's log root (root_after), and proofs to versions this mirror has
+ * not followed yet but the store holds (cds_mirror_tconsistency).
+ */
+struct plus_leaves {
 	struct cds_mlog_src base;
 	uint64_t n;
-	const uint8_t *leaf;
+	const uint8_t (*leaf)[CDS_HASH_BYTES]; /* k of them */
 };
 
 static enum cds_err plus_node(void *ctx, unsigned level, uint64_t index,
 			      uint8_t out[CDS_HASH_BYTES],
 			      struct cds_error *err)
 {
-	struct plus_one *p = ctx;
+	struct plus_leaves *p = ctx;
 	uint8_t l[CDS_HASH_BYTES], r[CDS_HASH_BYTES];
 	enum cds_err rc;
 
@@ -51,7 +55,7 @@ static enum cds_err plus_node(void *ctx, unsigned level, uint64_t index,
 	if (((index + 1) << level) <= p->n)
 		return p->base.node(p->base.ctx, level, index, out, err);
 	if (level == 0) {
-		memcpy(out, p->leaf, CDS_HASH_BYTES);
+		memcpy(out, p->leaf[index - p->n], CDS_HASH_BYTES);
 		return CDS_OK;
 	}
 	if ((rc = plus_node(ctx, level - 1, 2 * index, l, err)) ||
@@ -66,8 +70,9 @@ enum cds_err cds_mirror_t_root_after(struct cds_mirror *m,
 				     uint8_t root[CDS_HASH_BYTES],
 				     struct cds_error *err)
 {
-	struct plus_one p = { cds_mlog_mem_src(m->t.log),
-			      cds_mlog_mem_size(m->t.log), leaf };
+	struct plus_leaves p = { cds_mlog_mem_src(m->t.log),
+				 cds_mlog_mem_size(m->t.log),
+				 (const uint8_t (*)[CDS_HASH_BYTES])leaf };
 	struct cds_mlog_src src = { plus_node, &p };
 
 	return cds_mlog_root(&src, p.n + 1, root, err);
@@ -426,27 +431,79 @@ void cds_mirror_tkey(struct cds_mirror *m, uint8_t pk[CDS_TKEY_PUBLIC_BYTES])
 	memcpy(pk, m->t.pk, CDS_TKEY_PUBLIC_BYTES);
 }
 
-enum cds_err cds_mirror_tconsistency(struct cds_mirror *m, uint64_t from,
+/* Leaf hashes of versions first..first+k-1 from the store into leaf[]. */
+struct ahead {
+	uint8_t (*leaf)[CDS_HASH_BYTES];
+	uint64_t first, k, got;
+};
+
+static int take_leaf(void *ctx, const struct cds_tversion *v)
+{
+	struct ahead *a = ctx;
+	uint8_t rec[CDS_TLOG_RECORD_BYTES];
+
+	if (v->head.version != a->first + a->got)
+		return 1;
+	cds_tlog_record(rec, &v->head);
+	cds_mlog_leaf_hash(a->leaf[a->got++], rec, sizeof(rec));
+	return a->got == a->k;
+}
+
+static enum cds_err read_ahead(struct cds_store *st, struct ahead *a,
+			       struct cds_error *err)
+{
+	uint64_t last;
+	enum cds_err rc;
+
+	if (a->k > CDS_MIRROR_TLOG_AHEAD)
+		return cds_fail(err, CDS_ERR_NOT_FOUND, "version %" PRIu64
+				" is %" PRIu64 " versions past this server's "
+				"log", a->first + a->k - 1, a->k);
+	if (!(a->leaf = malloc(a->k * sizeof(*a->leaf))))
+		return cds_fail(err, CDS_ERR_NOMEM, "cannot read versions ahead");
+	rc = cds_store_tversions(st, a->first, (size_t)a->k, take_leaf, a,
+				 &last, err);
+	if (!rc && a->got < a->k)
+		rc = cds_fail(err, CDS_ERR_NOT_FOUND, "version %" PRIu64
+			      " is not sealed", a->first + a->k - 1);
+	return rc;
+}
+
+enum cds_err cds_mirror_tconsistency(struct cds_mirror *m,
+				     struct cds_store *st, uint64_t from,
 				     uint64_t to,
 				     uint8_t proof[][CDS_HASH_BYTES],
 				     size_t *len, struct cds_error *err)
 {
-	struct cds_mlog_src src;
-	uint64_t n;
-	enum cds_err rc;
+	struct ahead a = { NULL, 0, 0, 0 };
+	struct plus_leaves p;
+	struct cds_mlog_src src = { plus_node, &p };
+	enum cds_err rc = CDS_OK;
 
 	if (from < 1 || from > to)
 		return cds_fail(err, CDS_ERR_INVALID, "a consistency proof "
 				"needs 1 <= from <= to (from %" PRIu64 ", to %"
 				PRIu64 ")", from, to);
 	pthread_rwlock_rdlock(&m->t.lock);
-	n = cds_mlog_mem_size(m->t.log);
-	src = cds_mlog_mem_src(m->t.log);
-	if (to > n)
-		rc = cds_fail(err, CDS_ERR_NOT_FOUND, "version %" PRIu64
-			      " is not sealed (latest %" PRIu64 ")", to, n);
-	else
-		rc = cds_mlog_consistency(&src, from, to, proof, len, err);
+	a.first = cds_mlog_mem_size(m->t.log) + 1;
 	pthread_rwlock_unlock(&m->t.lock);
+	/* A version sealed but not yet followed here is read from the store,
+	 * outside the lock; the log only grows meanwhile. */
+	if (to >= a.first) {
+		a.k = to - a.first + 1;
+		rc = st ? read_ahead(st, &a, err)
+			: cds_fail(err, CDS_ERR_NOT_FOUND, "version %" PRIu64
+				   " is not sealed", to);
+	}
+	if (!rc) {
+		pthread_rwlock_rdlock(&m->t.lock);
+		p.base = cds_mlog_mem_src(m->t.log);
+		p.n = cds_mlog_mem_size(m->t.log);
+		/* Leaves ahead from p.n on (none is read if p.n >= to). */
+		p.leaf = p.n < to ? a.leaf + (p.n + 1 - a.first) : NULL;
+		rc = cds_mlog_consistency(&src, from, to, proof, len, err);
+		pthread_rwlock_unlock(&m->t.lock);
+	}
+	free(a.leaf);
 	return rc;
 }

@@ -8,9 +8,10 @@
  *   GET /v1/transparency/buckets/P/history?epoch=E&since=V
  * The latest head and consistency proofs come from the mirror's log in
  * memory; a named version's head and changes from the store (tstore.h).
- * This server answers for versions up to the latest in its own log (a
- * later one is 404 here until it has followed it), so that a version a
- * bucket answer names is always answerable by the same server.
+ * Every version in the store is answerable here, even one this server has
+ * not followed yet: behind a balancer a client may get a bucket at version
+ * V from one replica and ask another, still at V - 1, for V's head and
+ * proofs.
  *
  * Named versions never change: their answers are cacheable for a year.
  * The versions and history routes serve bucket bytes, so they pass the
@@ -98,18 +99,6 @@ static bool latest(struct cds_req *rq, struct cds_reply *rp,
 	return false;
 }
 
-/* Version v, 1 <= v <= latest; false after a 404. */
-static bool known_version(struct cds_reply *rp, uint64_t v,
-			  const struct cds_thead *last)
-{
-	if (v >= 1 && v <= last->version)
-		return true;
-	cds_reply_error(rp, 404, "not_found", -1,
-			"version %" PRIu64 " is not sealed (latest %" PRIu64 ")",
-			v, last->version);
-	return false;
-}
-
 /* ---- a named version's head, from the store ---- */
 
 struct one_head {
@@ -188,8 +177,6 @@ void cds_api_thead(struct cds_req *rq, struct cds_reply *rp)
 				 : "no-cache");
 		return;
 	}
-	if (!known_version(rp, v, &last))
-		return;
 	if (cds_storepool_get(rq->srv->pool, &st, &err)) {
 		cds_reply_from_err(rp, &err);
 		return;
@@ -206,10 +193,12 @@ void cds_api_tconsistency(struct cds_req *rq, struct cds_reply *rp)
 	static const char usage[] =
 		"GET /v1/transparency/consistency?from=N&to=M";
 	uint8_t proof[CDS_MLOG_PROOF_MAX][CDS_HASH_BYTES];
+	struct cds_store *st = NULL;
 	struct cds_error err = {0};
 	struct cds_thead last;
 	uint64_t from, to;
 	size_t len = 0;
+	enum cds_err rc;
 	json_t *a;
 
 	if (!query_need(rq, rp, "from", 1, VERSION_MAX, &from, usage) ||
@@ -221,10 +210,18 @@ void cds_api_tconsistency(struct cds_req *rq, struct cds_reply *rp)
 				PRIu64 ")", from, to);
 		return;
 	}
-	if (!latest(rq, rp, &last) || !known_version(rp, to, &last))
+	if (!latest(rq, rp, &last))
 		return;
-	if (cds_mirror_tconsistency(rq->srv->mirror, from, to, proof, &len,
-				    &err)) {
+	/* A store connection only for versions not followed here yet. */
+	if (to > last.version &&
+	    cds_storepool_get(rq->srv->pool, &st, &err)) {
+		cds_reply_from_err(rp, &err);
+		return;
+	}
+	rc = cds_mirror_tconsistency(rq->srv->mirror, st, from, to, proof,
+				     &len, &err);
+	cds_storepool_put(rq->srv->pool, st);
+	if (rc) {
 		cds_reply_from_err(rp, &err);
 		return;
 	}
@@ -358,13 +355,12 @@ void cds_api_tversion(struct cds_req *rq, struct cds_reply *rp)
 	struct changes c = { .list = json_array() };
 	struct cds_store *st = NULL;
 	struct cds_error err = {0};
-	struct cds_thead last, h;
+	struct cds_thead h;
 	uint64_t v, from, count;
 
 	if (!cds_api_ip_admit(rq, rp))
 		goto out;
-	if (!version_args(rq, rp, &v, &from, &count) ||
-	    !latest(rq, rp, &last) || !known_version(rp, v, &last))
+	if (!version_args(rq, rp, &v, &from, &count))
 		goto charge;
 	c.limit = (size_t)count;
 	if (cds_storepool_get(rq->srv->pool, &st, &err)) {
@@ -412,17 +408,16 @@ void cds_api_thistory(struct cds_req *rq, struct cds_reply *rp)
 	struct cds_mirror_params p;
 	struct cds_store *st = NULL;
 	struct cds_error err = {0};
-	struct cds_thead last;
+	struct cds_tversion last;
 	uint64_t epoch, since = 0;
 	uint32_t prefix;
-	bool present;
+	bool present, found = false;
 
 	if (!cds_api_ip_admit(rq, rp))
 		goto out;
 	if (!history_prefix(rq, rp, &prefix) ||
 	    !query_need(rq, rp, "epoch", 1, UINT32_MAX, &epoch, usage) ||
-	    !query_u64(rq, rp, "since", 0, VERSION_MAX, &since, &present) ||
-	    !latest(rq, rp, &last))
+	    !query_u64(rq, rp, "since", 0, VERSION_MAX, &since, &present))
 		goto charge;
 	cds_mirror_params(rq->srv->mirror, &p);
 	if (!cds_api_epoch_served(&p, (uint32_t)epoch)) {
@@ -431,16 +426,23 @@ void cds_api_thistory(struct cds_req *rq, struct cds_reply *rp)
 				epoch, p.epoch);
 		goto charge;
 	}
-	if (since > last.version) {
-		cds_reply_error(rp, 404, "not_found", -1,
-				"version %" PRIu64 " is not sealed (latest %"
-				PRIu64 ")", since, last.version);
+	/* Up to the store's latest version, which may be past this
+	 * server's: every replica answers the same history. */
+	if (cds_storepool_get(rq->srv->pool, &st, &err) ||
+	    cds_store_tversion_last(st, &last, &found, &err)) {
+		cds_reply_from_err(rp, &err);
 		goto charge;
 	}
-	c.upto = last.version;
+	if (!found || since > last.head.version) {
+		cds_reply_error(rp, 404, "not_found", -1,
+				"version %" PRIu64 " is not sealed (latest %"
+				PRIu64 ")", since,
+				found ? last.head.version : 0);
+		goto charge;
+	}
+	c.upto = last.head.version;
 	c.next_v = since;
-	if (cds_storepool_get(rq->srv->pool, &st, &err) ||
-	    cds_store_thistory(st, (uint32_t)epoch, prefix, since, add_change,
+	if (cds_store_thistory(st, (uint32_t)epoch, prefix, since, add_change,
 			       &c, &err)) {
 		cds_reply_from_err(rp, &err);
 		goto charge;

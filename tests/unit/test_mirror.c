@@ -26,6 +26,8 @@
 #include "core/timeutil.h"
 #include "crypto/entry.h"
 #include "crypto/keys.h"
+#include "crypto/mlog.h"
+#include "crypto/thead.h"
 #include "index/mirror.h"
 #include "store/store.h"
 #include "storetest.h"
@@ -714,6 +716,58 @@ static void test_restart(void **state)
 	free_copy(&first);
 }
 
+/*
+ * Behind a balancer a client may get a bucket at version V from the sealer,
+ * then ask a replica still at V - 1 for V's consistency proof: the replica
+ * reads what it has not followed from the store.  (PostgreSQL only: there
+ * the second mirror is a follower; on SQLite every mirror seals.)
+ */
+static void test_proof_ahead_of_follower(void **state)
+{
+	struct fixture *fx = *state;
+	uint8_t pa[CDS_MLOG_PROOF_MAX][CDS_HASH_BYTES];
+	uint8_t pb[CDS_MLOG_PROOF_MAX][CDS_HASH_BYTES];
+	const char *add[] = { "mailto:ahead@example.org" };
+	struct cds_mirror *a, *b;
+	struct cds_thead ha, hb;
+	struct cds_error err;
+	size_t la = 0, lb = 0;
+
+	if (!storetest_pg())
+		skip();
+	a = open_mirror(fx, false, 0); /* the sealer: seals version 1 */
+	b = open_mirror(fx, false, 0); /* a follower, loads version 1 */
+	assert_int_equal(cds_store_handles_update(fx->s2, fx->ids[1], add, 1,
+						  NULL, 0, &err), CDS_OK);
+	poll_ok(a);
+	assert_true(cds_mirror_thead(a, &ha));
+	assert_true(cds_mirror_thead(b, &hb));
+	assert_int_equal(hb.version + 1, ha.version); /* b has not polled */
+	assert_int_equal(cds_mirror_tconsistency(b, NULL, 1, ha.version, pb,
+						 &lb, &err), CDS_ERR_NOT_FOUND);
+	assert_int_equal(cds_mirror_tconsistency(b, fx->s2, hb.version,
+						 ha.version, pb, &lb, &err),
+			 CDS_OK);
+	assert_int_equal(cds_mirror_tconsistency(a, NULL, hb.version,
+						 ha.version, pa, &la, &err),
+			 CDS_OK);
+	assert_int_equal(lb, la);
+	assert_memory_equal(pb, pa, la * CDS_HASH_BYTES);
+	assert_int_equal(cds_mlog_verify_consistency(hb.version, ha.version,
+						     hb.log_root, ha.log_root,
+						     (const uint8_t (*)[CDS_HASH_BYTES])pb,
+						     lb, &err), CDS_OK);
+	/* A version sealed nowhere is not found, store or not. */
+	assert_int_equal(cds_mirror_tconsistency(b, fx->s2, 1, ha.version + 1,
+						 pb, &lb, &err),
+			 CDS_ERR_NOT_FOUND);
+	poll_ok(b);
+	assert_true(cds_mirror_thead(b, &hb));
+	assert_int_equal(hb.version, ha.version);
+	cds_mirror_close(b);
+	cds_mirror_close(a);
+}
+
 static void test_prefix_edge(void **state)
 {
 	struct fixture *fx = *state;
@@ -849,6 +903,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_restart_within_grace,
 						setup6, teardown),
 		cmocka_unit_test_setup_teardown(test_restart, setup6, teardown),
+		cmocka_unit_test_setup_teardown(test_proof_ahead_of_follower,
+						setup6, teardown),
 		cmocka_unit_test_setup_teardown(test_prefix_edge, setup0,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_prefix_edge, setup24,
