@@ -162,14 +162,18 @@ static enum cds_err apply_dir(struct cds_mirror *m, const struct batch *b,
 	for (size_t i = 0; i < b->n && !rc; i++) {
 		const struct change *c = &b->c[i];
 
-		if (!c->handle && c->present)
+		/* A handle's row also brings its account: a new account's
+		 * own row may be left out (store.h invariant 2). */
+		if (c->present)
 			rc = cds_accounts_put(m->accounts, &c->acct, err);
 		else if (!c->handle)
 			(void)cds_accounts_remove(m->accounts, c->account);
-		else if (m->dirmap && c->present)
+		if (rc || !c->handle || !m->dirmap)
+			continue;
+		if (c->present)
 			rc = cds_dirmap_put(m->dirmap, c->handle, c->len,
 					    c->acct.id, err);
-		else if (m->dirmap)
+		else
 			(void)cds_dirmap_remove(m->dirmap, c->handle, c->len);
 	}
 	pthread_rwlock_unlock(&m->dir_lock);

@@ -11,10 +11,14 @@
  *  2. Every change to which account a handle reaches, or to that account's
  *     identity key, appends rows to the change log with a strictly growing
  *     sequence number, in the same transaction as the change: one
- *     account-level row (handle NULL) when an account is created, re-keyed
- *     or deleted, and one row per handle whose entry changes (added,
- *     removed, or belonging to a re-keyed or deleted account).  A server
- *     polls cds_store_changes() to learn what other processes did.
+ *     account-level row (handle NULL) when an account is re-keyed or
+ *     deleted, or created without handles, and one row per handle whose
+ *     entry changes (added, removed, or belonging to a re-keyed or deleted
+ *     account).  An account created with handles has no row of its own:
+ *     its handles' rows name it, and a consumer takes the account from
+ *     them (a bulk import is bound by rows per account: a quarter fewer).
+ *     A server polls cds_store_changes() to learn what other processes
+ *     did.
  *  3. Only a hash of each token is stored.  A token is
  *     "<32 hex account id>.<secret>"; the admin token is "admin.<secret>".
  *     Verification looks the account up by id and compares hashes with

@@ -68,8 +68,6 @@ static const char *const sql_text[SQ__COUNT] = {
 	[SQ_ACCOUNT_HANDLES] = "SELECT handle FROM handles WHERE account = ?1 "
 			       "ORDER BY handle",
 	[SQ_CHANGE_ACCOUNT] = "INSERT INTO changes (account, handle) VALUES (?1, NULL)",
-	[SQ_CHANGE_ACCOUNT_MANY] = "INSERT INTO changes (account, handle) VALUES "
-				   X32("(?,NULL)"),
 	[SQ_CHANGE_HANDLE] = "INSERT INTO changes (account, handle) VALUES (?1, ?2)",
 	[SQ_CHANGE_HANDLE_MANY] = "INSERT INTO changes (account, handle) VALUES "
 				  X32("(?,?)"),

@@ -40,32 +40,42 @@ static void bind_account(sqlite3_stmt *st, int k,
 	sqlite3_bind_int64(st, p + 5, now);
 }
 
-/* SQ_MANY accounts (numbers n..) in one statement, their change rows in one. */
+/* SQ_MANY accounts (numbers n..) in one statement. */
 static enum cds_err insert_many(struct sq_store *s,
 				const struct cds_new_account *a, int64_t n,
 				uint8_t (*hash)[CDS_TOKEN_HASH_BYTES], int64_t now,
 				struct cds_error *err)
 {
 	sqlite3_stmt *st = sq_stmt(s, SQ_ACCOUNT_INSERT_MANY, err);
-	enum cds_err rc;
 
 	if (!st)
 		return CDS_ERR_STORE;
 	for (int k = 0; k < SQ_MANY; k++)
 		bind_account(st, k, &a[k], n + k, hash[k], now);
-	rc = sq_exec_stmt(s, st, "insert accounts", err);
-	if (!rc && !(st = sq_stmt(s, SQ_CHANGE_ACCOUNT_MANY, err)))
-		rc = CDS_ERR_STORE;
-	for (int k = 0; k < SQ_MANY && !rc; k++)
-		sqlite3_bind_blob(st, k + 1, a[k].id, CDS_ACCOUNT_ID_BYTES,
-				  SQLITE_STATIC);
-	return rc ? rc : sq_exec_stmt(s, st, "append to the change log", err);
+	return sq_exec_stmt(s, st, "insert accounts", err);
 }
 
 /*
- * Insert accounts a[0..m) (numbers n..) with their account-level change
- * rows: by SQ_MANY rows a statement when m == SQ_MANY, since per-statement
- * overhead is a fifth of a bulk import; else row by row.
+ * The account-level change rows of a[0..m): only for accounts created
+ * without handles, since a handle's row brings its account (store.h
+ * invariant 2).
+ */
+static enum cds_err log_bare_accounts(struct sq_store *s,
+				      const struct cds_new_account *a, size_t m,
+				      struct cds_error *err)
+{
+	enum cds_err rc = CDS_OK;
+
+	for (size_t k = 0; k < m && !rc; k++)
+		if (!a[k].n_handles)
+			rc = sq_log_change(s, a[k].id, NULL, err);
+	return rc;
+}
+
+/*
+ * Insert accounts a[0..m) (numbers n..): by SQ_MANY rows a statement when
+ * m == SQ_MANY, since per-statement overhead is a fifth of a bulk import;
+ * else row by row.
  */
 static enum cds_err insert_accounts(struct sq_store *s,
 				    const struct cds_new_account *a, size_t m,
@@ -87,11 +97,9 @@ static enum cds_err insert_accounts(struct sq_store *s,
 		}
 		bind_account(st, 0, &a[k], n + (int64_t)k, hash[k], now);
 		rc = sq_exec_stmt(s, st, "insert an account", err);
-		if (!rc)
-			rc = sq_log_change(s, a[k].id, NULL, err);
 	}
 	sodium_memzero(hash, sizeof(hash));
-	return rc;
+	return rc ? rc : log_bare_accounts(s, a, m, err);
 }
 
 /* Handle-level change rows waiting to go in SQ_MANY at a time. */
