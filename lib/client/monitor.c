@@ -148,8 +148,11 @@ static enum cds_err build_op(struct mon *m, struct cds_error *err)
 		free(all);
 		return cds_fail(err, CDS_ERR_NOMEM, "out of memory");
 	}
-	memcpy(all, m->me.handles, m->me.n * sizeof(*all));
-	memcpy(all + m->me.n, m->seen, m->n_seen * sizeof(*all));
+	/* Either list may be empty (and NULL). */
+	if (m->me.n)
+		memcpy(all, m->me.handles, m->me.n * sizeof(*all));
+	if (m->n_seen)
+		memcpy(all + m->me.n, m->seen, m->n_seen * sizeof(*all));
 	qsort(all, n, sizeof(*all), cmp_str);
 	for (size_t i = 0; i < n; i++)
 		if (!k || strcmp(all[k - 1], all[i]))
@@ -458,7 +461,7 @@ static enum cds_err run(struct mon *m, struct cds_error *err)
 		rc = follow_all(m, err);
 	if (!rc)
 		rc = check_current(m, err);
-	if (!rc)
+	if (!rc && m->c->n_mon) /* no event: no list (NULL) */
 		qsort(m->c->mon, m->c->n_mon, sizeof(*m->c->mon), cmp_event);
 	if (!rc)
 		rc = save_state(m, err);

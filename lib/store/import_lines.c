@@ -74,13 +74,21 @@ static int fill(struct cds_import_lines *l, struct cds_error *err)
 	return 0;
 }
 
+/* The next '\n' in the buffer, if any (none before the first fill). */
+static char *next_newline(const struct cds_import_lines *l)
+{
+	if (l->end == l->start)
+		return NULL;
+	return memchr(l->buf + l->start, '\n', l->end - l->start);
+}
+
 /* The next line of the file, any line: 1, 0 at the end, -1 on error. */
 static int raw_line(struct cds_import_lines *l, const char **line, size_t *len,
 		    struct cds_error *err)
 {
 	char *nl;
 
-	while (!(nl = memchr(l->buf + l->start, '\n', l->end - l->start))) {
+	while (!(nl = next_newline(l))) {
 		if (l->eof && l->start == l->end)
 			return 0;
 		if (l->eof)
