@@ -272,7 +272,8 @@ static void report(const char *name, const struct opts *o,
 
 static int parse(int argc, char **argv, struct opts *o)
 {
-	for (int i = 1; i < argc; i++) {
+	/* Every option takes a value: step over both. */
+	for (int i = 1; i < argc; i += 2) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
 		if (!v)
@@ -289,7 +290,6 @@ static int parse(int argc, char **argv, struct opts *o)
 			o->url = v;
 		else
 			return -1;
-		i++;
 	}
 	return o->bits <= 24 && o->rounds >= 1 && o->rounds <= ROUNDS_MAX &&
 			       o->versions >= 1 ? 0 : -1;
