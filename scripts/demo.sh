@@ -183,7 +183,7 @@ echo "You watch your own handles (cds monitor): no one else holds them:"
 MON=$D/monitor-cache.sqlite3
 "$B/cds" --server "$URL" --token "$TOKEN" --cache "$MON" monitor
 echo "You change your identity key; once the change is sealed, your monitor stays"
-echo "quiet (your own key), and the next audit reads only the new version:"
+echo "quiet (your own key), and the next audit reads only the versions sealed since:"
 v=$(curl -s "$URL/v1/transparency/head" | field version)
 api PUT /v1/accounts/me/identity_key \
 	"{\"identity_key\":\"$(head -c 32 /dev/urandom | base64)\"}" "$TOKEN" >/dev/null
