@@ -157,6 +157,8 @@ enum cds_err cds_index_dirty_take(struct cds_index *ix, uint32_t **prefixes,
 				  size_t *n, struct cds_error *err) CDS_MUST_CHECK;
 void cds_index_dirty_mark(struct cds_index *ix, const uint32_t *prefixes,
 			  size_t n);
+/* How many buckets are dirty now (the marks stay). */
+size_t cds_index_dirty_count(struct cds_index *ix);
 
 /*
  * A copy of ix's entries (base and overlay flattened into a new base, a

@@ -118,6 +118,16 @@ enum cds_err cds_index_dirty_take(struct cds_index *ix, uint32_t **prefixes,
 	return rc;
 }
 
+size_t cds_index_dirty_count(struct cds_index *ix)
+{
+	size_t n;
+
+	pthread_rwlock_rdlock(&ix->lock);
+	n = ix->dirty.n;
+	pthread_rwlock_unlock(&ix->lock);
+	return n;
+}
+
 void cds_index_dirty_mark(struct cds_index *ix, const uint32_t *prefixes,
 			  size_t n)
 {

@@ -164,21 +164,10 @@ enum cds_err cds_mirror_seal_first(struct cds_mirror *m,
 /* True if a served index has changes waiting for the next seal. */
 static bool changes_waiting(struct cds_mirror *m)
 {
-	bool waiting = false;
-
-	for (size_t i = 0; i < m->n_ep && !waiting; i++) {
-		uint32_t *p = NULL;
-		size_t n = 0;
-		struct cds_error e;
-
-		if (cds_index_dirty_take(m->ep[i].ix, &p, &n, &e) == CDS_OK &&
-		    n) {
-			cds_index_dirty_mark(m->ep[i].ix, p, n);
-			waiting = true;
-		}
-		free(p);
-	}
-	return waiting;
+	for (size_t i = 0; i < m->n_ep; i++)
+		if (cds_index_dirty_count(m->ep[i].ix))
+			return true;
+	return false;
 }
 
 enum cds_err cds_mirror_seal_poll(struct cds_mirror *m, struct cds_error *err)

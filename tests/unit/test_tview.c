@@ -629,7 +629,9 @@ static void test_dirty_tracking(void **state)
 			 CDS_OK);
 	assert_int_equal(cds_index_put(ix, 3, out[1], acct, ik, &changed, &err),
 			 CDS_OK);
+	assert_int_equal(cds_index_dirty_count(ix), 2); /* counting keeps them */
 	expect_dirty(ix, (const uint32_t[]){3, 9}, 2);
+	assert_int_equal(cds_index_dirty_count(ix), 0);
 	expect_dirty(ix, NULL, 0); /* taking cleared them */
 	/* Nothing changes: no mark. */
 	assert_int_equal(cds_index_put(ix, 9, out[0], acct, ik, &changed, &err),
@@ -646,6 +648,7 @@ static void test_dirty_tracking(void **state)
 	expect_dirty(ix, (const uint32_t[]){3, 11}, 2);
 	/* Marks given back (a seal that failed) come out again, once each. */
 	cds_index_dirty_mark(ix, (const uint32_t[]){2, 7, 2}, 3);
+	assert_int_equal(cds_index_dirty_count(ix), 2);
 	expect_dirty(ix, (const uint32_t[]){2, 7}, 2);
 	/* A bucket out of range is refused and marks nothing. */
 	rb.bucket = 16;
