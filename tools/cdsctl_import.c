@@ -160,10 +160,15 @@ static int run(struct ctx *c, FILE *f, const char *file,
 
 	cds_error_clear(&err);
 	rc = cds_store_open(&s, cdsctl_datadir, &err);
+	/* A second connection for the check's lookups, so that the writes
+	 * need not wait for them (import.h). */
+	if (!rc)
+		rc = cds_store_open(&opts.lookup, cdsctl_datadir, &err);
 	if (!rc)
 		rc = cds_import_file(s, f, file, &opts, rep, &err);
 	if (c->phase)
 		progress_end(&c->bar, rep->imported, rep->lines);
+	cds_store_close(opts.lookup);
 	cds_store_close(s);
 	if (rc == CDS_ERR_INVALID || rc == CDS_ERR_EXISTS)
 		print_bad_lines(file, rep);

@@ -70,6 +70,15 @@ struct cds_import_opts {
 	 */
 	int (*created)(void *ctx, uint64_t line, const struct cds_new_account *a);
 	void *ctx;
+	/*
+	 * A second handle on the same store (cds_store_open of the same
+	 * directory), for the check's lookups of already registered handles.
+	 * With it the store's writes go on while the check looks up, as they
+	 * do on an empty store; without it (NULL) the check has the one
+	 * handle to itself and every write waits for its verdict.  The
+	 * caller keeps ownership; it is used only during the call.
+	 */
+	struct cds_store *lookup;
 };
 
 /* What an import found and did. */

@@ -13,8 +13,11 @@
  *  - the first transaction commits only once the check has passed (the
  *    store calls ready() before its COMMIT; a bad file rolls it back), so
  *    a bad file still leaves nothing behind;
- *  - when the store has handles the check looks each one up, and the
- *    store is the check's alone until its verdict (one connection);
+ *  - when the store has handles the check looks each one up: on
+ *    opts->lookup, a connection of its own, while this thread writes on
+ *    the other (the first COMMIT waiting as above, the check sees none of
+ *    the import's rows); without one, the store is the check's alone
+ *    until its verdict;
  *  - a failure the check would explain (a line the feed cannot parse, a
  *    handle the store refuses as taken) waits for the verdict, and a bad
  *    file is then reported as such, line by line, as it always was; any
@@ -82,7 +85,7 @@ static enum cds_err check_start(struct run *r, int fd, struct cds_error *err)
 	uint64_t handles = 0;
 	enum cds_err rc;
 
-	r->check.s = r->s;
+	r->check.s = r->o->lookup ? r->o->lookup : r->s;
 	r->check.rep = r->rep;
 	cds_import_lines_init(&r->check.rd, fd, r->name);
 	rc = cds_store_count(r->s, NULL, &handles, err);
@@ -174,8 +177,8 @@ static enum cds_err write_chunk(struct run *r, struct cds_import_chunk *c,
 	enum cds_err rc = CDS_OK;
 
 	cds_error_clear(&e);
-	if (r->check.lookup)
-		rc = check_wait(r, err);
+	if (r->check.lookup && r->check.s == r->s)
+		rc = check_wait(r, err); /* the check still needs the store */
 	if (rc)
 		return rc;
 	rc = cds_store_accounts_create_if(r->s, c->accts, c->n, ready, r, &e);

@@ -122,6 +122,7 @@ static void test_parse_keys_agree(void **state)
 struct fx {
 	char *dir;
 	struct cds_store *s;
+	struct cds_store *look; /* the check's own connection, or NULL */
 	struct cds_error err;
 	char tokens[64][CDS_TOKEN_MAX_BYTES];
 	uint64_t lines[64];
@@ -141,10 +142,22 @@ static int setup(void **state)
 	return 0;
 }
 
+/* The same, with a second connection for the check's lookups (cdsctl's). */
+static int setup_look(void **state)
+{
+	struct fx *f;
+
+	if (setup(state))
+		return -1;
+	f = *state;
+	return cds_store_open(&f->look, f->dir, &f->err) ? -1 : 0;
+}
+
 static int teardown(void **state)
 {
 	struct fx *f = *state;
 
+	cds_store_close(f->look);
 	cds_store_close(f->s);
 	tmpdir_free(f->dir);
 	free(f);
@@ -175,7 +188,7 @@ static enum cds_err import(struct fx *f, const char *text, size_t batch,
 			   struct cds_import_report *rep)
 {
 	struct cds_import_opts o = {.batch = batch, .created = on_created,
-				    .ctx = f};
+				    .ctx = f, .lookup = f->look};
 	FILE *fp = file_of(text);
 	enum cds_err rc = cds_import_file(f->s, fp, "book.csv", &o, rep, &f->err);
 
@@ -353,7 +366,8 @@ static enum cds_err import_watched(struct watch *w, const char *text,
 				   size_t batch, struct cds_import_report *rep)
 {
 	struct cds_import_opts o = {.batch = batch, .created = watch_created,
-				    .progress = watch_progress, .ctx = w};
+				    .progress = watch_progress, .ctx = w,
+				    .lookup = w->f->look};
 	FILE *fp = file_of(text);
 	enum cds_err rc = cds_import_file(w->f->s, fp, "book.csv", &o, rep,
 					  &w->f->err);
@@ -420,6 +434,43 @@ static void test_import_bad_line_late(void **state)
 	assert_non_null(strstr(rep.messages[0], "line 3: handle "
 						"'tel:+15550000001' repeats line 1"));
 	counts(w.f, 0, 0);
+	free(text);
+}
+
+/*
+ * A store that already has handles: every line is looked up (on the
+ * check's own connection with setup_look, while the first batches are
+ * written).  A taken handle far into the file leaves nothing behind; a
+ * clean file goes in whole, none of its own rows seen as taken.
+ */
+static void test_import_existing(void **state)
+{
+	struct watch w = {.f = *state};
+	struct cds_import_report rep;
+	const char *taken = "tel:+15550002900";
+	struct cds_new_account one = {.handles = &taken, .n_handles = 1};
+	char *text = lines_of(3000, 0, NULL);
+
+	assert_int_equal(cds_store_accounts_create(w.f->s, &one, 1, &w.f->err),
+			 CDS_OK);
+	assert_int_equal(import_watched(&w, text, 100, &rep), CDS_ERR_EXISTS);
+	assert_int_equal(rep.bad, 1);
+	assert_int_equal(rep.imported, 0);
+	assert_int_equal(w.created, 0);
+	assert_int_equal(w.writing, 0);
+	assert_non_null(strstr(rep.messages[0], "line 2900: handle "
+						"'tel:+15550002900' is already "
+						"registered"));
+	counts(w.f, 1, 1);
+
+	for (char *p = strstr(text, "tel:+1555"); p; p = strstr(p + 1, "tel:+1555"))
+		p[5] = '6'; /* none of them taken */
+	w = (struct watch){.f = *state};
+	assert_int_equal(import_watched(&w, text, 100, &rep), CDS_OK);
+	assert_int_equal(rep.imported, 3000);
+	assert_int_equal(w.created, 3000);
+	assert_false(w.checking_after_writing);
+	counts(w.f, 3001, 3001);
 	free(text);
 }
 
@@ -603,6 +654,14 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_import_bad_line_late, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_import_existing, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_import_existing, setup_look,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_import_bad_writes_nothing,
+						setup_look, teardown),
+		cmocka_unit_test_setup_teardown(test_import_bad_line_late,
+						setup_look, teardown),
 		cmocka_unit_test_setup_teardown(test_import_store_fails_midway,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_import_huge_line, setup,
