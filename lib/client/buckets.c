@@ -23,6 +23,7 @@
 #include <sodium.h>
 
 #include "client/client_impl.h"
+#include "core/bucketsbin.h"
 #include "crypto/entry.h"
 
 /* Largest group of prefixes in one POST /v1/buckets (the server's
@@ -188,7 +189,8 @@ static enum cds_err post_range(struct fetch_job *job, unsigned worker,
 			       struct cds_error *err)
 {
 	struct cds_request rq = {.what = "POST /v1/buckets",
-				 .path = "/v1/buckets"};
+				 .path = "/v1/buckets",
+				 .accept = CDS_BUCKETSBIN_TYPE};
 	uint32_t *prefixes = malloc(m * sizeof(*prefixes));
 	struct cds_proto_bucket *got = calloc(m, sizeof(*got));
 	const char **etags = group_etags(job, bs, m);
@@ -222,7 +224,13 @@ static enum cds_err post_range(struct fetch_job *job, unsigned worker,
 		rc = cds_proto_status_error(r.status, r.retry_after,
 					    (const char *)r.body.data,
 					    r.body.len, rq.what, err);
-	if (!rc)
+	/* Asked for the binary answer; a server may give JSON all the same. */
+	if (!rc && r.octets)
+		rc = cds_proto_parse_buckets_bin(got, job->p->epoch,
+						 job->p->prefix_bits, prefixes,
+						 etags, m, r.body.data,
+						 r.body.len, err);
+	else if (!rc)
 		rc = cds_proto_parse_buckets(got, job->p->epoch,
 					     job->p->prefix_bits, prefixes, etags,
 					     m, (const char *)r.body.data,

@@ -68,6 +68,7 @@ struct cds_request {
 	const char *if_none_match; /* GET: an ETag, or NULL */
 	bool auth;                 /* send the account token */
 	bool charged;              /* spends the account's allowance */
+	const char *accept;        /* POST: the answer's type; NULL = JSON */
 };
 
 /* One distinct handle of an operation. */

@@ -65,6 +65,7 @@ void cds_http_reply_init(struct cds_http_reply *r)
 	cds_buf_init(&r->body);
 	r->etag[0] = '\0';
 	r->retry_after = -1;
+	r->octets = false;
 }
 
 void cds_http_reply_fini(struct cds_http_reply *r)
@@ -185,8 +186,9 @@ static size_t header_value(char *out, size_t cap, const char *p, size_t len)
 	return n;
 }
 
-/* Keep ETag and Retry-After of the final response (curl also shows us the
- * headers of interim responses, hence the reset on each status line). */
+/* Keep ETag, Retry-After and the content's type of the final response
+ * (curl also shows us the headers of interim responses, hence the reset on
+ * each status line). */
 static size_t on_header(char *p, size_t size, size_t n, void *ud)
 {
 	struct cds_http *h = ud;
@@ -196,6 +198,10 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 	if (len >= 5 && !strncmp(p, "HTTP/", 5)) {
 		h->cur->etag[0] = '\0';
 		h->cur->retry_after = -1;
+		h->cur->octets = false;
+	} else if (len > 13 && !strncasecmp(p, "content-type:", 13)) {
+		h->cur->octets = header_value(val, sizeof(val), p, len) &&
+				 !strcasecmp(val, "application/octet-stream");
 	} else if (len > 5 && !strncasecmp(p, "etag:", 5)) {
 		if (!header_value(h->cur->etag, sizeof(h->cur->etag), p, len) ||
 		    !is_token_text(h->cur->etag))
@@ -410,10 +416,11 @@ out:
 
 enum cds_err cds_http_post_json(struct cds_http *h, const char *path,
 				const char *body, size_t len, int auth,
-				struct cds_http_reply *r,
+				const char *accept, struct cds_http_reply *r,
 				struct cds_error *err)
 {
 	struct curl_slist *hdrs = NULL;
+	char line[128];
 	char *url = NULL;
 	enum cds_err rc;
 
@@ -424,14 +431,16 @@ enum cds_err cds_http_post_json(struct cds_http *h, const char *path,
 		struct cds_relay_req q = {.method = "POST", .base = h->base,
 					  .path = path,
 					  .authorization = auth ? bearer(h) : NULL,
-					  .body = body, .len = len};
+					  .body = body, .len = len, .accept = accept};
 
 		return cds_relay_exchange(h->relay, h, &q, r, err);
 	}
 	url = make_url(h, path);
+	snprintf(line, sizeof(line), "Accept: %s",
+		 accept ? accept : "application/json");
 	hdrs = add_header(hdrs, "Content-Type: application/json");
 	if (hdrs)
-		hdrs = add_header(hdrs, "Accept: application/json");
+		hdrs = add_header(hdrs, line);
 	if (hdrs)
 		hdrs = add_header(hdrs, "Expect:");
 	if (hdrs && auth)

@@ -34,6 +34,7 @@ struct cds_http_reply {
 	struct cds_buf body;
 	char etag[CDS_HTTP_ETAG_BYTES]; /* "" if none (or too long to use) */
 	long retry_after;               /* seconds; -1 if absent */
+	bool octets; /* Content-Type: application/octet-stream, not JSON */
 };
 
 void cds_http_reply_init(struct cds_http_reply *r);
@@ -65,10 +66,14 @@ enum cds_err cds_http_get(struct cds_http *h, const char *path,
 			  struct cds_http_reply *r,
 			  struct cds_error *err) CDS_MUST_CHECK;
 
-/* POST a JSON body to base+path, with the bearer token if auth. */
+/*
+ * POST a JSON body to base+path, with the bearer token if auth, asking for
+ * an answer of type accept (NULL: application/json; r->octets says which
+ * type came).
+ */
 enum cds_err cds_http_post_json(struct cds_http *h, const char *path,
 				const char *body, size_t len, int auth,
-				struct cds_http_reply *r,
+				const char *accept, struct cds_http_reply *r,
 				struct cds_error *err) CDS_MUST_CHECK;
 
 struct cds_relay;

@@ -104,6 +104,16 @@ enum cds_err cds_proto_parse_buckets(struct cds_proto_bucket *out,
 				     const char *body, size_t len,
 				     struct cds_error *err) CDS_MUST_CHECK;
 
+/* The same reply in its binary form (core/bucketsbin.h; the server's
+ * answer to Accept: application/octet-stream): the same checks, and the
+ * items in the order asked, with nothing after the last. */
+enum cds_err cds_proto_parse_buckets_bin(struct cds_proto_bucket *out,
+					 uint32_t epoch, unsigned prefix_bits,
+					 const uint32_t *prefixes,
+					 const char *const *etags, size_t n,
+					 const uint8_t *body, size_t len,
+					 struct cds_error *err) CDS_MUST_CHECK;
+
 /* Check that entries[0..nbytes) is whole entries sorted by fingerprint
  * (strictly, so no fingerprint appears twice).  `what` names the bucket. */
 enum cds_err cds_proto_check_entries(const uint8_t *entries, size_t nbytes,

@@ -90,7 +90,8 @@ static enum cds_err encode_request(struct cds_buf *out,
 	m.path = split_base(q->base, q->path, scheme, authority);
 	if (!m.path)
 		return cds_fail(err, CDS_ERR_NOMEM, "out of memory");
-	m.fields[n++] = (struct cds_bhttp_field){"accept", "application/json"};
+	m.fields[n++] = (struct cds_bhttp_field){
+		"accept", q->accept ? q->accept : "application/json"};
 	if (q->body)
 		m.fields[n++] = (struct cds_bhttp_field){"content-type",
 							 "application/json"};
@@ -124,6 +125,8 @@ static enum cds_err take_reply(struct cds_http_reply *r, struct cds_buf *in,
 		return cds_fail(err, CDS_ERR_PROTO,
 				"the gateway's answer is not valid binary HTTP");
 	r->status = (long)m.status;
+	v = cds_bhttp_field(&m, "content-type");
+	r->octets = v && !strcasecmp(v, "application/octet-stream");
 	v = cds_bhttp_field(&m, "etag");
 	snprintf(r->etag, sizeof(r->etag), "%s",
 		 v && strlen(v) < sizeof(r->etag) && !strchr(v, ' ') ? v : "");

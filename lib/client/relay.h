@@ -46,6 +46,7 @@ struct cds_relay_req {
 	const char *if_none_match;   /* or NULL */
 	const char *body;            /* JSON for POST, else NULL */
 	size_t len;
+	const char *accept;          /* NULL: application/json */
 };
 
 /*

@@ -63,7 +63,7 @@ static enum cds_err send_once(struct cds_http *h, const struct cds_request *rq,
 {
 	if (rq->body)
 		return cds_http_post_json(h, rq->path, rq->body, rq->len,
-					  rq->auth, r, err);
+					  rq->auth, rq->accept, r, err);
 	return cds_http_get(h, rq->path, rq->if_none_match, rq->auth, r, err);
 }
 

@@ -10,7 +10,9 @@
  * 304; Accept: application/octet-stream returns the raw concatenated
  * entries.  POST answers carry each bucket's (JSON) ETag and, given
  * "etags", answer a bucket whose ETag still matches with "not_modified"
- * and no entries, so a client revalidates 256 buckets per request.
+ * and no entries, so a client revalidates 256 buckets per request.  A
+ * POST with Accept: application/octet-stream gets the same answer in the
+ * binary form of core/bucketsbin.h (raw entries, each bucket's raw ETag).
  *
  * Every bucket answer names the sealed version its bytes belong to and
  * carries their inclusion proof in that version's tree (DESIGN.md
@@ -37,6 +39,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/bucketsbin.h"
 #include "core/codec.h"
 #include "server/pubenc.h"
 
@@ -278,49 +281,78 @@ out:
 	cds_buf_fini(&raw);
 }
 
+/* A POST reply's item in JSON: not_modified (etag NULL), or a bucket. */
+static bool json_item(struct cds_buf *out, size_t i, uint32_t p,
+		      const char *etag, const struct cds_buf *raw,
+		      const struct cds_mirror_tproof *tp)
+{
+	if (!etag)
+		return !cds_buf_appendf(out, "%s{\"prefix\":%u,\"not_modified\":true,",
+					i ? "," : "", p) &&
+		       !append_proof(out, tp) && !cds_buf_append(out, "}", 1);
+	/* Our ETags hold no backslash; only their quotes need escaping. */
+	return !cds_buf_appendf(out, "%s{\"prefix\":%u,\"etag\":\"\\\"%.*s\\\"\",",
+				i ? "," : "", p, (int)strlen(etag) - 2, etag + 1) &&
+	       !append_entries(out, raw->data, raw->len) &&
+	       !cds_buf_append(out, ",", 1) && !append_proof(out, tp) &&
+	       !cds_buf_append(out, "}", 1);
+}
+
+/* The same item in the binary answer. */
+static bool bin_item(struct cds_buf *out, uint32_t p, const char *etag,
+		     const struct cds_buf *raw,
+		     const struct cds_mirror_tproof *tp)
+{
+	return !cds_bucketsbin_item(out, p, tp->head.version, tp->proof,
+				    tp->proof_len, etag, raw->data, raw->len);
+}
+
+/* Bytes a bucket adds to the reply, at most (for invariant 1). */
+static size_t item_bytes(bool bin, const struct cds_buf *raw,
+			 const struct cds_mirror_tproof *tp)
+{
+	if (bin)
+		return CDS_BUCKETSBIN_ITEM_BYTES + tp->proof_len + 1 +
+		       ETAG_BYTES + 4 + raw->len;
+	return CDS_B64_LEN(raw->len) + 2 * ETAG_BYTES +
+	       CDS_B64_LEN(tp->proof_len) + 40;
+}
+
 /* One bucket of a POST reply: not_modified, or with its ETag and entries.
  * 413 (invariant 1) or 503 on failure, both with the prefix's index. */
 static bool bucket_item(struct cds_req *rq, struct cds_reply *rp,
-			const struct cds_buckets_req *b, size_t i,
+			const struct cds_buckets_req *b, size_t i, bool bin,
 			const struct cds_buf *raw, uint64_t version,
 			const struct cds_mirror_tproof *tp, struct cds_buf *out)
 {
 	size_t cap = rq->srv->cfg.max_bucket_reply;
 	uint32_t p = b->prefixes[i];
 	char etag[ETAG_BYTES];
+	const char *tag = etag;
 
 	if (b->etags && b->etags[i] &&
 	    etag_current(b->etags[i], b->epoch, p, version)) {
 		cds_metrics_add(rq->srv->metrics, CDS_M_BUCKET_NOT_MODIFIED, 1);
-		if (!cds_buf_appendf(out, "%s{\"prefix\":%u,\"not_modified\":true,",
-				     i ? "," : "", p) &&
-		    !append_proof(out, tp) && !cds_buf_append(out, "}", 1))
-			return true;
-		goto nomem;
-	}
-	if (i > 0 && out->len + CDS_B64_LEN(raw->len) + 2 * ETAG_BYTES +
-			     CDS_B64_LEN(tp->proof_len) + 40 > cap) {
+		tag = NULL;
+	} else if (i > 0 && out->len + item_bytes(bin, raw, tp) > cap) {
 		cds_reply_error(rp, 413, "too_large", (long)i,
 				"the reply would exceed %zu bytes at prefixes[%zu]; ask for fewer buckets",
 				cap, i);
 		return false;
 	}
-	bucket_etag(etag, b->epoch, p, version, 'j');
-	/* Our ETags hold no backslash; only their quotes need escaping. */
-	if (!cds_buf_appendf(out, "%s{\"prefix\":%u,\"etag\":\"\\\"%.*s\\\"\",",
-			     i ? "," : "", p, (int)strlen(etag) - 2, etag + 1) &&
-	    !append_entries(out, raw->data, raw->len) &&
-	    !cds_buf_append(out, ",", 1) && !append_proof(out, tp) &&
-	    !cds_buf_append(out, "}", 1))
+	bucket_etag(etag, b->epoch, p, version, bin ? 'b' : 'j');
+	if (bin ? bin_item(out, p, tag, raw, tp)
+		: json_item(out, i, p, tag, raw, tp))
 		return true;
-nomem:
 	cds_reply_error(rp, 503, "busy", (long)i, "out of memory");
 	return false;
 }
 
-/* {"epoch":E,"buckets":[...]} into out; false after an error reply. */
+/* {"epoch":E,"buckets":[...]} (or its binary form) into out; false after
+ * an error reply. */
 static bool buckets_doc(struct cds_req *rq, struct cds_reply *rp,
-			const struct cds_buckets_req *b, struct cds_buf *out)
+			const struct cds_buckets_req *b, bool bin,
+			struct cds_buf *out)
 {
 	struct cds_mirror_tproof tp;
 	struct cds_buf raw;
@@ -328,7 +360,8 @@ static bool buckets_doc(struct cds_req *rq, struct cds_reply *rp,
 	bool ok = false;
 
 	cds_buf_init(&raw);
-	if (cds_buf_appendf(out, "{\"epoch\":%u,\"buckets\":[", b->epoch)) {
+	if (bin ? cds_bucketsbin_head(out, b->epoch, (uint32_t)b->n)
+		: cds_buf_appendf(out, "{\"epoch\":%u,\"buckets\":[", b->epoch)) {
 		cds_reply_error(rp, 503, "busy", -1, "out of memory");
 		goto out;
 	}
@@ -336,10 +369,10 @@ static bool buckets_doc(struct cds_req *rq, struct cds_reply *rp,
 		cds_buf_reset(&raw);
 		if (!fetch(rq, rp, b->epoch, b->prefixes[i], &raw, &version,
 			   &tp, (long)i) ||
-		    !bucket_item(rq, rp, b, i, &raw, version, &tp, out))
+		    !bucket_item(rq, rp, b, i, bin, &raw, version, &tp, out))
 			goto out;
 	}
-	if (cds_buf_append(out, "]}", 2)) {
+	if (!bin && cds_buf_append(out, "]}", 2)) {
 		cds_reply_error(rp, 503, "busy", -1, "out of memory");
 		goto out;
 	}
@@ -357,6 +390,7 @@ void cds_api_buckets_post(struct cds_req *rq, struct cds_reply *rp)
 	struct cds_buf out;
 	uint8_t *body;
 	size_t len;
+	bool bin = wants_raw(rq);
 
 	cds_buf_init(&out);
 	if (!cds_api_ip_admit(rq, rp))
@@ -373,10 +407,12 @@ void cds_api_buckets_post(struct cds_req *rq, struct cds_reply *rp)
 		cds_reply_epoch(rp, b.epoch, p.epoch);
 		goto charge;
 	}
-	if (!buckets_doc(rq, rp, &b, &out))
+	if (!buckets_doc(rq, rp, &b, bin, &out))
 		goto charge;
 	body = cds_buf_steal(&out, &len);
-	cds_reply_raw(rp, 200, "application/json", body, len);
+	cds_reply_raw(rp, 200, bin ? CDS_BUCKETSBIN_TYPE : "application/json",
+		      body, len);
+	cds_reply_header(rp, "Vary", "Accept");
 charge:
 	cds_metrics_add(rq->srv->metrics, CDS_M_BUCKET_BYTES, rp->len);
 	cds_api_ip_charge(rq, rp);

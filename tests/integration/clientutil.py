@@ -9,6 +9,7 @@ import http.server
 import json
 import os
 import re
+import struct
 import tempfile
 import threading
 import time
@@ -172,3 +173,66 @@ class Proxy(BackgroundServer):
 
 def json_body(body):
     return json.loads(body.decode())
+
+
+# POST /v1/buckets' binary answer (lib/core/bucketsbin.h), which `cds` asks
+# for; written here from docs/api.md, independently of the C code.
+BUCKETSBIN = "application/octet-stream"
+
+
+def is_bucketsbin(hdrs):
+    return any(k.lower() == "content-type" and v == BUCKETSBIN
+               for k, v in hdrs.items())
+
+
+def bucketsbin_decode(body):
+    """The binary answer as the JSON answer's dict (base64 members)."""
+    b64 = lambda b: base64.b64encode(b).decode()
+    epoch, n = struct.unpack_from(">II", body, 0)
+    off, items = 8, []
+    for _ in range(n):
+        prefix, kind, version, plen = struct.unpack_from(">IBQH", body, off)
+        off += 15
+        item = {"prefix": prefix, "version": version,
+                "proof": b64(body[off:off + plen])}
+        off += plen
+        if kind == 1:
+            item["not_modified"] = True
+        else:
+            tlen = body[off]
+            item["etag"] = body[off + 1:off + 1 + tlen].decode()
+            off += 1 + tlen
+            (elen,) = struct.unpack_from(">I", body, off)
+            item["entries"] = b64(body[off + 4:off + 4 + elen])
+            off += 4 + elen
+        items.append(item)
+    if off != len(body):
+        raise AssertionError("%d bytes after the last bucket" % (len(body) - off))
+    return {"epoch": epoch, "buckets": items}
+
+
+def bucketsbin_encode(doc):
+    """The inverse of bucketsbin_decode."""
+    out = [struct.pack(">II", doc["epoch"], len(doc["buckets"]))]
+    for b in doc["buckets"]:
+        proof = base64.b64decode(b["proof"])
+        nm = b.get("not_modified", False)
+        out.append(struct.pack(">IBQH", b["prefix"], 1 if nm else 0,
+                               b["version"], len(proof)) + proof)
+        if not nm:
+            tag = b.get("etag", "").encode()
+            entries = base64.b64decode(b["entries"])
+            out.append(bytes([len(tag)]) + tag +
+                       struct.pack(">I", len(entries)) + entries)
+    return b"".join(out)
+
+
+def buckets_doc(hdrs, body):
+    """A POST /v1/buckets answer, binary or JSON, as the JSON dict."""
+    return bucketsbin_decode(body) if is_bucketsbin(hdrs) else json_body(body)
+
+
+def buckets_body(hdrs, doc):
+    """doc in the representation the answer's headers name."""
+    return bucketsbin_encode(doc) if is_bucketsbin(hdrs) else \
+        json.dumps(doc).encode()

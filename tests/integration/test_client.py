@@ -13,7 +13,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 import cdstest  # noqa: E402
 from cdstest import eq  # noqa: E402
 from clientutil import (Proxy, add_account, by_handle, cds, cds_json,  # noqa: E402
-                        json_body, new_key, summary, until, write_book)
+                        buckets_body, buckets_doc, json_body, new_key,
+                        summary, until, write_book)
 
 ALICE_TEL = "tel:+12015550123"
 ALICE_MAIL = "mailto:alice@example.org"
@@ -181,6 +182,9 @@ def refused(w, alter, needle):
 def only(path_prefix, method, fn):
     def alter(m, path, status, hdrs, body):
         if m == method and path.startswith(path_prefix) and status == 200:
+            if path == "/v1/buckets":
+                doc = json.loads(fn(buckets_doc(hdrs, body)))
+                return status, hdrs, buckets_body(hdrs, doc)
             return status, hdrs, fn(json_body(body))
         return None
     return alter

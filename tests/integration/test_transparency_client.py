@@ -24,7 +24,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 import cdstest  # noqa: E402
 from apiutil import create_account, new_key  # noqa: E402
 from cdstest import eq  # noqa: E402
-from clientutil import Proxy, cds, json_body, until, write_book  # noqa: E402
+from clientutil import (Proxy, buckets_body, buckets_doc, cds,  # noqa: E402
+                        json_body, until, write_book)
 from verifyutil import Outbox, ask_ok, bind  # noqa: E402
 
 
@@ -106,10 +107,10 @@ def bucket_alter(fn):
     def alter(method, path, status, hdrs, body):
         if method != "POST" or path != "/v1/buckets" or status != 200:
             return None
-        doc = json_body(body)
+        doc = buckets_doc(hdrs, body)
         for b in doc["buckets"]:
             fn(b)
-        return status, hdrs, json.dumps(doc).encode()
+        return status, hdrs, buckets_body(hdrs, doc)
     return alter
 
 

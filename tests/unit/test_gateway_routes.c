@@ -241,7 +241,7 @@ static void test_verify_is_direct_only(void **state)
 	cds_http_reply_init(&d);
 	assert_int_equal(cds_http_post_json(f->h, "/v1/verifications",
 					    VERIFY_BODY, strlen(VERIFY_BODY), 0,
-					    &d, &err), CDS_OK);
+					    NULL, &d, &err), CDS_OK);
 	assert_int_equal(d.status, 202);
 	cds_http_reply_fini(&d);
 	assert_int_equal(count_files(f->outbox), 1);
