@@ -30,8 +30,9 @@ sys.path.insert(0, os.path.dirname(__file__))
 import cdstest  # noqa: E402
 from apiutil import metrics  # noqa: E402
 from cdstest import eq  # noqa: E402
-from clientutil import (Proxy, add_account, by_handle, cds,  # noqa: E402
-                        metric, new_key, summary, write_book)
+from clientutil import (BUCKETSBIN, Proxy, add_account,  # noqa: E402
+                        bucketsbin_decode, by_handle, cds, metric, new_key,
+                        summary, write_book)
 
 BUCKETS_POST = "buckets_post"
 NAMES = ["Αλεξάνδρα Παπαδοπούλου-Κωνσταντινίδου", "Ёлкина Александра",
@@ -360,6 +361,67 @@ def test_etags_api():
                 eq(p.returncode, 0, "the client splits on 413")
             finally:
                 os.unlink(book)
+    finally:
+        dd.cleanup()
+
+
+def post_bin(srv, body):
+    return srv.request("POST", "/v1/buckets", body,
+                       headers={"Accept": BUCKETSBIN}, raw=True)
+
+
+def test_binary_answer():
+    """POST /v1/buckets with Accept: application/octet-stream: the JSON
+    answer's buckets, versions and proofs, raw (docs/api.md); revalidation
+    and the byte cap work alike; errors stay JSON."""
+    dd = cdstest.DataDir(prefix_bits=2)
+    try:
+        dd.ctl("synth", "--count", "60")
+        with cdstest.Server(dd, "--max-bucket-reply", "4096") as srv:
+            # One bucket at a time in JSON (two would pass the cap).
+            js = {"buckets": [post(srv, {"epoch": 1, "prefixes": [p]})[2][
+                "buckets"][0] for p in (3, 0)]}
+            st, h, raw = post_bin(srv, {"epoch": 1, "prefixes": [3, 0]})
+            eq((st, h["content-type"], h["vary"]), (200, BUCKETSBIN, "Accept"),
+               "binary answer")
+            doc = bucketsbin_decode(raw)
+            eq(doc["epoch"], 1, "epoch")
+            _, hg, _ = srv.request("GET", "/v1/buckets/3?epoch=1", headers={
+                "Accept": BUCKETSBIN}, raw=True)
+            eq(doc["buckets"][0]["etag"], hg["etag"], "the raw ETag")
+            for b, j in zip(doc["buckets"], js["buckets"]):
+                if not j["entries"]:
+                    raise AssertionError("an empty bucket proves little")
+                for k in ("prefix", "entries", "version", "proof"):
+                    eq(b[k], j[k], "bucket %d: %s" % (j["prefix"], k))
+            # Revalidation by either representation's ETag.
+            st, _, raw = post_bin(srv, {"epoch": 1, "prefixes": [3, 0],
+                                        "etags": [doc["buckets"][0]["etag"],
+                                                  js["buckets"][1]["etag"]]})
+            nm = bucketsbin_decode(raw)["buckets"]
+            eq([sorted(b) for b in nm],
+               [["not_modified", "prefix", "proof", "version"]] * 2,
+               "not modified")
+            eq(len(raw), 8 + 2 * (15 + 2 * 32), "bare items")
+            # The byte cap counts raw bytes: 413 names the first that did
+            # not fit, and what came before it is served.
+            st, _, body = srv.request("POST", "/v1/buckets", {
+                "epoch": 1, "prefixes": [0, 1, 2, 3]},
+                headers={"Accept": BUCKETSBIN})
+            eq(st, 413, "four buckets exceed 4,096 bytes")
+            at = body["error"]["index"]
+            st, _, raw = post_bin(srv, {"epoch": 1,
+                                        "prefixes": [0, 1, 2, 3][:at]})
+            eq(st, 200, "the ones before the index fit")
+            if len(raw) > 4096:
+                raise AssertionError("over the cap: %d" % len(raw))
+            # Errors are JSON whatever was asked for.
+            for req, status in (({"epoch": 2, "prefixes": [0]}, 409),
+                                ({"epoch": 1, "prefixes": [9]}, 400)):
+                st, h, body = srv.request("POST", "/v1/buckets", req,
+                                          headers={"Accept": BUCKETSBIN})
+                eq((st, h["content-type"]), (status, "application/json"),
+                   json.dumps(req))
     finally:
         dd.cleanup()
 

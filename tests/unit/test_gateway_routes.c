@@ -27,7 +27,9 @@
 #include <jansson.h>
 
 #include "client/http.h"
+#include "client/protocol.h"
 #include "core/bhttp.h"
+#include "core/bucketsbin.h"
 #include "crypto/keys.h"
 #include "crypto/ohttp.h"
 #include "server/server.h"
@@ -220,6 +222,33 @@ static void test_transparency_through_gateway(void **state)
 	cds_bhttp_fini(&r);
 }
 
+/* POST /v1/buckets' binary answer comes through the gateway whole, with
+ * its type, and parses as the client would parse it. */
+static void test_binary_buckets_through_gateway(void **state)
+{
+	static const uint32_t prefixes[2] = {3, 0};
+	struct fixture *f = *state;
+	struct cds_proto_bucket got[2];
+	struct cds_error err = {0};
+	struct cds_bhttp_msg r;
+
+	cds_bhttp_init(&r);
+	assert_int_equal(via_gateway_as(f, "POST", "/v1/buckets",
+					"{\"epoch\":1,\"prefixes\":[3,0]}",
+					CDS_BUCKETSBIN_TYPE, &r), 200);
+	assert_string_equal(cds_bhttp_field(&r, "content-type"),
+			    CDS_BUCKETSBIN_TYPE);
+	assert_int_equal(cds_proto_parse_buckets_bin(got, 1, 4, prefixes, NULL,
+						     2, r.content,
+						     r.content_len, &err),
+			 CDS_OK);
+	assert_int_equal(got[0].prefix, 3);
+	assert_int_equal(got[0].version, 1);
+	free(got[0].entries);
+	free(got[1].entries);
+	cds_bhttp_fini(&r);
+}
+
 static void test_verify_is_direct_only(void **state)
 {
 	struct fixture *f = *state;
@@ -252,6 +281,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_params_through_gateway),
 		cmocka_unit_test(test_transparency_through_gateway),
+		cmocka_unit_test(test_binary_buckets_through_gateway),
 		cmocka_unit_test(test_verify_is_direct_only),
 	};
 	int rc;
