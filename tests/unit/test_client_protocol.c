@@ -877,75 +877,102 @@ struct bin_item {
 	size_t entries_len;
 };
 
-/* Fills items[3] with the well-formed reply (entries from e). */
-static void bin_items(struct bin_item items[3], const uint8_t *e)
+/* One test's reply: its items, their entries, its body, what it parsed
+ * to. */
+struct bin_case {
+	uint8_t e[2 * CDS_ENTRY_BYTES];
+	struct bin_item items[3];
+	struct cds_buf b;
+	struct cds_proto_bucket out[3];
+	struct cds_error err;
+};
+
+/* The items of the well-formed reply, and their entries. */
+static void bin_items(struct bin_case *c)
 {
 	const struct bin_item good[3] = {
-		{7, 12, BIN_PROOF, 0xa7, "\"5.7.b\"", e, 2 * CDS_ENTRY_BYTES},
+		{7, 12, BIN_PROOF, 0xa7, "\"5.7.b\"", c->e, sizeof(c->e)},
 		{9, 3, BIN_PROOF, 0xa9, "\"5.9.c\"", NULL, 0},
 		{200, (uint64_t)INT64_MAX, BIN_PROOF, 0xc8, NULL, NULL, 0},
 	};
 
-	memcpy(items, good, sizeof(good));
+	two_entries(c->e, 1);
+	c->e[CDS_FP_BYTES] = 0x55; /* entries differ past the fingerprint */
+	memcpy(c->items, good, sizeof(good));
 }
 
-/* epoch || count || the n items, into b (initialised here). */
-static void bin_reply(struct cds_buf *b, uint32_t epoch, uint32_t count,
-		      const struct bin_item *it, size_t n)
+/* c->b = epoch || count || the first n of c->items. */
+static void bin_reply(struct bin_case *c, uint32_t epoch, uint32_t count,
+		      size_t n)
 {
 	uint8_t proof[CDS_TPROOF_MAX_BYTES + 64];
 	size_t want = CDS_BUCKETSBIN_HEAD_BYTES;
 
-	cds_buf_init(b);
-	assert_int_equal(cds_bucketsbin_head(b, epoch, count), CDS_OK);
+	cds_buf_init(&c->b);
+	assert_int_equal(cds_bucketsbin_head(&c->b, epoch, count), CDS_OK);
 	for (size_t i = 0; i < n; i++) {
-		const struct bin_item *t = &it[i];
+		const struct bin_item *t = &c->items[i];
 
 		memset(proof, t->proof_byte, sizeof(proof));
-		assert_int_equal(cds_bucketsbin_item(b, t->prefix, t->version,
-						     proof, t->proof_len,
-						     t->etag, t->entries,
+		assert_int_equal(cds_bucketsbin_item(&c->b, t->prefix,
+						     t->version, proof,
+						     t->proof_len, t->etag,
+						     t->entries,
 						     t->entries_len), CDS_OK);
 		want += cds_bucketsbin_item_size(t->proof_len, t->etag,
 						 t->entries_len);
 	}
-	assert_int_equal(b->len, want);
+	assert_int_equal(c->b.len, want);
+}
+
+/* The well-formed reply. */
+static void bin_good(struct bin_case *c)
+{
+	bin_items(c);
+	bin_reply(c, 5, 3, 3);
 }
 
 /* Parse body[0..len) as the answer to bin_want (epoch 5, K = 8). */
-static enum cds_err bin_parse(struct cds_proto_bucket out[3],
-			      const char *const *tags, const uint8_t *body,
-			      size_t len, struct cds_error *err)
+static enum cds_err bin_parse(struct bin_case *c, const char *const *tags,
+			      const uint8_t *body, size_t len)
 {
-	cds_error_clear(err);
-	return cds_proto_parse_buckets_bin(out, 5, BIN_BITS, bin_want, tags, 3,
-					   body, len, err);
+	cds_error_clear(&c->err);
+	return cds_proto_parse_buckets_bin(c->out, 5, BIN_BITS, bin_want, tags,
+					   3, body, len, &c->err);
 }
 
-/* body is refused with a message containing needle, and nothing kept. */
-static void expect_bin_proto(const struct cds_buf *b, const char *const *tags,
+/* c->b parses; the caller looks at c->out, then frees it (bin_free). */
+static void expect_bin_ok(struct bin_case *c)
+{
+	assert_int_equal(bin_parse(c, bin_tags, c->b.data, c->b.len), CDS_OK);
+	cds_buf_fini(&c->b);
+}
+
+static void bin_free(struct bin_case *c)
+{
+	for (int i = 0; i < 3; i++)
+		free(c->out[i].entries);
+}
+
+/* c->b is refused with a message containing needle, nothing kept; frees
+ * c->b. */
+static void expect_bin_proto(struct bin_case *c, const char *const *tags,
 			     const char *needle)
 {
-	struct cds_proto_bucket out[3];
-	struct cds_error err;
-
-	assert_int_equal(bin_parse(out, tags, b->data, b->len, &err),
+	assert_int_equal(bin_parse(c, tags, c->b.data, c->b.len),
 			 CDS_ERR_PROTO);
-	if (!strstr(err.msg, needle))
-		fail_msg("message '%s' lacks '%s'", err.msg, needle);
+	if (!strstr(c->err.msg, needle))
+		fail_msg("message '%s' lacks '%s'", c->err.msg, needle);
 	for (int i = 0; i < 3; i++)
-		assert_null(out[i].entries);
+		assert_null(c->out[i].entries);
+	cds_buf_fini(&c->b);
 }
 
-/* The reply of items (3 of them, epoch 5) is refused naming needle. */
-static void expect_items_proto(const struct bin_item items[3],
-			       const char *const *tags, const char *needle)
+/* The reply of c->items (3 of them, epoch 5) is refused naming needle. */
+static void expect_items_proto(struct bin_case *c, const char *needle)
 {
-	struct cds_buf b;
-
-	bin_reply(&b, 5, 3, items, 3);
-	expect_bin_proto(&b, tags, needle);
-	cds_buf_fini(&b);
+	bin_reply(c, 5, 3, 3);
+	expect_bin_proto(c, bin_tags, needle);
 }
 
 /* What b must hold but its entries (proof bytes all proof_byte). */
@@ -969,114 +996,88 @@ static void assert_bin_bucket(const struct cds_proto_bucket *b, uint32_t prefix,
 
 static void test_buckets_bin_parse(void **state)
 {
-	uint8_t e[2 * CDS_ENTRY_BYTES];
-	struct bin_item items[3];
-	struct cds_proto_bucket out[3];
-	struct cds_buf b;
-	struct cds_error err;
+	struct bin_case c;
 
 	(void)state;
-	two_entries(e, 1);
-	e[CDS_FP_BYTES] = 0x55; /* entries differ past the fingerprint too */
-	bin_items(items, e);
-	bin_reply(&b, 5, 3, items, 3);
-	assert_int_equal(bin_parse(out, bin_tags, b.data, b.len, &err), CDS_OK);
-	assert_bin_bucket(&out[0], 7, 2, "\"5.7.b\"", 12, 0xa7, false);
-	assert_memory_equal(out[0].entries, e, sizeof(e));
-	assert_bin_bucket(&out[1], 9, 0, "\"5.9.c\"", 3, 0xa9, false);
-	assert_bin_bucket(&out[2], 200, 0, "", (uint64_t)INT64_MAX, 0xc8, true);
-	for (int i = 0; i < 3; i++)
-		free(out[i].entries);
-	cds_buf_fini(&b);
+	bin_good(&c);
+	expect_bin_ok(&c);
+	assert_bin_bucket(&c.out[0], 7, 2, "\"5.7.b\"", 12, 0xa7, false);
+	assert_memory_equal(c.out[0].entries, c.e, sizeof(c.e));
+	assert_bin_bucket(&c.out[1], 9, 0, "\"5.9.c\"", 3, 0xa9, false);
+	assert_bin_bucket(&c.out[2], 200, 0, "", (uint64_t)INT64_MAX, 0xc8,
+			  true);
+	bin_free(&c);
 }
 
 /* Every proper prefix of a good reply is refused, and nothing kept. */
 static void test_buckets_bin_truncated(void **state)
 {
-	uint8_t e[2 * CDS_ENTRY_BYTES];
-	struct bin_item items[3];
-	struct cds_proto_bucket out[3];
-	struct cds_buf b;
-	struct cds_error err;
+	struct bin_case c;
 
 	(void)state;
-	two_entries(e, 1);
-	bin_items(items, e);
-	bin_reply(&b, 5, 3, items, 3);
-	for (size_t len = 0; len < b.len; len++) {
+	bin_good(&c);
+	for (size_t len = 0; len < c.b.len; len++) {
 		/* Exactly len bytes, so ASan sees a read past them. */
 		uint8_t *cut = malloc(len ? len : 1);
 
 		assert_non_null(cut);
-		memcpy(cut, b.data, len);
-		assert_int_equal(bin_parse(out, bin_tags, cut, len, &err),
+		memcpy(cut, c.b.data, len);
+		assert_int_equal(bin_parse(&c, bin_tags, cut, len),
 				 CDS_ERR_PROTO);
-		assert_true(err.msg[0] != '\0');
+		assert_true(c.err.msg[0] != '\0');
 		for (int i = 0; i < 3; i++)
-			assert_null(out[i].entries);
+			assert_null(c.out[i].entries);
 		free(cut);
 	}
-	cds_buf_fini(&b);
+	cds_buf_fini(&c.b);
 }
 
 /* The reply as a whole: epoch, count, order, what follows. */
 static void test_buckets_bin_framing(void **state)
 {
-	uint8_t e[2 * CDS_ENTRY_BYTES];
-	struct bin_item items[3], swapped;
-	struct cds_buf b;
+	struct bin_case c;
+	struct bin_item swapped;
 
 	(void)state;
-	two_entries(e, 1);
-	bin_items(items, e);
-	bin_reply(&b, 5, 3, items, 3);
-	assert_int_equal(cds_buf_append(&b, "", 1), CDS_OK);
-	expect_bin_proto(&b, bin_tags, "1 bytes after the last bucket");
-	cds_buf_fini(&b);
-	bin_reply(&b, 6, 3, items, 3);
-	expect_bin_proto(&b, bin_tags, "epoch 6");
-	cds_buf_fini(&b);
-	bin_reply(&b, 5, 2, items, 2);
-	expect_bin_proto(&b, bin_tags, "2 buckets");
-	cds_buf_fini(&b);
-	bin_reply(&b, 5, 4, items, 3);
-	expect_bin_proto(&b, bin_tags, "4 buckets");
-	cds_buf_fini(&b);
+	bin_good(&c);
+	assert_int_equal(cds_buf_append(&c.b, "", 1), CDS_OK);
+	expect_bin_proto(&c, bin_tags, "bytes after the last bucket");
+	bin_reply(&c, 6, 3, 3);
+	expect_bin_proto(&c, bin_tags, "epoch 6");
+	bin_reply(&c, 5, 2, 2);
+	expect_bin_proto(&c, bin_tags, "2 buckets");
+	bin_reply(&c, 5, 4, 3);
+	expect_bin_proto(&c, bin_tags, "4 buckets");
 	/* Items in another order than asked (JSON's may be; these not). */
-	swapped = items[0];
-	items[0] = items[1];
-	items[1] = swapped;
-	expect_items_proto(items, bin_tags, "bucket 9 where bucket 7");
-	bin_items(items, e);
-	items[1].prefix = 8;
-	expect_items_proto(items, bin_tags, "bucket 8 where bucket 9");
+	swapped = c.items[0];
+	c.items[0] = c.items[1];
+	c.items[1] = swapped;
+	expect_items_proto(&c, "bucket 9 where bucket 7");
+	bin_items(&c);
+	c.items[1].prefix = 8;
+	expect_items_proto(&c, "bucket 8 where bucket 9");
 }
 
 /* Each item's fixed fields: version, proof, kind. */
 static void test_buckets_bin_items(void **state)
 {
-	uint8_t e[2 * CDS_ENTRY_BYTES];
-	struct bin_item items[3];
-	struct cds_buf b;
+	struct bin_case c;
 
 	(void)state;
-	two_entries(e, 1);
-	bin_items(items, e);
-	items[1].version = 0;
-	expect_items_proto(items, bin_tags, "bucket 9: version 0 is out");
-	items[1].version = (uint64_t)INT64_MAX + 1;
-	expect_items_proto(items, bin_tags, "version 9223372036854775808");
-	bin_items(items, e);
-	items[2].proof_len = BIN_PROOF - CDS_HASH_BYTES;
-	expect_items_proto(items, bin_tags, "bucket 200: proof is not 256");
-	items[2].proof_len = BIN_PROOF + 1;
-	expect_items_proto(items, bin_tags, "bucket 200: proof is not 256");
+	bin_items(&c);
+	c.items[1].version = 0;
+	expect_items_proto(&c, "bucket 9: version 0 is out");
+	c.items[1].version = (uint64_t)INT64_MAX + 1;
+	expect_items_proto(&c, "version 9223372036854775808");
+	bin_items(&c);
+	c.items[2].proof_len = BIN_PROOF - CDS_HASH_BYTES;
+	expect_items_proto(&c, "bucket 200: proof is not 256");
+	c.items[2].proof_len = BIN_PROOF + 1;
+	expect_items_proto(&c, "bucket 200: proof is not 256");
 	/* kind 2 is neither a bucket nor not modified */
-	bin_items(items, e);
-	bin_reply(&b, 5, 3, items, 3);
-	b.data[CDS_BUCKETSBIN_HEAD_BYTES + 4] = 2;
-	expect_bin_proto(&b, bin_tags, "bucket 7: kind 2");
-	cds_buf_fini(&b);
+	bin_good(&c);
+	c.b.data[CDS_BUCKETSBIN_HEAD_BYTES + 4] = 2;
+	expect_bin_proto(&c, bin_tags, "bucket 7: kind 2");
 }
 
 /* Not modified only where an ETag was sent; ETags kept only if usable. */
@@ -1087,51 +1088,41 @@ static void test_buckets_bin_etags(void **state)
 		{"\"5.7.a\"", NULL, ""},
 	};
 	const char *const odd[] = {"\"a b\"", "\"a\x01\"", "\"a\x7f\"", ""};
-	uint8_t e[2 * CDS_ENTRY_BYTES];
-	struct bin_item items[3];
-	struct cds_proto_bucket out[3];
-	struct cds_buf b;
-	struct cds_error err;
+	struct bin_case c;
 
 	(void)state;
-	two_entries(e, 1);
-	bin_items(items, e);
-	bin_reply(&b, 5, 3, items, 3);
-	expect_bin_proto(&b, NULL, "bucket 200: kind 1");
-	expect_bin_proto(&b, unsent[0], "bucket 200: kind 1");
-	expect_bin_proto(&b, unsent[1], "bucket 200: kind 1");
-	cds_buf_fini(&b);
+	bin_good(&c);
+	expect_bin_proto(&c, NULL, "bucket 200: kind 1");
+	bin_good(&c);
+	expect_bin_proto(&c, unsent[0], "bucket 200: kind 1");
+	bin_good(&c);
+	expect_bin_proto(&c, unsent[1], "bucket 200: kind 1");
 	for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
-		items[0].etag = odd[i];
-		bin_reply(&b, 5, 3, items, 3);
-		assert_int_equal(bin_parse(out, bin_tags, b.data, b.len, &err),
-				 CDS_OK);
-		assert_string_equal(out[0].etag, "");
-		assert_int_equal(out[0].n, 2);
-		for (int j = 0; j < 3; j++)
-			free(out[j].entries);
-		cds_buf_fini(&b);
+		c.items[0].etag = odd[i];
+		bin_reply(&c, 5, 3, 3);
+		expect_bin_ok(&c);
+		assert_string_equal(c.out[0].etag, "");
+		assert_int_equal(c.out[0].n, 2);
+		bin_free(&c);
 	}
 }
 
 /* A bucket's entries: whole, strictly sorted by fingerprint. */
 static void test_buckets_bin_entries(void **state)
 {
-	uint8_t e[2 * CDS_ENTRY_BYTES];
-	struct bin_item items[3];
+	struct bin_case c;
 
 	(void)state;
-	two_entries(e, 1);
-	bin_items(items, e);
-	items[0].entries_len = CDS_ENTRY_BYTES + 1;
-	expect_items_proto(items, bin_tags, "105 bytes of entries");
-	items[0].entries_len = 2 * CDS_ENTRY_BYTES;
-	two_entries(e, 0);
-	expect_items_proto(items, bin_tags, "bucket 7: entry 1 is not in");
+	bin_items(&c);
+	c.items[0].entries_len = CDS_ENTRY_BYTES + 1;
+	expect_items_proto(&c, "105 bytes of entries");
+	c.items[0].entries_len = 2 * CDS_ENTRY_BYTES;
+	two_entries(c.e, 0);
+	expect_items_proto(&c, "bucket 7: entry 1 is not in");
 	/* Equal fingerprints, the rest of the entries differing. */
-	memset(e, 7, sizeof(e));
-	e[CDS_ENTRY_BYTES + CDS_FP_BYTES] = 8;
-	expect_items_proto(items, bin_tags, "bucket 7: entry 1 is not in");
+	memset(c.e, 7, sizeof(c.e));
+	c.e[CDS_ENTRY_BYTES + CDS_FP_BYTES] = 8;
+	expect_items_proto(&c, "bucket 7: entry 1 is not in");
 }
 
 int main(void)
