@@ -1,12 +1,14 @@
 /*
  * fuzz_client_reply.c: libFuzzer harness for the client's parsers of server
- * replies (lib/client/protocol.c, protocol_buckets.c, protocol_tlog.c):
- * params, discover, one bucket, a group of buckets, plain lookup, error
- * bodies, and the transparency routes (head, consistency proof, versions
- * page, bucket history, the account's record).
+ * replies (lib/client/protocol.c, protocol_buckets.c, protocol_bucketsbin.c,
+ * protocol_tlog.c): params, discover, one bucket, a group of buckets (JSON
+ * or binary), plain lookup, error bodies, and the transparency routes (head,
+ * consistency proof, versions page, bucket history, the account's record).
  *
  * Input: byte 0 picks the parser, byte 1 a count (elements, prefixes,
- * handles; 1..8), the rest is the reply body.  Beyond "no crash, no leak":
+ * handles; 1..8, its low 3 bits; for the binary group reply, bit 3 says
+ * whether ETags were sent and bit 4 is prefix_bits), the rest is the reply
+ * body.  Beyond "no crash, no leak":
  * a parser that fails says CDS_ERR_PROTO (or NOMEM) with a message and
  * leaves nothing allocated; one that succeeds returns what was asked for
  * (entries whole and strictly sorted, prefixes as requested).
@@ -41,24 +43,28 @@ static void check_entries(const struct cds_proto_bucket *b)
 			      b->entries + i * CDS_ENTRY_BYTES, CDS_FP_BYTES) < 0);
 }
 
-/* A group reply, revalidating (ETags sent for even prefixes) or not. */
-static void many_buckets(const char *body, size_t len, size_t n,
-			 bool revalidate, struct cds_error *err)
+static const uint32_t group_prefixes[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+
+/* ETags sent for even prefixes when revalidating, else none. */
+static const char *const *group_etags(bool revalidate)
 {
-	static const uint32_t prefixes[8] = {0, 1, 2, 3, 4, 5, 6, 7};
 	static const char *const tags[8] = {"\"a\"", NULL, "\"c\"", NULL,
 					    "\"e\"", NULL, "\"g\"", NULL};
-	const char *const *etags = revalidate ? tags : NULL;
-	struct cds_proto_bucket out[8];
-	enum cds_err rc = cds_proto_parse_buckets(out, 1, 0, prefixes, etags, n,
-						  body, len, err);
 
+	return revalidate ? tags : NULL;
+}
+
+/* What a parser of a group reply promises, whichever its form; frees. */
+static void check_group(enum cds_err rc, struct cds_proto_bucket *out,
+			const char *const *etags, size_t n,
+			const struct cds_error *err)
+{
 	for (size_t i = 0; i < n; i++) {
 		if (rc) {
 			assert(out[i].entries == NULL);
 			continue;
 		}
-		assert(out[i].prefix == prefixes[i]);
+		assert(out[i].prefix == group_prefixes[i]);
 		/* not_modified only where an ETag was sent, and then bare. */
 		assert(!out[i].not_modified || (etags && etags[i]));
 		assert(!out[i].not_modified || out[i].entries == NULL);
@@ -68,6 +74,31 @@ static void many_buckets(const char *body, size_t len, size_t n,
 	}
 	if (rc)
 		check_failed(rc, err);
+}
+
+/* A JSON group reply, revalidating or not. */
+static void many_buckets(const char *body, size_t len, size_t n,
+			 bool revalidate, struct cds_error *err)
+{
+	const char *const *etags = group_etags(revalidate);
+	struct cds_proto_bucket out[8];
+	enum cds_err rc = cds_proto_parse_buckets(out, 1, 0, group_prefixes,
+						  etags, n, body, len, err);
+
+	check_group(rc, out, etags, n, err);
+}
+
+/* A binary group reply (core/bucketsbin.h); flags is byte 1. */
+static void many_buckets_bin(const uint8_t *body, size_t len, size_t n,
+			     uint8_t flags, struct cds_error *err)
+{
+	const char *const *etags = group_etags(flags & 8);
+	struct cds_proto_bucket out[8];
+	enum cds_err rc = cds_proto_parse_buckets_bin(out, 1, (flags >> 4) & 1,
+						      group_prefixes, etags, n,
+						      body, len, err);
+
+	check_group(rc, out, etags, n, err);
 }
 
 /* The transparency parsers (which 6..10); each checks what it promises. */
@@ -126,7 +157,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	body = (const char *)data + 2;
 	len = size - 2;
 	cds_error_clear(&err);
-	switch (data[0] % 11) {
+	switch (data[0] % 12) {
 	case 0:
 		rc = cds_proto_parse_params(&p, body, len, &err);
 		if (!rc)
@@ -150,8 +181,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (const char *s = err.msg; *s; s++)
 			assert((unsigned char)*s >= 0x20 && *s != 0x7f);
 		return 0;
+	case 11:
+		many_buckets_bin(data + 2, len, n, data[1], &err);
+		return 0;
 	default:
-		rc = transparency(data[0] % 11, n, body, len, &err);
+		rc = transparency(data[0] % 12, n, body, len, &err);
 		break;
 	}
 	if (rc)

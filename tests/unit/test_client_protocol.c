@@ -1,5 +1,6 @@
 /*
- * test_client_protocol.c: the client's JSON codecs (lib/client/protocol.c):
+ * test_client_protocol.c: the client's JSON codecs (lib/client/protocol.c)
+ * and its parser of the binary buckets reply (protocol_bucketsbin.c):
  * well-formed replies parse to the right bytes, and every kind of malformed
  * server reply is CDS_ERR_PROTO with a message naming what was wrong.
  */
@@ -16,6 +17,7 @@
 
 #include "client/protocol.h"
 #include "client/protocol_tlog.h"
+#include "core/bucketsbin.h"
 #include "core/codec.h"
 #include "crypto/entry.h"
 #include "crypto/oprf.h"
@@ -851,6 +853,278 @@ static void test_bucket_tproof(void **state)
 							"AA=", &err), CDS_ERR_PROTO);
 }
 
+/*
+ * The binary form of the buckets reply (core/bucketsbin.h), written by the
+ * server's own writer so that writer and parser are checked against each
+ * other.  Three prefixes at K = 8 (256-byte proofs): 7 sent with an ETag
+ * and answered with two entries and a new one, 9 sent without and empty,
+ * 200 sent with an ETag and not modified.
+ */
+#define BIN_BITS 8
+#define BIN_PROOF (BIN_BITS * CDS_HASH_BYTES)
+
+static const uint32_t bin_want[3] = {7, 9, 200};
+static const char *const bin_tags[3] = {"\"5.7.a\"", NULL, "\"5.200.c\""};
+
+/* One item as the writer takes it; proof bytes are all proof_byte. */
+struct bin_item {
+	uint32_t prefix;
+	uint64_t version;
+	size_t proof_len;
+	uint8_t proof_byte;
+	const char *etag; /* NULL: not modified */
+	const uint8_t *entries;
+	size_t entries_len;
+};
+
+/* One test's reply: its items, their entries, its body, what it parsed
+ * to. */
+struct bin_case {
+	uint8_t e[2 * CDS_ENTRY_BYTES];
+	struct bin_item items[3];
+	struct cds_buf b;
+	struct cds_proto_bucket out[3];
+	struct cds_error err;
+};
+
+/* The items of the well-formed reply, and their entries. */
+static void bin_items(struct bin_case *c)
+{
+	const struct bin_item good[3] = {
+		{7, 12, BIN_PROOF, 0xa7, "\"5.7.b\"", c->e, sizeof(c->e)},
+		{9, 3, BIN_PROOF, 0xa9, "\"5.9.c\"", NULL, 0},
+		{200, (uint64_t)INT64_MAX, BIN_PROOF, 0xc8, NULL, NULL, 0},
+	};
+
+	two_entries(c->e, 1);
+	c->e[CDS_FP_BYTES] = 0x55; /* entries differ past the fingerprint */
+	memcpy(c->items, good, sizeof(good));
+}
+
+/* c->b = epoch || count || the first n of c->items. */
+static void bin_reply(struct bin_case *c, uint32_t epoch, uint32_t count,
+		      size_t n)
+{
+	uint8_t proof[CDS_TPROOF_MAX_BYTES + 64];
+	size_t want = CDS_BUCKETSBIN_HEAD_BYTES;
+
+	cds_buf_init(&c->b);
+	assert_int_equal(cds_bucketsbin_head(&c->b, epoch, count), CDS_OK);
+	for (size_t i = 0; i < n; i++) {
+		const struct bin_item *t = &c->items[i];
+
+		memset(proof, t->proof_byte, sizeof(proof));
+		assert_int_equal(cds_bucketsbin_item(&c->b, t->prefix,
+						     t->version, proof,
+						     t->proof_len, t->etag,
+						     t->entries,
+						     t->entries_len), CDS_OK);
+		want += cds_bucketsbin_item_size(t->proof_len, t->etag,
+						 t->entries_len);
+	}
+	assert_int_equal(c->b.len, want);
+}
+
+/* The well-formed reply. */
+static void bin_good(struct bin_case *c)
+{
+	bin_items(c);
+	bin_reply(c, 5, 3, 3);
+}
+
+/* Parse body[0..len) as the answer to bin_want (epoch 5, K = 8). */
+static enum cds_err bin_parse(struct bin_case *c, const char *const *tags,
+			      const uint8_t *body, size_t len)
+{
+	cds_error_clear(&c->err);
+	return cds_proto_parse_buckets_bin(c->out, 5, BIN_BITS, bin_want, tags,
+					   3, body, len, &c->err);
+}
+
+/* c->b parses; the caller looks at c->out, then frees it (bin_free). */
+static void expect_bin_ok(struct bin_case *c)
+{
+	assert_int_equal(bin_parse(c, bin_tags, c->b.data, c->b.len), CDS_OK);
+	cds_buf_fini(&c->b);
+}
+
+static void bin_free(struct bin_case *c)
+{
+	for (int i = 0; i < 3; i++)
+		free(c->out[i].entries);
+}
+
+/* c->b is refused with a message containing needle, nothing kept; frees
+ * c->b. */
+static void expect_bin_proto(struct bin_case *c, const char *const *tags,
+			     const char *needle)
+{
+	assert_int_equal(bin_parse(c, tags, c->b.data, c->b.len),
+			 CDS_ERR_PROTO);
+	if (!strstr(c->err.msg, needle))
+		fail_msg("message '%s' lacks '%s'", c->err.msg, needle);
+	for (int i = 0; i < 3; i++)
+		assert_null(c->out[i].entries);
+	cds_buf_fini(&c->b);
+}
+
+/* The reply of c->items (3 of them, epoch 5) is refused naming needle. */
+static void expect_items_proto(struct bin_case *c, const char *needle)
+{
+	bin_reply(c, 5, 3, 3);
+	expect_bin_proto(c, bin_tags, needle);
+}
+
+/* What b must hold but its entries (proof bytes all proof_byte). */
+static void assert_bin_bucket(const struct cds_proto_bucket *b, uint32_t prefix,
+			      size_t n, const char *etag, uint64_t version,
+			      uint8_t proof_byte, bool not_modified)
+{
+	uint8_t want[BIN_PROOF];
+
+	memset(want, proof_byte, sizeof(want));
+	assert_int_equal(b->prefix, prefix);
+	assert_int_equal(b->n, n);
+	assert_string_equal(b->etag, etag);
+	assert_int_equal(b->version, version);
+	assert_memory_equal(b->proof, want, sizeof(want));
+	assert_int_equal(b->not_modified, not_modified);
+	/* entries are NULL exactly when not modified (an empty bucket has a
+	 * buffer of its own) */
+	assert_int_equal(b->entries == NULL, not_modified);
+}
+
+static void test_buckets_bin_parse(void **state)
+{
+	struct bin_case c;
+
+	(void)state;
+	bin_good(&c);
+	expect_bin_ok(&c);
+	assert_bin_bucket(&c.out[0], 7, 2, "\"5.7.b\"", 12, 0xa7, false);
+	assert_memory_equal(c.out[0].entries, c.e, sizeof(c.e));
+	assert_bin_bucket(&c.out[1], 9, 0, "\"5.9.c\"", 3, 0xa9, false);
+	assert_bin_bucket(&c.out[2], 200, 0, "", (uint64_t)INT64_MAX, 0xc8,
+			  true);
+	bin_free(&c);
+}
+
+/* Every proper prefix of a good reply is refused, and nothing kept. */
+static void test_buckets_bin_truncated(void **state)
+{
+	struct bin_case c;
+
+	(void)state;
+	bin_good(&c);
+	for (size_t len = 0; len < c.b.len; len++) {
+		/* Exactly len bytes, so ASan sees a read past them. */
+		uint8_t *cut = malloc(len ? len : 1);
+
+		assert_non_null(cut);
+		memcpy(cut, c.b.data, len);
+		assert_int_equal(bin_parse(&c, bin_tags, cut, len),
+				 CDS_ERR_PROTO);
+		assert_true(c.err.msg[0] != '\0');
+		for (int i = 0; i < 3; i++)
+			assert_null(c.out[i].entries);
+		free(cut);
+	}
+	cds_buf_fini(&c.b);
+}
+
+/* The reply as a whole: epoch, count, order, what follows. */
+static void test_buckets_bin_framing(void **state)
+{
+	struct bin_case c;
+	struct bin_item swapped;
+
+	(void)state;
+	bin_good(&c);
+	assert_int_equal(cds_buf_append(&c.b, "", 1), CDS_OK);
+	expect_bin_proto(&c, bin_tags, "bytes after the last bucket");
+	bin_reply(&c, 6, 3, 3);
+	expect_bin_proto(&c, bin_tags, "epoch 6");
+	bin_reply(&c, 5, 2, 2);
+	expect_bin_proto(&c, bin_tags, "2 buckets");
+	bin_reply(&c, 5, 4, 3);
+	expect_bin_proto(&c, bin_tags, "4 buckets");
+	/* Items in another order than asked (JSON's may be; these not). */
+	swapped = c.items[0];
+	c.items[0] = c.items[1];
+	c.items[1] = swapped;
+	expect_items_proto(&c, "bucket 9 where bucket 7");
+	bin_items(&c);
+	c.items[1].prefix = 8;
+	expect_items_proto(&c, "bucket 8 where bucket 9");
+}
+
+/* Each item's fixed fields: version, proof, kind. */
+static void test_buckets_bin_items(void **state)
+{
+	struct bin_case c;
+
+	(void)state;
+	bin_items(&c);
+	c.items[1].version = 0;
+	expect_items_proto(&c, "bucket 9: version 0 is out");
+	c.items[1].version = (uint64_t)INT64_MAX + 1;
+	expect_items_proto(&c, "version 9223372036854775808");
+	bin_items(&c);
+	c.items[2].proof_len = BIN_PROOF - CDS_HASH_BYTES;
+	expect_items_proto(&c, "bucket 200: proof is not 256");
+	c.items[2].proof_len = BIN_PROOF + 1;
+	expect_items_proto(&c, "bucket 200: proof is not 256");
+	/* kind 2 is neither a bucket nor not modified */
+	bin_good(&c);
+	c.b.data[CDS_BUCKETSBIN_HEAD_BYTES + 4] = 2;
+	expect_bin_proto(&c, bin_tags, "bucket 7: kind 2");
+}
+
+/* Not modified only where an ETag was sent; ETags kept only if usable. */
+static void test_buckets_bin_etags(void **state)
+{
+	const char *const unsent[2][3] = {
+		{"\"5.7.a\"", NULL, NULL},
+		{"\"5.7.a\"", NULL, ""},
+	};
+	const char *const odd[] = {"\"a b\"", "\"a\x01\"", "\"a\x7f\"", ""};
+	struct bin_case c;
+
+	(void)state;
+	bin_good(&c);
+	expect_bin_proto(&c, NULL, "bucket 200: kind 1");
+	bin_good(&c);
+	expect_bin_proto(&c, unsent[0], "bucket 200: kind 1");
+	bin_good(&c);
+	expect_bin_proto(&c, unsent[1], "bucket 200: kind 1");
+	for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+		c.items[0].etag = odd[i];
+		bin_reply(&c, 5, 3, 3);
+		expect_bin_ok(&c);
+		assert_string_equal(c.out[0].etag, "");
+		assert_int_equal(c.out[0].n, 2);
+		bin_free(&c);
+	}
+}
+
+/* A bucket's entries: whole, strictly sorted by fingerprint. */
+static void test_buckets_bin_entries(void **state)
+{
+	struct bin_case c;
+
+	(void)state;
+	bin_items(&c);
+	c.items[0].entries_len = CDS_ENTRY_BYTES + 1;
+	expect_items_proto(&c, "105 bytes of entries");
+	c.items[0].entries_len = 2 * CDS_ENTRY_BYTES;
+	two_entries(c.e, 0);
+	expect_items_proto(&c, "bucket 7: entry 1 is not in");
+	/* Equal fingerprints, the rest of the entries differing. */
+	memset(c.e, 7, sizeof(c.e));
+	c.e[CDS_ENTRY_BYTES + CDS_FP_BYTES] = 8;
+	expect_items_proto(&c, "bucket 7: entry 1 is not in");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -869,6 +1143,12 @@ int main(void)
 		cmocka_unit_test(test_thistory_parse),
 		cmocka_unit_test(test_me_parse),
 		cmocka_unit_test(test_bucket_tproof),
+		cmocka_unit_test(test_buckets_bin_parse),
+		cmocka_unit_test(test_buckets_bin_truncated),
+		cmocka_unit_test(test_buckets_bin_framing),
+		cmocka_unit_test(test_buckets_bin_items),
+		cmocka_unit_test(test_buckets_bin_etags),
+		cmocka_unit_test(test_buckets_bin_entries),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
