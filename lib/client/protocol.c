@@ -20,6 +20,16 @@
 
 #include "core/codec.h"
 
+bool cds_proto_token_text(const char *s, size_t len, size_t cap)
+{
+	if (len == 0 || len >= cap)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] < 0x21 || s[i] > 0x7e)
+			return false;
+	return true;
+}
+
 /* Copy at most 120 printable bytes of server text into out. */
 void cds_proto_quote(char out[128], const char *s)
 {

@@ -130,17 +130,6 @@ static void free_buckets(struct cds_proto_bucket *out, size_t n)
 	}
 }
 
-/* s[0..len) is 1..cap-1 printable ASCII characters, no space. */
-static bool is_token_text(const char *s, size_t len, size_t cap)
-{
-	if (len == 0 || len >= cap)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (s[i] < 0x21 || s[i] > 0x7e)
-			return false;
-	return true;
-}
-
 /* A proof: canonical base64 of exactly 32 K bytes ("" for K = 0). */
 static enum cds_err tproof_decode(uint8_t proof[static CDS_TPROOF_MAX_BYTES],
 				  unsigned prefix_bits, const char *s,
@@ -230,7 +219,7 @@ static enum cds_err bucket_item(struct cds_proto_bucket *b, json_t *o,
 		return cds_fail(err, CDS_ERR_PROTO,
 				"reply to %s: bucket %u: \"etag\" is not a string",
 				what, b->prefix);
-	if (tag && is_token_text(json_string_value(tag), json_string_length(tag),
+	if (tag && cds_proto_token_text(json_string_value(tag), json_string_length(tag),
 				 sizeof(b->etag)))
 		memcpy(b->etag, json_string_value(tag), json_string_length(tag) + 1);
 	return bucket_entries(b, o, what, err);

@@ -43,17 +43,6 @@ static enum cds_err short_body(uint32_t prefix, struct cds_error *err)
 			prefix);
 }
 
-/* s[0..len) is 1..cap-1 printable ASCII characters, no space. */
-static bool is_token_text(const uint8_t *s, size_t len, size_t cap)
-{
-	if (len == 0 || len >= cap)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (s[i] < 0x21 || s[i] > 0x7e)
-			return false;
-	return true;
-}
-
 /* The rest of a bucket item: its ETag and its entries. */
 static enum cds_err bucket_rest(struct cds_proto_bucket *b, struct rd *r,
 				struct cds_error *err)
@@ -67,7 +56,7 @@ static enum cds_err bucket_rest(struct cds_proto_bucket *b, struct rd *r,
 	tlen = p[0];
 	if (!take(r, &p, tlen))
 		return short_body(b->prefix, err);
-	if (is_token_text(p, tlen, sizeof(b->etag))) {
+	if (cds_proto_token_text((const char *)p, tlen, sizeof(b->etag))) {
 		memcpy(b->etag, p, tlen);
 		b->etag[tlen] = '\0';
 	}
@@ -139,8 +128,11 @@ enum cds_err cds_proto_parse_buckets_bin(struct cds_proto_bucket *out,
 	enum cds_err rc = CDS_OK;
 
 	memset(out, 0, n * sizeof(*out));
-	if (prefix_bits > CDS_PREFIX_BITS_MAX ||
-	    !take(&r, &p, CDS_BUCKETSBIN_HEAD_BYTES))
+	if (prefix_bits > CDS_PREFIX_BITS_MAX)
+		return cds_fail(err, CDS_ERR_PROTO,
+				"reply to %s: %u prefix bits is more than %d",
+				what, prefix_bits, CDS_PREFIX_BITS_MAX);
+	if (!take(&r, &p, CDS_BUCKETSBIN_HEAD_BYTES))
 		return cds_fail(err, CDS_ERR_PROTO,
 				"reply to %s: %zu bytes is too short", what, len);
 	if (cds_get_u32be(p) != epoch || cds_get_u32be(p + 4) != n)
@@ -153,8 +145,8 @@ enum cds_err cds_proto_parse_buckets_bin(struct cds_proto_bucket *out,
 			  etags && etags[i] && etags[i][0], prefix_bits, err);
 	if (!rc && r.left)
 		rc = cds_fail(err, CDS_ERR_PROTO,
-			      "reply to %s: %zu bytes after the last bucket", what,
-			      r.left);
+			      "reply to %s: bytes after the last bucket (%zu)",
+			      what, r.left);
 	if (rc)
 		for (size_t i = 0; i < n; i++) {
 			free(out[i].entries);

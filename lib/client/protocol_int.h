@@ -20,6 +20,10 @@ enum cds_err cds_proto_load(json_t **root, const char *body, size_t len,
 			    const char *what,
 			    struct cds_error *err) CDS_MUST_CHECK;
 
+/* s[0..len) is 1..cap-1 printable ASCII characters, no space: an ETag
+ * the client may keep and send back. */
+bool cds_proto_token_text(const char *s, size_t len, size_t cap);
+
 /* o[key] as an integer in [min, max]. */
 enum cds_err cds_proto_get_uint(uint64_t *out, json_t *o, const char *key,
 				uint64_t min, uint64_t max, const char *what,
