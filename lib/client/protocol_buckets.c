@@ -122,7 +122,7 @@ static long find_prefix(const uint32_t *prefixes, size_t n, uint64_t p)
 	return -1;
 }
 
-static void free_buckets(struct cds_proto_bucket *out, size_t n)
+void cds_proto_buckets_free(struct cds_proto_bucket *out, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		free(out[i].entries);
@@ -295,7 +295,7 @@ enum cds_err cds_proto_parse_buckets(struct cds_proto_bucket *out,
 	rc = buckets_array(out, prefix_bits, prefixes, etags, n, arr, what, err);
 out:
 	if (rc)
-		free_buckets(out, n);
+		cds_proto_buckets_free(out, n);
 	json_decref(root);
 	return rc;
 }

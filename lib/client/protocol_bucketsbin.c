@@ -148,9 +148,6 @@ enum cds_err cds_proto_parse_buckets_bin(struct cds_proto_bucket *out,
 			      "reply to %s: bytes after the last bucket (%zu)",
 			      what, r.left);
 	if (rc)
-		for (size_t i = 0; i < n; i++) {
-			free(out[i].entries);
-			out[i].entries = NULL;
-		}
+		cds_proto_buckets_free(out, n);
 	return rc;
 }

@@ -24,6 +24,9 @@ enum cds_err cds_proto_load(json_t **root, const char *body, size_t len,
  * the client may keep and send back. */
 bool cds_proto_token_text(const char *s, size_t len, size_t cap);
 
+/* Free the entries of out[0..n) (a failed bucket group: all NULL after). */
+void cds_proto_buckets_free(struct cds_proto_bucket *out, size_t n);
+
 /* o[key] as an integer in [min, max]. */
 enum cds_err cds_proto_get_uint(uint64_t *out, json_t *o, const char *key,
 				uint64_t min, uint64_t max, const char *what,

@@ -339,8 +339,9 @@ static bool bucket_item(struct cds_req *rq, struct cds_reply *rp,
 				"the reply would exceed %zu bytes at prefixes[%zu]; ask for fewer buckets",
 				cap, i);
 		return false;
+	} else {
+		bucket_etag(etag, b->epoch, p, version, bin ? 'b' : 'j');
 	}
-	bucket_etag(etag, b->epoch, p, version, bin ? 'b' : 'j');
 	if (bin ? bin_item(out, p, tag, raw, tp)
 		: json_item(out, i, p, tag, raw, tp))
 		return true;
